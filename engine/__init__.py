@@ -1,0 +1,1 @@
+"""Generic workflow runtime on SpiffWorkflow: definitions, instances, timers, messages (no Flask, no domain)."""

@@ -1,0 +1,122 @@
+"""Deploy-time checks of timer expressions (timeDate, timeDuration, timeCycle).
+
+SpiffWorkflow evaluates a timer expression as *Python* when the event is reached and only
+then parses the resulting string (SPIFFWORKFLOW-NOTES §5, 10-J): an unquoted ``P3D`` or an
+invalid ISO string fails at run time, days after the deploy. Here we fail at deploy time.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from datetime import datetime, timezone
+from typing import Callable
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .errors import DeployError
+from .xsd import NSMAP
+from .xmlsafety import describe, element_error, local_name
+
+Checker = Callable[[str, str], list[str]]
+TIMER_KINDS = ('timeDate', 'timeDuration', 'timeCycle')
+
+# What an ISO 8601 value looks like when someone forgot the quotes. As Python these are
+# names (P3D, PT1H), arithmetic (2025-12-31, R3/PT1H) or syntax errors (2025-07-01).
+# Case-sensitive: ISO designators are upper case, variables like p1_due are not caught.
+_UNQUOTED_ISO = re.compile(r'^(R\d*/|P\d|PT\d|\d{4}-\d{2})')
+
+
+def _naive(value: str) -> bool:
+    return datetime.fromisoformat(value).tzinfo is None
+
+
+def _naive_message(value: str) -> str:
+    return (f'"{value}" has no UTC offset: SpiffWorkflow reads a date without offset in a '
+            'fixed offset computed when the server started (wrong across daylight-saving '
+            f'changes); write the offset, e.g. "{value}+08:00"')
+
+
+def literal_problem(kind: str, value: object) -> str | None:
+    """Why the evaluated timer value would fail at run time, or None if SpiffWorkflow's own
+    parser for ``kind`` accepts it (plus: an offset is required on every date)."""
+    if not isinstance(value, str):
+        return (f'the expression gives a Python {type(value).__name__}, not a string: write an '
+                'ISO 8601 string in quotes, e.g. "PT1H"')
+    if kind == 'timeDuration':
+        try:
+            parsed = TimerEventDefinition.parse_iso_duration(value)
+        except Exception:  # noqa: BLE001 - SpiffWorkflow raises a bare Exception('Invalid duration')
+            parsed = None
+        if not parsed:
+            return (f'"{value}" is not a valid ISO 8601 duration (examples: "PT1H", "P3D", "P1W"; '
+                    'weeks cannot be combined with other units)')
+        try:
+            now = datetime.now(timezone.utc)
+            now + TimerEventDefinition.get_timedelta_from_start(dict(parsed), now)
+        except (OverflowError, ValueError):
+            return f'the duration "{value}" is too large'
+        return None
+    if kind == 'timeDate':
+        if value.strip().upper().startswith('P'):
+            return f'"{value}" is a duration but timeDate needs a date-time: use timeDuration'
+        try:
+            TimerEventDefinition.parse_time_or_duration(value)   # what has_fired() calls
+            naive = _naive(value)
+        except Exception:  # noqa: BLE001
+            return (f'"{value}" is not a valid ISO 8601 date-time (example: '
+                    '"2025-09-01T08:00:00+08:00")')
+        return _naive_message(value) if naive else None
+    try:
+        _, _, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception:  # noqa: BLE001
+        return (f'"{value}" is not a valid ISO 8601 repeating interval (examples: "R3/PT1H", '
+                '"R/P1D", "R2/2025-09-01T08:00:00+08:00/P1D")')
+    # Same split as parse_iso_recurring_interval: the parts that are not durations are dates.
+    for part in value.upper().replace('--', '/').strip('R').split('/')[1:]:
+        if part and not part.startswith('P') and _naive(part):
+            return _naive_message(part)
+    if duration.total_seconds() <= 0:
+        return f'the interval of "{value}" is not positive: the timer would fire without pause'
+    return None
+
+
+def timer_expressions(event: etree._Element) -> list[tuple[str, etree._Element]]:
+    """``[(kind, expression element)]`` of every timer event definition under ``event``."""
+    found = []
+    for definition in event.xpath('./bpmn:timerEventDefinition', namespaces=NSMAP):
+        for child in definition:
+            if isinstance(child.tag, str) and local_name(child) in TIMER_KINDS:
+                found.append((local_name(child), child))
+    return found
+
+
+def check_timers(file: str, root: etree._Element, check: Checker) -> list[DeployError]:
+    """Every timer expression of a BPMN file: a quoted literal SpiffWorkflow can parse, or an
+    expression over variables that compiles (eval mode) with ``check``."""
+    errors = []
+    for definition in root.xpath('.//bpmn:timerEventDefinition', namespaces=NSMAP):
+        event = definition.getparent()
+        for kind, el in timer_expressions(event):
+            problem = expression_problem(kind, el.text, check)
+            if problem:
+                errors.append(element_error(file, event, f'{describe(event)}, {kind}: {problem}'))
+    return errors
+
+
+def expression_problem(kind: str, text: str | None, check: Checker) -> str | None:
+    """The problem with one timer expression (raw element text), or None."""
+    stripped = (text or '').strip()
+    if not stripped:
+        return 'the timer expression is empty'
+    if _UNQUOTED_ISO.match(stripped):
+        return f'timer expression {stripped} is evaluated as Python: write "{stripped}" (quoted)'
+    compile_errors = check(text, 'eval')
+    if compile_errors:
+        return f'the timer expression {stripped!r} does not compile: ' + '; '.join(compile_errors)
+    try:
+        value = ast.literal_eval(stripped)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None   # an expression over task data: only known when the event is reached
+    return literal_problem(kind, value)

@@ -1,0 +1,145 @@
+"""Runtime service: start instances, complete tasks, fix data, retry incidents.
+
+Thin façade over the command executor (the one path that changes workflow state).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy import select
+
+from .errors import Conflict, InvalidInput, NotFound
+from .persistence.models import HumanTask, Incident, ProcessInstance, WorkflowState
+from .runtime.commands import (
+    CompleteTask, SetVariables, StartInstance, command_from_json,
+)
+from .runtime.executor import NewInstance
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a state change did: the instance, its status after, and the tasks it opened."""
+
+    instance_id: int
+    status: str
+    next_tasks: list[dict]
+    result: object = None
+
+    def to_dict(self) -> dict:
+        return {"instance_id": self.instance_id, "status": self.status, "next_tasks": self.next_tasks}
+
+
+def task_summary(row: HumanTask) -> dict:
+    return {"task_id": row.id, "element_id": row.element_id, "name": row.name, "lane": row.lane,
+            "role": row.candidate_role, "org_unit": row.org_unit, "unroutable": row.unroutable,
+            "due_at": row.due_at.isoformat() if row.due_at else None}
+
+
+class RuntimeService:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def start(self, process_key: str, variables: dict | None = None, *, business_key: str | None = None,
+              actor: str | None = None) -> CommandResult:
+        """Start the latest version of ``process_key`` with ``variables`` as its initial data.
+
+        Raises NotFound (no such key), InvalidInput (variables not a JSON object), StepFailed
+        (the first steps failed: the instance exists in ``error`` with an incident).
+        """
+        definition = self.engine.repository.latest(process_key)
+        return self.start_definition(definition.id, variables, business_key=business_key, actor=actor)
+
+    def start_definition(self, definition_id: int, variables: dict | None, *, business_key=None,
+                         actor=None, now: datetime | None = None, command: StartInstance | None = None,
+                         session=None) -> CommandResult:
+        if variables is not None and not isinstance(variables, dict):
+            raise InvalidInput("variables must be a JSON object", errors={"variables": "must be an object"})
+        definition = self.engine.repository.get(definition_id, session)
+        spec, subprocess_specs = self.engine.repository.specs(definition, session)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.engine.script_engine)
+        # Initial data goes on the root task: workflow.data is not visible to tasks.
+        workflow.task_tree.data.update(variables or {})
+        target = NewInstance(definition_id=definition.id, process_key=definition.process_key,
+                             business_key=business_key, initial_state=self.engine.store.dumps(workflow),
+                             variables=variables or {})
+        return self._run(target, command or StartInstance(), actor, now=now, session=session)
+
+    def complete_task(self, task_id: str, data: dict, *, actor: str | None,
+                      enforce_assignee: bool = True) -> CommandResult:
+        """Validate ``data`` against the task's form, complete the task, run the engine on.
+
+        Raises NotFound, Conflict (not open, claimed by another, stale), InvalidInput
+        ({field: reason}), StepFailed.
+        """
+        row = self.engine.tasks.get(task_id)
+        if row.status != "open":
+            raise Conflict(f"task {task_id} is already {row.status}")
+        return self._run(row.instance_id, CompleteTask(task_id, data, enforce_assignee), actor)
+
+    def set_variables(self, instance_id: int, variables: dict, *, actor: str | None) -> CommandResult:
+        """Administrator's data fix on an instance (allowed while it is in error)."""
+        if not isinstance(variables, dict) or not variables:
+            raise InvalidInput("variables must be a non-empty JSON object", errors={"variables": "required"})
+        return self._run(instance_id, SetVariables(variables), actor)
+
+    def retry(self, incident_id: int, *, actor: str | None) -> CommandResult:
+        """Re-run the command that failed; on success the incident is resolved.
+
+        Raises NotFound, Conflict (incident already resolved), StepFailed (fails again:
+        the same incident stays open with the new message).
+        """
+        with self.engine.db.transaction() as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None:
+                raise NotFound(f"incident {incident_id} not found")
+            if incident.status != "open":
+                raise Conflict(f"incident {incident_id} is already {incident.status}")
+            command = command_from_json(json.loads(incident.command))
+            instance_id = incident.instance_id
+
+        def resolve(ctx):
+            row = ctx.session.get(Incident, incident_id)
+            row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now, ctx.actor
+            if not ctx.workflow.is_completed():
+                ctx.instance.status = "active"
+            ctx.audit("retried", element_id=row.element_id, data={"incident_id": incident_id})
+
+        return self._run(instance_id, command, actor, on_success=resolve)
+
+    def _run(self, target, command, actor, **kwargs) -> CommandResult:
+        instance_id, result, created = self.engine.executor.execute(target, command, actor, **kwargs)
+        session = kwargs.get("session")
+        status = self._status(instance_id, session)
+        return CommandResult(instance_id, status, [task_summary(r) for r in created], result)
+
+    def _status(self, instance_id, session=None) -> str:
+        if session is not None:
+            return session.get(ProcessInstance, instance_id).status
+        with self.engine.db.transaction() as own:
+            return own.get(ProcessInstance, instance_id).status
+
+    # -- reading ------------------------------------------------------------------------
+    def get(self, instance_id: int) -> ProcessInstance:
+        with self.engine.db.transaction() as session:
+            instance = session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFound(f"process instance {instance_id} not found")
+        return instance
+
+    def workflow(self, instance_id: int) -> BpmnWorkflow:
+        """The deserialized workflow, for inspection (read-only: changes are not saved)."""
+        with self.engine.db.transaction() as session:
+            state = session.get(WorkflowState, instance_id)
+        if state is None:
+            raise NotFound(f"process instance {instance_id} not found")
+        return self.engine.store.loads(state.state)
+
+    def incidents(self, instance_id: int, status: str | None = "open") -> list[Incident]:
+        with self.engine.db.transaction() as session:
+            query = select(Incident).where(Incident.instance_id == instance_id)
+            if status:
+                query = query.where(Incident.status == status)
+            return list(session.scalars(query.order_by(Incident.id)))

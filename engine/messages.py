@@ -1,0 +1,115 @@
+"""Message delivery with strict correlation, and a record of every message received.
+
+SpiffWorkflow accepts a message when *any* correlation key matches (PR #434) and silently
+queues one that nothing catches. Here a waiting catch event matches only if every
+correlation property it expects is given with an equal value, and a message that reaches
+nothing is stored with status ``unmatched``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from .errors import Conflict, InvalidInput, StepFailed
+from .persistence.models import Message, MessageStart, MessageSubscription
+from .runtime.commands import CatchMessage, StartInstance
+
+
+@dataclass
+class DeliveryResult:
+    message_id: int
+    status: str                                   # delivered | unmatched
+    reached: list[int] = field(default_factory=list)     # waiting instances that caught it
+    started: list[int] = field(default_factory=list)     # instances started by a message start event
+    failed: list[dict] = field(default_factory=list)     # [{instance_id, incident_id, message}]
+
+    def to_dict(self) -> dict:
+        return {"message_id": self.message_id, "status": self.status, "reached": self.reached,
+                "started": self.started, "failed": self.failed}
+
+
+def correlation_matches(expected: dict, given: dict) -> bool:
+    """Every property the catch event expects must be given, with an equal value."""
+    return all(key in given and given[key] == value for key, value in expected.items())
+
+
+class MessageService:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def deliver(self, name: str, correlation: dict | None = None, payload: dict | None = None, *,
+                actor: str | None = None) -> DeliveryResult:
+        """Deliver message ``name`` to the waiting instances whose correlation matches.
+
+        If no waiting catch event matches, the latest versions with a message start event
+        of that name are started with ``payload`` as data. Returns which instances it
+        reached; raises InvalidInput for a malformed message.
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInput("message name is required", errors={"name": "required"})
+        for label, value in (("correlation", correlation), ("payload", payload)):
+            if value is not None and not isinstance(value, dict):
+                raise InvalidInput(f"{label} must be a JSON object", errors={label: "must be an object"})
+        correlation, payload = correlation or {}, payload or {}
+        clashes = [key for key in correlation if key in payload and payload[key] != correlation[key]]
+        if clashes:
+            raise InvalidInput("payload contradicts the correlation",
+                               errors={f"payload.{key}": "differs from the correlation value" for key in clashes})
+        result = DeliveryResult(message_id=0, status="unmatched")
+        for instance_id in self._matching_instances(name, correlation):
+            self._try(result, lambda: self.engine.executor.execute(
+                instance_id, CatchMessage(name, correlation, payload), actor), instance_id, reached=True)
+        if not result.reached:
+            for definition_id in self._message_starts(name):
+                command = StartInstance(message={"name": name, "correlation": correlation, "payload": payload})
+                self._try(result, lambda: self._start(definition_id, command, actor), None, reached=False)
+        result.status = "delivered" if (result.reached or result.started) else "unmatched"
+        with self.engine.db.transaction() as session:
+            row = Message(name=name, correlation=_dumps(correlation), payload=_dumps(payload),
+                          status=result.status, reached=_dumps(result.reached + result.started),
+                          received_at=self.engine.clock(), sender=actor)
+            session.add(row)
+            session.flush()
+            result.message_id = row.id
+        return result
+
+    def _start(self, definition_id, command, actor):
+        outcome = self.engine.runtime.start_definition(definition_id, {}, actor=actor, command=command)
+        return outcome.instance_id, None, None
+
+    def _try(self, result, call, instance_id, *, reached):
+        try:
+            started_id, caught, _ = call()
+        except Conflict:
+            return  # the instance moved on (completed, stale) since it was matched
+        except StepFailed as err:
+            result.failed.append({"instance_id": err.instance_id, "incident_id": err.incident_id,
+                                  "message": err.message})
+            return
+        if reached and caught:
+            result.reached.append(instance_id)
+        elif not reached:
+            result.started.append(started_id)
+
+    def _matching_instances(self, name, correlation) -> list[int]:
+        with self.engine.db.transaction() as session:
+            rows = session.scalars(select(MessageSubscription).where(
+                MessageSubscription.message_name == name).order_by(MessageSubscription.instance_id))
+            matched = [row.instance_id for row in rows
+                       if correlation_matches(json.loads(row.correlation), correlation)]
+        return sorted(set(matched))
+
+    def _message_starts(self, name) -> list[int]:
+        with self.engine.db.transaction() as session:
+            return list(session.scalars(select(MessageStart.definition_id).where(
+                MessageStart.message_name == name).order_by(MessageStart.definition_id)))
+
+    def unmatched(self) -> list[Message]:
+        with self.engine.db.transaction() as session:
+            return list(session.scalars(select(Message).where(Message.status == "unmatched").order_by(Message.id)))
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

@@ -1,0 +1,242 @@
+"""The engine's tables.
+
+One row per deployed file set (``deployment``), per process version
+(``process_definition``), per instance (``process_instance`` + ``workflow_state``),
+and the projections that every command keeps in step with the workflow state:
+``human_task``, ``timer_job``, ``message_subscription``. ``audit_event`` rows are
+append-only and hash-chained per stream (``audit_stream`` holds each stream's head).
+
+All times are timezone-aware UTC (``UtcDateTime``): SQLite has no zone type, and a
+naive value read back would silently shift by the server's offset.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+    TypeDecorator, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator):
+    """Stores aware datetimes as UTC; returns aware UTC datetimes on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Deployment(Base):
+    """An immutable set of files (BPMN, DMN, forms) stored once per content hash."""
+
+    __tablename__ = "deployment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deployed_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class DeploymentFile(Base):
+    __tablename__ = "deployment_file"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    __table_args__ = (UniqueConstraint("deployment_id", "name"),)
+
+
+class ProcessDefinition(Base):
+    """One version of one process key. Instances pin the row they started on."""
+
+    __tablename__ = "process_definition"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
+    file_name: Mapped[str] = mapped_column(String(255))
+    start_kinds: Mapped[str] = mapped_column(String(64))          # comma list: none,message,timer
+    message_start_names: Mapped[str] = mapped_column(Text, default="")  # newline list
+    timer_start: Mapped[str | None] = mapped_column(Text)
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deployed_by: Mapped[str | None] = mapped_column(String(120))
+    __table_args__ = (
+        UniqueConstraint("process_key", "version"),
+        UniqueConstraint("process_key", "content_hash"),
+    )
+
+
+class ProcessInstance(Base):
+    """The instance row carries the optimistic-concurrency counter (``row_version``)."""
+
+    __tablename__ = "process_instance"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(255), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # running|waiting|completed|error|terminated
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    started_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class WorkflowState(Base):
+    """SpiffWorkflow's serialized workflow, as text exactly as written.
+
+    Never ``jsonb``: PostgreSQL reorders keys and SpiffWorkflow 3.2's delta task
+    serializer then restores tasks with empty data, silently (SPIFFWORKFLOW-NOTES 10-A).
+    """
+
+    __tablename__ = "workflow_state"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    serializer_version: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(Text)
+
+
+class HumanTask(Base):
+    """The inbox index: one row per user/manual task, open or finished."""
+
+    __tablename__ = "human_task"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(255))
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(255))
+    form_key: Mapped[str | None] = mapped_column(String(255))
+    ui_form_key: Mapped[str | None] = mapped_column(String(255))
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    candidate_role: Mapped[str | None] = mapped_column(String(64))
+    org_unit: Mapped[str | None] = mapped_column(String(64))
+    unroutable: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16))  # open|completed|cancelled
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(120))
+    __table_args__ = (
+        Index("ix_human_task_inbox", "status", "candidate_role", "org_unit", "due_at"),
+        Index("ix_human_task_due", "status", "due_at"),
+        Index("ix_human_task_assignee", "status", "assignee"),
+    )
+
+
+class TimerJob(Base):
+    """A waiting timer: an event task of an instance, or a version's timer start event."""
+
+    __tablename__ = "timer_job"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # event|start
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(255))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # waiting|fired|cancelled
+    fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    repeat: Mapped[str | None] = mapped_column(Text)  # start cycles: JSON {cycles, seconds}
+    __table_args__ = (Index("ix_timer_job_due", "status", "due_at"),)
+
+
+class MessageSubscription(Base):
+    """A catch event waiting for a named message, with the correlation values it expects."""
+
+    __tablename__ = "message_subscription"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(255))
+    message_name: Mapped[str] = mapped_column(String(255), index=True)
+    correlation: Mapped[str] = mapped_column(Text)  # JSON {property: value}
+
+
+class MessageStart(Base):
+    """A message start event of the latest version of a process key."""
+
+    __tablename__ = "message_start"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    process_key: Mapped[str] = mapped_column(String(255))
+    message_name: Mapped[str] = mapped_column(String(255), index=True)
+
+
+class Message(Base):
+    """Every message delivered to the engine, matched or not (nothing is dropped)."""
+
+    __tablename__ = "message"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    correlation: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # delivered|unmatched
+    reached: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of instance ids
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sender: Mapped[str | None] = mapped_column(String(120))
+
+
+class Incident(Base):
+    """A failed step: the instance is in ``error`` until an administrator retries."""
+
+    __tablename__ = "incident"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    command: Mapped[str] = mapped_column(Text)  # JSON of the command to re-run on retry
+    status: Mapped[str] = mapped_column(String(16))  # open|resolved
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class AuditStream(Base):
+    """Head of one hash chain; a deleted last event shows as a mismatch here."""
+
+    __tablename__ = "audit_stream"
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """Append-only: never updated, never deleted by the application."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("stream", "seq"),)

@@ -1,0 +1,273 @@
+"""Deployed process definitions: validate, store as immutable versions, look up, parse.
+
+A deploy stores its files once (``deployment``, by content hash) and one
+``process_definition`` row per executable process it defines. A process whose own
+content (its file, the files of the processes it calls, the DMN and form files) is
+unchanged keeps its version: redeploying the same folder creates nothing new.
+"""
+from __future__ import annotations
+
+import ast
+from contextlib import contextmanager
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Collection, Mapping, Sequence
+
+from sqlalchemy import delete, func, select, update
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .audit import DEFINITIONS_STREAM, append_event
+from .clock import frozen_at
+from .definitions import DeployValidationError, build_parser, load_specs, validate_bundle
+from .errors import InvalidInput, NotFound
+from .persistence.models import (
+    Deployment, DeploymentFile, MessageStart, ProcessDefinition, TimerJob,
+)
+
+DEPLOYABLE_SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn")
+
+
+@dataclass(frozen=True)
+class DeployedProcess:
+    process_key: str
+    version: int
+    definition_id: int
+    name: str | None
+    created: bool          # False when the content was unchanged and the version reused
+
+    def to_dict(self) -> dict:
+        return dict(process_key=self.process_key, version=self.version,
+                    definition_id=self.definition_id, name=self.name, created=self.created)
+
+
+class FormSource:
+    """The JSON form files of one version, read on first use (in the caller's transaction)."""
+
+    def __init__(self, load_files: Callable[[], Mapping[str, bytes]]):
+        self._load_files = load_files
+
+    def schema(self, name: str) -> dict:
+        files = self._load_files()
+        if name not in files:
+            raise NotFound(f"form {name} is not part of this process version")
+        return _json(files[name])
+
+
+@lru_cache(maxsize=256)
+def _json_cached(raw: bytes):
+    return json.loads(raw)
+
+
+def _json(raw: bytes):
+    return json.loads(raw) if len(raw) > 1_000_000 else _json_cached(raw)
+
+
+class Repository:
+    def __init__(self, db, clock: Callable[[], datetime], *, known_roles: Collection[str] | None,
+                 form_dirs: Sequence[Path] = (), search_path: Sequence[Path] = (),
+                 check_compiles=None):
+        self.db, self.clock = db, clock
+        self.known_roles, self.form_dirs, self.search_path = known_roles, form_dirs, search_path
+        self.check_compiles = check_compiles
+        self._files_cache: dict[int, dict[str, bytes]] = {}
+        self._spec_cache: dict[int, tuple] = {}
+
+    # -- deploy ---------------------------------------------------------------------------
+    def deploy(self, files: Mapping[str, bytes], actor: str | None = None, *,
+               search_path: Sequence[Path] | None = None) -> list[DeployedProcess]:
+        """Validate and store ``files`` ({filename: bytes}); returns one entry per process.
+
+        Raises InvalidInput (422) whose ``errors`` is a list of ``{file, element_id, line,
+        message}``; nothing is stored then.
+        """
+        bundle = validate_bundle(files, known_roles=self.known_roles,
+                                 search_path=self.search_path if search_path is None else search_path,
+                                 form_dirs=self.form_dirs, check_compiles=self.check_compiles)
+        if bundle.errors:
+            raise InvalidInput(f"{len(bundle.errors)} problem(s) in the deployed files",
+                               errors=[e.to_dict() for e in bundle.errors])
+        if not bundle.processes:
+            raise InvalidInput("no executable process in the deployed files",
+                               errors=[{"file": None, "element_id": None, "line": None,
+                                        "message": "no executable process found"}])
+        now = self.clock()
+        hashes = {pid: self._process_hash(bundle.files, pid) for pid in bundle.processes}
+        results = []
+        with self.db.transaction() as session:
+            deployment = self._store_files(session, bundle.files, actor, now)
+            for pid, info in sorted(bundle.processes.items()):
+                results.append(self._store_version(session, deployment, info, hashes[pid], actor, now))
+        return results
+
+    def deploy_paths(self, paths: Sequence[Path], actor: str | None = None) -> list[DeployedProcess]:
+        """Deploy files and folders (each folder: its BPMN/DMN files, also the call search path)."""
+        files, folders = {}, []
+        for path in map(Path, paths):
+            if path.is_dir():
+                folders.append(path)
+                for item in sorted(path.rglob("*")):
+                    if item.is_file() and item.name.lower().endswith(DEPLOYABLE_SUFFIXES):
+                        files[str(item.relative_to(path))] = item.read_bytes()
+            elif path.is_file():
+                folders.append(path.parent)
+                files[path.name] = path.read_bytes()
+            else:
+                raise InvalidInput(f"{path} does not exist",
+                                   errors=[{"file": str(path), "element_id": None, "line": None,
+                                            "message": "no such file or folder"}])
+        return self.deploy(files, actor, search_path=[*folders, *self.search_path])
+
+    def _store_files(self, session, files, actor, now) -> Deployment:
+        digest = _hash_files(files)
+        deployment = session.scalars(select(Deployment).where(Deployment.content_hash == digest)).first()
+        if deployment is None:
+            deployment = Deployment(content_hash=digest, deployed_at=now, deployed_by=actor)
+            session.add(deployment)
+            session.flush()
+            for name, content in sorted(files.items()):
+                session.add(DeploymentFile(deployment_id=deployment.id, name=name, content=content))
+        return deployment
+
+    def _store_version(self, session, deployment, info, digest, actor, now) -> DeployedProcess:
+        existing = session.scalars(select(ProcessDefinition).where(
+            ProcessDefinition.process_key == info.process_id,
+            ProcessDefinition.content_hash == digest)).first()
+        if existing is not None:
+            return DeployedProcess(info.process_id, existing.version, existing.id, existing.name, False)
+        latest = session.scalar(select(func.max(ProcessDefinition.version)).where(
+            ProcessDefinition.process_key == info.process_id)) or 0
+        definition = ProcessDefinition(
+            process_key=info.process_id, version=latest + 1, name=info.name, content_hash=digest,
+            deployment_id=deployment.id, file_name=info.file,
+            start_kinds=",".join(sorted(info.start_kinds)),
+            message_start_names="\n".join(info.message_start_names),
+            timer_start=info.timer_start, deployed_at=now, deployed_by=actor)
+        session.add(definition)
+        session.flush()
+        self._replace_start_subscriptions(session, definition, info, now)
+        append_event(session, DEFINITIONS_STREAM, "version_deployed", at=now, actor=actor,
+                     data={"process_key": definition.process_key, "version": definition.version,
+                           "definition_id": definition.id, "content_hash": digest,
+                           "deployment_id": deployment.id})
+        return DeployedProcess(info.process_id, definition.version, definition.id, definition.name, True)
+
+    def _replace_start_subscriptions(self, session, definition, info, now):
+        """Only the newest version of a key starts on messages and timers (as in Camunda)."""
+        older = select(ProcessDefinition.id).where(ProcessDefinition.process_key == definition.process_key,
+                                                   ProcessDefinition.id != definition.id)
+        session.execute(delete(MessageStart).where(MessageStart.definition_id.in_(older)))
+        session.execute(update(TimerJob).where(TimerJob.kind == "start", TimerJob.status == "waiting",
+                                               TimerJob.definition_id.in_(older)).values(status="cancelled"))
+        for name in info.message_start_names:
+            session.add(MessageStart(definition_id=definition.id, process_key=definition.process_key,
+                                     message_name=name))
+        if info.timer_start:
+            with frozen_at(now):
+                due, repeat = first_start_time(info.timer_start, now)
+            session.add(TimerJob(kind="start", definition_id=definition.id, element_id="start",
+                                 due_at=due, status="waiting", repeat=json.dumps(repeat) if repeat else None))
+
+    # -- look up --------------------------------------------------------------------------
+    @contextmanager
+    def _reading(self, session):
+        """Use the caller's open transaction if there is one: a second one would wait on
+        the first for SQLite's write lock (BEGIN IMMEDIATE) and deadlock."""
+        if session is not None:
+            yield session
+        else:
+            with self.db.transaction() as own:
+                yield own
+
+    def latest(self, process_key: str) -> ProcessDefinition:
+        with self.db.transaction() as session:
+            definition = session.scalars(select(ProcessDefinition).where(
+                ProcessDefinition.process_key == process_key).order_by(ProcessDefinition.version.desc())).first()
+        if definition is None:
+            raise NotFound(f"no process definition with key {process_key!r}")
+        return definition
+
+    def get(self, definition_id: int, session=None) -> ProcessDefinition:
+        with self._reading(session) as session:
+            definition = session.get(ProcessDefinition, definition_id)
+        if definition is None:
+            raise NotFound(f"process definition {definition_id} not found")
+        return definition
+
+    def list(self) -> list[ProcessDefinition]:
+        with self.db.transaction() as session:
+            return list(session.scalars(select(ProcessDefinition).order_by(
+                ProcessDefinition.process_key, ProcessDefinition.version)))
+
+    def files(self, definition_id: int, session=None) -> dict[str, bytes]:
+        """The exact files of the deployment a version came from (immutable, so cached)."""
+        if definition_id not in self._files_cache:
+            with self._reading(session) as session:
+                definition = session.get(ProcessDefinition, definition_id)
+                if definition is None:
+                    raise NotFound(f"process definition {definition_id} not found")
+                rows = session.scalars(select(DeploymentFile).where(
+                    DeploymentFile.deployment_id == definition.deployment_id))
+                self._files_cache[definition_id] = {row.name: row.content for row in rows}
+        return self._files_cache[definition_id]
+
+    def specs(self, definition: ProcessDefinition, session=None):
+        """(process spec, subprocess specs) of a version, parsed once per process."""
+        if definition.id not in self._spec_cache:
+            try:
+                files = self.files(definition.id, session)
+                self._spec_cache[definition.id] = load_specs(files, definition.process_key)
+            except DeployValidationError as exc:  # stored files always validated; say so if not
+                raise InvalidInput(str(exc), errors=[e.to_dict() for e in exc.errors]) from exc
+        return self._spec_cache[definition.id]
+
+    def forms(self, definition_id: int, session=None) -> FormSource:
+        return FormSource(lambda: self.files(definition_id, session))
+
+    def _process_hash(self, files: Mapping[str, bytes], process_id: str) -> str:
+        parser = build_parser(files)
+        spec = parser.get_spec(process_id)
+        subs = parser.get_subprocess_specs(process_id, require_call_activity_specs=False)
+        used = {spec.file, *(s.file for s in subs.values() if s is not None)}
+        names = {name for name in files if name in used or Path(name).name in {Path(u).name for u in used if u}}
+        for each in [spec, *(s for s in subs.values() if s is not None)]:
+            for task_spec in each.task_specs.values():
+                props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+                names.update(v for k, v in props.items() if k.startswith("form") and v in files)
+        names.update(name for name in files if name.lower().endswith(".dmn"))
+        return _hash_files({name: files[name] for name in names})
+
+
+def _hash_files(files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+def first_start_time(expression: str, now: datetime) -> tuple[datetime, dict | None]:
+    """Due time of a timer start event deployed at ``now``, and the repeat rule of a cycle.
+
+    The expression was checked at deploy to be a literal ISO 8601 date, duration or cycle.
+    Returns ``(due, None)`` or ``(first_due, {"cycles": n (-1 = forever), "seconds": s})``.
+    """
+    value = ast.literal_eval(expression)
+    if value.upper().startswith("R"):
+        cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
+        start = start if start > now else now + duration
+        return start, {"cycles": cycles, "seconds": duration.total_seconds()}
+    if value.upper().startswith("P"):
+        parsed = TimerEventDefinition.parse_iso_duration(value)
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now), None
+    return TimerEventDefinition.get_datetime(value), None
+
+
+def next_start_time(due: datetime, repeat: dict) -> tuple[datetime, dict] | None:
+    """The next due time of a start cycle after one firing, or None when the cycles are used up."""
+    cycles = repeat["cycles"]
+    if cycles == 1:
+        return None
+    return due + timedelta(seconds=repeat["seconds"]), {**repeat, "cycles": cycles - 1 if cycles > 0 else -1}

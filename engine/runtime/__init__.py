@@ -1,0 +1,1 @@
+"""Running instances: commands, the executor that runs them in one transaction, projections."""

@@ -1,0 +1,239 @@
+"""Engine commands: each is one use case that changes one instance's workflow state.
+
+A command only mutates the workflow and writes audit events through its context; the
+executor wraps it in the transaction, syncs projections and saves. ``to_json`` is what an
+incident stores so that an administrator's retry re-runs exactly the failed command.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from jsonschema import Draft202012Validator
+from jsonschema.validators import validator_for
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.util.task import TaskState
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..persistence.models import HumanTask
+from .projections import timer_due
+
+
+class Command:
+    type = "command"
+    allowed_in_error = False
+
+    def to_json(self) -> dict:
+        return {"type": self.type}
+
+    def run(self, ctx):  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class StartInstance(Command):
+    """Run a new instance's first steps; optionally fire its message or timer start event."""
+
+    type = "start"
+
+    def __init__(self, message: dict | None = None, timer: bool = False):
+        self.message, self.timer = message, timer
+
+    def to_json(self):
+        return {"type": self.type, "message": self.message, "timer": self.timer}
+
+    def run(self, ctx):
+        wf = ctx.workflow
+        wf.do_engine_steps()
+        if self.timer:
+            # The engine's timer job decided that the start is due (and schedules the next
+            # cycle itself); make SpiffWorkflow's start event fire exactly once, now.
+            for task in list(wf.event_manager.tasks.values()):
+                if task.workflow is wf and isinstance(task.task_spec.event_definition, TimerEventDefinition):
+                    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+                        task._set_internal_data(event_value={
+                            "cycles": 1, "next": (ctx.now - timedelta(seconds=1)).isoformat(), "duration": 0})
+                    else:
+                        task._set_internal_data(event_fired=True)
+            ctx.audit("timer_fired", element_id=_start_element(wf), data={"start": True})
+            for _ in range(2):  # a cycle start event spawns its path, then completes
+                wf.refresh_timers()
+                wf.do_engine_steps()
+        if self.message:
+            deliver_to_workflow(ctx, self.message["name"], self.message.get("correlation") or {},
+                                self.message.get("payload") or {})
+            wf.do_engine_steps()
+
+
+def _start_element(wf):
+    starts = [t for t in wf.event_manager.tasks.values() if t.workflow is wf]
+    return starts[0].task_spec.bpmn_id if starts else None
+
+
+class CompleteTask(Command):
+    """Validate ``data`` against the task's form, merge it into the task, run on."""
+
+    type = "complete_task"
+
+    def __init__(self, task_id: str, data: dict, enforce_assignee: bool = True):
+        self.task_id, self.data, self.enforce_assignee = task_id, data, enforce_assignee
+
+    def to_json(self):
+        return {"type": self.type, "task_id": self.task_id, "data": self.data,
+                "enforce_assignee": self.enforce_assignee}
+
+    def run(self, ctx):
+        task = _ready_user_task(ctx, self.task_id)
+        row = ctx.session.get(HumanTask, self.task_id)
+        if self.enforce_assignee and row is not None and row.assignee and row.assignee != ctx.actor:
+            raise Conflict(f"task {self.task_id} is claimed by {row.assignee}")
+        if row is not None and row.form_key:
+            validate_form(ctx.forms.schema(row.form_key), self.data)
+        spec = task.task_spec
+        if hasattr(spec, "add_data_from_form"):
+            spec.add_data_from_form(task, self.data)
+        else:
+            task.data.update(self.data)
+        ctx.completed_by[self.task_id] = ctx.actor
+        ctx.audit("task_completed", element_id=spec.bpmn_id, task_id=self.task_id,
+                  data={"name": spec.bpmn_name, "submitted": self.data})
+        task.run()
+        ctx.workflow.do_engine_steps()
+
+
+def _ready_user_task(ctx, task_id):
+    try:
+        task = ctx.workflow.get_task_from_id(UUID(task_id))
+    except Exception:  # noqa: BLE001 - malformed id or SpiffWorkflow's own not-found
+        task = None
+    if task is None:
+        raise NotFound(f"task {task_id} not found in instance {ctx.instance.id}")
+    if not task.task_spec.manual:
+        raise Conflict(f"task {task_id} is not a user task")
+    if task.state != TaskState.READY:
+        raise Conflict(f"task {task_id} is not open (state {TaskState.get_name(task.state)})")
+    return task
+
+
+def validate_form(schema: dict, data) -> None:
+    """Raise InvalidInput with ``{field path: message}`` for every JSON Schema violation."""
+    if not isinstance(data, dict):
+        raise InvalidInput("form data must be a JSON object", errors={"data": "must be an object"})
+    cls = validator_for(schema, default=Draft202012Validator)
+    errors = {}
+    for err in cls(schema).iter_errors(data):
+        path = ".".join(str(p) for p in err.absolute_path)
+        if err.validator == "required" and isinstance(err.instance, dict):
+            missing = [name for name in err.validator_value if name not in err.instance]
+            for name in missing:
+                errors.setdefault(".".join(filter(None, [path, name])), "required")
+            continue
+        errors.setdefault(path or "data", err.message)
+    if errors:
+        raise InvalidInput("form data is invalid", errors=errors)
+
+
+class FireTimers(Command):
+    """Fire the instance's timers whose due time has passed (the clock is the executor's)."""
+
+    type = "fire_timers"
+
+    def __init__(self, task_ids: list[str]):
+        self.task_ids = list(task_ids)
+
+    def to_json(self):
+        return {"type": self.type, "task_ids": self.task_ids}
+
+    def run(self, ctx):
+        wf = ctx.workflow
+        wf.refresh_timers()
+        wf.do_engine_steps()
+        for task_id in self.task_ids:
+            task = _safe_task(wf, task_id)
+            if not _still_due(ctx, task):
+                ctx.fired_timers.add(task_id)
+                ctx.audit("timer_fired", element_id=task.task_spec.bpmn_id if task else None, task_id=task_id)
+        return len(ctx.fired_timers)
+
+
+def _still_due(ctx, task) -> bool:
+    """True if the timer did not fire: still waiting on a due time that has passed.
+
+    A fired timer's task completes, or (a cycle) waits on a later due time.
+    """
+    if task is None or task.state != TaskState.WAITING:
+        return False
+    due = timer_due(task)
+    return due is not None and due <= ctx.now
+
+
+def _safe_task(wf, task_id):
+    try:
+        return wf.get_task_from_id(UUID(task_id))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def deliver_to_workflow(ctx, name: str, correlation: dict, payload: dict) -> int:
+    """Hand a message to the waiting catch events of this workflow; returns how many caught it."""
+    wf = ctx.workflow
+    catchers = [t for t in wf.event_manager.tasks.values()
+                if getattr(t.task_spec.event_definition, "name", None) == name]
+    if not catchers:
+        return 0
+    definition = catchers[0].task_spec.event_definition
+    # BPMN reads correlation properties out of the message itself, so the correlation
+    # values travel in the payload (the API keeps them apart for matching).
+    content = {**payload, **correlation}
+    correlations = definition.calculate_correlations(wf.script_engine, definition.correlation_properties, content)
+    event = BpmnEvent(definition, payload=content, correlations=correlations)
+    caught = wf.event_manager.catch(event, internal=False)
+    if caught:
+        ctx.audit("message_received", element_id=catchers[0].task_spec.bpmn_id,
+                  data={"name": name, "correlation": correlation, "payload": payload})
+    return caught
+
+
+class CatchMessage(Command):
+    type = "catch_message"
+
+    def __init__(self, name: str, correlation: dict, payload: dict):
+        self.name, self.correlation, self.payload = name, correlation, payload
+
+    def to_json(self):
+        return {"type": self.type, "name": self.name, "correlation": self.correlation, "payload": self.payload}
+
+    def run(self, ctx):
+        caught = deliver_to_workflow(ctx, self.name, self.correlation, self.payload)
+        if caught:
+            ctx.workflow.do_engine_steps()
+        return caught
+
+
+class SetVariables(Command):
+    """Administrator's data fix: merge ``variables`` into every open task's data."""
+
+    type = "set_variables"
+    allowed_in_error = True
+
+    def __init__(self, variables: dict):
+        self.variables = variables
+
+    def to_json(self):
+        return {"type": self.type, "variables": self.variables}
+
+    def run(self, ctx):
+        open_states = TaskState.READY | TaskState.WAITING | TaskState.ERROR | TaskState.STARTED
+        for task in ctx.workflow.get_tasks(state=open_states):
+            task.data.update(self.variables)
+        ctx.audit("variables_set", data={"variables": self.variables})
+
+
+COMMANDS = {cls.type: cls for cls in (StartInstance, CompleteTask, FireTimers, CatchMessage, SetVariables)}
+
+
+def command_from_json(doc: dict) -> Command:
+    """Rebuild a command stored in an incident."""
+    doc = dict(doc)
+    cls = COMMANDS[doc.pop("type")]
+    return cls(**doc)

@@ -1,0 +1,40 @@
+"""What a command sees while it runs: the open transaction, the instance and its workflow."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
+
+from ..audit import append_event, instance_stream
+from ..persistence.models import ProcessInstance
+from ..store import WorkflowStore
+
+
+@dataclass
+class Hooks:
+    router: Any
+    due_policy: Any
+
+
+@dataclass
+class CommandContext:
+    session: Session
+    instance: ProcessInstance
+    workflow: BpmnWorkflow
+    store: WorkflowStore
+    hooks: Hooks
+    actor: str | None
+    now: datetime
+    forms: Any = None                                    # FormSource for the instance's version
+    completed_by: dict[str, str | None] = field(default_factory=dict)
+    fired_timers: set[str] = field(default_factory=set)
+
+    def audit(self, kind: str, *, element_id: str | None = None, task_id: str | None = None,
+              data: dict | None = None) -> None:
+        """Append an audit event to this instance's chain, in this transaction."""
+        append_event(self.session, instance_stream(self.instance.id), kind, at=self.now,
+                     actor=self.actor, instance_id=self.instance.id, element_id=element_id,
+                     task_id=task_id, data=data)

@@ -1,0 +1,199 @@
+"""The one command path: every change to an instance's workflow state runs here.
+
+A command runs inside one database transaction that also writes the human-task index,
+the timer jobs, the message subscriptions and the audit events, and bumps the instance's
+``row_version`` (optimistic concurrency: a stale writer gets ``Conflict``). If SpiffWorkflow
+fails while stepping (a script, a condition, a timer expression), the transaction is rolled
+back and a second, small transaction puts the instance into ``error`` with an incident that
+stores the command, so nothing is half-written and an administrator can retry it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.util.task import TaskState
+
+from ..audit import append_event, instance_stream
+from ..clock import frozen_at
+from ..errors import Conflict, EngineError, NotFound, StepFailed
+from ..persistence.models import Incident, ProcessInstance, WorkflowState
+from .commands import Command
+from .context import CommandContext
+from .projections import sync_all
+
+
+@dataclass
+class NewInstance:
+    """How to create an instance row when a start command runs (no row exists yet)."""
+
+    definition_id: int
+    process_key: str
+    business_key: str | None
+    initial_state: str          # serialized workflow before its first step
+    variables: dict
+
+
+class CommandExecutor:
+    def __init__(self, db, store, hooks, clock: Callable, forms_for: Callable[[int], object]):
+        self.db, self.store, self.hooks, self.clock = db, store, hooks, clock
+        self.forms_for = forms_for
+
+    # -- public -------------------------------------------------------------------------
+    def execute(self, target: int | NewInstance, command: Command, actor: str | None, *,
+                now=None, on_success: Callable | None = None, session=None):
+        """Run ``command`` on instance ``target`` (an id, or a ``NewInstance`` to create).
+
+        Returns ``(instance_id, result, created_task_rows)``. Raises NotFound, Conflict
+        (stale write, instance in error, task not open), InvalidInput (form data), or
+        StepFailed after recording an incident. ``on_success(ctx)`` runs inside the same
+        transaction after the projections are synced (used by retry to resolve incidents).
+
+        With ``session`` the command joins the caller's transaction (the timer worker's, whose
+        job lock must cover the firing); a step failure is then raised as ``PendingFailure``
+        for the caller to pass to ``record_failure`` after rolling back.
+        """
+        now = now or self.clock()
+        if session is not None:
+            try:
+                return self._run(session, target, command, actor, now, on_success)
+            except StaleDataError as exc:
+                raise Conflict("the instance was changed by someone else; reload and try again") from exc
+            except _StepError as err:
+                raise PendingFailure(target, command, err, actor, now) from err.__cause__
+        try:
+            with self.db.transaction() as own_session:
+                return self._run(own_session, target, command, actor, now, on_success)
+        except StaleDataError as exc:
+            raise Conflict("the instance was changed by someone else; reload and try again") from exc
+        except _StepError as err:
+            raise self.record_failure(PendingFailure(target, command, err, actor, now)) from err.__cause__
+
+    def record_failure(self, failure: "PendingFailure") -> StepFailed:
+        """Record the incident of a rolled-back command; returns the StepFailed to raise."""
+        err = failure.error
+        incident_id, instance_id = self._record_incident(
+            failure.target, failure.command, err, failure.actor, failure.now)
+        return StepFailed(f"{err.element_id or 'the process'} failed: {err.message}",
+                          instance_id=instance_id, incident_id=incident_id, element_id=err.element_id)
+
+    def _run(self, session, target, command, actor, now, on_success):
+        instance, workflow = self._open(session, target, actor, now)
+        if instance.status == "error" and not command.allowed_in_error and on_success is None:
+            raise Conflict(f"instance {instance.id} is in error: resolve its incident first")
+        ctx = CommandContext(session=session, instance=instance, workflow=workflow,
+                             store=self.store, hooks=self.hooks, actor=actor, now=now,
+                             forms=self.forms_for(instance.definition_id, session))
+        with frozen_at(now):
+            try:
+                result = command.run(ctx)
+            except EngineError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure inside SpiffWorkflow
+                raise _StepError(exc, workflow) from exc
+            created = sync_all(ctx)
+        self._save(ctx)
+        if on_success is not None:
+            on_success(ctx)
+        session.flush()
+        return instance.id, result, created
+
+    # -- internals ----------------------------------------------------------------------
+    def _open(self, session, target, actor, now):
+        if isinstance(target, NewInstance):
+            instance = ProcessInstance(
+                definition_id=target.definition_id, process_key=target.process_key,
+                business_key=target.business_key, status="active", started_by=actor,
+                created_at=now, updated_at=now)
+            session.add(instance)
+            session.flush()
+            session.add(WorkflowState(instance_id=instance.id, serializer_version=self.store.version,
+                                      state=target.initial_state))
+            append_event(session, instance_stream(instance.id), "instance_started", at=now, actor=actor,
+                         instance_id=instance.id, data={"process_key": target.process_key,
+                                                        "definition_id": target.definition_id,
+                                                        "business_key": target.business_key,
+                                                        "variables": target.variables})
+            return instance, self.store.loads(target.initial_state)
+        instance = session.get(ProcessInstance, target)
+        if instance is None:
+            raise NotFound(f"process instance {target} not found")
+        if instance.status in ("completed", "terminated"):
+            raise Conflict(f"instance {target} is {instance.status}")
+        state = session.get(WorkflowState, target)
+        return instance, self.store.loads(state.state)
+
+    def _save(self, ctx):
+        wf, instance = ctx.workflow, ctx.instance
+        state = ctx.session.get(WorkflowState, instance.id)
+        state.state = self.store.dumps(wf)
+        state.serializer_version = self.store.version
+        if wf.is_completed() and instance.status != "completed":
+            instance.status, instance.completed_at = "completed", ctx.now
+            ctx.audit("instance_completed")
+        elif not wf.is_completed() and instance.status != "error":
+            instance.status = "active"
+        instance.updated_at = ctx.now
+        flag_modified(instance, "updated_at")  # always UPDATE: bumps row_version, the optimistic check
+
+    def _record_incident(self, target, command, err, actor, now):
+        with self.db.transaction() as session:
+            if isinstance(target, NewInstance):
+                # The start failed: keep the instance, unstarted, so the retry can run it.
+                instance, _ = self._open(session, target, actor, now)
+            else:
+                instance = session.get(ProcessInstance, target)
+            instance.status, instance.updated_at = "error", now
+            open_incident = session.scalars(select(Incident).where(
+                Incident.instance_id == instance.id, Incident.status == "open")).first()
+            if open_incident is None:
+                open_incident = Incident(instance_id=instance.id, status="open", created_at=now,
+                                         element_id=err.element_id, message=err.message,
+                                         command=json.dumps(command.to_json(), ensure_ascii=False, default=str))
+                session.add(open_incident)
+            else:
+                open_incident.element_id, open_incident.message = err.element_id, err.message
+            session.flush()
+            append_event(session, instance_stream(instance.id), "error", at=now, actor=actor,
+                         instance_id=instance.id, element_id=err.element_id,
+                         data={"message": err.message, "command": command.to_json(),
+                               "incident_id": open_incident.id})
+            return open_incident.id, instance.id
+
+
+class PendingFailure(Exception):
+    """A step failure inside a caller's transaction, to be recorded after its rollback."""
+
+    def __init__(self, target, command, error, actor, now):
+        super().__init__(error.message)
+        self.target, self.command, self.error, self.actor, self.now = target, command, error, actor, now
+        self.job_id = None  # set by the timer worker when a start timer's instance failed
+
+
+class _StepError(Exception):
+    def __init__(self, exc: Exception, workflow):
+        super().__init__(str(exc))
+        self.message = _clean_message(exc)
+        self.element_id = _failing_element(exc, workflow)
+
+
+def _clean_message(exc: Exception) -> str:
+    text = str(exc).strip().rstrip(".").strip() or exc.__class__.__name__
+    notes = [n for n in getattr(exc, "__notes__", []) if n]
+    line = getattr(exc, "line_number", None)
+    if line and "line" not in text:
+        text += f" (line {line})"
+    return "; ".join([text, *notes]) if notes and notes[0] not in text else text
+
+
+def _failing_element(exc, workflow) -> str | None:
+    task = getattr(exc, "task", None)
+    if task is not None:
+        return task.task_spec.bpmn_id
+    for task in workflow.get_tasks(state=TaskState.ERROR):
+        return task.task_spec.bpmn_id
+    return None

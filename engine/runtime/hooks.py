@@ -1,0 +1,65 @@
+"""The small interfaces through which a caller (the domain) plugs into the engine.
+
+* ``Router``: given a new user task, who should do it (candidate role and org unit).
+* ``DuePolicy``: when the task is due.
+Both receive a ``TaskContext`` and must not change workflow state.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a hook may know about a task that has just become ready."""
+
+    instance_id: int
+    process_key: str
+    element_id: str
+    name: str | None
+    lane: str | None
+    properties: Mapping[str, str]
+    data: Mapping[str, Any]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a task goes: holders of ``role`` in ``org_unit``; ``unroutable`` flags a fallback."""
+
+    role: str | None
+    org_unit: str | None = None
+    unroutable: bool = False
+    notes: Mapping[str, Any] = field(default_factory=dict)
+
+
+Router = Callable[[TaskContext], Route]
+DuePolicy = Callable[[TaskContext], "datetime | None"]
+
+
+def lane_router(task: TaskContext) -> Route:
+    """Default routing: the lane name is the candidate role, no org unit."""
+    return Route(role=task.lane)
+
+
+def duration_due_policy(task: TaskContext) -> datetime | None:
+    """Default due date: the task property ``dueIn``, a quoted ISO 8601 duration in calendar time.
+
+    ``"P3D"`` → three calendar days after the task became ready. Working or school days
+    need a calendar and belong to a caller-provided policy. Unparseable values give no
+    due date rather than an error: deploy validation is where a bad value is refused.
+    """
+    raw = task.properties.get("dueIn")
+    if not raw:
+        return None
+    try:
+        value = ast.literal_eval(raw)
+        parsed = TimerEventDefinition.parse_iso_duration(value)
+        return task.now + TimerEventDefinition.get_timedelta_from_start(parsed, task.now)
+    except Exception:  # noqa: BLE001 - any malformed literal means "no due date"
+        return None

@@ -1,0 +1,168 @@
+"""Keep the indexed tables in step with a workflow, inside the command's transaction.
+
+After every command the executor calls ``sync_all``: open human tasks, waiting timers and
+message subscriptions of the instance are made to match the workflow exactly. These
+tables are what the inbox, the timer worker and message delivery read, so none of them
+ever deserializes a workflow.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import delete, select
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from ..persistence.models import HumanTask, MessageSubscription, TimerJob
+from .hooks import TaskContext
+
+
+def _properties(task) -> dict:
+    return dict((getattr(task.task_spec, "extensions", None) or {}).get("properties", {}))
+
+
+def task_context(ctx, task) -> TaskContext:
+    spec = task.task_spec
+    return TaskContext(
+        instance_id=ctx.instance.id, process_key=ctx.instance.process_key,
+        element_id=spec.bpmn_id, name=spec.bpmn_name, lane=spec.lane,
+        properties=_properties(task), data=task.data, now=ctx.now,
+    )
+
+
+def sync_human_tasks(ctx) -> list[HumanTask]:
+    """Insert rows for newly ready user/manual tasks, close rows of tasks no longer ready.
+
+    Returns the rows created by this command (the "next tasks" of a completion).
+    """
+    session, wf = ctx.session, ctx.workflow
+    open_rows = {row.id: row for row in session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == ctx.instance.id, HumanTask.status == "open"))}
+    ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+    created = []
+    for task_id, task in ready.items():
+        if task_id in open_rows:
+            continue
+        info = task_context(ctx, task)
+        route = ctx.hooks.router(info)
+        props = info.properties
+        row = HumanTask(
+            id=task_id, instance_id=ctx.instance.id, process_key=ctx.instance.process_key,
+            element_id=info.element_id, name=info.name, lane=info.lane,
+            form_key=props.get("formJsonSchemaFilename"), ui_form_key=props.get("formUiSchemaFilename"),
+            due_at=ctx.hooks.due_policy(info), priority=_priority(props),
+            candidate_role=route.role, org_unit=route.org_unit, unroutable=route.unroutable,
+            status="open", created_at=ctx.now,
+        )
+        session.add(row)
+        created.append(row)
+        ctx.audit("task_ready", element_id=info.element_id, task_id=task_id,
+                  data={"name": info.name, "lane": info.lane, "role": route.role,
+                        "org_unit": route.org_unit, "unroutable": route.unroutable,
+                        "due_at": row.due_at.isoformat() if row.due_at else None})
+    for task_id, row in open_rows.items():
+        if task_id in ready:
+            continue
+        task = _find_task(wf, task_id)
+        if task is not None and task.state == TaskState.COMPLETED:
+            row.status = "completed"
+            row.completed_by = ctx.completed_by.get(task_id, ctx.actor)
+        else:
+            row.status = "cancelled"
+            ctx.audit("task_cancelled", element_id=row.element_id, task_id=task_id)
+        row.completed_at = ctx.now
+    return created
+
+
+def _priority(props) -> int:
+    try:
+        return int(props.get("priority", 50))
+    except (TypeError, ValueError):
+        return 50
+
+
+def _find_task(wf, task_id: str):
+    try:
+        return wf.get_task_from_id(UUID(task_id))
+    except Exception:  # noqa: BLE001 - SpiffWorkflow raises its own "not found" types
+        return None
+
+
+def timer_due(task) -> datetime | None:
+    """When a waiting timer task will fire, from SpiffWorkflow's internal ``event_value``."""
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):  # cycle: {'cycles', 'next', 'duration'}
+        return None if value.get("cycles") == 0 else TimerEventDefinition.get_datetime(value["next"])
+    if isinstance(value, str):
+        return TimerEventDefinition.get_datetime(value)
+    return None
+
+
+def _waiting_event_tasks(wf, kind):
+    return [t for t in wf.event_manager.tasks.values()
+            if isinstance(t.task_spec.event_definition, kind) and t.state == TaskState.WAITING]
+
+
+def sync_timers(ctx) -> None:
+    """One ``waiting`` timer_job per waiting timer task, with its due time (UTC)."""
+    session = ctx.session
+    jobs = {job.task_id: job for job in session.scalars(select(TimerJob).where(
+        TimerJob.instance_id == ctx.instance.id, TimerJob.status == "waiting"))}
+    waiting = {}
+    for task in _waiting_event_tasks(ctx.workflow, TimerEventDefinition):
+        due = timer_due(task)
+        if due is not None:
+            waiting[str(task.id)] = (task, due)
+    for task_id, job in jobs.items():
+        if task_id in ctx.fired_timers:
+            job.status, job.fired_at = "fired", ctx.now
+        elif task_id not in waiting:
+            job.status = "cancelled"
+        elif waiting[task_id][1] != job.due_at:
+            job.due_at = waiting[task_id][1]
+    for task_id, (task, due) in waiting.items():
+        if task_id in jobs and task_id not in ctx.fired_timers:
+            continue
+        session.add(TimerJob(kind="event", instance_id=ctx.instance.id, task_id=task_id,
+                             element_id=task.task_spec.bpmn_id, due_at=due, status="waiting"))
+
+
+def subscription_correlation(task) -> dict:
+    """Correlation values a waiting message catch expects, by property name.
+
+    A property already fixed for the (sub)process (``workflow.correlations``) wins; else the
+    task's variable of the same name (a process started with ``child_id`` waits for
+    messages about that ``child_id``).
+    """
+    known = {}
+    for workflow in (task.workflow.top_workflow, task.workflow):
+        for values in workflow.correlations.values():
+            known.update(values)
+    values = {}
+    for prop in task.task_spec.event_definition.correlation_properties:
+        if prop.name in known:
+            values[prop.name] = known[prop.name]
+        elif prop.retrieval_expression in task.data:
+            values[prop.name] = task.data[prop.retrieval_expression]
+    return values
+
+
+def sync_message_subscriptions(ctx) -> None:
+    session = ctx.session
+    session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == ctx.instance.id))
+    for task in _waiting_event_tasks(ctx.workflow, MessageEventDefinition):
+        correlation = ctx.store.to_json_safe(subscription_correlation(task))
+        session.add(MessageSubscription(
+            instance_id=ctx.instance.id, task_id=str(task.id), element_id=task.task_spec.bpmn_id,
+            message_name=task.task_spec.event_definition.name,
+            correlation=json.dumps(correlation, sort_keys=True, ensure_ascii=False)))
+
+
+def sync_all(ctx) -> list[HumanTask]:
+    created = sync_human_tasks(ctx)
+    sync_timers(ctx)
+    sync_message_subscriptions(ctx)
+    return created

@@ -1,0 +1,100 @@
+"""Task service: the human-task index (inbox queries, claim, unclaim, assign).
+
+Reads never deserialize a workflow. Claims change no workflow state, but they are state
+changes of the case, so each is audited on the instance's chain in the same transaction,
+and a conditional UPDATE makes two simultaneous claims end with one winner.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from .audit import append_event, instance_stream
+from .errors import Conflict, NotFound
+from .persistence.models import HumanTask
+
+
+@dataclass
+class TaskQuery:
+    status: str | None = "open"
+    instance_id: int | None = None
+    process_key: str | None = None
+    role: str | None = None
+    org_units: list[str] | None = None
+    assignee: str | None = None
+    overdue_at: datetime | None = None   # only tasks due before this moment
+    page: int = 1
+    per_page: int = 50
+
+
+class TaskService:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def get(self, task_id: str) -> HumanTask:
+        with self.engine.db.transaction() as session:
+            row = session.get(HumanTask, task_id)
+        if row is None:
+            raise NotFound(f"task {task_id} not found")
+        return row
+
+    def list(self, query: TaskQuery) -> tuple[list[HumanTask], int]:
+        """(rows of one page, total count); overdue first, then by due date, then oldest."""
+        conditions = []
+        if query.status:
+            conditions.append(HumanTask.status == query.status)
+        for column, value in ((HumanTask.instance_id, query.instance_id),
+                              (HumanTask.process_key, query.process_key),
+                              (HumanTask.candidate_role, query.role),
+                              (HumanTask.assignee, query.assignee)):
+            if value is not None:
+                conditions.append(column == value)
+        if query.org_units is not None:
+            conditions.append(HumanTask.org_unit.in_(query.org_units))
+        if query.overdue_at is not None:
+            conditions.append(HumanTask.due_at < query.overdue_at)
+        with self.engine.db.transaction() as session:
+            total = session.scalar(select(func.count()).select_from(HumanTask).where(*conditions))
+            rows = session.scalars(
+                select(HumanTask).where(*conditions)
+                .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.desc(),
+                          HumanTask.created_at, HumanTask.id)
+                .offset((max(query.page, 1) - 1) * query.per_page).limit(query.per_page))
+            return list(rows), total
+
+    def claim(self, task_id: str, user: str, *, actor: str | None = None) -> HumanTask:
+        """Make ``user`` the assignee; Conflict if the task is closed or claimed by someone else."""
+        return self._set_assignee(task_id, user, actor or user, expect_free=True, kind="task_claimed")
+
+    def unclaim(self, task_id: str, *, actor: str) -> HumanTask:
+        return self._set_assignee(task_id, None, actor, expect_free=False, kind="task_unclaimed")
+
+    def assign(self, task_id: str, user: str | None, *, actor: str) -> HumanTask:
+        """Reassign regardless of the current assignee (a supervisor's or admin's act)."""
+        return self._set_assignee(task_id, user, actor, expect_free=False, kind="task_assigned")
+
+    def _set_assignee(self, task_id, user, actor, *, expect_free, kind) -> HumanTask:
+        now = self.engine.clock()
+        with self.engine.db.transaction() as session:
+            row = session.get(HumanTask, task_id)
+            if row is None:
+                raise NotFound(f"task {task_id} not found")
+            if row.status != "open":
+                raise Conflict(f"task {task_id} is {row.status}")
+            condition = [HumanTask.id == task_id, HumanTask.status == "open"]
+            if expect_free:
+                if row.assignee == user:
+                    return row
+                condition.append(HumanTask.assignee.is_(None))
+            previous = row.assignee
+            changed = session.execute(update(HumanTask).where(*condition).values(assignee=user)
+                                      .execution_options(synchronize_session=False)).rowcount
+            if not changed:
+                raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
+            append_event(session, instance_stream(row.instance_id), kind, at=now, actor=actor,
+                         instance_id=row.instance_id, element_id=row.element_id, task_id=task_id,
+                         data={"assignee": user, "previous": previous})
+            session.refresh(row)
+            return row

@@ -1,0 +1,100 @@
+"""The timer worker's sweep: fire every due timer exactly once.
+
+Jobs are claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
+workers can sweep at once without firing a timer twice; on SQLite the write lock taken at
+``BEGIN IMMEDIATE`` serializes sweeps. Each job fires in the transaction that claims it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+
+from .errors import Conflict
+from .persistence.models import ProcessInstance, TimerJob
+from .repository import next_start_time
+from .runtime.commands import FireTimers, StartInstance
+from .runtime.executor import PendingFailure
+
+log = logging.getLogger(__name__)
+
+
+class TimerService:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def fire_due(self, now: datetime | None = None, limit: int | None = None) -> int:
+        """Fire the timers due at ``now`` (default: the engine clock); returns how many fired.
+
+        An instance whose step fails gets an incident (its job stays waiting and is skipped
+        while the instance is in error). Timers that become due because others fired (a
+        timer after a timer) are fired in the same sweep.
+        """
+        now = now or self.engine.clock()
+        fired = 0
+        while limit is None or fired < limit:
+            count = self._fire_one(now)
+            if count is None:
+                break
+            fired += count
+        return fired
+
+    def _fire_one(self, now) -> int | None:
+        try:
+            with self.engine.db.transaction() as session:
+                return self._claim_and_fire(session, now)
+        except PendingFailure as failure:
+            # Rolled back: an event job stays waiting and is skipped while its instance is in
+            # error; a start job is consumed now (its instance exists, in error) so that it
+            # does not start a new failing instance on every sweep.
+            err = self.engine.executor.record_failure(failure)
+            log.warning("timer step failed: %s", err)
+            if failure.job_id is not None:
+                with self.engine.db.transaction() as session:
+                    self._consume_start(session, session.get(TimerJob, failure.job_id), now)
+            return 0
+        except Conflict:
+            return 0  # another worker fired this instance first
+
+    def _claim_and_fire(self, session, now) -> int | None:
+        query = (select(TimerJob).outerjoin(ProcessInstance, TimerJob.instance_id == ProcessInstance.id)
+                 .where(TimerJob.status == "waiting", TimerJob.due_at <= now)
+                 .where((ProcessInstance.status.is_(None)) | (ProcessInstance.status == "active"))
+                 .order_by(TimerJob.due_at, TimerJob.id).limit(1))
+        if self.engine.db.is_postgres:
+            query = query.with_for_update(skip_locked=True, of=TimerJob)
+        job = session.scalars(query).first()
+        if job is None:
+            return None
+        if job.kind == "start":
+            return self._fire_start(session, job, now)
+        due = select(TimerJob.task_id).where(TimerJob.instance_id == job.instance_id,
+                                             TimerJob.status == "waiting", TimerJob.due_at <= now)
+        if self.engine.db.is_postgres:
+            due = due.with_for_update(skip_locked=True)
+        due_ids = list(session.scalars(due)) or [job.task_id]
+        _, fired, _ = self.engine.executor.execute(job.instance_id, FireTimers(due_ids), actor="timer",
+                                                   now=now, session=session)
+        return fired
+
+    def _fire_start(self, session, job, now) -> int:
+        self._consume_start(session, job, now)
+        try:
+            # Same transaction: the job is consumed only if the instance is really started.
+            self.engine.runtime.start_definition(job.definition_id, {}, actor="timer", now=now,
+                                                 command=StartInstance(timer=True), session=session)
+        except PendingFailure as failure:
+            failure.job_id = job.id
+            raise
+        return 1
+
+    def _consume_start(self, session, job, now) -> None:
+        job.status, job.fired_at = "fired", now
+        if job.repeat:
+            following = next_start_time(job.due_at, json.loads(job.repeat))
+            if following is not None:
+                session.add(TimerJob(kind="start", definition_id=job.definition_id, element_id=job.element_id,
+                                     due_at=following[0], status="waiting", repeat=json.dumps(following[1])))
+        session.flush()

@@ -1,0 +1,49 @@
+"""Shared fixtures: a database per test on SQLite and, when configured, on PostgreSQL.
+
+``BAOXUE_TEST_PG_URL`` (set by ``.ci/run``) turns on the PostgreSQL runs; then an
+unreachable server is a failure, not a skip. Each PostgreSQL test gets its own schema.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("BAOXUE_TEST_PG_URL")
+
+
+def _pg_schema_url(base: str, schema: str) -> str:
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'baoxue.db'}"
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL schema for this test (skip only when PostgreSQL is not configured)."""
+    if not PG_URL:
+        pytest.skip("BAOXUE_TEST_PG_URL not set: PostgreSQL tests run in CI (.ci/run)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:  # a connection error here fails the test: CI must have PostgreSQL
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield _pg_schema_url(PG_URL, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request) -> str:
+    """Run the test once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")

@@ -1,0 +1,25 @@
+"""Helpers shared by the engine tests."""
+from __future__ import annotations
+
+from engine.tasks import TaskQuery
+
+from .conftest import BPMN
+
+
+def deploy(engine, *names, actor="admin"):
+    return engine.repository.deploy_paths([BPMN / name for name in names], actor=actor)
+
+
+def open_tasks(engine, instance_id):
+    rows, _ = engine.tasks.list(TaskQuery(instance_id=instance_id))
+    return rows
+
+
+def task_named(engine, instance_id, element_id):
+    matches = [t for t in open_tasks(engine, instance_id) if t.element_id == element_id]
+    assert matches, f"no open task {element_id}; open: {[t.element_id for t in open_tasks(engine, instance_id)]}"
+    return matches[0]
+
+
+def kinds(engine, instance_id):
+    return [e.kind for e in engine.history.events(instance_id)]

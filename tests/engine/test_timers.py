@@ -1,0 +1,80 @@
+"""Timers: boundary (interrupting and not), intermediate, start cycles; exactly once."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine.persistence.models import TimerJob
+
+from .helpers import deploy, kinds, open_tasks, task_named
+
+
+def waiting_jobs(engine):
+    with engine.db.transaction() as session:
+        return list(session.scalars(select(TimerJob).where(TimerJob.status == "waiting").order_by(TimerJob.due_at)))
+
+
+def test_boundary_timers_non_interrupting_then_interrupting(engine, clock):
+    deploy(engine, "timers.bpmn")
+    started = engine.runtime.start("timers", {"wait_for": "P1D"})
+    jobs = waiting_jobs(engine)
+    assert [(j.element_id, j.due_at - clock()) for j in jobs] == [
+        ("remind", timedelta(minutes=30)), ("timeout", timedelta(hours=2))]
+
+    assert engine.timers.fire_due(clock() + timedelta(minutes=10)) == 0
+    assert engine.timers.fire_due(clock() + timedelta(minutes=31)) == 1     # reminder, review stays
+    assert [t.element_id for t in open_tasks(engine, started.instance_id)] == ["review"]
+    assert engine.timers.fire_due(clock() + timedelta(minutes=31)) == 0     # never twice
+    assert engine.timers.fire_due(clock() + timedelta(hours=3)) == 1        # timeout interrupts
+    assert [t.element_id for t in open_tasks(engine, started.instance_id)] == ["escalated"]
+    review_rows = engine.tasks.list(__import__("engine.tasks", fromlist=["TaskQuery"]).TaskQuery(
+        status="cancelled", instance_id=started.instance_id))[0]
+    assert [r.element_id for r in review_rows] == ["review"]
+    assert kinds(engine, started.instance_id).count("timer_fired") == 2
+    assert waiting_jobs(engine) == []
+
+
+def test_completing_the_task_cancels_boundary_timers_and_intermediate_timer_waits(engine, clock):
+    deploy(engine, "timers.bpmn")
+    started = engine.runtime.start("timers", {"wait_for": "P1D"})
+    engine.runtime.complete_task(task_named(engine, started.instance_id, "review").id, {}, actor="u")
+    jobs = waiting_jobs(engine)
+    assert [(j.element_id, j.due_at - clock()) for j in jobs] == [("wait_day", timedelta(days=1))]
+    assert engine.timers.fire_due(clock() + timedelta(hours=23)) == 0
+    assert engine.timers.fire_due(clock() + timedelta(days=1, seconds=1)) == 1
+    assert [t.element_id for t in open_tasks(engine, started.instance_id)] == ["follow_up"]
+
+
+def test_timer_start_event_cycle_starts_instances(engine, clock):
+    deploy(engine, "timer_start.bpmn")
+    assert engine.timers.fire_due(clock()) == 0
+    assert engine.timers.fire_due(clock() + timedelta(hours=25)) == 1
+    assert engine.timers.fire_due(clock() + timedelta(hours=25)) == 0
+    assert engine.timers.fire_due(clock() + timedelta(days=10)) == 2         # R3: three in all
+    from engine.tasks import TaskQuery
+    rows, total = engine.tasks.list(TaskQuery(process_key="timer_start"))
+    assert total == 3 and {r.element_id for r in rows} == {"report"}
+    assert waiting_jobs(engine) == []
+
+
+def test_two_workers_fire_each_timer_once(make_engine, clock):
+    workers = [make_engine(), make_engine()]
+    deploy(workers[0], "timers.bpmn")
+    ids = [workers[0].runtime.start("timers", {"wait_for": "P1D"}).instance_id for _ in range(6)]
+    later = clock() + timedelta(minutes=31)
+    counts, barrier = [], threading.Barrier(2)
+
+    def sweep(engine):
+        barrier.wait()
+        counts.append(engine.timers.fire_due(later))
+
+    threads = [threading.Thread(target=sweep, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(counts) == 6
+    for instance_id in ids:
+        assert kinds(workers[0], instance_id).count("timer_fired") == 1
