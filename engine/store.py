@@ -13,6 +13,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from .sandbox import register_data_types
+
 
 class WorkflowStore:
     """Serialize and deserialize workflows; ``version`` is written beside each state."""
@@ -20,6 +22,7 @@ class WorkflowStore:
     def __init__(self, script_engine: PythonScriptEngine):
         self.script_engine = script_engine
         self.registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+        register_data_types(self.registry)  # scripts may leave `date` values in task data
         self.serializer = BpmnWorkflowSerializer(self.registry)
 
     @property

@@ -24,7 +24,7 @@ import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from types import MappingProxyType, ModuleType
+from types import ModuleType
 from typing import Mapping
 
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
@@ -88,7 +88,9 @@ class SandboxConfig:
                 raise ValueError(f'function name {name!r} must be an identifier not starting with "_"')
             if not (isinstance(spec, str) and ':' in spec):
                 raise ValueError(f'function {name!r}: {spec!r} must look like "package.module:attr"')
-        object.__setattr__(self, 'functions', MappingProxyType(dict(self.functions)))
+        # A private plain-dict copy: callers' later edits do not leak in, and asdict()/deepcopy()
+        # keep working (a MappingProxyType would break both).
+        object.__setattr__(self, 'functions', dict(self.functions))
 
     def __hash__(self):
         return hash((self.time_limit_s, self.memory_limit_mb, tuple(sorted(self.functions.items()))))

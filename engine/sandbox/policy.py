@@ -131,10 +131,10 @@ _INPLACE_OPS = {
 
 def inplacevar(op, target, value):
     """``_inplacevar_``: RestrictedPython rewrites ``n += 1`` to ``n = _inplacevar_('+=', n, 1)``."""
-    try:
-        return _INPLACE_OPS[op](target, value)
-    except KeyError:
-        raise ForbiddenError(f'operator {op} is not supported') from None
+    func = _INPLACE_OPS.get(op)
+    if func is None:
+        raise ForbiddenError(f'operator {op} is not supported')
+    return func(target, value)
 
 
 def _apply(func, *args, **kwargs):
@@ -182,7 +182,7 @@ _BUILTIN_NAMES = (
 # rather than as a typo. (They stay usable as task-data names: `type == 'transfer'` is a fine
 # gateway condition when `type` is a form field.)
 DENIED_NAMES = frozenset({
-    '__import__', 'open', 'eval', 'exec', 'compile', 'globals', 'locals', 'vars', 'dir', 'type',
+    'open', 'eval', 'exec', 'compile', 'globals', 'locals', 'vars', 'dir', 'type',
     'object', 'super', 'setattr', 'delattr', 'hasattr', 'input', 'breakpoint', 'help', 'exit',
     'quit', 'memoryview', 'bytearray', 'classmethod', 'staticmethod', 'property',
     '__build_class__', 'id', 'format',
@@ -210,8 +210,8 @@ def build_builtins(extra=None) -> dict:
     """
     import builtins
     table = {name: getattr(builtins, name) for name in _BUILTIN_NAMES}
-    table.update(__import__=_internal_import, getattr=guarded_getattr, datetime=datetime, date=date, timedelta=timedelta,
-                 timezone=timezone, math=MATH)
+    table.update(__import__=_internal_import, getattr=guarded_getattr, math=MATH,
+                 datetime=datetime, date=date, timedelta=timedelta, timezone=timezone)
     table.update(extra or {})
     return table
 

@@ -158,14 +158,9 @@ class Runner:
 
     def _value_reply(self, value) -> dict:
         if is_module_like(value) or callable(value):
-            return _failure('forbidden', f'an expression cannot return a {type(value).__name__}', None, 'TypeError')
-        try:
-            conv = self.registry.convert(value)
-            json.dumps(conv)  # fail here, with a clear message, rather than when framing the reply
-        except (TypeError, ValueError, RecursionError, OverflowError):
-            return _failure('runtime', f'TypeError: a value of type {type(value).__name__} cannot leave the sandbox',
-                            None, 'TypeError')
-        return {'ok': True, 'value': conv}
+            what = 'module' if is_module_like(value) else type(value).__name__
+            return _failure('forbidden', f'an expression cannot return a {what}', None, 'TypeError')
+        return {'ok': True, 'value': self.registry.convert(value)}
 
     def _exec_reply(self, ns: dict, ctx_in: dict, ext_in: dict) -> dict:
         changed, dropped, kept = {}, {}, set()
@@ -188,17 +183,23 @@ class Runner:
                 raise
             except Exception:  # noqa: BLE001 - unconvertible: not kept, reported
                 dropped[name] = type(value).__name__
-        try:
-            json.dumps(changed)
-        except (TypeError, ValueError, RecursionError, OverflowError):
-            for name in list(changed):
-                try:
-                    json.dumps(changed[name])
-                except (TypeError, ValueError, RecursionError, OverflowError):
-                    dropped[name] = type(ns[name]).__name__
-                    del changed[name]
         deleted = [k for k in ctx_in if k not in changed and k not in kept]
         return {'ok': True, 'set': changed, 'del': deleted, 'dropped': dropped}
+
+    @staticmethod
+    def salvage(reply: dict) -> dict:
+        """Make a reply JSON can carry after ``encode`` failed (the rare path; no double encoding otherwise)."""
+        if 'set' not in reply:
+            return _failure('runtime', f"TypeError: a value of type {type(reply.get('value')).__name__} "
+                            'cannot leave the sandbox', None, 'TypeError')
+        for name, value in list(reply['set'].items()):
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError, RecursionError):
+                reply['dropped'][name] = type(value).__name__
+                del reply['set'][name]
+                reply['del'].append(name)  # if it existed before, its old value is stale now
+        return reply
 
 
 def _import_function(spec: str):
@@ -260,7 +261,10 @@ def main() -> int:
             return 0
         reply = runner.handle(req)
         try:
-            data = encode(reply)
+            try:
+                data = encode(reply)
+            except (TypeError, ValueError, RecursionError):
+                data = encode(runner.salvage(reply))
         except MemoryError:
             data = encode(_failure('memory', f'exceeded the memory limit of {runner.memory_limit_mb} MB '
                                              'while sending the result'))

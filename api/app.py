@@ -1,0 +1,45 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from flask_smorest import Api
+
+from .errors import register_error_handlers
+from .settings import Settings
+from .wiring import build_engine
+
+API_TITLE = "Baoxue 保学 API"
+
+
+def create_app(settings: Settings | None = None, engine=None) -> Flask:
+    """Build the app. ``engine`` may be given (tests share one); else it is built from settings."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        JSON_AS_ASCII=False,
+        API_TITLE=API_TITLE,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    app.json.ensure_ascii = False
+    app.extensions["baoxue.settings"] = settings
+    app.extensions["baoxue.engine"] = engine or build_engine(settings)
+
+    api = Api(app)
+    from .rest import definitions
+    api.register_blueprint(definitions.blp)
+
+    @app.get("/healthz")
+    def healthz():
+        """Liveness and database reachability."""
+        from sqlalchemy import text
+        with app.extensions["baoxue.engine"].db.transaction() as session:
+            session.execute(text("SELECT 1"))
+        return jsonify({"status": "ok"})
+
+    register_error_handlers(app)
+    return app

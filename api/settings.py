@@ -1,0 +1,48 @@
+"""Configuration from the environment (CONTRACT.md "Configuration")."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Settings:
+    database_url: str = "sqlite:///var/baoxue.db"
+    secret_key: str = ""
+    timezone: str = "Asia/Shanghai"
+    processes_dir: Path = ROOT / "processes"
+    forms_dir: Path = ROOT / "forms"
+    var_dir: Path = field(default_factory=lambda: Path("var"))
+    max_upload_bytes: int = 5 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        """Read ``BAOXUE_*`` variables; a missing secret key is generated into var/secret_key."""
+        settings = cls(
+            database_url=os.environ.get("BAOXUE_DATABASE_URL", cls.database_url),
+            secret_key=os.environ.get("BAOXUE_SECRET_KEY", ""),
+            timezone=os.environ.get("BAOXUE_TIMEZONE", cls.timezone),
+        )
+        for key, value in overrides.items():
+            setattr(settings, key, value)
+        if settings.database_url.startswith("sqlite:///") and not settings.database_url.startswith("sqlite:////"):
+            Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if not settings.secret_key:
+            settings.secret_key = _stored_secret(settings.var_dir / "secret_key")
+        return settings
+
+
+def _stored_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Create with owner-only permissions: the key signs every session.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,14 @@
+"""Build the process engine for Baoxue: the domain's roles, forms folder and timezone."""
+from __future__ import annotations
+
+from engine.process_engine import EngineConfig, ProcessEngine
+from ledger.roles import LANE_ROLES
+
+from .settings import Settings
+
+
+def build_engine(settings: Settings, **overrides) -> ProcessEngine:
+    config = EngineConfig(
+        database_url=settings.database_url, timezone=settings.timezone, known_roles=LANE_ROLES,
+        form_dirs=[settings.forms_dir], search_path=[settings.processes_dir], **overrides)
+    return ProcessEngine(config)

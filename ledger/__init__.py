@@ -1,0 +1,1 @@
+"""The dropout-control domain (DOMAIN.md): roles, org units, children, ledgers, attendance."""

@@ -1,0 +1,21 @@
+"""An app per test on a fresh database (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import pytest
+
+from api.app import create_app
+from api.settings import Settings
+
+
+@pytest.fixture
+def app(db_url, tmp_path):
+    settings = Settings.from_env(database_url=db_url, var_dir=tmp_path, secret_key="test-secret")
+    app = create_app(settings)
+    app.extensions["baoxue.engine"].migrate()
+    yield app
+    app.extensions["baoxue.engine"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -1,0 +1,37 @@
+"""``baoxue init`` and ``baoxue deploy processes/`` on an empty database (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from api.settings import ROOT
+
+
+def baoxue(*args, env, cwd):
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_init_then_deploy_processes(db_url, tmp_path):
+    env = {**os.environ, "BAOXUE_DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
+    init = baoxue("init", env=env, cwd=tmp_path)
+    assert init.returncode == 0, init.stderr
+    assert "registry_restoration v1" in init.stdout
+    deploy = baoxue("deploy", str(ROOT / "processes"), env=env, cwd=tmp_path)
+    assert deploy.returncode == 0, deploy.stderr
+    assert "registry_restoration v1 (unchanged)" in deploy.stdout
+    fired = baoxue("timers", "fire-due", "--now", "2030-01-01T08:00:00", env=env, cwd=tmp_path)
+    assert fired.returncode == 0 and fired.stdout.strip() == "0"
+
+
+def test_deploy_of_a_broken_file_exits_1_with_element_errors(sqlite_url, tmp_path):
+    env = {**os.environ, "BAOXUE_DATABASE_URL": sqlite_url, "PYTHONPATH": str(ROOT)}
+    assert baoxue("init", env=env, cwd=tmp_path).returncode == 0
+    broken = tmp_path / "broken.bpmn"
+    broken.write_text((ROOT / "processes" / "registry_restoration.bpmn").read_text().replace(
+        'targetRef="end"', 'targetRef="nowhere"'))
+    result = baoxue("deploy", str(broken), env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "broken.bpmn:" in result.stderr and "nowhere" in result.stderr
+    assert "Traceback" not in result.stderr
