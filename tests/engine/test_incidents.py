@@ -53,3 +53,41 @@ def test_retry_after_fixing_data_resumes(engine):
     assert engine.runtime.incidents(started.instance_id) == []
     assert kinds(engine, started.instance_id)[-4:] == ["variables_set", "task_completed", "task_ready", "retried"]
     assert engine.history.verify_chain(started.instance_id).ok
+
+
+HOSTILE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="hostile" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="evil"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>SCRIPT</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="evil"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="evil" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("while True:\n        pass", "time limit"),
+    ("x = 'a' * 10**10", "memory limit"),
+    ("x = ().__class__.__base__.__subclasses__()", "invalid attribute"),
+])
+def test_hostile_scripts_fail_their_instance_and_the_engine_keeps_serving(make_engine, script, expected):
+    from engine.sandbox import SandboxConfig
+    engine = make_engine(sandbox=SandboxConfig(time_limit_s=1.0))
+    xml = HOSTILE.replace("SCRIPT", script)
+    if "__class__" in script:        # refused at deploy already: never stored
+        from engine.errors import InvalidInput
+        with pytest.raises(InvalidInput) as err:
+            engine.repository.deploy({"hostile.bpmn": xml.encode()})
+        assert err.value.errors[0]["element_id"] == "evil" and expected in err.value.errors[0]["message"]
+        return
+    engine.repository.deploy({"hostile.bpmn": xml.encode()})
+    with pytest.raises(StepFailed) as err:
+        engine.runtime.start("hostile", {})
+    assert err.value.element_id == "evil" and expected in err.value.message
+    assert engine.runtime.get(err.value.instance_id).status == "error"
+    assert engine.runtime.incidents(err.value.instance_id)[0].element_id == "evil"
+    deploy(engine, "two_lanes.bpmn")                      # the engine still works
+    assert engine.runtime.start("two_lanes", {}).status == "active"
