@@ -5,6 +5,7 @@ from flask import Flask, jsonify
 from flask_smorest import Api
 
 from .errors import register_error_handlers
+from .ratelimit import limiter
 from .settings import Settings
 from .wiring import build_engine
 
@@ -30,8 +31,10 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
     app.extensions["baoxue.engine"] = engine or build_engine(settings)
 
     api = Api(app)
-    from .rest import definitions
-    api.register_blueprint(definitions.blp)
+    from .rest import definitions, instances, messages, session, tasks
+    for module in (session, tasks, instances, messages, definitions):
+        api.register_blueprint(module.blp)
+    limiter.init_app(app)
 
     @app.get("/healthz")
     def healthz():

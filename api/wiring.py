@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from engine.process_engine import EngineConfig, ProcessEngine
+from ledger.form_messages import form_message
+from ledger.migrate import VERSIONS as LEDGER_MIGRATIONS
 from ledger.roles import LANE_ROLES
+from ledger.routing import route_task
 
 from .settings import Settings
 
@@ -10,5 +13,7 @@ from .settings import Settings
 def build_engine(settings: Settings, **overrides) -> ProcessEngine:
     config = EngineConfig(
         database_url=settings.database_url, timezone=settings.timezone, known_roles=LANE_ROLES,
-        form_dirs=[settings.forms_dir], search_path=[settings.processes_dir], **overrides)
+        form_dirs=[settings.forms_dir], search_path=[settings.processes_dir],
+        migration_locations=[LEDGER_MIGRATIONS], router=route_task,
+        form_message=form_message, **overrides)
     return ProcessEngine(config)

@@ -12,12 +12,12 @@ class HistoryService:
         self.engine = engine
 
     def events(self, instance_id: int) -> list[AuditEvent]:
-        with self.engine.db.transaction() as session:
+        with self.engine.db.read() as session:
             return list(session.scalars(select(AuditEvent).where(
                 AuditEvent.stream == instance_stream(instance_id)).order_by(AuditEvent.seq)))
 
     def verify_chain(self, instance_id: int | None) -> ChainReport:
         """Check an instance's chain (or, with None, the definitions chain)."""
         stream = DEFINITIONS_STREAM if instance_id is None else instance_stream(instance_id)
-        with self.engine.db.transaction() as session:
+        with self.engine.db.read() as session:
             return verify_chain(session, stream)

@@ -110,20 +110,12 @@ class RuntimeService:
         return self._run(instance_id, command, actor, on_success=resolve)
 
     def _run(self, target, command, actor, **kwargs) -> CommandResult:
-        instance_id, result, created = self.engine.executor.execute(target, command, actor, **kwargs)
-        session = kwargs.get("session")
-        status = self._status(instance_id, session)
+        instance_id, result, created, status = self.engine.executor.execute(target, command, actor, **kwargs)
         return CommandResult(instance_id, status, [task_summary(r) for r in created], result)
-
-    def _status(self, instance_id, session=None) -> str:
-        if session is not None:
-            return session.get(ProcessInstance, instance_id).status
-        with self.engine.db.transaction() as own:
-            return own.get(ProcessInstance, instance_id).status
 
     # -- reading ------------------------------------------------------------------------
     def get(self, instance_id: int) -> ProcessInstance:
-        with self.engine.db.transaction() as session:
+        with self.engine.db.read() as session:
             instance = session.get(ProcessInstance, instance_id)
         if instance is None:
             raise NotFound(f"process instance {instance_id} not found")
@@ -131,14 +123,14 @@ class RuntimeService:
 
     def workflow(self, instance_id: int) -> BpmnWorkflow:
         """The deserialized workflow, for inspection (read-only: changes are not saved)."""
-        with self.engine.db.transaction() as session:
+        with self.engine.db.read() as session:
             state = session.get(WorkflowState, instance_id)
         if state is None:
             raise NotFound(f"process instance {instance_id} not found")
         return self.engine.store.loads(state.state)
 
     def incidents(self, instance_id: int, status: str | None = "open") -> list[Incident]:
-        with self.engine.db.transaction() as session:
+        with self.engine.db.read() as session:
             query = select(Incident).where(Incident.instance_id == instance_id)
             if status:
                 query = query.where(Incident.status == status)

@@ -77,11 +77,11 @@ class MessageService:
 
     def _start(self, definition_id, command, actor):
         outcome = self.engine.runtime.start_definition(definition_id, {}, actor=actor, command=command)
-        return outcome.instance_id, None, None
+        return outcome.instance_id, None
 
     def _try(self, result, call, instance_id, *, reached):
         try:
-            started_id, caught, _ = call()
+            started_id, caught = call()[:2]
         except Conflict:
             return  # the instance moved on (completed, stale) since it was matched
         except StepFailed as err:
@@ -94,7 +94,7 @@ class MessageService:
             result.started.append(started_id)
 
     def _matching_instances(self, name, correlation) -> list[int]:
-        with self.engine.db.transaction() as session:
+        with self.engine.db.read() as session:
             rows = session.scalars(select(MessageSubscription).where(
                 MessageSubscription.message_name == name).order_by(MessageSubscription.instance_id))
             matched = [row.instance_id for row in rows
@@ -102,12 +102,12 @@ class MessageService:
         return sorted(set(matched))
 
     def _message_starts(self, name) -> list[int]:
-        with self.engine.db.transaction() as session:
+        with self.engine.db.read() as session:
             return list(session.scalars(select(MessageStart.definition_id).where(
                 MessageStart.message_name == name).order_by(MessageStart.definition_id)))
 
     def unmatched(self) -> list[Message]:
-        with self.engine.db.transaction() as session:
+        with self.engine.db.read() as session:
             return list(session.scalars(select(Message).where(Message.status == "unmatched").order_by(Message.id)))
 
 

@@ -40,6 +40,7 @@ class EngineConfig:
     known_roles: Collection[str] | None = None       # lane names allowed at deploy; None = any
     router: Router = lane_router
     due_policy: DuePolicy = duration_due_policy
+    form_message: Callable | None = None             # jsonschema error -> user-facing text
     clock: Callable = clock_module.system_clock
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     form_dirs: Sequence[Path] = ()                    # where forms referenced by user tasks live
@@ -58,7 +59,7 @@ class ProcessEngine:
         self.repository = Repository(self.db, self.clock, known_roles=config.known_roles,
                                      form_dirs=config.form_dirs, search_path=config.search_path,
                                      check_compiles=check_compiles)
-        self.executor = CommandExecutor(self.db, self.store, Hooks(config.router, config.due_policy),
+        self.executor = CommandExecutor(self.db, self.store, Hooks(config.router, config.due_policy, config.form_message),
                                         self.clock, self.repository.forms)
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)

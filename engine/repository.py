@@ -179,11 +179,11 @@ class Repository:
         if session is not None:
             yield session
         else:
-            with self.db.transaction() as own:
+            with self.db.read() as own:
                 yield own
 
     def latest(self, process_key: str) -> ProcessDefinition:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             definition = session.scalars(select(ProcessDefinition).where(
                 ProcessDefinition.process_key == process_key).order_by(ProcessDefinition.version.desc())).first()
         if definition is None:
@@ -198,7 +198,7 @@ class Repository:
         return definition
 
     def list(self) -> list[ProcessDefinition]:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             return list(session.scalars(select(ProcessDefinition).order_by(
                 ProcessDefinition.process_key, ProcessDefinition.version)))
 

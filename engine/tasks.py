@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, false, func, or_, select, update
 
 from .audit import append_event, instance_stream
 from .errors import Conflict, NotFound
@@ -25,6 +25,8 @@ class TaskQuery:
     org_units: list[str] | None = None
     assignee: str | None = None
     overdue_at: datetime | None = None   # only tasks due before this moment
+    candidates: list[tuple[str, str]] | None = None   # (role, org unit) pairs; any may match
+    subject_id: str | None = None
     page: int = 1
     per_page: int = 50
 
@@ -34,7 +36,7 @@ class TaskService:
         self.engine = engine
 
     def get(self, task_id: str) -> HumanTask:
-        with self.engine.db.transaction() as session:
+        with self.engine.db.read() as session:
             row = session.get(HumanTask, task_id)
         if row is None:
             raise NotFound(f"task {task_id} not found")
@@ -55,7 +57,12 @@ class TaskService:
             conditions.append(HumanTask.org_unit.in_(query.org_units))
         if query.overdue_at is not None:
             conditions.append(HumanTask.due_at < query.overdue_at)
-        with self.engine.db.transaction() as session:
+        if query.subject_id is not None:
+            conditions.append(HumanTask.subject_id == query.subject_id)
+        if query.candidates is not None:
+            conditions.append(or_(false(), *(and_(HumanTask.candidate_role == role, HumanTask.org_unit == org)
+                                             for role, org in query.candidates)))
+        with self.engine.db.read() as session:
             total = session.scalar(select(func.count()).select_from(HumanTask).where(*conditions))
             rows = session.scalars(
                 select(HumanTask).where(*conditions)

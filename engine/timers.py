@@ -75,7 +75,7 @@ class TimerService:
         if self.engine.db.is_postgres:
             due = due.with_for_update(skip_locked=True)
         due_ids = list(session.scalars(due)) or [job.task_id]
-        _, fired, _ = self.engine.executor.execute(job.instance_id, FireTimers(due_ids), actor="timer",
+        _, fired, _, _ = self.engine.executor.execute(job.instance_id, FireTimers(due_ids), actor="timer",
                                                    now=now, session=session)
         return fired
 

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields
 
 from engine.errors import EngineError, InvalidInput, NotFound
 
+from ..auth import api_user, require_admin
 from . import engine
 
 blp = Blueprint("process_definitions", __name__, url_prefix="/api/v1/process-definitions",
@@ -43,7 +44,8 @@ class VersionQuery(Schema):
 @blp.get("")
 @blp.response(200, DefinitionSchema(many=True))
 def list_definitions():
-    """All versions of all process keys, oldest first."""
+    """All versions of all process keys, oldest first (any signed-in user)."""
+    api_user()
     return [dict(process_key=d.process_key, name=d.name, version=d.version, definition_id=d.id,
                  deployed_at=d.deployed_at, deployed_by=d.deployed_by)
             for d in engine().repository.list()]
@@ -54,6 +56,7 @@ def list_definitions():
 @blp.response(200, description="the BPMN XML of that version (latest by default)")
 def get_bpmn(query, process_key):
     """The exact BPMN file a version was deployed with. 404 for an unknown key or version."""
+    api_user()
     repository = engine().repository
     if query["version"] is None:
         definition = repository.latest(process_key)
@@ -82,8 +85,10 @@ def deploy():
     names it). Nothing is stored unless every file is valid (422 lists each problem with
     file, element id and line). 413 above the upload limit.
     """
+    principal = api_user()
+    require_admin(principal)
     files = _uploaded_files()
-    results = engine().repository.deploy(files, actor=None)
+    results = engine().repository.deploy(files, actor=principal.username)
     status = 201 if any(r.created for r in results) else 200
     return {"processes": [r.to_dict() for r in results]}, status
 

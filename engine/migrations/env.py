@@ -3,7 +3,8 @@ from alembic import context
 
 from engine.persistence.models import Base
 
-target_metadata = Base.metadata
+# Other packages (the domain) register their metadata here for autogenerate.
+target_metadata = [Base.metadata, *context.config.attributes.get("extra_metadata", [])]
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations through engine.migrate.upgrade(url)")

@@ -32,7 +32,8 @@ def make_sql_engine(url: str) -> SqlEngine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Reads (Database.read) begin deferred: under WAL they never wait for writers.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("baoxue_read") else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -45,6 +46,8 @@ class Database:
         self.url = url
         self.engine = make_sql_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.engine.execution_options(baoxue_read=True),
+                                           expire_on_commit=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -54,6 +57,17 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commits when the block ends, rolls back on any exception."""
         session = self._sessions()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction for reading only: on SQLite it begins deferred, so it does not
+        queue behind writers. Callers must not write in it."""
+        session = self._read_sessions()
         try:
             with session.begin():
                 yield session

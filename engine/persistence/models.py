@@ -134,6 +134,7 @@ class HumanTask(Base):
     candidate_role: Mapped[str | None] = mapped_column(String(64))
     org_unit: Mapped[str | None] = mapped_column(String(64))
     unroutable: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject_id: Mapped[str | None] = mapped_column(String(64), index=True)
     assignee: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(16))  # open|completed|cancelled
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

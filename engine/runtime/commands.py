@@ -88,7 +88,7 @@ class CompleteTask(Command):
         if self.enforce_assignee and row is not None and row.assignee and row.assignee != ctx.actor:
             raise Conflict(f"task {self.task_id} is claimed by {row.assignee}")
         if row is not None and row.form_key:
-            validate_form(ctx.forms.schema(row.form_key), self.data)
+            validate_form(ctx.forms.schema(row.form_key), self.data, ctx.hooks.form_message)
         spec = task.task_spec
         if hasattr(spec, "add_data_from_form"):
             spec.add_data_from_form(task, self.data)
@@ -115,20 +115,24 @@ def _ready_user_task(ctx, task_id):
     return task
 
 
-def validate_form(schema: dict, data) -> None:
-    """Raise InvalidInput with ``{field path: message}`` for every JSON Schema violation."""
+def validate_form(schema: dict, data, message=None) -> None:
+    """Raise InvalidInput with ``{field path: message}`` for every JSON Schema violation.
+
+    ``message(error)`` turns a jsonschema error into the text shown (the caller's language);
+    the default is jsonschema's own English, and "required" for a missing field.
+    """
     if not isinstance(data, dict):
         raise InvalidInput("form data must be a JSON object", errors={"data": "must be an object"})
     cls = validator_for(schema, default=Draft202012Validator)
     errors = {}
-    for err in cls(schema).iter_errors(data):
+    for err in cls(schema, format_checker=cls.FORMAT_CHECKER).iter_errors(data):
         path = ".".join(str(p) for p in err.absolute_path)
         if err.validator == "required" and isinstance(err.instance, dict):
             missing = [name for name in err.validator_value if name not in err.instance]
             for name in missing:
-                errors.setdefault(".".join(filter(None, [path, name])), "required")
+                errors.setdefault(".".join(filter(None, [path, name])), message(err) if message else "required")
             continue
-        errors.setdefault(path or "data", err.message)
+        errors.setdefault(path or "data", message(err) if message else err.message)
     if errors:
         raise InvalidInput("form data is invalid", errors=errors)
 

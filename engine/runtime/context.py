@@ -17,6 +17,7 @@ from ..store import WorkflowStore
 class Hooks:
     router: Any
     due_policy: Any
+    form_message: Any = None   # jsonschema ValidationError -> message shown to the user
 
 
 @dataclass
@@ -29,6 +30,7 @@ class CommandContext:
     actor: str | None
     now: datetime
     forms: Any = None                                    # FormSource for the instance's version
+    state_row: Any = None                                # the WorkflowState row being rewritten
     completed_by: dict[str, str | None] = field(default_factory=dict)
     fired_timers: set[str] = field(default_factory=set)
 

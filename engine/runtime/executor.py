@@ -48,7 +48,7 @@ class CommandExecutor:
                 now=None, on_success: Callable | None = None, session=None):
         """Run ``command`` on instance ``target`` (an id, or a ``NewInstance`` to create).
 
-        Returns ``(instance_id, result, created_task_rows)``. Raises NotFound, Conflict
+        Returns ``(instance_id, result, created_task_rows, status_after)``. Raises NotFound, Conflict
         (stale write, instance in error, task not open), InvalidInput (form data), or
         StepFailed after recording an incident. ``on_success(ctx)`` runs inside the same
         transaction after the projections are synced (used by retry to resolve incidents).
@@ -82,12 +82,12 @@ class CommandExecutor:
                           instance_id=instance_id, incident_id=incident_id, element_id=err.element_id)
 
     def _run(self, session, target, command, actor, now, on_success):
-        instance, workflow = self._open(session, target, actor, now)
+        instance, state, workflow = self._open(session, target, actor, now)
         if instance.status == "error" and not command.allowed_in_error and on_success is None:
             raise Conflict(f"instance {instance.id} is in error: resolve its incident first")
         ctx = CommandContext(session=session, instance=instance, workflow=workflow,
                              store=self.store, hooks=self.hooks, actor=actor, now=now,
-                             forms=self.forms_for(instance.definition_id, session))
+                             forms=self.forms_for(instance.definition_id, session), state_row=state)
         with frozen_at(now):
             try:
                 result = command.run(ctx)
@@ -100,7 +100,7 @@ class CommandExecutor:
         if on_success is not None:
             on_success(ctx)
         session.flush()
-        return instance.id, result, created
+        return instance.id, result, created, instance.status
 
     # -- internals ----------------------------------------------------------------------
     def _open(self, session, target, actor, now):
@@ -111,25 +111,26 @@ class CommandExecutor:
                 created_at=now, updated_at=now)
             session.add(instance)
             session.flush()
-            session.add(WorkflowState(instance_id=instance.id, serializer_version=self.store.version,
-                                      state=target.initial_state))
+            state = WorkflowState(instance_id=instance.id, serializer_version=self.store.version,
+                                  state=target.initial_state)
+            session.add(state)
             append_event(session, instance_stream(instance.id), "instance_started", at=now, actor=actor,
                          instance_id=instance.id, data={"process_key": target.process_key,
                                                         "definition_id": target.definition_id,
                                                         "business_key": target.business_key,
                                                         "variables": target.variables})
-            return instance, self.store.loads(target.initial_state)
+            return instance, state, self.store.loads(target.initial_state)
         instance = session.get(ProcessInstance, target)
         if instance is None:
             raise NotFound(f"process instance {target} not found")
         if instance.status in ("completed", "terminated"):
             raise Conflict(f"instance {target} is {instance.status}")
         state = session.get(WorkflowState, target)
-        return instance, self.store.loads(state.state)
+        return instance, state, self.store.loads(state.state)
 
     def _save(self, ctx):
         wf, instance = ctx.workflow, ctx.instance
-        state = ctx.session.get(WorkflowState, instance.id)
+        state = ctx.state_row  # held by the context: re-getting it would re-read the whole text
         state.state = self.store.dumps(wf)
         state.serializer_version = self.store.version
         if wf.is_completed() and instance.status != "completed":
@@ -144,7 +145,7 @@ class CommandExecutor:
         with self.db.transaction() as session:
             if isinstance(target, NewInstance):
                 # The start failed: keep the instance, unstarted, so the retry can run it.
-                instance, _ = self._open(session, target, actor, now)
+                instance, _, _ = self._open(session, target, actor, now)
             else:
                 instance = session.get(ProcessInstance, target)
             instance.status, instance.updated_at = "error", now

@@ -26,6 +26,7 @@ class TaskContext:
     properties: Mapping[str, str]
     data: Mapping[str, Any]
     now: datetime
+    session: Any = None          # the command's open database session: read from it, never commit
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Route:
     role: str | None
     org_unit: str | None = None
     unroutable: bool = False
+    subject_id: str | None = None   # what the task is about (e.g. a person's id), for listings
     notes: Mapping[str, Any] = field(default_factory=dict)
 
 

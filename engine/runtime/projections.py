@@ -29,7 +29,7 @@ def task_context(ctx, task) -> TaskContext:
     return TaskContext(
         instance_id=ctx.instance.id, process_key=ctx.instance.process_key,
         element_id=spec.bpmn_id, name=spec.bpmn_name, lane=spec.lane,
-        properties=_properties(task), data=task.data, now=ctx.now,
+        properties=_properties(task), data=task.data, now=ctx.now, session=ctx.session,
     )
 
 
@@ -55,7 +55,7 @@ def sync_human_tasks(ctx) -> list[HumanTask]:
             form_key=props.get("formJsonSchemaFilename"), ui_form_key=props.get("formUiSchemaFilename"),
             due_at=ctx.hooks.due_policy(info), priority=_priority(props),
             candidate_role=route.role, org_unit=route.org_unit, unroutable=route.unroutable,
-            status="open", created_at=ctx.now,
+            subject_id=route.subject_id, status="open", created_at=ctx.now,
         )
         session.add(row)
         created.append(row)

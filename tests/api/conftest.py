@@ -19,3 +19,23 @@ def app(db_url, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def town(app):
+    from .town import build_town
+    build_town(app.extensions["baoxue.engine"])
+    return app
+
+
+@pytest.fixture
+def as_user(client, town):
+    """``as_user("ht31")`` → headers with a bearer token for that test user."""
+    from .town import token
+    cache = {}
+
+    def headers(username):
+        if username not in cache:
+            cache[username] = token(client, username)
+        return cache[username]
+    return headers

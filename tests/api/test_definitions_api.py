@@ -17,47 +17,56 @@ def count(app, model):
         return session.scalar(select(func.count()).select_from(model))
 
 
-def test_health_and_openapi(client):
+def test_health_and_openapi_need_no_token_but_deploy_does(client, as_user):
     assert client.get("/healthz").json == {"status": "ok"}
     spec = client.get("/api/openapi.json").json
     assert "/api/v1/process-definitions" in spec["paths"]
     assert "post" in spec["paths"]["/api/v1/process-definitions"]
+    body = PROCESS.read_bytes()
+    assert client.post("/api/v1/process-definitions", data=body, content_type="application/xml").status_code == 401
+    forbidden = client.post("/api/v1/process-definitions", data=body, content_type="application/xml",
+                            headers=as_user("ht31"))
+    assert forbidden.status_code == 403
+    assert client.get("/api/v1/process-definitions").status_code == 401
 
 
-def test_deploy_xml_body_then_unchanged_then_list_and_read(client):
+def test_deploy_xml_body_then_unchanged_then_list_and_read(client, as_user):
+    admin = as_user("admin")
     body = PROCESS.read_bytes()
     first = client.post("/api/v1/process-definitions?filename=registry_restoration.bpmn",
-                        data=body, content_type="application/xml")
+                        data=body, content_type="application/xml", headers=as_user("admin"))
     assert first.status_code == 201
     assert first.json["processes"][0] == {"process_key": "registry_restoration", "version": 1,
                                           "definition_id": 1, "name": "学籍恢复 Registry restoration",
                                           "created": True}
     again = client.post("/api/v1/process-definitions?filename=registry_restoration.bpmn",
-                        data=body, content_type="application/xml")
+                        data=body, content_type="application/xml", headers=as_user("admin"))
     assert again.status_code == 200 and again.json["processes"][0]["created"] is False
-    listed = client.get("/api/v1/process-definitions").json
+    listed = client.get("/api/v1/process-definitions", headers=admin).json
     assert [(d["process_key"], d["version"]) for d in listed] == [("registry_restoration", 1)]
-    xml = client.get("/api/v1/process-definitions/registry_restoration/bpmn")
+    xml = client.get("/api/v1/process-definitions/registry_restoration/bpmn", headers=admin)
     assert xml.status_code == 200 and xml.data == body
-    assert client.get("/api/v1/process-definitions/registry_restoration/bpmn?version=7").status_code == 404
-    assert client.get("/api/v1/process-definitions/nope/bpmn").status_code == 404
+    assert client.get("/api/v1/process-definitions/registry_restoration/bpmn?version=7", headers=admin).status_code == 404
+    assert client.get("/api/v1/process-definitions/nope/bpmn", headers=admin).status_code == 404
 
 
-def test_deploy_multipart_with_forms(client, app):
+def test_deploy_multipart_with_forms(client, as_user, app):
+    admin = as_user("admin")
     bpmn = PROCESS.read_text().replace('value="registry_restoration.schema.json"', 'value="uploaded.schema.json"')
     data = {"files": [(io.BytesIO(bpmn.encode()), "r.bpmn"),
                       (io.BytesIO((FORMS / "registry_restoration.schema.json").read_bytes()), "uploaded.schema.json")]}
-    response = client.post("/api/v1/process-definitions", data=data, content_type="multipart/form-data")
+    response = client.post("/api/v1/process-definitions", data=data, content_type="multipart/form-data", headers=admin)
     assert response.status_code == 201, response.json
     engine = app.extensions["baoxue.engine"]
     files = engine.repository.files(response.json["processes"][0]["definition_id"])
     assert "uploaded.schema.json" in files and "supervision_note.schema.json" in files
 
 
-def test_invalid_deploy_is_422_with_element_errors_and_stores_nothing(client, app):
+def test_invalid_deploy_is_422_with_element_errors_and_stores_nothing(client, as_user, app):
+    admin = as_user("admin")
     broken = PROCESS.read_text().replace('name="registrar"', 'name="janitor"').replace('"P3D"</bpmn:timeDuration>', 'P3D</bpmn:timeDuration>')
     response = client.post("/api/v1/process-definitions?filename=broken.bpmn", data=broken.encode(),
-                           content_type="application/xml")
+                           content_type="application/xml", headers=admin)
     assert response.status_code == 422
     errors = {e["element_id"]: e for e in response.json["errors"]}
     assert errors["lane_registrar"]["file"] == "broken.bpmn" and errors["lane_registrar"]["line"] > 0
@@ -66,14 +75,15 @@ def test_invalid_deploy_is_422_with_element_errors_and_stores_nothing(client, ap
     assert count(app, Deployment) == 0 and count(app, ProcessDefinition) == 0
 
 
-def test_hostile_and_malformed_uploads_are_4xx(client):
+def test_hostile_and_malformed_uploads_are_4xx(client, as_user):
+    admin = as_user("admin")
     xxe = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'
-    response = client.post("/api/v1/process-definitions", data=xxe, content_type="application/xml")
+    response = client.post("/api/v1/process-definitions", data=xxe, content_type="application/xml", headers=admin)
     assert response.status_code == 422 and "passwd" not in response.get_data(as_text=True).split("message")[0]
-    assert client.post("/api/v1/process-definitions", data=b"x", content_type="text/plain").status_code == 400
-    assert client.post("/api/v1/process-definitions", data={}, content_type="multipart/form-data").status_code == 422
+    assert client.post("/api/v1/process-definitions", data=b"x", content_type="text/plain", headers=admin).status_code == 400
+    assert client.post("/api/v1/process-definitions", data={}, content_type="multipart/form-data", headers=admin).status_code == 422
     huge = b"<a>" + b" " * (6 * 1024 * 1024) + b"</a>"
-    assert client.post("/api/v1/process-definitions", data=huge, content_type="application/xml").status_code == 413
+    assert client.post("/api/v1/process-definitions", data=huge, content_type="application/xml", headers=admin).status_code == 413
     bad_name = client.post("/api/v1/process-definitions?filename=../x.bpmn", data=PROCESS.read_bytes(),
-                           content_type="application/xml")
+                           content_type="application/xml", headers=admin)
     assert bad_name.status_code == 422

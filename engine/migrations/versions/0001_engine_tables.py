@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 revision = '0001_engine'
 down_revision = None
-branch_labels = None
+branch_labels = ('engine',)
 depends_on = None
 
 

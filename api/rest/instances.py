@@ -1,0 +1,147 @@
+"""Process instances: start, list (scoped), inspect, the audit timeline."""
+from __future__ import annotations
+
+import json
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.persistence.models import HumanTask, ProcessInstance
+from ledger import access
+from ledger.models import Child
+
+from ..auth import api_user
+from . import engine
+
+blp = Blueprint("instances", __name__, url_prefix="/api/v1/process-instances",
+                description="Process instances (cases)")
+
+
+class StartArgs(Schema):
+    process_key = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    variables = fields.Dict(load_default=dict)
+    business_key = fields.String(load_default=None, validate=validate.Length(max=255))
+
+
+class ListArgs(Schema):
+    process_key = fields.String(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(["active", "completed", "error", "terminated"]))
+    org_unit = fields.String(load_default=None)
+    child_id = fields.Integer(load_default=None)
+    overdue = fields.Boolean(load_default=None)
+
+
+@blp.post("")
+@blp.arguments(StartArgs)
+def start(args):
+    """Start ``process_key`` with ``variables``; a case about a child carries ``variables.child_id``
+    (the caller must act for that child). Returns ``{instance_id, status, next_tasks}``."""
+    principal = api_user()
+    eng = engine()
+    child_id = args["variables"].get("child_id")
+    with eng.db.transaction() as session:
+        if child_id is not None:
+            child = session.get(Child, child_id) if isinstance(child_id, int) else None
+            if child is None:
+                raise InvalidInput("未知的儿童 (unknown child)", errors={"variables.child_id": "no such child"})
+            if not access.can_act_for_child(session, principal, child):
+                raise Forbidden("无权为该儿童发起流程 (not in your scope)")
+        elif not any(principal.holds(r) for r in access.TOWN_ACTORS):
+            raise Forbidden("只有镇级角色可以发起不针对具体儿童的流程 (town roles only)")
+    result = eng.runtime.start(args["process_key"], args["variables"], business_key=args["business_key"],
+                               actor=principal.username)
+    return result.to_dict(), 201
+
+
+def _visible_ids(session, principal) -> set[int] | None:
+    """Instance ids the caller may trace; None = all (inspector, task force)."""
+    if principal.holds(access.INSPECTOR) or any(principal.holds(r) for r in access.TOWN_SUPERVISORS):
+        return None
+    units = access.supervised_units(session, principal) or set()
+    pairs = principal.pairs()
+    ids = set()
+    for row in session.execute(select(HumanTask.instance_id, HumanTask.candidate_role, HumanTask.org_unit,
+                                      HumanTask.assignee, HumanTask.completed_by)):
+        if (row.candidate_role, row.org_unit) in pairs or row.org_unit in units or \
+                principal.username in (row.assignee, row.completed_by):
+            ids.add(row.instance_id)
+    return ids
+
+
+@blp.get("")
+@blp.arguments(ListArgs, location="query")
+def list_instances(args):
+    """Instances the caller may trace, newest first (at most 500)."""
+    principal = api_user()
+    eng = engine()
+    with eng.db.transaction() as session:
+        visible = _visible_ids(session, principal)
+        query = select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(500)
+        if visible is not None:
+            query = query.where(ProcessInstance.id.in_(visible or {-1}))
+        for column, key in ((ProcessInstance.process_key, "process_key"), (ProcessInstance.status, "status")):
+            if args[key] is not None:
+                query = query.where(column == args[key])
+        if args["child_id"] is not None or args["org_unit"] is not None or args["overdue"]:
+            tasks = select(HumanTask.instance_id)
+            if args["child_id"] is not None:
+                tasks = tasks.where(HumanTask.subject_id == str(args["child_id"]))
+            if args["org_unit"] is not None:
+                tasks = tasks.where(HumanTask.org_unit == args["org_unit"])
+            if args["overdue"]:
+                tasks = tasks.where(HumanTask.status == "open", HumanTask.due_at < eng.clock())
+            query = query.where(ProcessInstance.id.in_(tasks))
+        rows = session.scalars(query).all()
+    return {"items": [_summary(r) for r in rows], "total": len(rows)}
+
+
+def _summary(row: ProcessInstance) -> dict:
+    return {"instance_id": row.id, "process_key": row.process_key, "definition_id": row.definition_id,
+            "business_key": row.business_key, "status": row.status, "started_by": row.started_by,
+            "created_at": row.created_at.isoformat(),
+            "completed_at": row.completed_at.isoformat() if row.completed_at else None}
+
+
+def traced(principal, instance_id: int):
+    eng = engine()
+    with eng.db.transaction() as session:
+        if session.get(ProcessInstance, instance_id) is None or \
+                not access.can_trace_instance(session, principal, instance_id):
+            raise NotFound("流程实例不存在 (process instance not found)")
+
+
+@blp.get("/<int:instance_id>")
+def get_instance(instance_id):
+    """Status, version, active tasks, completed element ids and open incidents."""
+    from SpiffWorkflow.util.task import TaskState
+    principal = api_user()
+    traced(principal, instance_id)
+    eng = engine()
+    instance = eng.runtime.get(instance_id)
+    definition = eng.repository.get(instance.definition_id)
+    workflow = eng.runtime.workflow(instance_id)
+    completed = sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                        if t.task_spec.bpmn_id})
+    active = [{"element_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name,
+               "state": TaskState.get_name(t.state)}
+              for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.ERROR)
+              if t.task_spec.bpmn_id]
+    incidents = [{"incident_id": i.id, "element_id": i.element_id, "message": i.message,
+                  "created_at": i.created_at.isoformat()} for i in eng.runtime.incidents(instance_id)]
+    return {**_summary(instance), "version": definition.version, "active": active,
+            "completed_elements": completed, "incidents": incidents}
+
+
+@blp.get("/<int:instance_id>/events")
+def events(instance_id):
+    """The audit timeline (hash-chained) and whether the chain verifies."""
+    principal = api_user()
+    traced(principal, instance_id)
+    eng = engine()
+    report = eng.history.verify_chain(instance_id)
+    return {"chain_ok": report.ok, "problems": report.problems,
+            "events": [{"seq": e.seq, "kind": e.kind, "actor": e.actor, "at": e.at.isoformat(),
+                        "element_id": e.element_id, "task_id": e.task_id, "data": json.loads(e.data)}
+                       for e in eng.history.events(instance_id)]}

@@ -1,0 +1,31 @@
+"""Deliver a message to waiting cases (or start one by a message start event)."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from engine.errors import Forbidden
+from ledger import access
+
+from ..auth import api_user
+from . import engine
+
+blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="BPMN messages")
+
+
+class MessageArgs(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    correlation = fields.Dict(load_default=dict)
+    payload = fields.Dict(load_default=dict)
+
+
+@blp.post("")
+@blp.arguments(MessageArgs)
+def deliver(args):
+    """``{message_id, status: delivered|unmatched, reached, started, failed}``; task force and admins only."""
+    principal = api_user()
+    if not (principal.is_admin or any(principal.holds(r) for r in access.TOWN_SUPERVISORS)):
+        raise Forbidden("只有专班或管理员可以发送消息 (task force or administrators only)")
+    result = engine().messages.deliver(args["name"], args["correlation"], args["payload"],
+                                       actor=principal.username)
+    return result.to_dict()

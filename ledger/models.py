@@ -1,0 +1,106 @@
+"""The domain's tables: org units, users and their roles, the child register, sessions.
+
+Org units form a tree (town → schools → grades → classes; town → villages). A user holds
+(role, org unit) pairs; a task's candidates are resolved against these at query time.
+Children carry sensitive personal information of minors (DOMAIN.md "Personal data"):
+read them through ``ledger.children`` which masks by default.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from engine.persistence.models import UtcDateTime
+
+
+class LedgerBase(DeclarativeBase):
+    pass
+
+
+class OrgUnit(LedgerBase):
+    __tablename__ = "org_unit"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))  # town|school|grade|class|village
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class User(LedgerBase):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class RoleAssignment(LedgerBase):
+    __tablename__ = "role_assignment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    role: Mapped[str] = mapped_column(String(64))
+    org_unit_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"))
+    __table_args__ = (UniqueConstraint("user_id", "role", "org_unit_code"),)
+
+
+class Child(LedgerBase):
+    """A child of compulsory-education age (6-15) living in or schooled by the town."""
+
+    __tablename__ = "child"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    gender: Mapped[str] = mapped_column(String(8))             # 男 | 女
+    birth_date: Mapped[date] = mapped_column(Date)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    school_code: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    class_code: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    village_code: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    guardian_name: Mapped[str | None] = mapped_column(String(64))
+    guardian_relation: Mapped[str | None] = mapped_column(String(16))
+    guardian_phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(255))
+    special_groups: Mapped[str] = mapped_column(Text, default="")   # comma list of flags
+    enrolment_status: Mapped[str] = mapped_column(String(16), default="enrolled")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebSession(LedgerBase):
+    """Server-side web session; the cookie holds only a random id (its hash is stored)."""
+
+    __tablename__ = "web_session"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApiToken(LedgerBase):
+    """Bearer token for API clients (stored hashed; expiring; revocable)."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AccessLog(LedgerBase):
+    """Who saw or changed which personal record, when and why (DOMAIN.md "Personal data")."""
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    username: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(32))         # view|reveal|change|export
+    subject: Mapped[str] = mapped_column(String(64))        # e.g. child:12
+    detail: Mapped[str] = mapped_column(Text, default="")
