@@ -1,7 +1,11 @@
 """Build the process engine for Baoxue: the domain's roles, forms folder and timezone."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from engine.calendar import BusinessCalendar
 from engine.process_engine import EngineConfig, ProcessEngine
+from ledger.due import make_due_policy
 from ledger.form_messages import form_message
 from ledger.migrate import VERSIONS as LEDGER_MIGRATIONS
 from ledger.roles import LANE_ROLES
@@ -11,9 +15,10 @@ from .settings import Settings
 
 
 def build_engine(settings: Settings, **overrides) -> ProcessEngine:
+    calendar = BusinessCalendar(ZoneInfo(settings.timezone))
     config = EngineConfig(
         database_url=settings.database_url, timezone=settings.timezone, known_roles=LANE_ROLES,
         form_dirs=[settings.forms_dir], search_path=[settings.processes_dir],
-        migration_locations=[LEDGER_MIGRATIONS], router=route_task,
+        migration_locations=[LEDGER_MIGRATIONS], router=route_task, due_policy=make_due_policy(calendar),
         form_message=form_message, **overrides)
     return ProcessEngine(config)

@@ -27,6 +27,7 @@ class TaskContext:
     data: Mapping[str, Any]
     now: datetime
     session: Any = None          # the command's open database session: read from it, never commit
+    evaluate: Any = None         # evaluate(expression) in the sandbox against the task's data
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ def task_context(ctx, task) -> TaskContext:
         instance_id=ctx.instance.id, process_key=ctx.instance.process_key,
         element_id=spec.bpmn_id, name=spec.bpmn_name, lane=spec.lane,
         properties=_properties(task), data=task.data, now=ctx.now, session=ctx.session,
+        evaluate=lambda expression: task.workflow.script_engine.evaluate(task, expression),
     )
 
 
