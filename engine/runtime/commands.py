@@ -11,13 +11,15 @@ from uuid import UUID
 
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..persistence.models import HumanTask
-from .projections import timer_due
+from .projections import event_parts, timer_due
 
 
 class Command:
@@ -29,6 +31,32 @@ class Command:
 
     def run(self, ctx):  # pragma: no cover - interface
         raise NotImplementedError
+
+
+MAX_SUBPROCESS_DEPTH = 50
+
+
+class RunawayNesting(Exception):
+    """Subprocesses nested deeper than any real diagram needs: a process that calls itself
+    (directly or through others) without end would otherwise step forever inside one
+    transaction, holding its locks. ``task`` names the call activity for the incident."""
+
+    def __init__(self, task):
+        self.task = task
+        super().__init__(f"{task.task_spec.bpmn_id} nests subprocesses more than {MAX_SUBPROCESS_DEPTH} "
+                         "deep: does a process call itself without end?")
+
+
+def _check_depth(task) -> None:
+    workflow = task.workflow
+    if workflow.depth > MAX_SUBPROCESS_DEPTH:
+        caller = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        raise RunawayNesting(caller or task)
+
+
+def run_engine_steps(wf) -> None:
+    """``do_engine_steps`` with a bound on subprocess nesting (see ``RunawayNesting``)."""
+    wf.do_engine_steps(will_complete_task=_check_depth)
 
 
 class StartInstance(Command):
@@ -44,7 +72,7 @@ class StartInstance(Command):
 
     def run(self, ctx):
         wf = ctx.workflow
-        wf.do_engine_steps()
+        run_engine_steps(wf)
         if self.timer:
             # The engine's timer job decided that the start is due (and schedules the next
             # cycle itself); make SpiffWorkflow's start event fire exactly once, now.
@@ -58,11 +86,11 @@ class StartInstance(Command):
             ctx.audit("timer_fired", element_id=_start_element(wf), data={"start": True})
             for _ in range(2):  # a cycle start event spawns its path, then completes
                 wf.refresh_timers()
-                wf.do_engine_steps()
+                run_engine_steps(wf)
         if self.message:
             deliver_to_workflow(ctx, self.message["name"], self.message.get("correlation") or {},
                                 self.message.get("payload") or {})
-            wf.do_engine_steps()
+            run_engine_steps(wf)
 
 
 def _start_element(wf):
@@ -98,7 +126,7 @@ class CompleteTask(Command):
         ctx.audit("task_completed", element_id=spec.bpmn_id, task_id=self.task_id,
                   data={"name": spec.bpmn_name, "submitted": self.data})
         task.run()
-        ctx.workflow.do_engine_steps()
+        run_engine_steps(ctx.workflow)
 
 
 def _ready_user_task(ctx, task_id):
@@ -151,7 +179,7 @@ class FireTimers(Command):
     def run(self, ctx):
         wf = ctx.workflow
         wf.refresh_timers()
-        wf.do_engine_steps()
+        run_engine_steps(wf)
         for task_id in self.task_ids:
             task = _safe_task(wf, task_id)
             if not _still_due(ctx, task):
@@ -181,11 +209,11 @@ def _safe_task(wf, task_id):
 def deliver_to_workflow(ctx, name: str, correlation: dict, payload: dict) -> int:
     """Hand a message to the waiting catch events of this workflow; returns how many caught it."""
     wf = ctx.workflow
-    catchers = [t for t in wf.event_manager.tasks.values()
-                if getattr(t.task_spec.event_definition, "name", None) == name]
+    catchers = [(t, d) for t in wf.event_manager.tasks.values() for d in _catching_definitions(t)
+                if getattr(d, "name", None) == name]
     if not catchers:
         return 0
-    definition = catchers[0].task_spec.event_definition
+    definition = catchers[0][1]
     # BPMN reads correlation properties out of the message itself, so the correlation
     # values travel in the payload (the API keeps them apart for matching).
     content = {**payload, **correlation}
@@ -193,9 +221,16 @@ def deliver_to_workflow(ctx, name: str, correlation: dict, payload: dict) -> int
     event = BpmnEvent(definition, payload=content, correlations=correlations)
     caught = wf.event_manager.catch(event, internal=False)
     if caught:
-        ctx.audit("message_received", element_id=catchers[0].task_spec.bpmn_id,
+        ctx.audit("message_received", element_id=catchers[0][0].task_spec.bpmn_id,
                   data={"name": name, "correlation": correlation, "payload": payload})
     return caught
+
+
+def _catching_definitions(task) -> list:
+    """A multiple event (event-based gateway) catches through its message parts."""
+    if isinstance(task.task_spec.event_definition, MultipleEventDefinition):
+        return event_parts(task, MessageEventDefinition)
+    return [task.task_spec.event_definition]
 
 
 class CatchMessage(Command):
@@ -210,7 +245,7 @@ class CatchMessage(Command):
     def run(self, ctx):
         caught = deliver_to_workflow(ctx, self.name, self.correlation, self.payload)
         if caught:
-            ctx.workflow.do_engine_steps()
+            run_engine_steps(ctx.workflow)
         return caught
 
 

@@ -10,6 +10,7 @@ stores the command, so nothing is half-written and an administrator can retry it
 from __future__ import annotations
 
 import json
+import traceback
 from dataclasses import dataclass
 from typing import Callable
 
@@ -182,7 +183,24 @@ class _StepError(Exception):
         self.element_id = _failing_element(exc, workflow)
 
 
+def _unmasked_message(exc: Exception) -> str | None:
+    """SpiffWorkflow 3.2's ``PythonScriptEngine.call_service`` refers to an undefined ``script``
+    in its except clause (SPIFFWORKFLOW-NOTES 10-D): the resulting ``NameError: name 'script'
+    is not defined`` hides why the service task failed. Say what did."""
+    inner = exc.__context__
+    if not (isinstance(exc, NameError) and getattr(exc, "name", None) == "script" and inner is not None
+            and any(frame.name == "call_service" for frame in traceback.extract_tb(exc.__traceback__))):
+        return None
+    if isinstance(inner, NotImplementedError):
+        return "service task: this engine has no service implementation (call_service)"
+    return f"service call failed: {type(inner).__name__}: {_plain_message(inner)}"
+
+
 def _clean_message(exc: Exception) -> str:
+    return _unmasked_message(exc) or _plain_message(exc)
+
+
+def _plain_message(exc: Exception) -> str:
     text = str(exc).strip().rstrip(".").strip() or exc.__class__.__name__
     notes = [n for n in getattr(exc, "__notes__", []) if n]
     line = getattr(exc, "line_number", None)

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from sqlalchemy import delete, select
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
@@ -102,9 +103,20 @@ def timer_due(task) -> datetime | None:
     return None
 
 
+def event_parts(task, kind) -> list:
+    """The event definitions of type ``kind`` that ``task`` still waits on: its own, or the
+    not yet seen parts of a multiple event (an event-based gateway waits on one
+    ``MultipleEventDefinition`` holding its message and timer events)."""
+    definition = task.task_spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        seen = [e.event_definition for e in task.internal_data.get("seen_events", [])]
+        return [d for d in definition.event_definitions if isinstance(d, kind) and d not in seen]
+    return [definition] if isinstance(definition, kind) else []
+
+
 def _waiting_event_tasks(wf, kind):
     return [t for t in wf.event_manager.tasks.values()
-            if isinstance(t.task_spec.event_definition, kind) and t.state == TaskState.WAITING]
+            if t.state == TaskState.WAITING and event_parts(t, kind)]
 
 
 def sync_timers(ctx) -> None:
@@ -131,7 +143,7 @@ def sync_timers(ctx) -> None:
                              element_id=task.task_spec.bpmn_id, due_at=due, status="waiting"))
 
 
-def subscription_correlation(task) -> dict:
+def subscription_correlation(task, definition=None) -> dict:
     """Correlation values a waiting message catch expects, by property name.
 
     A property already fixed for the (sub)process (``workflow.correlations``) wins; else the
@@ -143,7 +155,8 @@ def subscription_correlation(task) -> dict:
         for values in workflow.correlations.values():
             known.update(values)
     values = {}
-    for prop in task.task_spec.event_definition.correlation_properties:
+    definition = definition or task.task_spec.event_definition
+    for prop in definition.correlation_properties:
         if prop.name in known:
             values[prop.name] = known[prop.name]
         elif prop.retrieval_expression in task.data:
@@ -155,11 +168,12 @@ def sync_message_subscriptions(ctx) -> None:
     session = ctx.session
     session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == ctx.instance.id))
     for task in _waiting_event_tasks(ctx.workflow, MessageEventDefinition):
-        correlation = ctx.store.to_json_safe(subscription_correlation(task))
-        session.add(MessageSubscription(
-            instance_id=ctx.instance.id, task_id=str(task.id), element_id=task.task_spec.bpmn_id,
-            message_name=task.task_spec.event_definition.name,
-            correlation=json.dumps(correlation, sort_keys=True, ensure_ascii=False)))
+        for definition in event_parts(task, MessageEventDefinition):
+            correlation = ctx.store.to_json_safe(subscription_correlation(task, definition))
+            session.add(MessageSubscription(
+                instance_id=ctx.instance.id, task_id=str(task.id), element_id=task.task_spec.bpmn_id,
+                message_name=definition.name,
+                correlation=json.dumps(correlation, sort_keys=True, ensure_ascii=False)))
 
 
 def sync_all(ctx) -> list[HumanTask]:
