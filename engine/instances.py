@@ -111,6 +111,8 @@ class RuntimeService:
 
     def _run(self, target, command, actor, **kwargs) -> CommandResult:
         instance_id, result, created, status = self.engine.executor.execute(target, command, actor, **kwargs)
+        if kwargs.get("session") is None:
+            self.engine.messages.deliver_pending()
         return CommandResult(instance_id, status, [task_summary(r) for r in created], result)
 
     # -- reading ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ nothing is stored with status ``unmatched``.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from .runtime.commands import CatchMessage, StartInstance
 @dataclass
 class DeliveryResult:
     message_id: int
-    status: str                                   # delivered | unmatched
+    status: str                                   # delivered | unmatched (| pending, delivering)
     reached: list[int] = field(default_factory=list)     # waiting instances that caught it
     started: list[int] = field(default_factory=list)     # instances started by a message start event
     failed: list[dict] = field(default_factory=list)     # [{instance_id, incident_id, message}]
@@ -38,6 +39,7 @@ def correlation_matches(expected: dict, given: dict) -> bool:
 class MessageService:
     def __init__(self, engine):
         self.engine = engine
+        self._local = threading.local()
 
     def deliver(self, name: str, correlation: dict | None = None, payload: dict | None = None, *,
                 actor: str | None = None) -> DeliveryResult:
@@ -57,6 +59,53 @@ class MessageService:
         if clashes:
             raise InvalidInput("payload contradicts the correlation",
                                errors={f"payload.{key}": "differs from the correlation value" for key in clashes})
+        result = self._route(name, correlation, payload, actor)
+        with self.engine.db.transaction() as session:
+            row = Message(name=name, correlation=_dumps(correlation), payload=_dumps(payload),
+                          status=result.status, reached=_dumps(result.reached + result.started),
+                          received_at=self.engine.clock(), sender=actor)
+            session.add(row)
+            session.flush()
+            result.message_id = row.id
+        self.deliver_pending()
+        return result
+
+    def deliver_pending(self, limit: int = 100) -> int:
+        """Deliver messages thrown by processes (stored ``pending`` by the command that threw
+        them, in its transaction); returns how many were handled. Not re-entrant: a
+        delivery that throws again leaves the new message to this same loop."""
+        if getattr(self._local, "busy", False):
+            return 0
+        self._local.busy = True
+        try:
+            handled = 0
+            while handled < limit:
+                claimed = self._claim_pending()
+                if claimed is None:
+                    break
+                message_id, name, correlation, payload, sender = claimed
+                result = self._route(name, correlation, payload, sender)
+                with self.engine.db.transaction() as session:
+                    row = session.get(Message, message_id)
+                    row.status, row.reached = result.status, _dumps(result.reached + result.started)
+                handled += 1
+            return handled
+        finally:
+            self._local.busy = False
+
+    def _claim_pending(self):
+        with self.engine.db.transaction() as session:
+            query = select(Message).where(Message.status == "pending").order_by(Message.id).limit(1)
+            if self.engine.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            row = session.scalars(query).first()
+            if row is None:
+                return None
+            # Claimed before delivery: a crash in between leaves it "delivering" (at most once).
+            row.status = "delivering"
+            return row.id, row.name, json.loads(row.correlation), json.loads(row.payload), row.sender
+
+    def _route(self, name, correlation, payload, actor) -> DeliveryResult:
         result = DeliveryResult(message_id=0, status="unmatched")
         for instance_id in self._matching_instances(name, correlation):
             self._try(result, lambda: self.engine.executor.execute(
@@ -66,13 +115,6 @@ class MessageService:
                 command = StartInstance(message={"name": name, "correlation": correlation, "payload": payload})
                 self._try(result, lambda: self._start(definition_id, command, actor), None, reached=False)
         result.status = "delivered" if (result.reached or result.started) else "unmatched"
-        with self.engine.db.transaction() as session:
-            row = Message(name=name, correlation=_dumps(correlation), payload=_dumps(payload),
-                          status=result.status, reached=_dumps(result.reached + result.started),
-                          received_at=self.engine.clock(), sender=actor)
-            session.add(row)
-            session.flush()
-            result.message_id = row.id
         return result
 
     def _start(self, definition_id, command, actor):

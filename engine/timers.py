@@ -39,6 +39,7 @@ class TimerService:
             if count is None:
                 break
             fired += count
+        self.engine.messages.deliver_pending()
         return fired
 
     def _fire_one(self, now) -> int | None:

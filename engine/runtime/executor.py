@@ -25,7 +25,7 @@ from ..errors import Conflict, EngineError, NotFound, StepFailed
 from ..persistence.models import Incident, ProcessInstance, WorkflowState
 from .commands import Command
 from .context import CommandContext
-from .projections import sync_all
+from .projections import queue_thrown_messages, sync_all
 
 
 @dataclass
@@ -97,6 +97,7 @@ class CommandExecutor:
             except Exception as exc:  # noqa: BLE001 - any failure inside SpiffWorkflow
                 raise _StepError(exc, workflow) from exc
             created = sync_all(ctx)
+            queue_thrown_messages(ctx)
         self._save(ctx)
         if on_success is not None:
             on_success(ctx)

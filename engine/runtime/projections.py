@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from ..persistence.models import HumanTask, MessageSubscription, TimerJob
+from ..persistence.models import HumanTask, Message, MessageSubscription, TimerJob
 from .hooks import TaskContext
 
 
@@ -181,3 +181,21 @@ def sync_all(ctx) -> list[HumanTask]:
     sync_timers(ctx)
     sync_message_subscriptions(ctx)
     return created
+
+
+def queue_thrown_messages(ctx) -> None:
+    """Messages a process threw that nothing inside it caught become ``pending`` rows, in
+    this transaction (an outbox): they are delivered after commit, or by the worker."""
+    for event in ctx.workflow.get_events():
+        if not isinstance(event.event_definition, MessageEventDefinition):
+            continue  # signals and escalations have no cross-instance delivery (yet)
+        correlation = {}
+        for values in (event.correlations or {}).values():
+            correlation.update(values)
+        payload = event.payload if isinstance(event.payload, dict) else {"value": event.payload}
+        correlation, payload = ctx.store.to_json_safe(correlation), ctx.store.to_json_safe(payload)
+        ctx.session.add(Message(name=event.event_definition.name, status="pending", sender=f"instance:{ctx.instance.id}",
+                                correlation=json.dumps(correlation, ensure_ascii=False, sort_keys=True, default=str),
+                                payload=json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str),
+                                reached="[]", received_at=ctx.now))
+        ctx.audit("message_sent", data={"name": event.event_definition.name, "correlation": correlation})

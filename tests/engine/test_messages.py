@@ -35,3 +35,18 @@ def test_message_start_event_starts_an_instance(engine):
     (pack,) = open_tasks(engine, result.started[0])
     assert pack.element_id == "pack"
     assert engine.runtime.workflow(result.started[0]).get_next_task(spec_name="pack").data["order"] == {"sku": "X1"}
+
+
+def test_a_message_thrown_by_one_instance_reaches_the_correlated_other(engine):
+    deploy(engine, "throw_catch.bpmn")
+    other = engine.runtime.start("receiver", {"case_id": 8}).instance_id
+    waiting = engine.runtime.start("receiver", {"case_id": 7}).instance_id
+    sender = engine.runtime.start("sender", {"case_id": 7})
+    assert sender.status == "completed"
+    assert [t.element_id for t in open_tasks(engine, waiting)] == ["take_over"]
+    assert open_tasks(engine, other) == []
+    data = engine.runtime.workflow(waiting).get_next_task(spec_name="take_over").data
+    assert data["handoff"] == {"case_id": 7, "note": "from sender"}
+    assert "message_sent" in kinds(engine, sender.instance_id)
+    thrown = engine.messages.deliver("nothing", {})  # the outbox is drained; nothing pending
+    assert thrown.status == "unmatched"
