@@ -7,6 +7,7 @@ from flask_smorest import Api
 from .errors import register_error_handlers
 from .ratelimit import limiter
 from .settings import Settings
+from .web import register as register_pages
 from .wiring import build_engine
 
 API_TITLE = "Baoxue 保学 API"
@@ -31,10 +32,11 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
     app.extensions["baoxue.engine"] = engine or build_engine(settings)
 
     api = Api(app)
-    from .rest import definitions, instances, messages, session, tasks
-    for module in (session, tasks, instances, messages, definitions):
+    from .rest import definitions, instances, messages, session, tasks, users
+    for module in (session, tasks, instances, messages, definitions, users):
         api.register_blueprint(module.blp)
     limiter.init_app(app)
+    register_pages(app)  # staff pages; CSRFProtect for all but /api (api/web/__init__.py)
 
     @app.get("/healthz")
     def healthz():

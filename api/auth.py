@@ -91,6 +91,6 @@ def login_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if current_principal() is None:
-            return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/?=&')}")
+            return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/')}")
         return view(*args, **kwargs)
     return wrapper

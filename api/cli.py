@@ -4,12 +4,13 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
 import click
 
-from engine.errors import InvalidInput
+from engine.errors import EngineError, InvalidInput
 
 from .settings import Settings
 from .wiring import build_engine
@@ -56,7 +57,53 @@ def init(demo):
     if any(settings.processes_dir.glob("*.bpmn")):
         _deploy(engine, [settings.processes_dir], actor="init")
     if demo:
-        click.echo("demo town: not part of this version yet (comes with the inbox work)")
+        _load_demo(engine)
+
+
+def _load_demo(engine) -> None:
+    from ledger.demo import DEMO_PASSWORD, build_demo_town
+    with engine.db.transaction() as session:
+        town = build_demo_town(session, engine.clock())
+    if not town.created:
+        click.echo(f"演示镇 (demo town): {town.reason}")
+        return
+    click.echo(f"演示镇已加载 (demo town loaded): {len(town.units)} 个单位, {len(town.accounts)} 个账号, "
+               f"{town.children} 名儿童 (生成数据, 非真实人员)")
+    click.echo(f"\n演示账号 (demo accounts), 密码均为 {DEMO_PASSWORD}:")
+    _print_table([("用户名", "角色", "单位")] + _demo_rows(town))
+    villages = [f"{code} {town.units[code]}" for code in town.units if code.startswith("v-")]
+    click.echo("村代码 (village codes): " + ", ".join(villages))
+    click.echo("完整名单 (every account): baoxue users list [--role R] [--org CODE]")
+
+
+def _demo_rows(town) -> list[tuple[str, str, str]]:
+    """One row per town and school account; head teachers one row per school (with its class
+    codes) and village staff one row per role, since those follow ``<role>-<org code>``."""
+    from ledger.directory import role_name
+    rows, classes = [], {}
+    for account in town.accounts:
+        if account.role == "head_teacher":
+            classes.setdefault(account.org_unit.split("-")[0], []).append(account.org_unit)
+        elif account.role not in ("village_secretary", "grid_worker"):
+            rows.append((account.username, role_name(account.role), town.units[account.org_unit]))
+    for school, codes in classes.items():
+        rows.append((f"head_teacher-{school}-<年级>-<班>", role_name("head_teacher"),
+                     f"{town.units[school]} 各班: {' '.join(codes)}"))
+    rows.append(("village_secretary-<村代码>", role_name("village_secretary"), "每个村（场、社区）1人"))
+    rows.append(("grid_worker-<村代码>[-2]", role_name("grid_worker"), "每个村（场、社区）2人"))
+    return rows
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _print_table(rows) -> None:
+    """Columns aligned for a terminal (CJK characters take two cells)."""
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell + " " * (width - _width(cell)) for cell, width in zip(row, widths)]
+        click.echo("  ".join(cells + [row[-1]]).rstrip())
 
 
 @main.command()
@@ -114,6 +161,56 @@ def fire_due(now):
             moment = moment.replace(tzinfo=engine.zone)
     engine = _engine()
     click.echo(engine.timers.fire_due(moment))
+
+
+@main.group()
+def users():
+    """Accounts: list and create (the admin API does the rest)."""
+
+
+@users.command("list")
+@click.option("--role", default=None, help="role code, e.g. head_teacher (ledger/roles.py) or admin")
+@click.option("--org", "org", default=None, help="org unit code, e.g. zx-3-2")
+def users_list(role, org):
+    """Print username, display name, active and roles@org of every matching account."""
+    from ledger.roles import ROLE_BY_CODE, SYSTEM_ADMIN
+    from ledger.users import list_users
+    if role and role not in ROLE_BY_CODE and role != SYSTEM_ADMIN:
+        raise click.BadParameter(f"未知角色 (unknown role): {role}", param_hint="--role")
+    engine = _engine()
+    with engine.db.transaction() as session:
+        found = list_users(session, role=role, org_unit=org)
+    _print_table([("用户名", "显示名", "状态", "角色@单位")] + [
+        (u["username"], u["display_name"], "启用" if u["active"] else "停用",
+         " ".join(f"{r['role']}@{r['org_unit']}" for r in u["roles"])) for u in found])
+    click.echo(f"共 {len(found)} 个账号")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="显示名, e.g. 王丽")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="at least 8 characters")
+@click.option("--phone", default=None)
+@click.option("--role", "roles", multiple=True, help="repeat with --org, in pairs")
+@click.option("--org", "orgs", multiple=True, help="the org unit of the --role at the same position")
+def users_create(username, display_name, password, phone, roles, orgs):
+    """Create an account holding each (--role, --org) pair; exit 1 with the reasons if refused."""
+    from ledger.users import create_account
+    if len(roles) != len(orgs):
+        raise click.UsageError("每个 --role 需要一个 --org (give one --org per --role, in the same order)")
+    engine = _engine()
+    try:
+        with engine.db.transaction() as session:
+            user = create_account(session, "cli", username=username, display_name=display_name,
+                                  password=password, phone=phone, now=engine.clock(),
+                                  roles=[{"role": r, "org_unit": o} for r, o in zip(roles, orgs)])
+    except EngineError as err:
+        click.echo(f"创建失败 (refused): {err.message}", err=True)
+        for field, message in (err.errors or {}).items():
+            click.echo(f"  {field}: {message}", err=True)
+        sys.exit(1)
+    click.echo(f"已创建 (created) {user['username']} id={user['id']}: "
+               + (" ".join(f"{r['role']}@{r['org_unit']}" for r in user["roles"]) or "无角色 (no roles)"))
 
 
 if __name__ == "__main__":  # pragma: no cover

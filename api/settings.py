@@ -18,6 +18,8 @@ class Settings:
     forms_dir: Path = ROOT / "forms"
     var_dir: Path = field(default_factory=lambda: Path("var"))
     max_upload_bytes: int = 5 * 1024 * 1024
+    # Cookies' Secure flag: "auto" = when the request came over https, "1" = always, "0" = never.
+    secure_cookies: str = "auto"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -26,11 +28,14 @@ class Settings:
             database_url=os.environ.get("BAOXUE_DATABASE_URL", cls.database_url),
             secret_key=os.environ.get("BAOXUE_SECRET_KEY", ""),
             timezone=os.environ.get("BAOXUE_TIMEZONE", cls.timezone),
+            secure_cookies=os.environ.get("BAOXUE_SECURE_COOKIES", cls.secure_cookies).strip().lower(),
         )
         for key, value in overrides.items():
             setattr(settings, key, value)
         if settings.database_url.startswith("sqlite:///") and not settings.database_url.startswith("sqlite:////"):
             Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if settings.secure_cookies not in ("auto", "1", "0"):
+            raise ValueError(f"BAOXUE_SECURE_COOKIES must be auto, 1 or 0, not {settings.secure_cookies!r}")
         if not settings.secret_key:
             settings.secret_key = _stored_secret(settings.var_dir / "secret_key")
         return settings

@@ -4,10 +4,11 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.errors import Forbidden, NotFound
+from engine.errors import Forbidden
 from ledger import access
 from ledger.inbox import InboxFilter, handed_to, inbox
 
+from .. import taskactions
 from ..auth import api_user
 from ..taskview import task_detail
 from . import engine
@@ -44,15 +45,7 @@ def get_inbox(args):
 
 def visible_task(principal, task_id):
     """The task row if the caller may see it; 404 otherwise (no hint that it exists)."""
-    eng = engine()
-    try:
-        row = eng.tasks.get(task_id)
-    except NotFound:
-        raise NotFound("任务不存在 (task not found)")
-    with eng.db.transaction() as session:
-        if not access.can_view_task(session, principal, row):
-            raise NotFound("任务不存在 (task not found)")
-    return row
+    return taskactions.visible_task(engine(), principal, task_id)
 
 
 @blp.get("/tasks/<task_id>")
@@ -66,23 +59,13 @@ def get_task(task_id):
 @blp.post("/tasks/<task_id>/claim")
 def claim(task_id):
     """Take the task (candidates only); 409 if someone else holds it."""
-    principal = api_user()
-    row = visible_task(principal, task_id)
-    if not access.can_work(principal, row):
-        raise Forbidden("只有该任务的候选人可以认领 (only candidates may claim)")
-    return _view(engine().tasks.claim(task_id, principal.username))
+    return _view(taskactions.claim(engine(), api_user(), task_id))
 
 
 @blp.post("/tasks/<task_id>/unclaim")
 def unclaim(task_id):
     """Release a task I hold (or, for a supervisor, anyone's)."""
-    principal = api_user()
-    row = visible_task(principal, task_id)
-    with engine().db.transaction() as session:
-        supervisor = access.can_supervise(session, principal, row)
-    if row.assignee != principal.username and not supervisor:
-        raise Forbidden("只能释放自己认领的任务 (not your claim)")
-    return _view(engine().tasks.unclaim(task_id, actor=principal.username))
+    return _view(taskactions.unclaim(engine(), api_user(), task_id))
 
 
 @blp.post("/tasks/<task_id>/assign")
@@ -111,13 +94,7 @@ def complete(args, task_id):
     403 if not a candidate (or claimed by another), 409 if already done, 422 with
     ``errors`` {field: 中文 message} if the data fails the form.
     """
-    principal = api_user()
-    row = visible_task(principal, task_id)
-    if not access.can_work(principal, row):
-        raise Forbidden("您不是该任务的办理人 (not a candidate for this task)")
-    if row.assignee and row.assignee != principal.username:
-        raise Forbidden(f"该任务已由 {row.assignee} 认领 (claimed by {row.assignee})")
-    result = engine().runtime.complete_task(task_id, args["data"], actor=principal.username)
+    result = taskactions.complete(engine(), api_user(), task_id, args["data"])
     body = result.to_dict()
     body["handed_to"] = handed_to(engine(), result.next_tasks)
     return body

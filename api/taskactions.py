@@ -1,0 +1,82 @@
+"""What a person may do with one task, checked in one place for the REST API and the pages.
+
+Both front doors (``api/rest/tasks.py`` with bearer tokens, ``api/web/tasks.py`` with the
+session cookie) call these functions, so "who may claim / release / complete" has exactly
+one definition (the rules themselves live in ``ledger.access``):
+
+* see: ``access.can_view_task``, else NotFound (no hint that the task exists);
+* claim: a candidate (holds the task's role in its org unit), else Forbidden;
+* release: the holder of the claim, or a supervisor of the task, else Forbidden;
+* complete: a candidate, and not claimed by someone else (Forbidden); the engine then
+  raises Conflict (already done, stale), InvalidInput ({field: 中文}) or StepFailed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.errors import Forbidden, NotFound
+from engine.persistence.models import HumanTask
+from ledger import access
+
+NOT_FOUND = "任务不存在 (task not found)"
+
+
+@dataclass(frozen=True)
+class TaskRights:
+    """What the caller may do with a task right now (for showing or hiding buttons)."""
+
+    claim: bool
+    unclaim: bool
+    complete: bool
+
+
+def visible_task(engine, principal, task_id: str) -> HumanTask:
+    """The task row if the caller may see it; NotFound otherwise."""
+    try:
+        row = engine.tasks.get(task_id)
+    except NotFound:
+        raise NotFound(NOT_FOUND)
+    with engine.db.transaction() as session:
+        if not access.can_view_task(session, principal, row):
+            raise NotFound(NOT_FOUND)
+    return row
+
+
+def rights(engine, principal, row: HumanTask) -> TaskRights:
+    """The buttons to offer; each action re-checks, so this is only a hint for the page."""
+    is_open = row.status == "open"
+    candidate = access.can_work(principal, row)
+    with engine.db.transaction() as session:
+        supervisor = access.can_supervise(session, principal, row)
+    return TaskRights(
+        claim=is_open and candidate and row.assignee is None,
+        unclaim=is_open and row.assignee is not None and (row.assignee == principal.username or supervisor),
+        complete=is_open and candidate and row.assignee in (None, principal.username))
+
+
+def claim(engine, principal, task_id: str) -> HumanTask:
+    """Take the task (candidates only); the engine raises Conflict if someone else holds it."""
+    row = visible_task(engine, principal, task_id)
+    if not access.can_work(principal, row):
+        raise Forbidden("只有该任务的候选人可以认领 (only candidates may claim)")
+    return engine.tasks.claim(task_id, principal.username)
+
+
+def unclaim(engine, principal, task_id: str) -> HumanTask:
+    """Release a task I hold (or, for a supervisor, anyone's)."""
+    row = visible_task(engine, principal, task_id)
+    with engine.db.transaction() as session:
+        supervisor = access.can_supervise(session, principal, row)
+    if row.assignee != principal.username and not supervisor:
+        raise Forbidden("只能释放自己认领的任务 (not your claim)")
+    return engine.tasks.unclaim(task_id, actor=principal.username)
+
+
+def complete(engine, principal, task_id: str, data: dict):
+    """Check the caller, then ``engine.runtime.complete_task``; returns its CommandResult."""
+    row = visible_task(engine, principal, task_id)
+    if not access.can_work(principal, row):
+        raise Forbidden("您不是该任务的办理人 (not a candidate for this task)")
+    if row.assignee and row.assignee != principal.username:
+        raise Forbidden(f"该任务已由 {row.assignee} 认领 (claimed by {row.assignee})")
+    return engine.runtime.complete_task(task_id, data, actor=principal.username)

@@ -1,0 +1,73 @@
+"""The staff pages (zh-CN): login, inbox, task. Server-rendered HTML, no JS framework.
+
+``register(app)`` is called once by the factory. It sets up, for pages only:
+
+* CSRF (Flask-WTF ``CSRFProtect``) on every POST outside ``/api/``. The REST API is exempt
+  by path rather than blueprint by blueprint: it accepts only bearer tokens and never
+  reads the session cookie (``api.auth.current_principal``), so a forged cross-site
+  request has no credential to ride on, and a REST blueprint added later is exempt too.
+* the cookies' flags: HttpOnly, SameSite=Lax, Secure per ``BAOXUE_SECURE_COOKIES``;
+  security headers on HTML pages (CSP, no framing, no caching);
+* Jinja helpers (local time, the header) and Chinese error pages;
+* the blueprints: ``login`` (/, /login, /logout), ``inbox`` (/inbox), ``tasks`` (/tasks/<id>).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from ledger.accounts import SESSION_MAX
+
+csrf = CSRFProtect()
+
+
+def register(app: Flask) -> None:
+    from . import common, inbox, login, tasks
+
+    app.config.update(
+        # Checked by _protect_pages below (pages only), not by Flask-WTF's default hook.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        # A form may stay open as long as a session may live; the session ends it anyway.
+        WTF_CSRF_TIME_LIMIT=int(SESSION_MAX.total_seconds()),
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+    )
+    csrf.init_app(app)
+    app.before_request(_protect_pages)
+    app.after_request(_page_headers)
+    app.session_interface = common.FlagSessionInterface()
+    app.jinja_env.filters["local_time"] = common.local_time
+    app.context_processor(common.page_context)
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc: CSRFError):
+        # A stale or missing token: nothing was done; the person should reload the page.
+        return common.error_page(400, "页面已过期或来源不明，本次操作未执行。请返回并刷新页面后重试。")
+
+    pages = Blueprint("web", __name__)
+    for module in (login, inbox, tasks):
+        pages.register_blueprint(module.bp)
+    common.page_error_handlers(pages)
+    app.register_blueprint(pages)
+
+
+def _protect_pages():
+    if not request.path.startswith("/api/"):
+        csrf.protect()
+
+
+PAGE_HEADERS = {
+    # Pages load nothing from elsewhere and run no inline code; no framing (clickjacking of
+    # the claim and submit buttons); pages about children are not kept in shared caches.
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _page_headers(response):
+    # Only this package's pages: another page (a diagram editor, say) sets its own policy.
+    if response.mimetype == "text/html" and (request.blueprint or "").split(".")[0] == "web":
+        for name, value in PAGE_HEADERS.items():
+            response.headers.setdefault(name, value)
+    return response

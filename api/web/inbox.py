@@ -1,0 +1,57 @@
+"""``/inbox``: the caller's open tasks (``ledger.inbox.inbox``), overdue first, with filters.
+
+Query parameters: ``scope`` = ``role:org_unit`` (one of the caller's own assignments),
+``overdue=1``, ``q`` (the child's full name, exact), ``page``.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, render_template, request
+
+from ledger.directory import describe, unit_names
+from ledger.inbox import InboxFilter, inbox as list_inbox
+
+from ..auth import current_principal, login_required
+from .common import display_names, engine
+
+bp = Blueprint("inbox", __name__)
+
+PER_PAGE = 20
+
+
+@bp.get("/inbox")
+@login_required
+def inbox():
+    principal = current_principal()
+    eng = engine()
+    with eng.db.transaction() as session:
+        names = unit_names(session, {a.org_unit for a in principal.assignments})
+    scopes = [(f"{a.role}:{a.org_unit}", describe(a, names)) for a in principal.assignments]
+    scope = request.args.get("scope", "")
+    role, org_unit = scope.split(":", 1) if scope in dict(scopes) else (None, None)
+    overdue = request.args.get("overdue") == "1"
+    q = request.args.get("q", "").strip()[:64]
+    page = _page(request.args.get("page"))
+    items, total = list_inbox(eng, principal, InboxFilter(
+        role=role, org_unit=org_unit, overdue=overdue or None, q=q or None, page=page, per_page=PER_PAGE))
+    claimed_by = display_names(item["assignee"] for item in items)
+    pages = max(1, -(-total // PER_PAGE))
+    filters = {k: v for k, v in (("scope", scope if role else ""), ("overdue", "1" if overdue else ""),
+                                 ("q", q)) if v}
+    return render_template(
+        "inbox.html", items=items, total=total, page=page, pages=pages, scopes=scopes,
+        scope=scope if role else "", overdue=overdue, q=q, claimed_by=claimed_by,
+        prev_url=_url(filters, page - 1) if page > 1 else None,
+        next_url=_url(filters, page + 1) if page < pages else None)
+
+
+def _page(raw) -> int:
+    try:
+        return min(max(int(raw), 1), 10_000)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _url(filters: dict, page: int) -> str:
+    return "/inbox?" + urlencode({**filters, "page": page})

@@ -1,0 +1,144 @@
+"""``/tasks/<id>``: one task — instructions, the case so far, claim/release, and its form.
+
+Visibility and permissions are ``api.taskactions``'s, the same as the REST API's: a task
+the caller may not see is a 404 page; submitting runs ``taskactions.complete`` (then
+``engine.runtime.complete_task``). The form is built server-side by ``api.web.forms``.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request
+
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed
+from ledger import access
+from ledger.inbox import handed_to
+
+from .. import taskactions
+from ..auth import current_principal, login_required
+from ..taskview import task_detail
+from .common import display_names, engine, error_page
+from .forms import build_fields, initial_values, parse_submission, posted_values
+
+bp = Blueprint("tasks", __name__)
+
+NOT_VISIBLE = "任务不存在，或您无权查看此任务。"
+HISTORY_LABELS = {"instance_started": "流程启动", "task_completed": "办结", "task_claimed": "认领",
+                  "task_assigned": "改派", "timer_fired": "到期提醒", "message_received": "收到消息"}
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def show(task_id):
+    principal = current_principal()
+    try:
+        row = taskactions.visible_task(engine(), principal, task_id)
+    except NotFound:
+        return error_page(404, NOT_VISIBLE, "任务不存在")
+    return _render(row, principal)
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+def submit(task_id):
+    """Complete the task with the posted form; 422 with the errors beside their fields."""
+    principal = current_principal()
+    eng = engine()
+    try:
+        row = taskactions.visible_task(eng, principal, task_id)
+    except NotFound:
+        return error_page(404, NOT_VISIBLE, "任务不存在")
+    fields = _fields(row)
+    try:
+        result = taskactions.complete(eng, principal, task_id, parse_submission(fields, request.form))
+    except InvalidInput as exc:
+        return _render(row, principal, fields=fields, values=posted_values(fields, request.form),
+                       errors=_field_errors(exc.errors, fields), status=422)
+    except StepFailed as exc:
+        notice = (f"提交未能完成：流程的后续步骤出错，已生成故障记录（编号 {exc.incident_id}）。"
+                  "请联系系统管理员处理后再试。")
+        return _render(eng.tasks.get(task_id), principal, values=posted_values(fields, request.form),
+                       notice=notice, status=409)
+    except (Conflict, Forbidden):
+        fresh = eng.tasks.get(task_id)
+        notice, status = _refusal(fresh, principal)
+        return _render(fresh, principal, notice=notice, status=status)
+    handed = handed_to(eng, result.next_tasks)
+    if handed:
+        flash("已提交。已转交: " + "、".join(handed), "success")
+    else:
+        flash("已提交。" + ("流程已结束" if result.status == "completed" else "流程正在等待后续事件"), "success")
+    return redirect("/inbox")
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id):
+    return _claim_or_release(task_id, taskactions.claim, "已认领此任务。")
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id):
+    return _claim_or_release(task_id, taskactions.unclaim, "已释放此任务，其他候选人可以认领。")
+
+
+def _claim_or_release(task_id, action, done: str):
+    principal = current_principal()
+    eng = engine()
+    try:
+        action(eng, principal, task_id)
+        flash(done, "success")
+    except NotFound:
+        return error_page(404, NOT_VISIBLE, "任务不存在")
+    except (Conflict, Forbidden):
+        flash(_refusal(eng.tasks.get(task_id), principal)[0], "error")
+    return redirect(f"/tasks/{task_id}")
+
+
+def _refusal(row, principal) -> tuple[str, int]:
+    """Why an action on this task was refused, in words for the person, and the status."""
+    if row.status != "open":
+        who = display_names([row.completed_by]).get(row.completed_by, row.completed_by)
+        by = f"（由 {who} 提交）" if who else ""
+        return f"此任务已办结{by}，无需再次提交。您的本次提交未被保存。", 409
+    if row.assignee and row.assignee != principal.username:
+        who = display_names([row.assignee]).get(row.assignee, row.assignee)
+        return f"该任务已由 {who} 认领，只有认领人可以办理或释放。", 409
+    if not access.can_work(principal, row):
+        return "您不是该任务的办理人，不能进行此操作。", 403
+    return "任务状态已变化（可能已被他人认领或释放），请刷新页面后重试。", 409
+
+
+def _fields(row):
+    """The task's form fields, from the form files of the instance's own process version."""
+    eng = engine()
+    forms = eng.repository.forms(eng.runtime.get(row.instance_id).definition_id)
+    return build_fields(forms.schema(row.form_key) if row.form_key else None,
+                        forms.schema(row.ui_form_key) if row.ui_form_key else None)
+
+
+def _field_errors(errors, fields) -> dict:
+    """The engine's {path: 中文} as {field name: message}; the rest under "" (shown on top)."""
+    names = {f.name for f in fields}
+    mapped: dict[str, str] = {}
+    items = errors.items() if isinstance(errors, dict) else [("", str(e)) for e in errors or []]
+    for path, message in items:
+        head = str(path).split(".", 1)[0]
+        key = head if head in names else ""
+        mapped[key] = f"{mapped[key]}；{message}" if key in mapped and message not in mapped[key] else message
+    return mapped
+
+
+def _render(row, principal, *, fields=None, values=None, errors=None, notice=None, status=200):
+    eng = engine()
+    detail = task_detail(eng, row, principal)
+    if fields is None:
+        fields = build_fields(detail["form"]["schema"], detail["form"]["ui_schema"])
+    history = detail["history"]
+    people = display_names([row.assignee, row.completed_by, *(h["actor"] for h in history)])
+    for entry in history:
+        entry["label"] = HISTORY_LABELS.get(entry["kind"], entry["kind"])
+    body = render_template(
+        "task.html", task=detail, row=row, fields=fields, rights=taskactions.rights(eng, principal, row),
+        values=values if values is not None else initial_values(fields), errors=errors or {},
+        notice=notice, history=history, people=people)
+    return body, status
