@@ -74,6 +74,11 @@ def _load_demo(engine) -> None:
     villages = [f"{code} {town.units[code]}" for code in town.units if code.startswith("v-")]
     click.echo("村代码 (village codes): " + ", ".join(villages))
     click.echo("完整名单 (every account): baoxue users list [--role R] [--org CODE]")
+    from ledger.demo_cases import seed_cases
+    cases = seed_cases(engine)
+    click.echo(f"\n演示案件 (demo cases): {cases.started} 件辍学风险核查，其中 {cases.at_village} 件在村核实、"
+               f"{cases.at_principal} 件待校长确认；2 件学籍恢复。")
+    click.echo("试试 (try): " + "、".join(cases.examples) + " 登录后查看待办。")
 
 
 def _demo_rows(town) -> list[tuple[str, str, str]]:

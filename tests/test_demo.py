@@ -131,3 +131,22 @@ def test_cli_init_demo_then_users_list_and_create(db_url, tmp_path):
                   "--org", "zx", env=env, cwd=tmp_path)
     assert weak.returncode == 1 and "password" in weak.stderr and "roles.0.role" in weak.stderr
     assert baoxue("users", "list", "--role", "janitor", env=env, cwd=tmp_path).returncode == 2
+
+
+def test_demo_cases_put_work_in_every_tier(engine):
+    """The demo's cases come from the real engine: inboxes of head teachers, villages and
+    principals hold tasks, each with a due date and an audit trail that verifies."""
+    from engine.tasks import TaskQuery
+    from ledger.demo_cases import seed_cases
+    with engine.db.transaction() as session:
+        build_demo_town(session, engine.clock())
+    engine.repository.deploy_paths([ROOT / "processes"], actor="init")
+    cases = seed_cases(engine)
+    rows, total = engine.tasks.list(TaskQuery(status="open", per_page=500))
+    by_role = Counter(row.candidate_role for row in rows)
+    assert by_role["head_teacher"] == cases.started - cases.at_village - cases.at_principal > 0
+    assert by_role["village_secretary"] == cases.at_village > 0
+    assert by_role["principal"] == cases.at_principal > 0
+    assert by_role["registrar"] == 2
+    assert all(row.due_at is not None and not row.unroutable for row in rows)
+    assert engine.history.verify_chain(rows[0].instance_id).ok
