@@ -120,3 +120,56 @@ def expression_problem(kind: str, text: str | None, check: Checker) -> str | Non
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None   # an expression over task data: only known when the event is reached
     return literal_problem(kind, value)
+
+
+DUE_DAY_KINDS = ('calendar', 'working', 'school')   # engine.calendar.KINDS
+
+
+def check_due_properties(file: str, root: etree._Element, check: Checker) -> list[DeployError]:
+    """The documented due-date properties of user tasks (see ``ledger.due`` / the default
+    ``duration_due_policy``): ``dueIn`` is a quoted ISO duration or date, or an expression
+    that compiles; ``dueDays`` is one of calendar, working, school, and working or school
+    days count whole days only."""
+    errors = []
+    for task in root.xpath('.//bpmn:userTask | .//bpmn:manualTask', namespaces=NSMAP):
+        props = {p.get('name'): p for p in task.xpath('.//spiffworkflow:property', namespaces=NSMAP)}
+        due_in, due_days = props.get('dueIn'), props.get('dueDays')
+        kind = due_days.get('value') if due_days is not None else 'calendar'
+        if due_days is not None and kind not in DUE_DAY_KINDS:
+            errors.append(element_error(file, task, f'{describe(task)}: dueDays "{kind}" must be one of '
+                                                    + ', '.join(DUE_DAY_KINDS)))
+        if due_in is None:
+            continue
+        text = (due_in.get('value') or '').strip()
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            value = None
+        if isinstance(value, str) and value.upper().startswith('P'):
+            problem = literal_problem('timeDuration', value)
+            if not problem and kind in ('working', 'school') and _mixes_units(value):
+                problem = (f'"{value}" counts {kind} days: use whole days ("P3D") or hours only '
+                           '("PT8H", calendar time), not months, years or both')
+        elif isinstance(value, str):
+            problem = literal_problem('timeDate', value) if 'T' in value else _date_problem(value)
+        else:
+            problem = expression_problem('timeDate', text, check) if value is None else (
+                f'dueIn gives a Python {type(value).__name__}: write a quoted duration like "P3D"')
+        if problem:
+            errors.append(element_error(file, task, f'{describe(task)}, dueIn: {problem}'))
+    return errors
+
+
+def _mixes_units(value: str) -> bool:
+    parsed = TimerEventDefinition.parse_iso_duration(value)
+    has_days = any(parsed.get(k) for k in ('days', 'weeks'))
+    has_time = any(parsed.get(k) for k in ('hours', 'minutes', 'seconds'))
+    return bool(parsed.get('years') or parsed.get('months') or (has_days and has_time))
+
+
+def _date_problem(value: str) -> str | None:
+    try:
+        datetime.strptime(value, '%Y-%m-%d')
+        return None
+    except ValueError:
+        return f'"{value}" is neither an ISO 8601 duration ("P3D") nor a date ("2025-10-20")'

@@ -15,7 +15,7 @@ from .checks import (check_dmn_expressions, check_expressions, check_lanes, chec
 from .errors import DeployError
 from .forms import FormChecker, parse_json
 from .parsing import ParseSession, file_kind
-from .timers import check_timers, timer_expressions
+from .timers import check_due_properties, check_timers, timer_expressions
 from .xmlsafety import describe, local_name, parse_xml
 from .xsd import BPMN_NS, NSMAP
 
@@ -234,6 +234,7 @@ def _validate(files, known_roles, search_path, form_dirs, check_compiles) -> Bun
         errors += check_references(name, root)
         errors += forms.check(name, root)
         errors += check_timers(name, root, check)
+        errors += check_due_properties(name, root, check)
         errors += check_expressions(name, root, check)
     for name, data in forms.found.items():
         out.setdefault(name, data)

@@ -524,3 +524,29 @@ def test_corpus_never_raises_and_reports_deploy_errors(capsys):
         for reason, count in reasons.most_common(8):
             print(f'  {count:3} x {reason} ...')
     assert accepted > refused
+
+
+DUE_PROCESS = (Path(__file__).resolve().parents[2] / "processes" / "dropout_risk_check.bpmn").read_text()
+FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
+
+
+@pytest.mark.parametrize("old, new, element, fragment", [
+    ('value="school"', 'value="schol"', "assess_risk", 'dueDays "schol" must be one of'),
+    ('&quot;P1D&quot;', 'P1D', "assess_risk", 'write "P1D" (quoted)'),
+    ('&quot;P3D&quot;', '&quot;P3X&quot;', "home_check", "not a valid ISO 8601 duration"),
+    ('&quot;P3D&quot;', '&quot;P1M&quot;', "home_check", "counts working days"),
+    ('&quot;P3D&quot;', '&quot;2025-13-01&quot;', "home_check", "neither an ISO 8601 duration"),
+    ('&quot;P3D&quot;', 'import os', "home_check", "does not compile"),
+])
+def test_due_date_properties_are_checked_at_deploy(old, new, element, fragment):
+    bundle = validate_bundle({"d.bpmn": DUE_PROCESS.replace(old, new, 1).encode()},
+                             check_compiles=check_compiles, form_dirs=[FORMS_DIR])
+    (error,) = bundle.errors
+    assert error.element_id == element and fragment in error.message and error.line > 0
+
+
+def test_due_date_expressions_and_hours_are_accepted():
+    for new in ('deadline', '&quot;PT8H&quot;', '&quot;2025-10-20&quot;'):
+        bundle = validate_bundle({"d.bpmn": DUE_PROCESS.replace('&quot;P3D&quot;', new, 1).encode()},
+                                 check_compiles=check_compiles, form_dirs=[FORMS_DIR])
+        assert bundle.errors == [], new
