@@ -175,3 +175,14 @@ def test_task_detail_has_form_instructions_and_history(deployed, as_user):
     assert [h["kind"] for h in detail["history"]] == ["instance_started"]
     me = client.get("/api/v1/me", headers=as_user("ht31")).json
     assert me["roles"] == [{"role": "head_teacher", "org_unit": "zx-3-1", "org_unit_name": "三年级1班"}]
+
+
+def test_tokens_expire_with_revocation_and_bad_credentials_are_401(client, as_user):
+    headers = as_user("ht31")
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert client.delete("/api/v1/auth/token", headers=headers).status_code == 204
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    bad = client.post("/api/v1/auth/token", json={"username": "ht31", "password": "wrong"})
+    assert bad.status_code == 401 and "wrong" not in bad.get_data(as_text=True).split("message")[0]
+    assert client.post("/api/v1/auth/token", json={"username": "ht31"}).status_code == 422
+    assert client.post("/api/v1/auth/token", data="{", content_type="application/json").status_code in (400, 422)
