@@ -16,6 +16,9 @@ from .settings import Settings
 from .wiring import build_engine
 
 
+SWEEP_LIMIT = 200  # timers per sweep: a backlog is worked off in bounded transactions
+
+
 def _engine():
     return build_engine(Settings.from_env())
 
@@ -44,6 +47,9 @@ def _deploy(engine, paths, actor) -> None:
 def main():
     """Baoxue 保学: dropout control on a BPMN engine."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SpiffWorkflow logs every task state change at INFO: far too much for an operator.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+    logging.getLogger("SpiffWorkflow").setLevel(logging.WARNING)
 
 
 @main.command()
@@ -132,16 +138,24 @@ def serve(host, port, workers, no_worker):
 @main.command()
 @click.option("--interval", default=5.0, show_default=True, help="seconds between timer sweeps")
 def worker(interval):
-    """Fire due timers forever (several workers may run against one PostgreSQL)."""
+    """Fire due timers and deliver pending messages forever (several workers may run
+    against one PostgreSQL). A failing sweep is logged and retried with back-off; the
+    worker never dies of a transient database error."""
     engine = _engine()
     log = logging.getLogger("baoxue.worker")
     log.info("timer worker started (every %.1f s)", interval)
+    failures = 0
     try:
         while True:
-            fired = engine.timers.fire_due()
-            if fired:
-                log.info("fired %d timer(s)", fired)
-            time.sleep(interval)
+            try:
+                fired = engine.timers.fire_due(limit=SWEEP_LIMIT)
+                failures = 0
+                if fired:
+                    log.info("fired %d timer(s)", fired)
+            except Exception:  # noqa: BLE001 - keep the worker alive; the next sweep retries
+                failures += 1
+                log.exception("timer sweep failed (%d in a row); retrying", failures)
+            time.sleep(min(interval * (2 ** min(failures, 5)), 300))
     except KeyboardInterrupt:
         log.info("timer worker stopped")
 

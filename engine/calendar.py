@@ -57,15 +57,20 @@ class BusinessCalendar:
         return self.is_working_day(day)
 
     def add_days(self, start: date, days: int, kind: str = "working", unit: str | None = None) -> date:
-        """The ``days``-th business day after ``start``; 0 = ``start`` itself if it is one,
-        else the next business day. Raises ValueError for a negative count or unknown kind."""
+        """The ``days``-th business day after ``start``; 0 = ``start`` itself if it is one.
+        When ``start`` is a day off, the next business day counts as the first (a task ready
+        on Sunday with 3 working days is due on Wednesday). Raises ValueError for a negative
+        count or an unknown kind."""
         if kind not in KINDS:
             raise ValueError(f"unknown day kind {kind!r}; use one of {KINDS}")
         if days < 0:
             raise ValueError("day count must not be negative")
         day = start
-        while not self.is_business_day(day, kind, unit):
-            day += timedelta(days=1)
+        if not self.is_business_day(day, kind, unit):
+            # Ready on a day off: the next business day is the first of the count.
+            while not self.is_business_day(day, kind, unit):
+                day += timedelta(days=1)
+            days = max(days - 1, 0)
         for _ in range(days):
             day += timedelta(days=1)
             while not self.is_business_day(day, kind, unit):

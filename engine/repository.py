@@ -265,9 +265,14 @@ def first_start_time(expression: str, now: datetime) -> tuple[datetime, dict | N
     return TimerEventDefinition.get_datetime(value), None
 
 
-def next_start_time(due: datetime, repeat: dict) -> tuple[datetime, dict] | None:
-    """The next due time of a start cycle after one firing, or None when the cycles are used up."""
-    cycles = repeat["cycles"]
-    if cycles == 1:
+def next_start_time(due: datetime, repeat: dict, now: datetime) -> tuple[datetime, dict] | None:
+    """The next due time of a start cycle after one firing at ``now``, or None when the
+    cycles are used up. Periods missed while no worker ran are skipped (and counted), so a
+    late worker starts one instance, not one per missed period."""
+    cycles, step = repeat["cycles"], timedelta(seconds=repeat["seconds"])
+    following, used = due + step, 1
+    while following <= now:
+        following, used = following + step, used + 1
+    if cycles > 0 and cycles - used <= 0:
         return None
-    return due + timedelta(seconds=repeat["seconds"]), {**repeat, "cycles": cycles - 1 if cycles > 0 else -1}
+    return following, {**repeat, "cycles": cycles - used if cycles > 0 else -1}

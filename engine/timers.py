@@ -27,18 +27,19 @@ class TimerService:
 
     def fire_due(self, now: datetime | None = None, limit: int | None = None) -> int:
         """Fire the timers due at ``now`` (default: the engine clock); returns how many fired.
+        ``limit`` bounds how many jobs one call works on (the worker's sweep size).
 
         An instance whose step fails gets an incident (its job stays waiting and is skipped
         while the instance is in error). Timers that become due because others fired (a
         timer after a timer) are fired in the same sweep.
         """
         now = now or self.engine.clock()
-        fired = 0
-        while limit is None or fired < limit:
+        fired = attempts = 0
+        while limit is None or attempts < limit:
             count = self._fire_one(now)
             if count is None:
                 break
-            fired += count
+            fired, attempts = fired + count, attempts + 1
         self.engine.messages.deliver_pending()
         return fired
 
@@ -94,7 +95,7 @@ class TimerService:
     def _consume_start(self, session, job, now) -> None:
         job.status, job.fired_at = "fired", now
         if job.repeat:
-            following = next_start_time(job.due_at, json.loads(job.repeat))
+            following = next_start_time(job.due_at, json.loads(job.repeat), now)
             if following is not None:
                 session.add(TimerJob(kind="start", definition_id=job.definition_id, element_id=job.element_id,
                                      due_at=following[0], status="waiting", repeat=json.dumps(following[1])))

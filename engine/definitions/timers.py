@@ -20,6 +20,7 @@ from .xsd import NSMAP
 from .xmlsafety import describe, element_error, local_name
 
 Checker = Callable[[str, str], list[str]]
+MIN_CYCLE_SECONDS = 60   # an endless BPM cycle is human-paced; faster ones only load the worker
 TIMER_KINDS = ('timeDate', 'timeDuration', 'timeCycle')
 
 # What an ISO 8601 value looks like when someone forgot the quotes. As Python these are
@@ -69,7 +70,7 @@ def literal_problem(kind: str, value: object) -> str | None:
                     '"2025-09-01T08:00:00+08:00")')
         return _naive_message(value) if naive else None
     try:
-        _, _, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
+        cycles, _, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
     except Exception:  # noqa: BLE001
         return (f'"{value}" is not a valid ISO 8601 repeating interval (examples: "R3/PT1H", '
                 '"R/P1D", "R2/2025-09-01T08:00:00+08:00/P1D")')
@@ -79,6 +80,10 @@ def literal_problem(kind: str, value: object) -> str | None:
             return _naive_message(part)
     if duration.total_seconds() <= 0:
         return f'the interval of "{value}" is not positive: the timer would fire without pause'
+    if cycles < 0 and duration.total_seconds() < MIN_CYCLE_SECONDS:
+        return (f'"{value}" repeats without end more often than every {MIN_CYCLE_SECONDS} s: every '
+                'firing is a database transaction and a case step; use minutes or more (e.g. '
+                '"R/PT5M") or a repetition count (e.g. "R3/PT10S")')
     return None
 
 

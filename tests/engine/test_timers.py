@@ -52,7 +52,10 @@ def test_timer_start_event_cycle_starts_instances(engine, clock):
     assert engine.timers.fire_due(clock()) == 0
     assert engine.timers.fire_due(clock() + timedelta(hours=25)) == 1
     assert engine.timers.fire_due(clock() + timedelta(hours=25)) == 0
-    assert engine.timers.fire_due(clock() + timedelta(days=10)) == 2         # R3: three in all
+    assert engine.timers.fire_due(clock() + timedelta(hours=49)) == 1
+    # A worker that was down for days starts one instance for the missed days (R3: three in all).
+    assert engine.timers.fire_due(clock() + timedelta(days=10)) == 1
+    assert engine.timers.fire_due(clock() + timedelta(days=20)) == 0
     from engine.tasks import TaskQuery
     rows, total = engine.tasks.list(TaskQuery(process_key="timer_start"))
     assert total == 3 and {r.element_id for r in rows} == {"report"}
@@ -78,3 +81,14 @@ def test_two_workers_fire_each_timer_once(make_engine, clock):
     assert sum(counts) == 6
     for instance_id in ids:
         assert kinds(workers[0], instance_id).count("timer_fired") == 1
+
+
+def test_a_cycle_timer_catches_up_once_after_downtime(engine, clock):
+    deploy(engine, "cycle_reminder.bpmn")
+    started = engine.runtime.start("cycle_reminder", {})
+    assert engine.timers.fire_due(clock() + timedelta(minutes=61)) == 1
+    # A day later: one firing for the missed hours, then the next one is in the future.
+    assert engine.timers.fire_due(clock() + timedelta(days=1, minutes=1)) == 1
+    (job,) = waiting_jobs(engine)
+    assert clock() + timedelta(days=1) < job.due_at <= clock() + timedelta(days=1, hours=1)
+    assert kinds(engine, started.instance_id).count("timer_fired") == 2

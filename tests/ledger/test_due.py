@@ -23,6 +23,10 @@ def test_national_day_2025_is_skipped_and_the_makeup_saturday_counts():
     assert calendar.add_days(date(2025, 9, 30), 1) == date(2025, 10, 9)     # 10-01..10-08 off
     assert calendar.add_days(date(2025, 10, 10), 1) == date(2025, 10, 11)   # make-up Saturday
     assert calendar.business_days_between(date(2025, 9, 29), date(2025, 10, 12)) == 5
+    # Ready on a day off: the next working day is the first of the count.
+    assert calendar.add_days(date(2025, 10, 5), 3) == date(2025, 10, 11)     # 10-09, 10-10, make-up 10-11
+    assert calendar.add_days(date(2025, 11, 30), 3) == date(2025, 12, 3)     # Sun → Wed
+    assert calendar.add_days(date(2025, 11, 30), 0) == date(2025, 12, 1)
 
 
 def test_fallback_outside_known_years_is_monday_to_friday_and_logged(caplog):
