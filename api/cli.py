@@ -127,7 +127,9 @@ def deploy(paths):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="gunicorn worker processes (each has 8 threads); with more than one, set "
+                   "BAOXUE_RATELIMIT_STORAGE (e.g. redis://) so login limits are shared")
 @click.option("--no-worker", is_flag=True, help="do not run the timer worker beside the server")
 def serve(host, port, workers, no_worker):
     """Serve the web app and API (gunicorn) with the timer worker beside it."""

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-         422: "invalid", 500: "server_error"}
+         422: "invalid", 429: "too_many_requests", 500: "server_error"}
+MAX_JSON_DEPTH = 64
 
 
 def error_body(status: int, message: str, errors=None, **extra) -> dict:
@@ -35,8 +36,31 @@ def register_error_handlers(app: Flask) -> None:
             extra = {"instance_id": exc.instance_id, "incident_id": exc.incident_id, "element_id": exc.element_id}
         return jsonify(error_body(exc.status, exc.message, exc.errors, **extra)), exc.status
 
+    @app.before_request
+    def refuse_unstorable_input():
+        """NUL characters, lone surrogates and absurdly deep JSON cannot be stored or hashed
+        (PostgreSQL refuses NUL in text; UTF-8 refuses surrogates): 400 before any work."""
+        if not request.path.startswith("/api/"):
+            return None
+        problem = _bad_text(request.query_string.decode("latin-1"), "query") if b"%00" in request.query_string.lower() else None
+        for key, value in request.args.items(multi=True):
+            problem = problem or _bad_text(key, "query") or _bad_text(value, f"query.{key}")
+        if problem is None and request.is_json and request.content_length:
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:
+                body, problem = None, ("body", "JSON nested too deeply")
+            problem = problem or _walk(body)
+        if problem:
+            where, reason = problem
+            return jsonify(error_body(400, f"invalid input: {reason}", {where: reason})), 400
+        return None
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if not request.path.startswith("/api/"):
+            from .web.common import error_page   # pages answer in Chinese HTML
+            return error_page(exc.code or 500)
         # flask-smorest puts marshmallow messages in exc.data["messages"]
         messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
         status = exc.code or 500
@@ -58,3 +82,35 @@ def _flatten(messages) -> dict:
             for name, problems in location.items():
                 flat[name] = "; ".join(map(str, problems)) if isinstance(problems, list) else str(problems)
     return flat
+
+
+def _bad_text(text: str, where: str):
+    if "\x00" in text:
+        return where, "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return where, "contains an unpaired surrogate"
+    return None
+
+
+def _walk(value):
+    """First unstorable string in a JSON document (iterative: no recursion limit to hit)."""
+    stack = [("body", value, 0)]
+    while stack:
+        where, item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return where, "JSON nested too deeply"
+        if isinstance(item, str):
+            problem = _bad_text(item, where)
+            if problem:
+                return problem
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                problem = _bad_text(key, where)
+                if problem:
+                    return problem
+                stack.append((f"{where}.{key}", child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((f"{where}.{i}", child, depth + 1) for i, child in enumerate(item))
+    return None

@@ -27,5 +27,5 @@ def serve(host: str, port: int, workers: int, timer_worker: bool = True) -> None
     if timer_worker:
         child = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
         atexit.register(child.terminate)
-    _Gunicorn({"bind": f"{host}:{port}", "workers": workers, "threads": 4,
+    _Gunicorn({"bind": f"{host}:{port}", "workers": workers, "threads": 8,
                "worker_class": "gthread", "timeout": 60, "accesslog": "-"}).run()

@@ -19,6 +19,7 @@ from typing import Callable, Collection, Mapping, Sequence
 
 from sqlalchemy import delete, func, select, update
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 
 from .audit import DEFINITIONS_STREAM, append_event
 from .clock import frozen_at
@@ -223,6 +224,12 @@ class Repository:
             except DeployValidationError as exc:  # stored files always validated; say so if not
                 raise InvalidInput(str(exc), errors=[e.to_dict() for e in exc.errors]) from exc
         return self._spec_cache[definition.id]
+
+    def start_lanes(self, definition: ProcessDefinition) -> set[str | None]:
+        """Lane names of the top-level start events of a version (None: a start outside lanes).
+        Callers decide from them who may start an instance."""
+        spec, _ = self.specs(definition)
+        return {ts.lane for ts in spec.task_specs.values() if isinstance(ts, StartEvent)}
 
     def forms(self, definition_id: int, session=None) -> FormSource:
         return FormSource(lambda: self.files(definition_id, session))

@@ -4,7 +4,9 @@
 * supervise a task (see it, reassign it): the principal of the school whose subtree holds
   the task's org unit, or the town's task-force leader or deputy;
 * trace a case read-only: the discipline inspector, anyone who holds or held a task of it,
-  and its supervisors.
+  and its supervisors;
+* report a school's attendance: its principal or registrar (every class), a head teacher
+  (their own classes only).
 Administrators manage accounts; they do not read children's cases.
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ from engine.persistence.models import HumanTask
 
 from .directory import subtree
 from .models import Child
+from .roles import ROLE_BY_CODE
 
 TOWN_SUPERVISORS = ("task_force_leader", "task_force_deputy")
 INSPECTOR = "discipline_inspector"
@@ -55,12 +58,31 @@ def can_trace_instance(session: Session, principal, instance_id: int) -> bool:
                or can_supervise(session, principal, t) for t in tasks)
 
 
-def can_act_for_child(session: Session, principal, child: Child) -> bool:
-    """May start a case about this child: a role in the child's class, school or village, or the town."""
-    if principal.holds(INSPECTOR) and len(principal.assignments) == 1:
-        return False  # inspectors trace, they do not act
-    roles = {a.role for a in principal.assignments}
-    if roles & TOWN_ACTORS:
+def may_start(session: Session, principal, start_lanes: set, child: Child | None) -> bool:
+    """May this person start a process whose start events lie in ``start_lanes``?
+
+    The task force may start anything. Otherwise the person must hold a start lane's role,
+    and for a case about a child hold it in that child's class, school or village (the
+    scope the lane's role routes to). A start outside any lane is for town roles only.
+    """
+    if any(principal.holds(role) for role in TOWN_SUPERVISORS):
         return True
-    mine = {a.org_unit for a in principal.assignments}
-    return bool(mine & {child.class_code, child.school_code, child.village_code})
+    roles = {lane for lane in start_lanes if lane}
+    if not roles:
+        return any(principal.holds(role) for role in TOWN_ACTORS)
+    units = {a.org_unit for a in principal.assignments if a.role in roles}
+    if child is None:
+        return bool(units)
+    return bool(units & {child.class_code, child.school_code, child.village_code}) or (
+        any(ROLE_BY_CODE.get(r) and ROLE_BY_CODE[r].scope == "town" for r in roles) and bool(units))
+
+
+def attendance_classes(session: Session, principal, school_code: str) -> set[str] | None:
+    """Which classes of ``school_code`` this person may report attendance for.
+
+    ``None`` means every class (the school's principal or registrar); a set means those
+    classes only (a head teacher's own classes in that school); an empty set means none.
+    """
+    if principal.holds("principal", school_code) or principal.holds("registrar", school_code):
+        return None
+    return principal.units("head_teacher") & subtree(session, school_code)

@@ -172,6 +172,13 @@ def revoke(session: Session, actor: str, user_id: int, role: str, org_unit: str,
     return get_user(session, user.id)
 
 
+def unit_kind_for(role: str | None) -> str | None:
+    """The kind of org unit ``role`` is granted at (``class``, ``school``, ``village`` or ``town``),
+    None for an unknown role: the rule ``grant`` and ``create_account`` check, for forms to offer."""
+    scope = "town" if role == SYSTEM_ADMIN else getattr(ROLE_BY_CODE.get(role or ""), "scope", None)
+    return _KINDS_FOR_SCOPE[scope] if scope else None
+
+
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.persistence.models import HumanTask, ProcessInstance
 from ledger import access
 from ledger.models import Child
@@ -29,30 +29,57 @@ class ListArgs(Schema):
     process_key = fields.String(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(["active", "completed", "error", "terminated"]))
     org_unit = fields.String(load_default=None)
-    child_id = fields.Integer(load_default=None)
+    child_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
     overdue = fields.Boolean(load_default=None)
 
 
 @blp.post("")
 @blp.arguments(StartArgs)
 def start(args):
-    """Start ``process_key`` with ``variables``; a case about a child carries ``variables.child_id``
-    (the caller must act for that child). Returns ``{instance_id, status, next_tasks}``."""
+    """Start ``process_key`` with ``variables``; returns ``{instance_id, status, next_tasks}``.
+
+    A case about a child carries ``variables.child_id``. Who may start: the holders of the
+    start event's lane role (in the child's class, school or village), or the town task
+    force; a process whose start lies outside lanes, town roles only. A child has at most
+    one open case per process: the business key defaults to ``child:<id>`` and a second
+    open instance with the same key is a 409. Variable names must be plain identifiers.
+    """
     principal = api_user()
     eng = engine()
-    child_id = args["variables"].get("child_id")
-    with eng.db.transaction() as session:
-        if child_id is not None:
-            child = session.get(Child, child_id) if isinstance(child_id, int) else None
-            if child is None:
-                raise InvalidInput("未知的儿童 (unknown child)", errors={"variables.child_id": "no such child"})
-            if not access.can_act_for_child(session, principal, child):
-                raise Forbidden("无权为该儿童发起流程 (not in your scope)")
-        elif not any(principal.holds(r) for r in access.TOWN_ACTORS):
-            raise Forbidden("只有镇级角色可以发起不针对具体儿童的流程 (town roles only)")
-    result = eng.runtime.start(args["process_key"], args["variables"], business_key=args["business_key"],
+    variables = _checked_variables(args["variables"])
+    definition = eng.repository.latest(args["process_key"])
+    lanes = eng.repository.start_lanes(definition)
+    child_id = variables.get("child_id")
+    business_key = args["business_key"] or (f"child:{child_id}" if child_id is not None else None)
+    with eng.db.read() as session:
+        child = session.get(Child, child_id) if child_id is not None else None
+        if child_id is not None and child is None:
+            raise InvalidInput("未知的儿童 (unknown child)", errors={"variables.child_id": "no such child"})
+        if not access.may_start(session, principal, lanes, child):
+            raise Forbidden("无权发起该流程 (your role does not start this process for this child)")
+        if business_key and session.scalar(select(ProcessInstance.id).where(
+                ProcessInstance.process_key == definition.process_key,
+                ProcessInstance.business_key == business_key,
+                ProcessInstance.status.in_(("active", "error")))):
+            raise Conflict(f"已有进行中的同类案件 (an open {definition.process_key} case exists for {business_key})")
+    result = eng.runtime.start(args["process_key"], variables, business_key=business_key,
                                actor=principal.username)
     return result.to_dict(), 201
+
+
+MAX_ID = 2**31 - 1
+
+
+def _checked_variables(variables: dict) -> dict:
+    errors = {f"variables.{k}": "变量名须为字母、数字和下划线，且不以下划线开头 (plain identifier)"
+              for k in variables if not (isinstance(k, str) and k.isidentifier() and not k.startswith("_"))}
+    child_id = variables.get("child_id")
+    if child_id is not None and (isinstance(child_id, bool) or not isinstance(child_id, int)
+                                 or not 0 < child_id <= MAX_ID):
+        errors["variables.child_id"] = "须为儿童编号（正整数）(a child id)"
+    if errors:
+        raise InvalidInput("启动参数无效 (invalid variables)", errors=errors)
+    return variables
 
 
 def _visible_ids(session, principal) -> set[int] | None:
@@ -105,6 +132,8 @@ def _summary(row: ProcessInstance) -> dict:
 
 
 def traced(principal, instance_id: int):
+    if not 0 < instance_id <= MAX_ID:
+        raise NotFound("流程实例不存在 (process instance not found)")
     eng = engine()
     with eng.db.transaction() as session:
         if session.get(ProcessInstance, instance_id) is None or \

@@ -9,7 +9,8 @@
 * the cookies' flags: HttpOnly, SameSite=Lax, Secure per ``BAOXUE_SECURE_COOKIES``;
   security headers on HTML pages (CSP, no framing, no caching);
 * Jinja helpers (local time, the header) and Chinese error pages;
-* the blueprints: ``login`` (/, /login, /logout), ``inbox`` (/inbox), ``tasks`` (/tasks/<id>).
+* the blueprints: ``login`` (/, /login, /logout), ``inbox`` (/inbox), ``tasks`` (/tasks/<id>),
+  ``admin`` (/admin/users: accounts, administrators only).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ csrf = CSRFProtect()
 
 
 def register(app: Flask) -> None:
-    from . import common, inbox, login, tasks
+    from . import admin, common, inbox, login, tasks
 
     app.config.update(
         # Checked by _protect_pages below (pages only), not by Flask-WTF's default hook.
@@ -44,7 +45,7 @@ def register(app: Flask) -> None:
         return common.error_page(400, "页面已过期或来源不明，本次操作未执行。请返回并刷新页面后重试。")
 
     pages = Blueprint("web", __name__)
-    for module in (login, inbox, tasks):
+    for module in (login, inbox, tasks, admin):
         pages.register_blueprint(module.bp)
     common.page_error_handlers(pages)
     app.register_blueprint(pages)

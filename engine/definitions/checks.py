@@ -182,3 +182,20 @@ def check_dmn_expressions(file: str, root: etree._Element, check: Checker) -> li
                 combined = f'dmninputexpr {text}'
             errors.append(_compile_error(file, entry, f'input entry {text!r}', combined, 'eval', check))
     return [e for e in errors if e is not None]
+
+
+MAX_ID_LENGTH = 255   # process keys, element ids and names are stored in 255-character columns
+
+
+def check_lengths(file: str, root: etree._Element) -> list[DeployError]:
+    """Ids and names longer than the engine stores: refused at deploy, not failed at run time."""
+    errors = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for attribute in ("id", "name"):
+            value = el.get(attribute)
+            if value is not None and len(value) > MAX_ID_LENGTH:
+                errors.append(element_error(file, el, f'{attribute} is {len(value)} characters long; '
+                                                      f'at most {MAX_ID_LENGTH} are allowed'))
+    return errors

@@ -10,7 +10,7 @@ from typing import Callable, Collection, Mapping, Sequence
 
 from lxml import etree
 
-from .checks import (check_dmn_expressions, check_expressions, check_lanes, check_references,
+from .checks import (check_dmn_expressions, check_expressions, check_lanes, check_lengths, check_references,
                      guarded, syntax_only)
 from .errors import DeployError
 from .forms import FormChecker, parse_json
@@ -232,6 +232,7 @@ def _validate(files, known_roles, search_path, form_dirs, check_compiles) -> Bun
         if known_roles is not None:
             errors += check_lanes(name, root, known_roles)
         errors += check_references(name, root)
+        errors += check_lengths(name, root)
         errors += forms.check(name, root)
         errors += check_timers(name, root, check)
         errors += check_due_properties(name, root, check)
