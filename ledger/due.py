@@ -22,6 +22,7 @@ from engine.calendar import BusinessCalendar
 from engine.runtime.hooks import TaskContext
 
 from .models import Child
+from .school_calendar import school_calendar
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,13 @@ def _due(calendar, task, raw, kind):
     if kind == "calendar" or (not days and parsed):
         parsed["days"] = days
         return task.now + TimerEventDefinition.get_timedelta_from_start(parsed, task.now)
-    unit = _school_of(task) if kind == "school" else None
-    return calendar.due_after(task.now, int(days), kind, unit)
+    if kind == "school":
+        # The school's own term breaks and extra days (school_calendar_day), read in the
+        # command's transaction.
+        if task.session is not None:
+            calendar = school_calendar(task.session, calendar.zone)
+        return calendar.due_after(task.now, int(days), kind, _school_of(task))
+    return calendar.due_after(task.now, int(days), kind)
 
 
 def _school_of(task: TaskContext) -> str | None:

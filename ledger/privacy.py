@@ -7,10 +7,11 @@ from __future__ import annotations
 
 
 def mask_name(name: str | None) -> str:
+    name = (name or "").strip()
     if not name:
         return ""
     if len(name) == 1:
-        return name
+        return "*"
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -27,6 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine.audit import append_event, instance_stream
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.persistence.models import HumanTask
 
@@ -136,6 +137,8 @@ def update_account(session: Session, actor: str, user_id: int, changes: dict, no
         user.disabled_at = None if user.active else now
     if changes.get("active") is False or "password" in changes:
         _revoke_credentials(session, user.id, now)
+    if changes.get("active") is False:
+        _release_claims(session, actor, user.username, now)
     logged = {key: value for key, value in changes.items() if key != "password"}
     _log(session, actor, user.id, now, op="update", fields=sorted(changes), **logged)
     session.flush()
@@ -230,6 +233,17 @@ def _revoke_credentials(session: Session, user_id: int, now: datetime) -> None:
                     .values(revoked=True))
     session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
                     .values(revoked_at=now))
+
+
+def _release_claims(session: Session, actor: str, username: str, now: datetime) -> None:
+    """A disabled person's claimed tasks go back to their candidates (audited as unclaims),
+    so colleagues can take them instead of waiting for a supervisor."""
+    tasks = session.scalars(select(HumanTask).where(HumanTask.status == "open", HumanTask.assignee == username))
+    for task in tasks:
+        task.assignee = None
+        append_event(session, instance_stream(task.instance_id), "task_unclaimed", at=now, actor=actor,
+                     instance_id=task.instance_id, element_id=task.element_id, task_id=task.id,
+                     data={"assignee": None, "previous": username, "reason": "account disabled"})
 
 
 def _log(session: Session, actor: str, user_id: int, now: datetime, **detail) -> None:

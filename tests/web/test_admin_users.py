@@ -203,7 +203,9 @@ def test_disabling_keeps_the_history_and_ends_the_login_until_enabled(town, brow
     refused = sign_in(town.test_client(), "ht31")
     assert refused.status_code == 200 and "用户名或密码错误" in html_of(refused)
     row = town.extensions["baoxue.engine"].tasks.get(task_id)
-    assert row.status == "open" and row.assignee == "ht31"            # the claim and history stay
+    assert row.status == "open" and row.assignee is None              # released for colleagues
+    events = town.extensions["baoxue.engine"].history.events(row.instance_id)
+    assert [e.kind for e in events if e.task_id == task_id][-2:] == ["task_claimed", "task_unclaimed"]
     listing = html_of(admin.get("/admin/users?role=head_teacher&org_unit=zx-3-1"))
     assert listed(listing) == ["ht31"] and "停用" in listing
 
