@@ -134,7 +134,7 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
     if fields is None:
         fields = build_fields(detail["form"]["schema"], detail["form"]["ui_schema"])
     history = detail["history"]
-    people = display_names([row.assignee, row.completed_by, *(h["actor"] for h in history)])
+    people = display_names([row.assignee, row.completed_by])  # the history brings its own actor_name
     for entry in history:
         entry["label"] = HISTORY_LABELS.get(entry["kind"], entry["kind"])
     body = render_template(

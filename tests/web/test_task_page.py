@@ -77,7 +77,7 @@ def test_a_good_submit_hands_over_to_the_village_and_a_second_one_conflicts(town
     assert data["family_size"] == 5 and data["distance_km"] == 2.5 and data["contacted"] is False
     assert data["supports"] == ["lunch", "transport"] and data["confirmed"] is True and "contact_name" not in data
     page = vsjt.get(f"/tasks/{follow}").get_data(as_text=True)
-    assert "办结：班主任家访" in page and "班主任 三年级1班 · ht31" in page
+    assert "办结：班主任家访" in page and "班主任 三年级1班 · HT31（ht31）" in page
     assert re.search(r'<button type="submit" class="button">完成</button>', page)
     done = submit(vsjt, follow, {})
     assert done.status_code == 302
