@@ -151,8 +151,10 @@ def get_instance(instance_id):
     instance = eng.runtime.get(instance_id)
     definition = eng.repository.get(instance.definition_id)
     workflow = eng.runtime.workflow(instance_id)
-    completed = sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
-                        if t.task_spec.bpmn_id})
+    # get_tasks(state=COMPLETED) skips finished tasks below unfinished parents (multi-instance,
+    # boundary branches: SPIFFWORKFLOW-NOTES 10-M), so walk every task and filter.
+    completed = sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.ANY_MASK)
+                        if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id})
     active = [{"element_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name,
                "state": TaskState.get_name(t.state)}
               for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.ERROR)

@@ -63,3 +63,7 @@ def test_high_risk_goes_to_the_village_then_the_principal(deployed, as_user):
     events = client.get(f"/api/v1/process-instances/{started['instance_id']}/events", headers=as_user("inspector")).json
     completed = [(e["element_id"], e["actor"]) for e in events["events"] if e["kind"] == "task_completed"]
     assert completed == [("assess_risk", "ht31"), ("home_check", "vsjt"), ("confirm_support", "pzx")]
+    instance = client.get(f"/api/v1/process-instances/{started['instance_id']}", headers=as_user("inspector")).json
+    assert instance["status"] == "completed" and instance["active"] == []
+    assert {"assess_risk", "home_check", "confirm_support", "end_supported"} <= set(instance["completed_elements"])
+    assert "end_low" not in instance["completed_elements"]
