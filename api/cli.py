@@ -84,6 +84,8 @@ def _load_demo(engine) -> None:
     cases = seed_cases(engine)
     click.echo(f"\n演示案件 (demo cases): {cases.started} 件辍学风险核查，其中 {cases.at_village} 件在村核实、"
                f"{cases.at_principal} 件待校长确认；2 件学籍恢复。")
+    for line in cases.lines():
+        click.echo(line)
     click.echo("试试 (try): " + "、".join(cases.examples) + " 登录后查看待办。")
 
 
@@ -177,11 +179,13 @@ def fire_due(now):
             moment = datetime.fromisoformat(now)
         except ValueError:
             raise click.BadParameter(f"not an ISO 8601 date-time: {now}", param_hint="--now")
-        if moment.tzinfo is None:
-            engine = _engine()
-            moment = moment.replace(tzinfo=engine.zone)
     engine = _engine()
-    click.echo(engine.timers.fire_due(moment))
+    try:
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=engine.zone)   # a naive time is BAOXUE_TIMEZONE's
+        click.echo(engine.timers.fire_due(moment))
+    finally:
+        engine.close()
 
 
 @main.group()

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from engine.calendar import BusinessCalendar
 from engine.process_engine import EngineConfig, ProcessEngine
+from engine.sandbox import SandboxConfig
 from ledger.due import make_due_policy
 from ledger.form_messages import form_message
 from ledger.migrate import VERSIONS as LEDGER_MIGRATIONS
@@ -14,7 +15,12 @@ from ledger.routing import route_task
 from .settings import Settings
 
 
+# Pure functions that scripts and expressions in processes/ may call (run in the sandbox).
+SCRIPT_FUNCTIONS = {"add_working_days": "engine.calendar:add_working_days"}
+
+
 def build_engine(settings: Settings, **overrides) -> ProcessEngine:
+    overrides.setdefault("sandbox", SandboxConfig(functions=SCRIPT_FUNCTIONS))
     calendar = BusinessCalendar(ZoneInfo(settings.timezone))
     config = EngineConfig(
         database_url=settings.database_url, timezone=settings.timezone, known_roles=LANE_ROLES,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,10 +29,15 @@ def canonical_json(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def _utc(moment: datetime) -> datetime:
+    # The database gives times back in UTC: a clock in another zone must hash the same.
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment
+
+
 def _digest(prev_hash: str, event: AuditEvent) -> str:
     header = canonical_json({
         "stream": event.stream, "seq": event.seq, "instance_id": event.instance_id,
-        "kind": event.kind, "actor": event.actor, "at": event.at.isoformat(),
+        "kind": event.kind, "actor": event.actor, "at": _utc(event.at).isoformat(),
         "element_id": event.element_id, "task_id": event.task_id,
     })
     return hashlib.sha256(f"{prev_hash}\n{header}\n{event.data}".encode()).hexdigest()

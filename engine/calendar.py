@@ -9,7 +9,7 @@ supplied by the caller.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Callable, Mapping
 
 import chinese_calendar
@@ -93,3 +93,23 @@ class BusinessCalendar:
         """End of the ``days``-th business day counted from the local date of ``moment``."""
         local = moment.astimezone(self.zone).date()
         return self.end_of_day(self.add_days(local, days, kind, unit))
+
+
+def add_working_days(start, days) -> str:
+    """Script function (sandbox): the ISO date ``days`` statutory working days after ``start``
+    (an ISO date or date-time string, or a date; its calendar date is used). A day off as
+    ``start`` makes the next working day the first. Used for administrative deadlines
+    (DOMAIN-REFERENCE §6: "within 3 days" of an order counts working days). Raises
+    ValueError for a bad date or a negative count."""
+    if isinstance(start, str):
+        start = date.fromisoformat(start[:10])
+    elif isinstance(start, datetime):
+        start = start.date()
+    if not isinstance(start, date):
+        raise ValueError("add_working_days: start must be an ISO date")
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise ValueError("add_working_days: days must be a whole number")
+    return _SCRIPT_CALENDAR.add_days(start, days, "working").isoformat()
+
+
+_SCRIPT_CALENDAR = BusinessCalendar(timezone(timedelta(hours=8)))   # the zone does not matter for date arithmetic

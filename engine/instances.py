@@ -1,4 +1,4 @@
-"""Runtime service: start instances, complete tasks, fix data, retry incidents.
+"""Runtime service: start instances, complete tasks, fix data, retry incidents, read data.
 
 Thin façade over the command executor (the one path that changes workflow state).
 """
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from .errors import Conflict, InvalidInput, NotFound
@@ -130,6 +131,27 @@ class RuntimeService:
         if state is None:
             raise NotFound(f"process instance {instance_id} not found")
         return self.engine.store.loads(state.state)
+
+    def variables(self, instance_id: int, element_id: str | None = None) -> dict:
+        """An instance's data as of its most recently completed task: ``{name: value}``, the
+        values JSON-safe (``store.to_json_safe``); ``{}`` if no task has completed. Read-only.
+
+        SpiffWorkflow 3.2 keeps data per task (each task starts from a copy of its parent's),
+        so a running instance has no single "current data", and ``workflow.data`` is filled
+        only at the end (SPIFFWORKFLOW-NOTES §2). This takes the COMPLETED task, at any depth
+        (embedded subprocesses, call activities), whose state changed last. On parallel
+        branches that is the branch that moved last; ``element_id`` narrows it to that BPMN
+        element's latest completed task: what that step left, after its postScript.
+        Raises NotFound.
+        """
+        workflow = self.workflow(instance_id)
+        # ANY_MASK and filter: state=COMPLETED skips finished tasks under unfinished parents (10-M).
+        done = [t for t in workflow.get_tasks(state=TaskState.ANY_MASK) if t.state == TaskState.COMPLETED
+                and (element_id is None or t.task_spec.bpmn_id == element_id)]
+        if not done:
+            return {}
+        _, last = max(enumerate(done), key=lambda pair: (pair[1].last_state_change, pair[0]))
+        return self.engine.store.to_json_safe(dict(last.data))
 
     def incidents(self, instance_id: int, status: str | None = "open") -> list[Incident]:
         with self.engine.db.read() as session:

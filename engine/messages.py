@@ -148,6 +148,14 @@ class MessageService:
             return list(session.scalars(select(MessageStart.definition_id).where(
                 MessageStart.message_name == name).order_by(MessageStart.definition_id)))
 
+    def waiting(self, name: str) -> list[dict]:
+        """The correlations that waiting catch events of message ``name`` expect, one per
+        subscription (``[{"child_id": 7}, ...]``): who would catch it if it came now."""
+        with self.engine.db.read() as session:
+            rows = session.scalars(select(MessageSubscription.correlation).where(
+                MessageSubscription.message_name == name).order_by(MessageSubscription.id))
+            return [json.loads(row) for row in rows]
+
     def unmatched(self) -> list[Message]:
         with self.engine.db.read() as session:
             return list(session.scalars(select(Message).where(Message.status == "unmatched").order_by(Message.id)))

@@ -35,18 +35,19 @@ class TimerService:
         """
         now = now or self.engine.clock()
         fired = attempts = 0
+        tried: set[int] = set()   # a job that did not fire is not claimed again in this sweep
         while limit is None or attempts < limit:
-            count = self._fire_one(now)
+            count = self._fire_one(now, tried)
             if count is None:
                 break
             fired, attempts = fired + count, attempts + 1
         self.engine.messages.deliver_pending()
         return fired
 
-    def _fire_one(self, now) -> int | None:
+    def _fire_one(self, now, tried: set[int]) -> int | None:
         try:
             with self.engine.db.transaction() as session:
-                return self._claim_and_fire(session, now)
+                return self._claim_and_fire(session, now, tried)
         except PendingFailure as failure:
             # Rolled back: an event job stays waiting and is skipped while its instance is in
             # error; a start job is consumed now (its instance exists, in error) so that it
@@ -60,9 +61,11 @@ class TimerService:
         except Conflict:
             return 0  # another worker fired this instance first
 
-    def _claim_and_fire(self, session, now) -> int | None:
+    def _claim_and_fire(self, session, now, tried: set[int]) -> int | None:
+        # Strictly before now, as SpiffWorkflow's has_fired compares (a timer due at exactly
+        # ``now`` fires on the next sweep).
         query = (select(TimerJob).outerjoin(ProcessInstance, TimerJob.instance_id == ProcessInstance.id)
-                 .where(TimerJob.status == "waiting", TimerJob.due_at <= now)
+                 .where(TimerJob.status == "waiting", TimerJob.due_at < now, TimerJob.id.not_in(tried))
                  .where((ProcessInstance.status.is_(None)) | (ProcessInstance.status == "active"))
                  .order_by(TimerJob.due_at, TimerJob.id).limit(1))
         if self.engine.db.is_postgres:
@@ -70,10 +73,11 @@ class TimerService:
         job = session.scalars(query).first()
         if job is None:
             return None
+        tried.add(job.id)
         if job.kind == "start":
             return self._fire_start(session, job, now)
         due = select(TimerJob.task_id).where(TimerJob.instance_id == job.instance_id,
-                                             TimerJob.status == "waiting", TimerJob.due_at <= now)
+                                             TimerJob.status == "waiting", TimerJob.due_at < now)
         if self.engine.db.is_postgres:
             due = due.with_for_update(skip_locked=True)
         due_ids = list(session.scalars(due)) or [job.task_id]

@@ -69,7 +69,7 @@ def _school_days_back(calendar: BusinessCalendar, school_code: str, day: date, w
 def _history(session: Session, child_ids, first: date, last: date) -> dict[int, dict[date, str]]:
     rows = session.execute(select(AttendanceRecord.child_id, AttendanceRecord.date, AttendanceRecord.status)
                            .where(AttendanceRecord.child_id.in_(child_ids),
-                                  AttendanceRecord.date.between(first, last))).tuples()
+                                  AttendanceRecord.date.between(first, last)))
     history: dict[int, dict[date, str]] = {}
     for child_id, day, status in rows:
         history.setdefault(child_id, {})[day] = status

@@ -6,18 +6,28 @@
 * trace a case read-only: the discipline inspector, anyone who holds or held a task of it,
   and its supervisors;
 * report a school's attendance: its principal or registrar (every class), a head teacher
-  (their own classes only).
+  (their own classes only);
+* see a child of the register (``child_scope``): a head teacher their classes' children; a
+  principal, registrar or moral-education office their school's; a village secretary or
+  grid worker their village's; the task force, livelihood office, town government and
+  discipline inspector the town's. Others (司法所, 残联, 民政) see only cases referred to them;
+* flag a dropout tendency: the child's head teacher, school principal, or the task force;
+* change a school's calendar: its principal, or an administrator.
 Administrators manage accounts; they do not read children's cases.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from engine.persistence.models import HumanTask
 
 from .directory import subtree
-from .models import Child
+from .models import AccessLog, Child, OrgUnit
 from .roles import ROLE_BY_CODE
 
 TOWN_SUPERVISORS = ("task_force_leader", "task_force_deputy")
@@ -86,3 +96,92 @@ def attendance_classes(session: Session, principal, school_code: str) -> set[str
     if principal.holds("principal", school_code) or principal.holds("registrar", school_code):
         return None
     return principal.units("head_teacher") & subtree(session, school_code)
+
+
+def reporting_classes(session: Session, principal) -> dict[str, str]:
+    """Every class this person may report attendance for: ``{class code: school code}``.
+
+    Agrees with ``attendance_classes``: a class belongs to its nearest school above it; the
+    principal or registrar of that school reports it, and so does its head teacher.
+    """
+    rows = session.execute(select(OrgUnit.code, OrgUnit.kind, OrgUnit.parent_code)).all()
+    kinds = {code: kind for code, kind, _ in rows}
+    parents = {code: parent for code, _, parent in rows}
+    whole = principal.units("principal") | principal.units("registrar")
+    own = principal.units("head_teacher")
+    found: dict[str, str] = {}
+    for code, kind, _ in rows:
+        if kind != "class":
+            continue
+        school, seen = parents.get(code), set()
+        while school is not None and kinds.get(school) != "school" and school not in seen:
+            seen.add(school)
+            school = parents.get(school)
+        if school is not None and kinds.get(school) == "school" and (school in whole or code in own):
+            found[code] = school
+    return found
+
+
+CHILD_TOWN_READERS = frozenset({*TOWN_SUPERVISORS, "livelihood_office", "town_government", INSPECTOR})
+CHILD_UNIT_READERS = ("head_teacher", "principal", "registrar", "moral_education_office",
+                      "village_secretary", "grid_worker")
+
+
+@dataclass(frozen=True)
+class ChildScope:
+    """Which children of the register a person may see: the whole town, or those whose
+    school, class or village is in ``units`` (each held unit with its subtree)."""
+
+    town: bool
+    units: frozenset[str]
+
+    @property
+    def empty(self) -> bool:
+        return not self.town and not self.units
+
+    def allows(self, child: Child) -> bool:
+        return self.town or bool(self.units & {child.school_code, child.class_code, child.village_code})
+
+    def condition(self):
+        """A WHERE clause on ``Child`` selecting exactly the children ``allows``."""
+        if self.town:
+            return Child.id.is_not(None)
+        if not self.units:
+            return false()
+        units = sorted(self.units)
+        return or_(Child.school_code.in_(units), Child.class_code.in_(units), Child.village_code.in_(units))
+
+
+def child_scope(session: Session, principal) -> ChildScope:
+    """The children this person may see (DOMAIN.md "Personal data": only what the role and
+    org unit need; DOMAIN-REFERENCE §7.2 item 3, jurisdiction-scoped access)."""
+    if any(principal.holds(role) for role in CHILD_TOWN_READERS):
+        return ChildScope(True, frozenset())
+    units: set[str] = set()
+    for role in CHILD_UNIT_READERS:
+        for unit in principal.units(role):
+            units |= subtree(session, unit)
+    return ChildScope(False, frozenset(units))
+
+
+def can_flag_tendency(principal, child: Child) -> bool:
+    """May this person flag ``child``'s dropout tendency (start the school's first
+    persuasion, DOMAIN.md "Three-tier persuasion")? The child's head teacher, the principal
+    of the child's school, or the town's task-force leader or deputy."""
+    return (bool(child.class_code) and principal.holds("head_teacher", child.class_code)) or (
+        bool(child.school_code) and principal.holds("principal", child.school_code)) or any(
+        principal.holds(role) for role in TOWN_SUPERVISORS)
+
+
+def can_edit_calendar(principal, school_code: str) -> bool:
+    """May this person set or clear ``school_code``'s own school days? Its principal, or an
+    administrator (DOMAIN-REFERENCE §6: each school keeps its own 校历)."""
+    return principal.is_admin or principal.holds("principal", school_code)
+
+
+def log_access(session: Session, username: str, action: str, subject: str, detail: dict, now: datetime) -> None:
+    """Append an ``AccessLog`` row: ``action`` view|reveal|change|export, ``subject`` like
+    ``child:12``, ``detail`` a JSON-able dict (DOMAIN.md "Personal data": log who saw or
+    changed what). Runs in the caller's transaction."""
+    session.add(AccessLog(at=now, username=username, action=action, subject=subject[:64],
+                          detail=json.dumps(detail, ensure_ascii=False, sort_keys=True)))

@@ -5,29 +5,40 @@ Re-exported by ``ledger.attendance``. A sink hears two things about a child:
 * ``absence(child_id, day, count, first_day=)``: ``count`` consecutive unexcused school
   days end at ``day`` (count ≥ 1), the run began on ``first_day``;
 * ``returned(child_id, day, corrected=)``: back at school on ``day`` after an absence
-  with unexcused days (``corrected``: this day itself was unexcused before this report).
+  with unexcused days (``corrected``: this day itself was unexcused before this report),
+  or present while the child's case waits for a return (``awaiting_return``, optional on
+  a sink): a school that skipped reporting some days must not leave the case waiting.
 
 ``EngineCaseSink`` keeps at most one open case per child: an instance of process
 ``persuasion`` with business key ``child:<id>`` in status active or error. No open case
-and an absence → start one with ``{child_id, absence_days, first_absence}``; an open case
-→ message ``absence_day`` {count, date} or ``returned`` {date, corrected}, correlated on
-``child_id`` (DOMAIN.md "Three-tier persuasion": day 1 phone call, day 3 home visit, day
-5 town). A return with no open case sends nothing. Until ``persuasion`` is deployed,
-absences only log: the attendance itself is stored either way.
+and an absence → start one with ``{child_id, absence_days, first_absence, trigger:
+"absence"}``; an open case → message ``absence_day`` {count, date, first} (only while the case
+waits for one: at a task it would be stored unmatched, and the next day's count is whole)
+or ``returned`` {date, corrected}, correlated on ``child_id`` (DOMAIN.md "Three-tier persuasion": day 1 phone
+call, day 3 home visit, day 5 town). A return with no open case sends nothing. Until
+``persuasion`` is deployed, absences only log: the attendance itself is stored either way.
+
+Besides attendance, a person may flag a dropout tendency (DOMAIN.md: "a pupil with a
+dropout tendency, or 1 day absent without reason" → the school's first persuasion):
+``EngineCaseSink.tendency(child_id, reason=)`` starts the same case with ``trigger:
+"tendency"``; unlike an absence it refuses loudly (Conflict: an open case exists;
+NotFound: ``persuasion`` not deployed), because a person is waiting for the answer.
+Who may flag is the caller's check (``ledger.access.can_flag_tendency``).
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Protocol
 
 from sqlalchemy import select
 
-from engine.errors import EngineError, NotFound, StepFailed
+from engine.errors import Conflict, EngineError, NotFound, StepFailed
 from engine.persistence.models import ProcessInstance
 
-from .attendance_models import UNEXCUSED
+from .absence_runs import MAX_LOOKBACK_DAYS
+from .attendance_models import PRESENT, UNEXCUSED, AttendanceRecord
 
 log = logging.getLogger(__name__)
 PROCESS_KEY = "persuasion"
@@ -65,8 +76,14 @@ class EngineCaseSink:
         if count < 1:
             return None
         if self.open_case(child_id) is not None:
-            return self._deliver("absence_day", child_id, {"count": count, "date": day.isoformat()})
-        variables = {"child_id": child_id, "absence_days": count, "first_absence": (first_day or day).isoformat()}
+            if not self.awaiting("absence_day", [child_id]):
+                # The case is at a task (a call, a visit, a notice): nothing would catch the
+                # message. The next day's message carries the whole count, so none is lost.
+                return None
+            return self._deliver("absence_day", child_id, {"count": count, "date": day.isoformat(),
+                                                           "first": (first_day or day).isoformat()})
+        variables = {"child_id": child_id, "absence_days": count, "first_absence": (first_day or day).isoformat(),
+                     "trigger": "absence"}
         try:
             started = self.engine.runtime.start(PROCESS_KEY, variables, business_key=business_key(child_id),
                                                 actor=self.actor)
@@ -77,6 +94,51 @@ class EngineCaseSink:
         except StepFailed as err:  # the case exists, in error with an incident for an administrator
             return CaseEvent("started", {"child_id": child_id, "instance_id": err.instance_id, "status": "error"})
         return CaseEvent("started", {"child_id": child_id, "instance_id": started.instance_id})
+
+    def tendency(self, child_id: int, *, reason: str) -> CaseEvent:
+        """Start the child's persuasion case for a dropout tendency (DOMAIN.md "Three-tier
+        persuasion", 学校初劝: "a pupil with a dropout tendency" → the head teacher acts).
+
+        Variables ``{child_id, absence_days: 0, first_absence: None, trigger: "tendency",
+        tendency_reason}``; returns ``CaseEvent("started", {child_id, instance_id[, status:
+        "error"]})``. Raises Conflict (409) when the child already has an open case, NotFound
+        (404) when ``persuasion`` is not deployed. ``reason`` is the caller's checked text.
+        """
+        existing = self.open_case(child_id)
+        if existing is not None:
+            raise Conflict(f"已有未结的劝返案件（编号 {existing}），无需重复标记；请在该案件中继续办理。")
+        variables = {"child_id": child_id, "absence_days": 0, "first_absence": None, "trigger": "tendency",
+                     "tendency_reason": reason}
+        try:
+            started = self.engine.runtime.start(PROCESS_KEY, variables, business_key=business_key(child_id),
+                                                actor=self.actor)
+        except NotFound:
+            raise NotFound("劝返流程（persuasion）尚未部署，无法发起案件；请联系系统管理员部署后再标记。"
+                           " (process 'persuasion' is not deployed)") from None
+        except StepFailed as err:
+            return CaseEvent("started", {"child_id": child_id, "instance_id": err.instance_id, "status": "error"})
+        return CaseEvent("started", {"child_id": child_id, "instance_id": started.instance_id})
+
+    def awaiting(self, message: str, child_ids) -> set[int]:
+        """Which of ``child_ids`` have a case waiting for ``message`` right now (one query)."""
+        return {c.get("child_id") for c in self.engine.messages.waiting(message)} & set(child_ids)
+
+    def awaiting_return(self, child_ids, day: date) -> set[int]:
+        """Children whose case waits for ``returned`` and whose last reported day before
+        ``day`` was an unexcused absence: a present day after days nobody reported still
+        ends their absence (a case opened for a tendency, never absent, is not "returned")."""
+        waiting = self.awaiting("returned", child_ids)
+        if not waiting:
+            return set()
+        last: dict[int, str] = {}
+        with self.engine.db.read() as session:
+            rows = session.execute(select(AttendanceRecord.child_id, AttendanceRecord.status).where(
+                AttendanceRecord.child_id.in_(waiting), AttendanceRecord.date < day,
+                AttendanceRecord.date >= day - timedelta(days=MAX_LOOKBACK_DAYS))
+                .order_by(AttendanceRecord.child_id, AttendanceRecord.date.desc()))
+            for child_id, status in rows:
+                last.setdefault(child_id, status)
+        return {child_id for child_id in waiting if last.get(child_id) == UNEXCUSED}
 
     def returned(self, child_id: int, day: date, *, corrected: bool = False) -> CaseEvent | None:
         if self.open_case(child_id) is None:
@@ -93,12 +155,14 @@ def hand_off(result, sink: CaseSink) -> None:
     """Tell ``sink`` about ``result.outcomes`` (after the records are committed); fills
     ``cases_started``, ``messages_sent`` and ``case_errors``. One child's failure does not
     stop the others: the attendance is stored and the failure is reported and logged."""
+    present = [o.child_id for o in result.outcomes if o.status == PRESENT and not o.returned]
+    awaiting = sink.awaiting_return(present, result.day) if present and hasattr(sink, "awaiting_return") else set()
     for outcome in result.outcomes:
         try:
             if outcome.status == UNEXCUSED:
                 event = sink.absence(outcome.child_id, result.day, outcome.consecutive_unexcused,
                                      first_day=outcome.first_absence)
-            elif outcome.returned:
+            elif outcome.returned or outcome.child_id in awaiting:
                 event = sink.returned(outcome.child_id, result.day, corrected=outcome.corrected)
             else:
                 event = None

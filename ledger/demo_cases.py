@@ -1,22 +1,45 @@
 """Demo cases: open work in every tier of the demo town, made through the real engine.
 
 Started and advanced with ``engine.runtime`` exactly as staff would (never rows written
-directly), so inboxes, audit trails and due dates are real. Deterministic: the first
-pupil of each class gets a dropout-risk check; some are advanced to the village and the
-principal; two returned pupils wait for their registry to be restored.
+directly), so inboxes, audit trails and due dates are real. Deterministic:
+
+* dropout-risk checks (``dropout_risk_check``): the first pupil of each class; some are
+  advanced to the village and the principal; two returned pupils wait for their registry
+  to be restored (``registry_restoration`` started by hand);
+* three-tier persuasion (``persuasion``, issue 4): four weeks of attendance replayed
+  through ``ledger.attendance.record_day`` (``ledger.demo_attendance``), each scripted
+  task completed by a holder of its lane's role in its org unit (``ledger.directory.holders``)
+  with answers valid for its form (``forms/*.schema.json``) and dated on the replayed day.
+
+``seed_cases(engine)`` returns ``DemoCases``; ``persuasion`` maps each open persuasion task
+element id to how many cases wait on it, ``followup`` counts cases struck off and in
+their follow-up weeks; ``lines()`` gives the Chinese summary lines for the CLI.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from engine.persistence.models import HumanTask, TimerJob
+
+from .attendance_cases import EngineCaseSink
+from .demo_attendance import Step, replay
+from .directory import holders
 from .models import Child
 
 ASSESS_HIGH = {"guardian_contacted": True, "risk_factors": ["weariness", "family_finances"],
                "risk_level": "high", "notes": "近一周两次无故缺课（演示数据）"}
 HOME_CHECK = {"participants": "村干部、网格员、班主任", "cause": "poverty",
               "suggested_measures": ["civil_affairs_aid", "buddy_teacher"], "notes": "演示数据"}
+SCHOOL_SHORT = {"zx": "蛟中", "ez": "蛟二中", "fg": "福港校"}
+CAUSE_DETAIL = {"weariness": "厌学，沉迷手机游戏，作息颠倒", "poverty": "家庭经济困难，监护人外出务工无人照看",
+                "disability": "肢体残疾，行动不便，到校困难"}
+MEASURES = {"weariness": ["counselling", "buddy_teacher"], "poverty": ["civil_aid", "tutoring"],
+            "disability": ["home_teaching"]}
+REASONS = {"weariness": "weariness", "poverty": "family", "disability": "illness"}
 
 
 @dataclass
@@ -25,6 +48,17 @@ class DemoCases:
     at_village: int = 0
     at_principal: int = 0
     examples: list[str] = field(default_factory=list)
+    attendance_days: int = 0
+    attendance_records: int = 0
+    persuasion: Counter = field(default_factory=Counter)   # open task element id -> cases
+    followup: int = 0
+    excused: int = 0
+
+    def lines(self) -> list[str]:
+        waiting = "、".join(f"{element} {n}" for element, n in sorted(self.persuasion.items()))
+        return [f"考勤回放 (attendance replayed): {self.attendance_days} 个教学日, {self.attendance_records} 条记录",
+                f"三级劝返待办 (persuasion tasks): {waiting}; 返校跟踪 {self.followup} 件; "
+                f"请假 {self.excused} 人未立案"]
 
 
 def seed_cases(engine) -> DemoCases:
@@ -41,8 +75,6 @@ def seed_cases(engine) -> DemoCases:
         result = engine.runtime.start("dropout_risk_check", {"child_id": child.id}, actor=teacher)
         cases.started += 1
         if index % 3 != 1 or not child.village_code:
-            if len(cases.examples) < 3:
-                cases.examples.append(teacher)
             continue
         task_id = result.next_tasks[0]["task_id"]
         step = engine.runtime.complete_task(task_id, {**ASSESS_HIGH, "contacted_on": today}, actor=teacher)
@@ -55,4 +87,78 @@ def seed_cases(engine) -> DemoCases:
             cases.at_principal += 1
     for child in pupils[-2:]:
         engine.runtime.start("registry_restoration", {"child_id": child.id}, actor=f"registrar-{child.school_code}")
+    reserved = {c.id for c in first_per_class.values()} | {c.id for c in pupils[-2:]}
+    played = replay(engine, lambda step: advance(engine, step), reserved=reserved)
+    cases.attendance_days, cases.attendance_records = len(played.days), played.records
+    cases.excused = len(played.excused)
+    _count_persuasion(engine, cases)
     return cases
+
+
+def advance(engine, step: Step) -> None:
+    """Complete ``step.element_id`` of the child's open persuasion case as a holder of the
+    task's role in its org unit (the person whose inbox shows it)."""
+    instance_id = EngineCaseSink(engine).open_case(step.child.id)
+    with engine.db.read() as session:
+        task = session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == instance_id, HumanTask.status == "open",
+            HumanTask.element_id == step.element_id)).first() if instance_id else None
+        people = holders(session, task.candidate_role, task.org_unit) if task and not task.unroutable else []
+    if not people:
+        raise RuntimeError(f"demo script {step.script.name}: child {step.child.id} has no open "
+                           f"{step.element_id} task with a holder on {step.day}")
+    actor = people[0]
+    engine.runtime.complete_task(task.id, answers(step, actor.display_name), actor=actor.username)
+
+
+def answers(step: Step, actor_name: str) -> dict:
+    """A valid submission of ``step.element_id``'s form, dated on ``step.day``."""
+    day, child, cause = step.day.isoformat(), step.child, step.script.cause
+    year, no = step.day.year, 10 + step.number
+    forms = {
+        "phone_call": {"call_on": day, "call_time": "16:40", "call_reached": True,
+                       "call_answered_by": f"{child.guardian_name}（{child.guardian_relation}）",
+                       "call_reason": REASONS.get(cause, "other"), "call_notes": "已督促监护人尽快送孩子返校（演示数据）"},
+        "home_visit": {"visit_on": day, "visit_participants": "班主任、德育处主任", "told_art5": True,
+                       "told_art58": True, "visit_guardian_attitude": "hesitant", "visit_outcome": "still_refusing",
+                       "visit_record": f"{CAUSE_DETAIL[cause]}；已告知监护人法定义务（演示数据）"},
+        "village_check": {"cause": cause, "cause_detail": CAUSE_DETAIL[cause], "plan_measures": MEASURES[cause],
+                          "plan_responsible": "村书记、班主任", "grid_workers": "网格员两名、村妇联主任",
+                          "plan_next_check_on": (step.day + timedelta(days=7)).isoformat(),
+                          "family_dibao": cause == "poverty"},
+        "dropout_report": {"report_last_attended_on": step.last_present.isoformat(),
+                           "report_absent_days": step.absent_days, "report_whereabouts": "at_home",
+                           "report_reason": CAUSE_DETAIL[cause], "report_moral_office_signed": True},
+        "confirm_report": {"report_confirmed": True, "report_no": f"{SCHOOL_SHORT.get(child.school_code, '校')}报"
+                           f"〔{year}〕{no}号", "report_sent_on": day},
+        "issue_notice": {"notice_no": f"蛟府教〔{year}〕{no}号", "notice_issued_on": day, "notice_served_on": day,
+                         "notice_service_method": "in_person", "notice_recipient": child.guardian_name},
+        "legal_education": {"legal_on": day, "legal_participants": f"{actor_name}（司法所）、村书记",
+                            "legal_content": "讲解《义务教育法》第五条、第五十八条，监护人的法定义务与法律责任",
+                            "legal_guardian_attitude": "hesitant"},
+        "restore_registry": {"registry_action": "restore", "done_on": day, "confirmed_in_system": True},
+        "strike_off": {"strike_confirmed": True, "struck_off_on": day, "strike_reviewer": actor_name},
+    }
+    return forms[step.element_id]
+
+
+TIER_ORDER = ("phone_call", "home_visit", "village_check", "civil_aid", "dropout_report", "confirm_report",
+              "issue_notice", "legal_education", "leader_decision", "restore_registry", "strike_off")
+
+
+def _count_persuasion(engine, cases: DemoCases) -> None:
+    """Count open persuasion tasks by element; ``examples``: one holder per tier, in order."""
+    with engine.db.read() as session:
+        rows = session.execute(select(HumanTask.element_id, HumanTask.candidate_role, HumanTask.org_unit)
+                               .where(HumanTask.process_key == "persuasion", HumanTask.status == "open")
+                               .order_by(HumanTask.created_at, HumanTask.id)).all()
+        cases.followup = len(session.scalars(select(TimerJob.id).where(
+            TimerJob.element_id == "week_passes", TimerJob.status == "waiting")).all())
+        first: dict[str, tuple[str, str]] = {}
+        for element, role, unit in rows:
+            cases.persuasion[element] += 1
+            first.setdefault(element, (role, unit))
+        for element in sorted(first, key=lambda e: TIER_ORDER.index(e) if e in TIER_ORDER else len(TIER_ORDER)):
+            found = holders(session, *first[element])
+            if found and found[0].username not in cases.examples:
+                cases.examples.append(found[0].username)

@@ -39,7 +39,7 @@ def school_calendar(session: Session, zone: tzinfo = DEFAULT_ZONE) -> BusinessCa
 
     def chain(unit: str) -> list[str]:
         if not parents:
-            parents.update(session.execute(select(OrgUnit.code, OrgUnit.parent_code)).tuples().all())
+            parents.update(session.execute(select(OrgUnit.code, OrgUnit.parent_code)).all())
         found: list[str] = []
         while unit is not None and unit not in found:  # guard against a cycle in bad data
             found.append(unit)
@@ -53,7 +53,7 @@ def school_calendar(session: Session, zone: tzinfo = DEFAULT_ZONE) -> BusinessCa
             units = chain(unit)
             rows = session.execute(select(SchoolCalendarDay.org_unit_code, SchoolCalendarDay.date,
                                           SchoolCalendarDay.is_school_day)
-                                   .where(SchoolCalendarDay.org_unit_code.in_(units))).tuples()
+                                   .where(SchoolCalendarDay.org_unit_code.in_(units)))
             rank = {code: depth for depth, code in enumerate(units)}   # 0 = the unit itself
             merged: dict[date, tuple[int, bool]] = {}
             for code, day, is_school_day in rows:

@@ -1,6 +1,7 @@
 """The demo town of ``baoxue init --demo`` (CONTRACT.md "Demo accounts"), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import Counter
@@ -133,20 +134,113 @@ def test_cli_init_demo_then_users_list_and_create(db_url, tmp_path):
     assert baoxue("users", "list", "--role", "janitor", env=env, cwd=tmp_path).returncode == 2
 
 
-def test_demo_cases_put_work_in_every_tier(engine):
-    """The demo's cases come from the real engine: inboxes of head teachers, villages and
-    principals hold tasks, each with a due date and an audit trail that verifies."""
-    from engine.tasks import TaskQuery
+def seeded(engine):
     from ledger.demo_cases import seed_cases
     with engine.db.transaction() as session:
         build_demo_town(session, engine.clock())
     engine.repository.deploy_paths([ROOT / "processes"], actor="init")
-    cases = seed_cases(engine)
+    return seed_cases(engine)
+
+
+# Open persuasion tasks the demo leaves, per element (ledger.demo_attendance.SCRIPTS).
+PERSUASION_TIERS = {"phone_call": 3, "home_visit": 2, "village_check": 2, "civil_aid": 1, "dropout_report": 1,
+                    "confirm_report": 1, "issue_notice": 1, "legal_education": 1, "leader_decision": 1,
+                    "restore_registry": 1, "strike_off": 1}
+
+
+def test_demo_cases_put_work_in_every_tier(engine):
+    """The demo's cases come from the real engine: inboxes of head teachers, villages and
+    principals hold tasks, each with a due date and an audit trail that verifies; the
+    persuasion cases come from four weeks of attendance replayed through record_day."""
+    from engine.persistence.models import AuditEvent, HumanTask, Message, ProcessInstance, TimerJob
+    from engine.tasks import TaskQuery
+    from ledger.attendance_models import AttendanceRecord
+    from ledger.demo_attendance import DAYS
+    from ledger.models import AccessLog
+    cases = seeded(engine)
     rows, total = engine.tasks.list(TaskQuery(status="open", per_page=500))
-    by_role = Counter(row.candidate_role for row in rows)
-    assert by_role["head_teacher"] == cases.started - cases.at_village - cases.at_principal > 0
-    assert by_role["village_secretary"] == cases.at_village > 0
-    assert by_role["principal"] == cases.at_principal > 0
-    assert by_role["registrar"] == 2
+    assert total == len(rows)
+    risk = Counter(row.candidate_role for row in rows if row.process_key == "dropout_risk_check")
+    assert risk["head_teacher"] == cases.started - cases.at_village - cases.at_principal > 0
+    assert risk["village_secretary"] == cases.at_village > 0
+    assert risk["principal"] == cases.at_principal > 0
+    assert sum(row.process_key == "registry_restoration" for row in rows) == 2
     assert all(row.due_at is not None and not row.unroutable for row in rows)
-    assert engine.history.verify_chain(rows[0].instance_id).ok
+
+    tiers = Counter(row.element_id for row in rows if row.process_key == "persuasion")
+    assert tiers == PERSUASION_TIERS == cases.persuasion
+    roles = {row.element_id: row.candidate_role for row in rows if row.process_key == "persuasion"}
+    assert roles["civil_aid"] == "civil_affairs" and roles["legal_education"] == "judicial_office"
+    assert roles["confirm_report"] == "principal" and roles["issue_notice"] == "town_government"
+    assert roles["leader_decision"] == "task_force_leader" and roles["restore_registry"] == "registrar"
+    assert cases.examples[0].startswith("head_teacher-") and {"judicial", "leader", "town"} <= set(cases.examples)
+
+    today = engine.clock().astimezone(engine.zone).date()
+    with engine.db.read() as session:
+        instances = session.scalars(select(ProcessInstance).where(ProcessInstance.process_key == "persuasion")).all()
+        keys = Counter(i.business_key for i in instances)
+        assert len(instances) == 16 and set(keys.values()) == {1}          # one case per child
+        assert {i.status for i in instances} == {"active"}
+        by_id = {i.id: i for i in instances}
+        # Attendance went through record_day: every pupil every replayed day, each school's
+        # principal the reporter, one access-log row per school and day.
+        records = session.scalars(select(AttendanceRecord)).all()
+        pupils = session.scalar(select(func.count()).select_from(Child).where(Child.school_code.is_not(None)))
+        days = {r.date for r in records}
+        assert len(days) == DAYS == cases.attendance_days and max(days) <= today
+        assert len(records) == DAYS * pupils == cases.attendance_records
+        assert all(r.reported_by == f"principal-{r.school_code}" for r in records)
+        logs = session.scalars(select(AccessLog).where(AccessLog.subject.like("attendance:%"))).all()
+        assert len(logs) == 3 * DAYS and all(log.username == "principal-" + log.subject.split(":")[1] for log in logs)
+        # Every child with an unexcused day has its case, started by the reporting principal.
+        unexcused = {r.child_id for r in records if r.status == "absent_unexcused"}
+        assert {f"child:{c}" for c in unexcused} == set(keys)
+        starters = session.execute(select(AuditEvent.instance_id, AuditEvent.actor).where(
+            AuditEvent.instance_id.in_(by_id), AuditEvent.kind == "instance_started")).all()
+        children = {c.id: c for c in session.scalars(select(Child))}
+        assert len(starters) == 16 and all(
+            actor == f"principal-{children[int(by_id[i].business_key[6:])].school_code}" for i, actor in starters)
+        # Excused absences start nothing.
+        excused = {r.child_id for r in records if r.status == "absent_excused"}
+        assert len(excused) == cases.excused > 0 and not excused & unexcused
+        assert not {f"child:{c}" for c in excused} & set(keys)
+        # The disability case threw the home-teaching referral; the returned ones got `returned`.
+        referral = session.scalars(select(Message).where(Message.name == "home_teaching_referral")).all()
+        assert len(referral) == 1
+        assert "disability" in children[json.loads(referral[0].payload)["child_id"]].special_groups
+        assert session.scalar(select(func.count()).select_from(Message).where(
+            Message.name == "returned", Message.status == "delivered")) == 3
+        # One case struck off and in its follow-up weeks: a weekly timer, no open task.
+        followup = session.scalars(select(TimerJob).where(TimerJob.element_id == "week_passes",
+                                                          TimerJob.status == "waiting")).all()
+        assert len(followup) == 1 == cases.followup
+        assert not session.scalars(select(HumanTask).where(HumanTask.instance_id == followup[0].instance_id,
+                                                           HumanTask.status == "open")).all()
+    assert engine.runtime.variables(followup[0].instance_id)["case_status"] == "struck_off"
+    judicial = next(row for row in rows if row.element_id == "legal_education")
+    assert date.fromisoformat(engine.runtime.variables(judicial.instance_id)["return_deadline"]) < today
+    poverty = next(row for row in rows if row.element_id == "civil_aid")
+    assert engine.runtime.variables(poverty.instance_id)["cause"] == "poverty"
+    assert all(engine.history.verify_chain(i).ok for i in by_id)
+
+
+def test_demo_cases_are_the_same_every_time(sqlite_url, tmp_path):
+    """Seeded RNG: the same children absent on the same days, the same tasks open."""
+    from engine.persistence.models import HumanTask, ProcessInstance
+    from ledger.attendance_models import AttendanceRecord
+
+    def seed(url):
+        engine = build_engine(Settings.from_env(database_url=url, var_dir=tmp_path, secret_key="test"))
+        engine.migrate()
+        seeded(engine)
+        with engine.db.read() as session:
+            absences = session.execute(select(AttendanceRecord.child_id, AttendanceRecord.date, AttendanceRecord.status)
+                                       .where(AttendanceRecord.status != "present")
+                                       .order_by(AttendanceRecord.child_id, AttendanceRecord.date)).all()
+            tasks = session.execute(select(ProcessInstance.business_key, HumanTask.element_id)
+                                    .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+                                    .where(HumanTask.status == "open")
+                                    .order_by(ProcessInstance.business_key, HumanTask.element_id)).all()
+        engine.close()
+        return absences, tasks
+    assert seed(sqlite_url) == seed(f"sqlite:///{tmp_path / 'other.db'}")

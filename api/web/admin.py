@@ -14,7 +14,7 @@ disabling keeps the account's history, roles and tasks while ending its sessions
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from flask import Blueprint, flash, redirect, render_template, request
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from ledger.models import OrgUnit
 from ledger.roles import ROLES, SYSTEM_ADMIN
 
 from ..auth import current_principal
-from .common import engine, error_page
+from .common import engine, error_page, page_number, page_url
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -62,7 +62,7 @@ def user_list():
     org_unit = request.args.get("org_unit", "")
     org_unit = org_unit if org_unit in units else ""
     q = request.args.get("q", "").strip()[:64]
-    page = _page(request.args.get("page"))
+    page = page_number(request.args.get("page"))
     with engine().db.read() as session:
         found = users.list_users(session, role=role or None, org_unit=org_unit or None, q=q or None)
     total = len(found)
@@ -73,8 +73,8 @@ def user_list():
         "admin_users.html", items=found[(page - 1) * PER_PAGE:page * PER_PAGE], total=total,
         page=page, pages=pages, role=role, org_unit=org_unit, q=q, filtered=bool(filters),
         role_choices=_role_choices(), unit_groups=_unit_groups(units),
-        prev_url=_list_url(filters, page - 1) if page > 1 else None,
-        next_url=_list_url(filters, page + 1) if page < pages else None)
+        prev_url=page_url("/admin/users", filters, page - 1) if page > 1 else None,
+        next_url=page_url("/admin/users", filters, page + 1) if page < pages else None)
 
 
 # ------------------------------------------------------------------ create
@@ -348,14 +348,3 @@ def _field_errors(errors, values: dict) -> dict[str, str]:
             text = f"{FIELD_LABELS.get(name, '此项')}填写有误"
         mapped[name] = text if name not in mapped else f"{mapped[name]}；{text}"
     return mapped
-
-
-def _page(raw) -> int:
-    try:
-        return min(max(int(raw), 1), 10_000)
-    except (TypeError, ValueError):
-        return 1
-
-
-def _list_url(filters: dict, page: int) -> str:
-    return "/admin/users?" + urlencode({**filters, "page": page})

@@ -1,6 +1,8 @@
 """What every page shares: cookie flags, local time, the header, Chinese error pages."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -96,3 +98,16 @@ def page_error_handlers(blueprint) -> None:
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_page(500)
+
+
+def page_number(raw) -> int:
+    """The ``?page=`` of a list page: 1..10000, anything else is page 1."""
+    try:
+        return min(max(int(raw), 1), 10_000)
+    except (TypeError, ValueError):
+        return 1
+
+
+def page_url(path: str, filters: dict, page: int) -> str:
+    """``path`` with the list's filters and ``page`` as the query string."""
+    return f"{path}?" + urlencode({**filters, "page": page})

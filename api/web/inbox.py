@@ -5,15 +5,13 @@ Query parameters: ``scope`` = ``role:org_unit`` (one of the caller's own assignm
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from flask import Blueprint, render_template, request
 
 from ledger.directory import describe, unit_names
 from ledger.inbox import InboxFilter, inbox as list_inbox
 
 from ..auth import current_principal, login_required
-from .common import display_names, engine
+from .common import display_names, engine, page_number, page_url
 
 bp = Blueprint("inbox", __name__)
 
@@ -32,7 +30,7 @@ def inbox():
     role, org_unit = scope.split(":", 1) if scope in dict(scopes) else (None, None)
     overdue = request.args.get("overdue") == "1"
     q = request.args.get("q", "").strip()[:64]
-    page = _page(request.args.get("page"))
+    page = page_number(request.args.get("page"))
     items, total = list_inbox(eng, principal, InboxFilter(
         role=role, org_unit=org_unit, overdue=overdue or None, q=q or None, page=page, per_page=PER_PAGE))
     claimed_by = display_names(item["assignee"] for item in items)
@@ -42,16 +40,5 @@ def inbox():
     return render_template(
         "inbox.html", items=items, total=total, page=page, pages=pages, scopes=scopes,
         scope=scope if role else "", overdue=overdue, q=q, claimed_by=claimed_by,
-        prev_url=_url(filters, page - 1) if page > 1 else None,
-        next_url=_url(filters, page + 1) if page < pages else None)
-
-
-def _page(raw) -> int:
-    try:
-        return min(max(int(raw), 1), 10_000)
-    except (TypeError, ValueError):
-        return 1
-
-
-def _url(filters: dict, page: int) -> str:
-    return "/inbox?" + urlencode({**filters, "page": page})
+        prev_url=page_url("/inbox", filters, page - 1) if page > 1 else None,
+        next_url=page_url("/inbox", filters, page + 1) if page < pages else None)

@@ -3,13 +3,14 @@
 Visibility and permissions are ``api.taskactions``'s, the same as the REST API's: a task
 the caller may not see is a 404 page; submitting runs ``taskactions.complete`` (then
 ``engine.runtime.complete_task``). The form is built server-side by ``api.web.forms``.
+The 文书 section links the case's printable documents (``ledger.documents.available``).
 """
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed
-from ledger import access
+from ledger import access, documents
 from ledger.inbox import handed_to
 
 from .. import taskactions
@@ -140,5 +141,6 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
     body = render_template(
         "task.html", task=detail, row=row, fields=fields, rights=taskactions.rights(eng, principal, row),
         values=values if values is not None else initial_values(fields), errors=errors or {},
-        notice=notice, history=history, people=people)
+        notice=notice, history=history, people=people,
+        documents=documents.available(eng, row.instance_id, principal))  # the case's printable documents
     return body, status

@@ -99,15 +99,42 @@ def timer_expressions(event: etree._Element) -> list[tuple[str, etree._Element]]
 
 def check_timers(file: str, root: etree._Element, check: Checker) -> list[DeployError]:
     """Every timer expression of a BPMN file: a quoted literal SpiffWorkflow can parse, or an
-    expression over variables that compiles (eval mode) with ``check``."""
+    expression over variables that compiles (eval mode) with ``check``; and the event's
+    ``dueDays`` property (working or school days) only on a whole-day timeDuration."""
     errors = []
     for definition in root.xpath('.//bpmn:timerEventDefinition', namespaces=NSMAP):
         event = definition.getparent()
-        for kind, el in timer_expressions(event):
+        expressions = timer_expressions(event)
+        for kind, el in expressions:
             problem = expression_problem(kind, el.text, check)
             if problem:
                 errors.append(element_error(file, event, f'{describe(event)}, {kind}: {problem}'))
+        problem = _timer_days_problem(event, expressions)
+        if problem:
+            errors.append(element_error(file, event, f'{describe(event)}: {problem}'))
     return errors
+
+
+def _timer_days_problem(event, expressions) -> str | None:
+    """A timer event may say ``dueDays`` = working | school: its timeDuration then counts
+    business days (the engine asks the due policy, like a user task's ``dueIn``)."""
+    props = {p.get('name'): p.get('value') for p in event.xpath(
+        './bpmn:extensionElements//spiffworkflow:property', namespaces=NSMAP)}
+    kind = props.get('dueDays')
+    if kind is None or kind == 'calendar':
+        return None
+    if kind not in DUE_DAY_KINDS:
+        return f'dueDays "{kind}" must be one of ' + ', '.join(DUE_DAY_KINDS)
+    if [k for k, _ in expressions] != ['timeDuration']:
+        return f'dueDays "{kind}" applies to a timeDuration only (a date or a cycle is calendar time)'
+    try:
+        value = ast.literal_eval((expressions[0][1].text or '').strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None   # an expression: checked when the timer starts
+    if isinstance(value, str) and not literal_problem('timeDuration', value) and _mixes_units(value):
+        return (f'"{value}" counts {kind} days: use whole days ("P3D") or hours only, '
+                'not months, years or both')
+    return None
 
 
 def expression_problem(kind: str, text: str | None, check: Checker) -> str | None:

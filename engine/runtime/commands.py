@@ -216,7 +216,7 @@ def _still_due(ctx, task) -> bool:
     if task is None or task.state != TaskState.WAITING:
         return False
     due = timer_due(task)
-    return due is not None and due <= ctx.now
+    return due is not None and due < ctx.now
 
 
 def _safe_task(wf, task_id):

@@ -8,13 +8,14 @@ ever deserializes a workflow.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timezone
 from uuid import UUID
 
 from sqlalchemy import delete, select
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from ..persistence.models import HumanTask, Message, MessageSubscription, TimerJob
@@ -139,8 +140,26 @@ def sync_timers(ctx) -> None:
     for task_id, (task, due) in waiting.items():
         if task_id in jobs and task_id not in ctx.fired_timers:
             continue
+        due = business_day_due(ctx, task, due)
         session.add(TimerJob(kind="event", instance_id=ctx.instance.id, task_id=task_id,
                              element_id=task.task_spec.bpmn_id, due_at=due, status="waiting"))
+
+
+def business_day_due(ctx, task, due: datetime) -> datetime:
+    """A new duration timer whose event says ``dueDays`` = working | school fires at the end
+    of that many business days (the due policy decides, as for a user task's ``dueIn``):
+    SpiffWorkflow's own fire time (calendar days) is replaced, so the two never disagree."""
+    props = _properties(task)
+    definition = task.task_spec.event_definition
+    if props.get("dueDays", "calendar") == "calendar" or not isinstance(definition, DurationTimerEventDefinition):
+        return due
+    info = replace(task_context(ctx, task), properties={"dueIn": definition.expression, "dueDays": props["dueDays"]})
+    computed = ctx.hooks.due_policy(info)
+    if computed is None:
+        return due
+    computed = computed.astimezone(timezone.utc)
+    task._set_internal_data(event_value=computed.isoformat())
+    return computed
 
 
 def subscription_correlation(task, definition=None) -> dict:

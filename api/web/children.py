@@ -1,0 +1,197 @@
+"""``/children`` and ``/children/<id>``: the register of children, as each role may see it.
+
+Scope is ``ledger.access.child_scope`` (a head teacher their classes, a school its pupils,
+a village its residents, the town everyone); a child outside it is a 404, the same as a
+child that does not exist. Names and ID numbers are masked (``ledger.privacy``); every list
+and detail view is written to ``AccessLog`` (DOMAIN.md "Personal data": sensitive data of
+minors, log who saw what).
+
+``POST /children/<id>/tendency`` flags a dropout tendency (标记辍学倾向, DOMAIN.md
+"Three-tier persuasion": the school's first persuasion starts on a tendency as on a first
+unexcused day) through ``EngineCaseSink.tendency``; who may is ``access.can_flag_tendency``.
+"""
+from __future__ import annotations
+
+from datetime import date
+from flask import Blueprint, flash, redirect, render_template, request
+from sqlalchemy import func, select
+
+from engine.errors import Conflict, NotFound
+from engine.persistence.models import ProcessInstance
+from engine.tasks import TaskQuery
+from ledger import access
+from ledger.absence_runs import absence_runs
+from ledger.attendance_cases import OPEN_STATUSES, PROCESS_KEY, EngineCaseSink, business_key
+from ledger.attendance_models import AttendanceRecord
+from ledger.directory import role_name, unit_names
+from ledger.models import Child
+from ledger.privacy import mask_id, mask_name
+from ledger.school_calendar import school_calendar
+
+from ..auth import current_principal, login_required
+from .attendance import STATUS_NAMES
+from .common import engine, error_page, page_number, page_url
+
+bp = Blueprint("children", __name__)
+
+PER_PAGE = 50
+RECENT_DAYS = 20
+MAX_REASON = 200
+NOT_VISIBLE = "学生不存在，或您无权查看该学生。"
+NO_REGISTER = "您的岗位不能查看儿童名册（司法所、残联、民政只查看转交给本单位的案件）。"
+ENROLMENT = {"enrolled": "在校", "not_enrolled": "未入学", "dropped_out": "已辍学", "suspended": "休学",
+             "transferred": "已转出"}
+
+
+@bp.get("/children")
+@login_required
+def index():
+    """The children in the caller's scope, masked, 50 a page; ``class`` narrows to one class."""
+    principal = current_principal()
+    eng = engine()
+    with eng.db.read() as session:
+        scope = access.child_scope(session, principal)
+    if scope.empty:
+        return error_page(403, NO_REGISTER, "无权查看")
+    with eng.db.read() as session:
+        visible = select(Child).where(scope.condition())
+        class_codes = set(session.scalars(select(Child.class_code).where(scope.condition()).distinct())) - {None}
+        names = unit_names(session, class_codes)
+        klass = request.args.get("class", "")
+        klass = klass if klass in class_codes else ""
+        if klass:
+            visible = visible.where(Child.class_code == klass)
+        total = session.scalar(select(func.count()).select_from(visible.subquery()))
+        pages = max(1, -(-total // PER_PAGE))
+        page = min(page_number(request.args.get("page")), pages)
+        children = list(session.scalars(visible.order_by(Child.school_code, Child.class_code, Child.id)
+                                        .offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
+        names |= unit_names(session, {code for c in children for code in (c.school_code, c.village_code)})
+        cases = _open_cases(session, [c.id for c in children])
+    _log(principal, "children", {"class": klass or None, "page": page, "children": [c.id for c in children]})
+    today = _today()
+    rows = [_summary(c, names, today) | {"case": cases.get(c.id)} for c in children]
+    filters = {"class": klass} if klass else {}
+    return render_template(
+        "children.html", rows=rows, total=total, page=page, pages=pages, klass=klass,
+        class_choices=sorted(((code, names.get(code, code)) for code in class_codes), key=lambda item: item[0]),
+        prev_url=page_url("/children", filters, page - 1) if page > 1 else None,
+        next_url=page_url("/children", filters, page + 1) if page < pages else None)
+
+
+@bp.get("/children/<int:child_id>")
+@login_required
+def detail(child_id):
+    """One child, masked: recent attendance, the current unexcused run, the open case."""
+    return _render(child_id, log=True)
+
+
+@bp.post("/children/<int:child_id>/tendency")
+@login_required
+def flag_tendency(child_id):
+    """Start the child's persuasion case for a dropout tendency, with a required reason."""
+    principal = current_principal()
+    eng = engine()
+    child = _visible_child(eng, principal, child_id)
+    if child is None:
+        return error_page(404, NOT_VISIBLE, "学生不存在")
+    if not access.can_flag_tendency(principal, child):
+        return error_page(403, "只有该生的班主任、所在学校校长或控辍保学专班可以标记辍学倾向。", "无权标记")
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        return _render(child_id, reason=reason, errors={"reason": "请填写发现的辍学倾向（原因）"}, status=422)
+    if len(reason) > MAX_REASON:
+        return _render(child_id, reason=reason, errors={"reason": f"原因不能超过 {MAX_REASON} 字"}, status=422)
+    try:
+        event = EngineCaseSink(eng, actor=principal.username).tendency(child_id, reason=reason)
+    except (Conflict, NotFound) as exc:
+        return _render(child_id, reason=reason, notice=exc.message.split(" (")[0], status=exc.status)
+    _log(principal, f"child:{child_id}", {"tendency": True, "instance_id": event.detail["instance_id"]},
+         action="change")
+    flash(f"已标记辍学倾向，已发起劝返案件（编号 {event.detail['instance_id']}），班主任将在待办中收到任务。", "success")
+    return redirect(f"/children/{child_id}")
+
+
+# ------------------------------------------------------------------ helpers
+
+def _visible_child(eng, principal, child_id: int) -> Child | None:
+    """The child if it exists and is in the caller's scope; None either way otherwise
+    (a child out of scope is "not found": its existence is not disclosed)."""
+    with eng.db.read() as session:
+        child = session.get(Child, child_id) if child_id <= 2**31 - 1 else None
+        if child is None or not access.child_scope(session, principal).allows(child):
+            return None
+        return child
+
+
+def _render(child_id: int, *, reason: str = "", errors=None, notice=None, status=200, log=False):
+    principal = current_principal()
+    eng = engine()
+    child = _visible_child(eng, principal, child_id)
+    if child is None:
+        return error_page(404, NOT_VISIBLE, "学生不存在")
+    with eng.db.read() as session:
+        names = unit_names(session, {child.school_code, child.class_code, child.village_code})
+        records = list(session.scalars(select(AttendanceRecord).where(AttendanceRecord.child_id == child_id)
+                                       .order_by(AttendanceRecord.date.desc()).limit(RECENT_DAYS)))
+        run = None
+        if records and child.school_code:
+            latest = records[0]
+            calendar = school_calendar(session, eng.zone)
+            run = (latest.date, absence_runs(session, calendar, child.school_code, latest.date, [child_id])[child_id])
+        case_id = _open_cases(session, [child_id]).get(child_id)
+        summary = _summary(child, names, _today())
+        tasks = _case_tasks(session, principal, case_id) if case_id else []
+    if log:
+        _log(principal, f"child:{child_id}", {"fields": ["name", "id_number", "attendance", "case"]})
+    return render_template(
+        "child.html", child=summary, records=[{"date": r.date, "status": STATUS_NAMES.get(r.status, r.status),
+                                               "unexcused": r.status == "absent_unexcused", "reason": r.reason or ""}
+                                              for r in records],
+        run=run, case_id=case_id, tasks=tasks, can_flag=access.can_flag_tendency(principal, child),
+        reason=reason, errors=errors or {}, notice=notice), status
+
+
+def _log(principal, subject: str, detail: dict, action: str = "view") -> None:
+    """Write the access log in its own short transaction (never around a page render:
+    the header reads the database too, and SQLite allows one writer)."""
+    eng = engine()
+    with eng.db.transaction() as session:
+        access.log_access(session, principal.username, action, subject, detail, eng.clock())
+
+
+def _summary(child: Child, names: dict, today: date) -> dict:
+    """What a page shows of a child: masked name and ID, age (not the birth date), units."""
+    born = child.birth_date
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day)) if born else None
+    return {"id": child.id, "name": mask_name(child.name), "id_number": mask_id(child.id_number),
+            "gender": child.gender, "age": age, "school": names.get(child.school_code),
+            "class": names.get(child.class_code), "village": names.get(child.village_code),
+            "enrolment": ENROLMENT.get(child.enrolment_status, child.enrolment_status)}
+
+
+def _open_cases(session, child_ids) -> dict[int, int]:
+    """{child id: id of the open persuasion case} for the children that have one."""
+    if not child_ids:
+        return {}
+    keys = {business_key(i): i for i in child_ids}
+    rows = session.execute(select(ProcessInstance.business_key, ProcessInstance.id).where(
+        ProcessInstance.process_key == PROCESS_KEY, ProcessInstance.business_key.in_(keys),
+        ProcessInstance.status.in_(OPEN_STATUSES)).order_by(ProcessInstance.id)).all()
+    found: dict[int, int] = {}
+    for key, instance_id in rows:
+        found.setdefault(keys[key], instance_id)
+    return found
+
+
+def _case_tasks(session, principal, instance_id: int) -> list[dict]:
+    """The case's open tasks: what, whose (role and unit), and a link if the caller may open it."""
+    rows, _ = engine().tasks.list(TaskQuery(status="open", instance_id=instance_id, per_page=20))
+    units = unit_names(session, {r.org_unit for r in rows})
+    return [{"id": r.id, "name": r.name or r.element_id, "who": f"{role_name(r.candidate_role)} {units.get(r.org_unit, '')}",
+             "visible": access.can_view_task(session, principal, r)} for r in rows]
+
+
+def _today() -> date:
+    eng = engine()
+    return eng.clock().astimezone(eng.zone).date()

@@ -1,0 +1,300 @@
+"""Scenarios of processes/persuasion.bpmn (issue 4), driven the way the town drives it:
+daily attendance through POST /api/v1/attendance, tasks completed through the REST API by
+the people routed to them, time moved and timers fired as ``baoxue timers fire-due`` does.
+
+Calendar used (chinesecalendar, DOMAIN-REFERENCE §6): 2025-09-29 Mon and 09-30 Tue are school
+days; 10-01..10-08 National Day holiday; 10-09 Thu, 10-10 Fri and the make-up Saturday 10-11
+are school days. Day counts are consecutive unexcused school days.
+"""
+from __future__ import annotations
+
+from .forms_data import (CALL, CONFIRM, DECIDE, JOINT, LEGAL, NOTICE, REFER, REGISTRY, REPORT, STRIKE,
+                         VILLAGE, VISIT, WEEK)
+from .harness import E, P, U
+
+SCHOOL = ("head_teacher", "zx-3-1")
+
+
+def start_case(town, child=1):
+    """Day 1 (Mon 09-29): child absent without leave → a case and the same-day call."""
+    result = town.report("2025-09-29", {child: U, 2: P})
+    assert [c["child_id"] for c in result["cases_started"]] == [child]
+    return town.case(child)
+
+
+def through_visit(town):
+    """Call on day 1; days 2 and 3 absent (09-30, 10-09: the holiday does not count) → home visit."""
+    case = start_case(town)
+    town.complete("ht31", "phone_call", CALL)
+    assert town.names("ht31") == []
+    counts = [r["outcomes"][0]["consecutive_unexcused"] for r in town.report_days("2025-09-30", "2025-10-09", {1: U})]
+    assert counts == [2, 3]
+    assert town.names("ht31") == ["home_visit"]
+    town.complete("ht31", "home_visit", VISIT)
+    return case
+
+
+def through_village(town, answers=VILLAGE):
+    case = through_visit(town)
+    town.report("2025-10-10", {1: U})                        # day 4: still out after the visit
+    assert town.names("vsjt") == ["village_check"] and town.names("vsfg") == []
+    town.complete("vsjt", "village_check", answers)
+    return case
+
+
+def through_notice(town):
+    case = through_village(town)
+    town.report("2025-10-11", {1: U})                        # make-up Saturday: day 5
+    town.complete("ht31", "dropout_report", REPORT)
+    town.complete("pzx", "confirm_report", CONFIRM)
+    town.complete("town", "issue_notice", NOTICE)            # served Fri 10-17 → return by Wed 10-22
+    return case
+
+
+def completed_elements(town, case_id):
+    return [e.element_id for e in town.audit(case_id, "task_completed")]
+
+
+def test_returns_after_the_call(scenario):
+    town = scenario
+    case = start_case(town)
+    assert town.tasks_in_order(case.id) == [("phone_call", *SCHOOL)]
+    task = town.task("ht31", "phone_call")
+    assert task["due_at"].startswith("2025-09-29T15:59:59")   # the same school day, 23:59:59 local
+    town.complete("ht31", "phone_call", CALL)
+    back = town.report("2025-09-30", {1: P})
+    assert back["messages_sent"] == [{"child_id": 1, "message": "returned", "status": "delivered", "reached": [case.id]}]
+    assert town.names("regzx") == ["restore_registry"]
+    town.complete("regzx", "restore_registry", REGISTRY)
+    town.complete("livelihood", "strike_off", STRIKE)
+    assert town.variables(case.id)["status"] == "active"     # struck off, now in follow-up
+    for week in ("2025-10-08", "2025-10-16", "2025-10-24", "2025-11-01"):   # 7 days after each check, and a bit
+        town.pass_until(week, 18)
+        town.complete("ht31", "weekly_check", WEEK)
+    assert town.case(1).status == "completed"
+    assert town.tasks_in_order(case.id) == [
+        ("phone_call", *SCHOOL), ("restore_registry", "registrar", "zx"), ("strike_off", "livelihood_office", "town"),
+        ("weekly_check", *SCHOOL), ("weekly_check", *SCHOOL), ("weekly_check", *SCHOOL), ("weekly_check", *SCHOOL)]
+    kinds = [e.kind for e in town.audit(case.id)]
+    assert kinds[0] == "instance_started" and kinds[-1] == "instance_completed"
+    assert [e.data["name"] for e in town.audit(case.id, "message_received")] == ["returned"]
+    assert town.history_verified(case.id)
+
+
+def test_returns_after_the_home_visit(scenario):
+    town = scenario
+    case = through_visit(town)
+    town.report("2025-10-10", {1: P})
+    assert town.names("vsjt") == [] and town.names("regzx") == ["restore_registry"]
+    assert completed_elements(town, case.id) == ["phone_call", "home_visit"]
+    started = town.audit(case.id, "instance_started")[0]
+    assert started.data["variables"] == {"child_id": 1, "absence_days": 1, "first_absence": "2025-09-29", "trigger": "absence"}
+
+
+def test_village_plan_succeeds(scenario):
+    town = scenario
+    case = through_village(town)
+    assert town.names("civil") == []                         # weariness: no aid task
+    back = town.report("2025-10-11", {1: P})
+    assert back["messages_sent"][0]["message"] == "returned"
+    assert town.names("ht31") == [] and town.names("regzx") == ["restore_registry"]
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check", "restore_registry"]
+
+
+def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
+    town = scenario
+    case = through_notice(town)
+    town.report_days("2025-10-13", "2025-10-22", {1: U})
+    assert town.names("judicial") == []
+    assert town.pass_until("2025-10-22", 20) == 0            # the deadline day is not over yet
+    assert town.pass_until("2025-10-23", 8) == 1             # the end of 10-22 has passed
+    assert town.names("judicial") == ["legal_education"]
+    town.complete("judicial", "legal_education", LEGAL)
+    town.complete("leader", "leader_decision", DECIDE)
+    town.complete("vsjt", "joint_persuasion", JOINT)
+    town.report_days("2025-10-23", "2025-10-31", {1: U})
+    town.pass_until("2025-11-01", 8)                         # 5 working days after the round: review again
+    assert town.names("leader") == ["leader_decision"]
+    town.complete("leader", "leader_decision", {**DECIDE, "decision": "refer_county"})
+    assert town.names("livelihood") == ["county_referral"]
+    town.complete("livelihood", "county_referral", REFER)
+    assert town.case(1).status == "active"                   # still out of school: the case loops, it never ends
+    town.report("2025-11-03", {1: P})
+    assert town.names("regzx") == ["restore_registry"] and town.names("leader") == []
+    order = [t[:2] for t in town.tasks_in_order(case.id)]
+    assert order == [
+        ("phone_call", "head_teacher"), ("home_visit", "head_teacher"), ("village_check", "village_secretary"),
+        ("dropout_report", "head_teacher"), ("confirm_report", "principal"), ("issue_notice", "town_government"),
+        ("legal_education", "judicial_office"), ("leader_decision", "task_force_leader"),
+        ("joint_persuasion", "village_secretary"), ("leader_decision", "task_force_leader"),
+        ("county_referral", "livelihood_office"), ("restore_registry", "registrar")]
+    assert [e.element_id for e in town.audit(case.id, "timer_fired")] == ["return_deadline_passed", "review_due"]
+    variables = town.variables(case.id)
+    assert variables["status"] == "active" and not variables["incidents"]
+
+
+def test_return_during_the_notice_period_cancels_the_deadline(scenario):
+    town = scenario
+    case = through_notice(town)
+    town.report("2025-10-13", {1: U})
+    town.report("2025-10-14", {1: P})
+    assert town.names("regzx") == ["restore_registry"]
+    assert town.pass_until("2025-10-30", 8) >= 0 and town.names("judicial") == []
+    cancelled = [e.element_id for e in town.audit(case.id, "task_cancelled")]
+    assert cancelled == []                                  # nothing was open; the waiting timer just went
+    with town.engine.db.read() as session:
+        from sqlalchemy import select
+        from engine.persistence.models import TimerJob
+        job = session.scalars(select(TimerJob).where(TimerJob.element_id == "return_deadline_passed")).one()
+        assert job.status == "cancelled"
+
+
+def test_disability_hands_the_child_to_home_teaching(scenario):
+    town = scenario
+    through_village(town, {**VILLAGE, "cause": "disability", "plan_measures": ["home_teaching"]})
+    [message] = town.messages("home_teaching_referral")
+    assert message.status in ("unmatched", "delivered") and '"child_id": 1' in message.correlation
+    assert "home_teaching" in message.payload
+    assert town.names("civil") == []
+
+
+def test_poverty_adds_the_civil_affairs_aid_task(scenario):
+    town = scenario
+    case = through_village(town, {**VILLAGE, "cause": "poverty", "plan_measures": ["civil_aid"]})
+    assert town.names("civil") == ["civil_aid"]
+    dibao = scenario
+    assert ("civil_aid", "civil_affairs", "town") in town.tasks_in_order(case.id)
+    town.report("2025-10-11", {1: U})                        # the main path goes on beside the aid task
+    assert town.names("ht31") == ["dropout_report"] and dibao.names("civil") == ["civil_aid"]
+
+
+def test_a_dibao_family_gets_aid_whatever_the_cause(scenario):
+    town = scenario
+    through_village(town, {**VILLAGE, "cause": "illness", "family_dibao": True})
+    assert town.names("civil") == ["civil_aid"]
+
+
+def test_excused_absences_never_start_a_case(scenario):
+    town = scenario
+    results = town.report_days("2025-09-29", "2025-10-10", {1: E})
+    assert all(r["cases_started"] == [] and r["messages_sent"] == [] for r in results)
+    assert town.cases(1) == [] and town.names("ht31") == []
+
+
+def test_weekend_and_national_day_do_not_count_and_the_make_up_saturday_does(scenario):
+    town = scenario
+    start_case(town)
+    town.complete("ht31", "phone_call", CALL)
+    counts = [r["outcomes"][0]["consecutive_unexcused"] for r in town.report_days("2025-09-30", "2025-10-11", {1: U})]
+    assert counts == [2, 3, 4, 5]                            # 09-30, 10-09, 10-10, Sat 10-11
+    with town.engine.db.read() as session:
+        from sqlalchemy import select
+        from ledger.attendance_models import AttendanceRecord
+        days = [str(d) for d in session.scalars(select(AttendanceRecord.date).order_by(AttendanceRecord.date)).unique()]
+    assert "2025-10-11" in days and not any("2025-10-0" + str(n) in days for n in range(1, 9))
+    holiday = town.client.post("/api/v1/attendance", headers=town.headers("pzx"), json={
+        "school_code": "zx", "date": "2025-10-03", "records": [{"child_id": 1, "status": U}]})
+    assert holiday.status_code == 422 and "date" in holiday.json["errors"]
+
+
+def test_the_same_day_reported_twice_makes_one_case(scenario):
+    town = scenario
+    start_case(town)
+    again = town.report("2025-09-29", {1: U, 2: P})
+    assert (again["changed"], again["cases_started"], again["messages_sent"]) == (0, [], [])
+    assert len(town.cases(1)) == 1 and town.names("ht31") == ["phone_call"]
+    town.complete("ht31", "phone_call", CALL)
+    town.report("2025-09-30", {1: U})
+    town.report("2025-09-30", {1: U})
+    case = town.case(1)
+    assert [e.data["payload"]["count"] for e in town.audit(case.id, "message_received")] == [2]
+    assert town.tasks_in_order(case.id) == [("phone_call", *SCHOOL)]
+
+
+def test_a_second_absence_during_follow_up_reopens_the_same_case(scenario):
+    town = scenario
+    case = start_case(town)
+    town.complete("ht31", "phone_call", CALL)
+    town.report("2025-09-30", {1: P})
+    town.complete("regzx", "restore_registry", REGISTRY)
+    town.complete("livelihood", "strike_off", STRIKE)
+    town.pass_until("2025-10-09", 18)
+    town.complete("ht31", "weekly_check", WEEK)
+    reopened = town.report("2025-10-13", {1: U})
+    assert reopened["cases_started"] == [] and reopened["messages_sent"][0]["reached"] == [case.id]
+    assert len(town.cases(1)) == 1 and town.names("ht31") == ["phone_call"]
+    events = town.audit(case.id)
+    assert any(e.kind == "task_ready" and e.element_id == "phone_call" for e in events[-5:])
+    town.complete("ht31", "phone_call", CALL)
+    town.report("2025-10-14", {1: P})
+    assert town.names("regzx") == ["restore_registry"]
+
+
+def test_every_overdue_deadline_escalates_once(scenario):
+    town = scenario
+    case = start_case(town)
+    assert town.pass_until("2025-09-30", 9) == 1             # the same-day call was not made
+    assert town.names("pzx") == ["phone_call_oversee"]
+    town.pass_until("2025-10-20", 9)                         # weeks later: still one escalation
+    assert town.names("pzx") == ["phone_call_oversee"]
+    oversee = town.task("pzx", "phone_call_oversee")
+    assert oversee["title"].startswith("督办")
+    town.complete("ht31", "phone_call", CALL)
+    town.complete("pzx", "phone_call_oversee", {"supervised_on": "2025-10-20", "note": "已约谈班主任"})
+    fired = [e.element_id for e in town.audit(case.id, "timer_fired")]
+    assert fired.count("phone_call_overdue") == 1
+    # The town tier: an unissued notice escalates to the task-force leader after 3 working days.
+    town2 = scenario
+    town2.report_days("2025-10-20", "2025-10-22", {1: U})
+    town2.complete("ht31", "home_visit", VISIT)
+    town2.report("2025-10-23", {1: U})
+    town2.complete("vsjt", "village_check", VILLAGE)
+    town2.report("2025-10-24", {1: U})
+    town2.complete("ht31", "dropout_report", REPORT)
+    town2.complete("pzx", "confirm_report", CONFIRM)         # Fri 10-24: notice due by end of Wed 10-29
+    assert town2.pass_until("2025-10-29", 20) == 0
+    assert town2.pass_until("2025-10-30", 8) == 1
+    assert town2.names("leader") == ["issue_notice_oversee"]
+    town2.pass_until("2025-11-10", 8)
+    assert town2.names("leader") == ["issue_notice_oversee"]
+    assert [e.element_id for e in town2.audit(case.id, "timer_fired")].count("issue_notice_overdue") == 1
+
+
+def test_a_return_after_days_nobody_reported_still_reaches_the_case(scenario):
+    town = scenario
+    case = start_case(town)
+    town.complete("ht31", "phone_call", CALL)
+    back = town.report("2025-10-13", {1: P})                 # the school skipped 09-30 .. 10-11
+    assert back["outcomes"][0]["returned"] is False          # no unexcused day right before it ...
+    assert back["messages_sent"] == [                        # ... but the case waits for a return
+        {"child_id": 1, "message": "returned", "status": "delivered", "reached": [case.id]}]
+    assert town.names("regzx") == ["restore_registry"]
+    # Present on later days: nothing waits for a return any more, nothing is sent.
+    assert town.report("2025-10-14", {1: P})["messages_sent"] == []
+
+
+def test_a_dropout_tendency_is_watched_two_weeks_then_cleared(scenario):
+    from ledger.attendance_cases import EngineCaseSink
+    town = scenario
+    town.at("2025-09-29", 10)
+    event = EngineCaseSink(town.engine, "ht31").tendency(1, reason="多次表示不想读书")
+    case = town.case(1)
+    assert event.detail["instance_id"] == case.id
+    assert town.names("ht31") == ["phone_call"]
+    town.complete("ht31", "phone_call", CALL)
+    town.report_days("2025-09-30", "2025-10-10", {1: P})     # never absent: nothing is sent
+    assert town.messages("returned") == [] and town.messages("absence_day") == []
+    assert town.pass_until("2025-10-14", 12) == 1           # two weeks after the call
+    assert town.case(1).status == "completed"
+    assert [e.element_id for e in town.audit(case.id, "timer_fired")] == ["wait_day3"]   # the gateway's timer
+
+
+def test_a_tendency_case_moves_on_when_the_child_stays_away(scenario):
+    from ledger.attendance_cases import EngineCaseSink
+    town = scenario
+    town.at("2025-09-26", 10)
+    EngineCaseSink(town.engine, "ht31").tendency(1, reason="家长说要带去打工")
+    town.complete("ht31", "phone_call", CALL)
+    started = town.report_days("2025-09-29", "2025-10-09", {1: U})
+    assert all(r["cases_started"] == [] for r in started)    # the open case takes the absences
+    assert town.names("ht31") == ["home_visit"] and len(town.cases(1)) == 1
