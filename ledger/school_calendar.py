@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import BusinessCalendar
 
+from .access import log_access
 from .attendance_models import SchoolCalendarDay
 from .models import OrgUnit
 
@@ -74,3 +75,26 @@ def fallback_years(years: Iterable[int] | None = None, *, today: date | None = N
         years = (this_year, this_year + 1)
     probe = BusinessCalendar(DEFAULT_ZONE)
     return sorted({year for year in years if probe.uses_fallback(year)})
+
+
+def set_school_day(session: Session, unit: str, day: date, is_school_day: bool | None, note: str, *,
+                   actor: str, now) -> dict | None:
+    """Set a unit's own day (True: a school day, False: a day off) or clear it (None: the
+    statutory calendar applies again), in the caller's transaction; logs who changed what
+    (DOMAIN-REFERENCE §7.2 item 4). Returns the row as it was (``{is_school_day, note}``)
+    or None. Raises IntegrityError when someone set the same day at the same moment."""
+    row = session.scalar(select(SchoolCalendarDay).where(
+        SchoolCalendarDay.org_unit_code == unit, SchoolCalendarDay.date == day))
+    before = None if row is None else {"is_school_day": row.is_school_day, "note": row.note}
+    if is_school_day is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(SchoolCalendarDay(org_unit_code=unit, date=day, is_school_day=is_school_day, note=note))
+    else:
+        row.is_school_day, row.note = is_school_day, note
+    if before is not None or is_school_day is not None:
+        log_access(session, actor, "change", f"calendar:{unit}",
+                   {"date": day.isoformat(), "set": is_school_day, "note": note, "before": before}, now)
+    session.flush()
+    return before

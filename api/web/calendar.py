@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger import access
 from ledger.attendance_models import SchoolCalendarDay
 from ledger.models import OrgUnit
-from ledger.school_calendar import school_calendar
+from ledger.school_calendar import school_calendar, set_school_day
 
 from ..auth import current_principal, login_required
 from .common import engine, error_page
@@ -84,21 +84,8 @@ def change():
     eng = engine()
     try:
         with eng.db.transaction() as session:
-            row = session.scalar(select(SchoolCalendarDay).where(
-                SchoolCalendarDay.org_unit_code == school, SchoolCalendarDay.date == day))
-            before = None if row is None else {"is_school_day": row.is_school_day, "note": row.note}
-            if kind == "clear":
-                if row is not None:
-                    session.delete(row)
-            elif row is None:
-                session.add(SchoolCalendarDay(org_unit_code=school, date=day, is_school_day=kind == "on", note=note))
-            else:
-                row.is_school_day, row.note = kind == "on", note
-            if before is not None or kind != "clear":
-                # Who changed which school's day, and from what (DOMAIN-REFERENCE §7.2 item 4).
-                access.log_access(session, principal.username, "change", f"calendar:{school}",
-                                  {"date": day.isoformat(), "set": None if kind == "clear" else kind == "on",
-                                   "note": note, "before": before}, eng.clock())
+            before = set_school_day(session, school, day, None if kind == "clear" else kind == "on", note,
+                                    actor=principal.username, now=eng.clock())
     except IntegrityError:   # the same day set at the same moment by someone else
         return _render(schools, school, day.replace(day=1), values=values, status=409,
                        errors={"": "该日期刚被他人同时修改，请刷新后重试。"})

@@ -8,7 +8,7 @@ are school days. Day counts are consecutive unexcused school days.
 """
 from __future__ import annotations
 
-from .forms_data import (CALL, CONFIRM, DECIDE, JOINT, LEGAL, NOTICE, REFER, REGISTRY, REPORT, STRIKE,
+from .forms_data import (AID, CALL, CONFIRM, DECIDE, JOINT, LEGAL, NOTICE, REFER, REGISTRY, REPORT, STRIKE,
                          VILLAGE, VISIT, WEEK)
 from .harness import E, P, U
 
@@ -162,10 +162,11 @@ def test_poverty_adds_the_civil_affairs_aid_task(scenario):
     town = scenario
     case = through_village(town, {**VILLAGE, "cause": "poverty", "plan_measures": ["civil_aid"]})
     assert town.names("civil") == ["civil_aid"]
-    dibao = scenario
     assert ("civil_aid", "civil_affairs", "town") in town.tasks_in_order(case.id)
     town.report("2025-10-11", {1: U})                        # the main path goes on beside the aid task
-    assert town.names("ht31") == ["dropout_report"] and dibao.names("civil") == ["civil_aid"]
+    assert town.names("ht31") == ["dropout_report"] and town.names("civil") == ["civil_aid"]
+    town.complete("civil", "civil_aid", AID)
+    assert town.names("civil") == [] and town.names("ht31") == ["dropout_report"]
 
 
 def test_a_dibao_family_gets_aid_whatever_the_cause(scenario):
@@ -244,20 +245,19 @@ def test_every_overdue_deadline_escalates_once(scenario):
     fired = [e.element_id for e in town.audit(case.id, "timer_fired")]
     assert fired.count("phone_call_overdue") == 1
     # The town tier: an unissued notice escalates to the task-force leader after 3 working days.
-    town2 = scenario
-    town2.report_days("2025-10-20", "2025-10-22", {1: U})
-    town2.complete("ht31", "home_visit", VISIT)
-    town2.report("2025-10-23", {1: U})
-    town2.complete("vsjt", "village_check", VILLAGE)
-    town2.report("2025-10-24", {1: U})
-    town2.complete("ht31", "dropout_report", REPORT)
-    town2.complete("pzx", "confirm_report", CONFIRM)         # Fri 10-24: notice due by end of Wed 10-29
-    assert town2.pass_until("2025-10-29", 20) == 0
-    assert town2.pass_until("2025-10-30", 8) == 1
-    assert town2.names("leader") == ["issue_notice_oversee"]
-    town2.pass_until("2025-11-10", 8)
-    assert town2.names("leader") == ["issue_notice_oversee"]
-    assert [e.element_id for e in town2.audit(case.id, "timer_fired")].count("issue_notice_overdue") == 1
+    town.report_days("2025-10-20", "2025-10-22", {1: U})
+    town.complete("ht31", "home_visit", VISIT)
+    town.report("2025-10-23", {1: U})
+    town.complete("vsjt", "village_check", VILLAGE)
+    town.report("2025-10-24", {1: U})
+    town.complete("ht31", "dropout_report", REPORT)
+    town.complete("pzx", "confirm_report", CONFIRM)         # Fri 10-24: notice due by end of Wed 10-29
+    assert town.pass_until("2025-10-29", 20) == 0
+    assert town.pass_until("2025-10-30", 8) == 1
+    assert town.names("leader") == ["issue_notice_oversee"]
+    town.pass_until("2025-11-10", 8)
+    assert town.names("leader") == ["issue_notice_oversee"]
+    assert [e.element_id for e in town.audit(case.id, "timer_fired")].count("issue_notice_overdue") == 1
 
 
 def test_a_return_after_days_nobody_reported_still_reaches_the_case(scenario):
