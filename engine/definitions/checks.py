@@ -63,6 +63,29 @@ def check_lanes(file: str, root: etree._Element, known_roles: Collection[str]) -
     return errors
 
 
+def check_subprocess_lanes(file: str, root: etree._Element) -> list[DeployError]:
+    """SpiffWorkflow gives every element inside an embedded subprocess that sits in a lane
+    that subprocess's lane, whatever lane lists the inner element: a task of another lane
+    would be routed to the wrong role, silently. Such a subprocess must be in no lane."""
+    lane_of = {}
+    for lane in root.xpath('.//bpmn:lane', namespaces=NSMAP):
+        for ref in lane.xpath('./bpmn:flowNodeRef', namespaces=NSMAP):
+            lane_of[(ref.text or '').strip()] = lane.get('name')
+    errors = []
+    for sub in root.xpath('.//bpmn:subProcess | .//bpmn:transaction', namespaces=NSMAP):
+        outer = lane_of.get(sub.get('id'))
+        if outer is None:
+            continue
+        for inner in sub.xpath('.//bpmn:*[@id]', namespaces=NSMAP):
+            inner_lane = lane_of.get(inner.get('id'))
+            if inner_lane is not None and inner_lane != outer:
+                errors.append(element_error(file, inner, (
+                    f'{describe(inner)} is listed in lane "{inner_lane}" but sits in {describe(sub)}, '
+                    f'which is in lane "{outer}": SpiffWorkflow would give it lane "{outer}". '
+                    f'Take the subprocess out of its lane (list only its inner elements)')))
+    return errors
+
+
 # ---- references SpiffWorkflow ignores silently --------------------------------------------
 _CONTAINERS = './/bpmn:process | .//bpmn:subProcess | .//bpmn:transaction | .//bpmn:adHocSubProcess'
 

@@ -11,7 +11,7 @@ from typing import Callable, Collection, Mapping, Sequence
 from lxml import etree
 
 from .checks import (check_dmn_expressions, check_expressions, check_lanes, check_lengths, check_references,
-                     guarded, syntax_only)
+                     check_subprocess_lanes, guarded, syntax_only)
 from .errors import DeployError
 from .forms import FormChecker, parse_json
 from .parsing import ParseSession, file_kind
@@ -231,6 +231,7 @@ def _validate(files, known_roles, search_path, form_dirs, check_compiles) -> Bun
         root = _executable_view(root)
         if known_roles is not None:
             errors += check_lanes(name, root, known_roles)
+        errors += check_subprocess_lanes(name, root)
         errors += check_references(name, root)
         errors += check_lengths(name, root)
         errors += forms.check(name, root)

@@ -560,3 +560,17 @@ def test_an_endless_sub_minute_cycle_is_refused_but_a_counted_one_is_not():
             '<bpmn:timeDuration>"P3D"</bpmn:timeDuration>', f'<bpmn:timeCycle>{value}</bpmn:timeCycle>').encode()},
             check_compiles=check_compiles, form_dirs=[FORMS_DIR])
         assert bool(bundle.errors) == refused, (value, bundle.errors)
+
+
+def test_a_subprocess_in_a_lane_would_hide_its_tasks_lanes():
+    persuasion = (FORMS_DIR.parent / "processes" / "persuasion.bpmn").read_text()
+    assert validate_bundle({"p.bpmn": persuasion.encode()}, check_compiles=check_compiles, form_dirs=[FORMS_DIR],
+                           search_path=[FORMS_DIR.parent / "processes"]).errors == []
+    in_lane = persuasion.replace('<bpmn:flowNodeRef>start</bpmn:flowNodeRef>',
+                                 '<bpmn:flowNodeRef>start</bpmn:flowNodeRef>\n        <bpmn:flowNodeRef>persuade</bpmn:flowNodeRef>', 1)
+    errors = validate_bundle({"p.bpmn": in_lane.encode()}, check_compiles=check_compiles, form_dirs=[FORMS_DIR],
+                             search_path=[FORMS_DIR.parent / "processes"]).errors
+    assert "village_check" in {e.element_id for e in errors}
+    error = next(e for e in errors if e.element_id == "village_check")
+    assert 'lane "village_secretary"' in error.message and 'lane "head_teacher"' in error.message and error.line > 0
+    assert "phone_call" not in {e.element_id for e in errors}      # same lane as the subprocess: harmless

@@ -151,7 +151,11 @@ def test_return_during_the_notice_period_cancels_the_deadline(scenario):
 
 def test_disability_hands_the_child_to_home_teaching(scenario):
     town = scenario
-    through_village(town, {**VILLAGE, "cause": "disability", "plan_measures": ["home_teaching"]})
+    case = through_village(town, {**VILLAGE, "cause": "disability", "plan_measures": ["home_teaching"]})
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check"]
+    [sent] = town.audit(case.id, "message_sent")
+    assert sent.data["name"] == "home_teaching_referral"
+    assert sent.data["correlation"] == {"child_id": 1}
     [message] = town.messages("home_teaching_referral")
     assert message.status in ("unmatched", "delivered") and '"child_id": 1' in message.correlation
     assert "home_teaching" in message.payload
@@ -229,6 +233,10 @@ def test_a_second_absence_during_follow_up_reopens_the_same_case(scenario):
     town.complete("ht31", "phone_call", CALL)
     town.report("2025-10-14", {1: P})
     assert town.names("regzx") == ["restore_registry"]
+    assert [t[0] for t in town.tasks_in_order(case.id)] == [
+        "phone_call", "restore_registry", "strike_off", "weekly_check", "phone_call", "restore_registry"]
+    received = [(e.element_id, e.data["name"]) for e in town.audit(case.id, "message_received")]
+    assert received == [("on_returned", "returned"), ("on_absent_again", "absence_day"), ("on_returned", "returned")]
 
 
 def test_every_overdue_deadline_escalates_once(scenario):
