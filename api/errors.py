@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError, StepFailed
@@ -41,7 +42,7 @@ def register_error_handlers(app: Flask) -> None:
         """NUL characters, lone surrogates and absurdly deep JSON cannot be stored or hashed
         (PostgreSQL refuses NUL in text; UTF-8 refuses surrogates): 400 before any work."""
         if not request.path.startswith("/api/"):
-            return None
+            return _refuse_unstorable_form()
         problem = _bad_text(request.query_string.decode("latin-1"), "query") if b"%00" in request.query_string.lower() else None
         for key, value in request.args.items(multi=True):
             problem = problem or _bad_text(key, "query") or _bad_text(value, f"query.{key}")
@@ -68,10 +69,28 @@ def register_error_handlers(app: Flask) -> None:
             return jsonify(error_body(422, "request is invalid", _flatten(messages))), 422
         return jsonify(error_body(status, exc.description or exc.name)), status
 
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def number_too_large(exc: Exception):
+        """An id or number beyond what the database stores (99999999999999999999): bad input.
+        SQLite's driver raises OverflowError, PostgreSQL DataError (pages: ``api.web.common``)."""
+        return jsonify(error_body(400, "输入的值超出范围或格式不对 (a value is out of range)")), 400
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return jsonify(error_body(500, "internal error; it has been logged")), 500
+
+
+def _refuse_unstorable_form():
+    """Pages: the same refusal for posted form fields, as a Chinese page (nothing is stored)."""
+    if request.method != "POST" or not request.form:
+        return None
+    for key, value in request.form.items(multi=True):
+        if _bad_text(key, "form") or _bad_text(value, key):
+            from .web.common import error_page
+            return error_page(400, "提交的内容含有无法保存的字符（如空字符 NUL），本次操作未执行。请删除这些字符后重试。")
+    return None
 
 
 def _flatten(messages) -> dict:

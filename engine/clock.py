@@ -64,6 +64,11 @@ def set_local_timezone(name: str) -> tzinfo:
     return zone
 
 
+def local_zone() -> tzinfo:
+    """The zone set by ``set_local_timezone`` (the engine's days: due dates, form date bounds)."""
+    return _spiff_timer.LOCALTZ
+
+
 @contextmanager
 def frozen_at(moment: datetime) -> Iterator[datetime]:
     """Inside the block SpiffWorkflow's timers see ``moment`` as now."""

@@ -197,10 +197,9 @@ def _check_row(raw, children, class_names, school_code, allowed_classes) -> tupl
     elif reason and len(reason.strip()) > MAX_REASON:
         problems.append(f"原因不能超过 {MAX_REASON} 字")
     child = children.get(child_id)
-    if child is None:
-        problems.append(f"儿童 {child_id} 不存在")
-    elif child.school_code != school_code:
-        problems.append(f"儿童 {child_id} 不在该校")
+    if child is None or child.school_code != school_code:
+        # One message for both: a reporter must not learn which ids exist in other schools.
+        problems.append(f"儿童 {child_id} 不存在或不在该校")
     elif allowed_classes is not None and child.class_code not in allowed_classes:
         problems.append(f"儿童 {child_id} 不在您任教的班级")
     else:
@@ -212,11 +211,14 @@ def _check_row(raw, children, class_names, school_code, allowed_classes) -> tupl
             problems.append(f"儿童 {child_id} 的班级与学籍不符")
     if problems or child is None:
         return problems, None
-    return [], _Row(child_id, status, (reason or "").strip() or None, child.class_code)
+    # A present day has no reason (a reason left over from an absence must not stay stored).
+    reason = None if status == PRESENT else (reason or "").strip() or None
+    return [], _Row(child_id, status, reason, child.class_code)
 
 
 def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    # Ids are 32-bit in the database: a larger number is no child (and must not reach SQL).
+    return isinstance(value, int) and not isinstance(value, bool) and -2**31 <= value < 2**31
 
 
 def _text(value) -> str:

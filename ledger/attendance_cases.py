@@ -12,9 +12,9 @@ Re-exported by ``ledger.attendance``. A sink hears two things about a child:
 ``EngineCaseSink`` keeps at most one open case per child: an instance of process
 ``persuasion`` with business key ``child:<id>`` in status active or error. No open case
 and an absence → start one with ``{child_id, absence_days, first_absence, trigger:
-"absence"}``; an open case → message ``absence_day`` {count, date, first} (only while the case
-waits for one: at a task it would be stored unmatched, and the next day's count is whole)
-or ``returned`` {date, corrected}, correlated on ``child_id`` (DOMAIN.md "Three-tier persuasion": day 1 phone
+"absence"}``; an open case → message ``absence_day`` {count, date, first} while the case waits for one,
+else (it is at a task) the case's ``absence_days`` / ``first_absence`` are set in place,
+so nothing is lost; or ``returned`` {date, corrected}, correlated on ``child_id`` (DOMAIN.md "Three-tier persuasion": day 1 phone
 call, day 3 home visit, day 5 town). A return with no open case sends nothing. Until
 ``persuasion`` is deployed, absences only log: the attendance itself is stored either way.
 
@@ -42,6 +42,8 @@ from .attendance_models import PRESENT, UNEXCUSED, AttendanceRecord
 
 log = logging.getLogger(__name__)
 PROCESS_KEY = "persuasion"
+MESSAGE_NAMES = {"absence_day": "又一天无故缺课", "returned": "学生已返校",
+                 "home_teaching_referral": "转送教上门"}   # what pages call the messages
 OPEN_STATUSES = ("active", "error")
 
 
@@ -75,25 +77,33 @@ class EngineCaseSink:
     def absence(self, child_id: int, day: date, count: int, *, first_day: date | None = None) -> CaseEvent | None:
         if count < 1:
             return None
-        if self.open_case(child_id) is not None:
-            if not self.awaiting("absence_day", [child_id]):
-                # The case is at a task (a call, a visit, a notice): nothing would catch the
-                # message. The next day's message carries the whole count, so none is lost.
+        first = (first_day or day).isoformat()
+        case_id = self.open_case(child_id)
+        if case_id is None:
+            variables = {"child_id": child_id, "absence_days": count, "first_absence": first, "trigger": "absence"}
+            try:
+                started = self.engine.runtime.start(PROCESS_KEY, variables, business_key=business_key(child_id),
+                                                    actor=self.actor)
+            except NotFound:
+                log.warning("process %r is not deployed: no case started for child %s (%s unexcused school "
+                            "day(s) to %s)", PROCESS_KEY, child_id, count, day)
                 return None
-            return self._deliver("absence_day", child_id, {"count": count, "date": day.isoformat(),
-                                                           "first": (first_day or day).isoformat()})
-        variables = {"child_id": child_id, "absence_days": count, "first_absence": (first_day or day).isoformat(),
-                     "trigger": "absence"}
-        try:
-            started = self.engine.runtime.start(PROCESS_KEY, variables, business_key=business_key(child_id),
-                                                actor=self.actor)
-        except NotFound:
-            log.warning("process %r is not deployed: no case started for child %s (%s unexcused school day(s) to %s)",
-                        PROCESS_KEY, child_id, count, day)
-            return None
-        except StepFailed as err:  # the case exists, in error with an incident for an administrator
-            return CaseEvent("started", {"child_id": child_id, "instance_id": err.instance_id, "status": "error"})
-        return CaseEvent("started", {"child_id": child_id, "instance_id": started.instance_id})
+            except StepFailed as err:  # the case exists, in error with an incident for an administrator
+                return CaseEvent("started", {"child_id": child_id, "instance_id": err.instance_id, "status": "error"})
+            except Conflict:            # started a moment ago by a concurrent report: tell that case
+                case_id = self.open_case(child_id)
+                if case_id is None:
+                    raise
+            else:
+                return CaseEvent("started", {"child_id": child_id, "instance_id": started.instance_id})
+        if self.awaiting("absence_day", [child_id]):
+            return self._deliver("absence_day", child_id, {"count": count, "date": day.isoformat(), "first": first})
+        # The case is at a task (a call, a visit, a notice) and nothing would catch a message:
+        # bring its count up to date instead, so that the task page shows it and the gateway
+        # after the task sees it (day 3 during an open call → the home visit comes next).
+        self.engine.runtime.set_variables(case_id, {"absence_days": count, "first_absence": first}, actor=self.actor)
+        return CaseEvent("message", {"child_id": child_id, "message": "absence_day", "status": "updated",
+                                     "reached": [case_id]})
 
     def tendency(self, child_id: int, *, reason: str) -> CaseEvent:
         """Start the child's persuasion case for a dropout tendency (DOMAIN.md "Three-tier
@@ -112,6 +122,8 @@ class EngineCaseSink:
         try:
             started = self.engine.runtime.start(PROCESS_KEY, variables, business_key=business_key(child_id),
                                                 actor=self.actor)
+        except Conflict:   # a concurrent flag (a double click) started it a moment ago
+            raise Conflict("已有未结的劝返案件，无需重复标记；请在该案件中继续办理。") from None
         except NotFound:
             raise NotFound("劝返流程（persuasion）尚未部署，无法发起案件；请联系系统管理员部署后再标记。"
                            " (process 'persuasion' is not deployed)") from None

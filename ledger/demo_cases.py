@@ -124,7 +124,9 @@ def answers(step: Step, actor_name: str) -> dict:
                        "visit_record": f"{CAUSE_DETAIL[cause]}；已告知监护人法定义务（演示数据）"},
         "village_check": {"cause": cause, "cause_detail": CAUSE_DETAIL[cause], "plan_measures": MEASURES[cause],
                           "plan_responsible": "村书记、班主任", "grid_workers": "网格员两名、村妇联主任",
-                          "plan_next_check_on": (step.day + timedelta(days=7)).isoformat(),
+                          # Not before the day the form is sent (x-notBeforeToday): the replay
+                          # reaches back four weeks, so six weeks on is still ahead.
+                          "plan_next_check_on": (step.day + timedelta(days=42)).isoformat(),
                           "family_dibao": cause == "poverty"},
         "dropout_report": {"report_last_attended_on": step.last_present.isoformat(),
                            "report_absent_days": step.absent_days, "report_whereabouts": "at_home",

@@ -88,7 +88,8 @@ def available(engine, instance_id: int, principal=None) -> list[dict]:
     found = []
     for kind, spec in KINDS.items():
         if spec.step in done or spec.step in open_steps:
-            url = f"/instances/{instance_id}/documents/{kind}" if spec.step in done else None
+            ready = spec.step in done or (kind == "return-notice" and "confirm_report" in done)   # a draft
+            url = f"/instances/{instance_id}/documents/{kind}" if ready else None
             guardian = url and "guardian" in spec.copies and principal is not None and may_unmask(principal)
             found.append({"kind": kind, "title": spec.title, "step_name": spec.step_name, "url": url,
                           "pending": url is None, "guardian_url": f"{url}?copy=guardian" if guardian else None})
@@ -103,9 +104,13 @@ def build(engine, instance_id: int, kind: str, *, copy: str = "file") -> dict:
     if copy not in spec.copies:
         raise KeyError(copy)
     case = _Case(engine, instance_id)
-    if case.latest(spec.step) is None:
+    draft = case.latest(spec.step) is None
+    if draft and not (kind == "return-notice" and case.latest("confirm_report")):
         raise NotReady(f"《{spec.title}》尚未生成：“{spec.step_name}”办结后才能查看和打印。")
-    doc = _report(case) if kind == "dropout-report" else _notice(case)
+    # The notice is printed before it is served: once the report is confirmed, a draft with
+    # blanks (文号, dates, service) to fill by hand; the step then records what was served.
+    doc = _report(case) if kind == "dropout-report" else _notice(case, draft=draft)
+    doc["draft"] = draft
     doc.update(kind=kind, title=spec.title, instance_id=instance_id, copy=copy, unmasked=copy == "guardian",
                child=case.child(unmasked=copy == "guardian"))
     return doc
@@ -156,14 +161,15 @@ def _measure(case: "_Case", step: dict) -> dict:
             "people": (got.get(people_field) if people_field else None) or case.person(step["actor"])}
 
 
-def _notice(case: "_Case") -> dict:
+def _notice(case: "_Case", draft: bool = False) -> dict:
     """{notice_no, recipient, first_absence, last_attended_on, absent_days, deadline,
     deadline_computed, issuer, issued_on, service: {method, served_on, recipient, witness,
-    refusal_note}}; dates as 2025年10月17日."""
-    issued = case.latest("issue_notice")
+    refusal_note}}; dates as 2025年10月17日. A ``draft`` (issue_notice still open) has the
+    notice's own fields blank."""
+    issued = case.latest("issue_notice") if not draft else {"submitted": {}, "task_id": None}
     got = issued["submitted"]
-    data = case.engine.runtime.variables(case.instance_id, "issue_notice")   # after its postScript
-    deadline, computed = data.get("return_deadline"), False
+    data = case.engine.runtime.variables(case.instance_id, "confirm_report" if draft else "issue_notice")
+    deadline, computed = data.get("return_deadline") if not draft else None, False
     if not deadline and got.get("notice_served_on"):
         deadline, computed = add_working_days(got["notice_served_on"], 3), True   # as the postScript does
     reported = (case.latest("dropout_report") or {}).get("submitted", {})

@@ -34,6 +34,12 @@ def form_message(error: ValidationError) -> str:
         return "格式不正确"
     if v == "additionalProperties":
         return "包含表单中没有的字段"
+    if v == "x-notAfterToday":
+        return f"日期不能晚于今天（{value}）"
+    if v == "x-notBeforeToday":
+        return f"日期不能早于今天（{value}）"
+    if v == "x-notBefore":
+        return f"日期不能早于 {value}"
     if v in ("minItems", "maxItems"):
         return f"请选择{'至少' if v == 'minItems' else '最多'} {value} 项"
     return "填写内容不符合要求"

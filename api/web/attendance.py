@@ -23,11 +23,11 @@ from engine.errors import Conflict, InvalidInput
 from engine.tasks import TaskQuery
 from ledger import access
 from ledger.attendance import MAX_RECORDS, EngineCaseSink, record_day
+from ledger.attendance_cases import MESSAGE_NAMES
 from ledger.attendance_excel import MAX_BYTES, TooLarge, record_upload
 from ledger.attendance_models import EXCUSED, PRESENT, UNEXCUSED, AttendanceRecord
 from ledger.directory import unit_names
 from ledger.models import Child
-from ledger.privacy import mask_name
 from ledger.school_calendar import school_calendar
 
 from ..auth import current_principal, login_required
@@ -37,7 +37,6 @@ bp = Blueprint("attendance", __name__)
 
 STATUS_CHOICES = ((PRESENT, "到校"), (EXCUSED, "请假"), (UNEXCUSED, "无故缺课"))
 STATUS_NAMES = dict(STATUS_CHOICES)
-MESSAGE_NAMES = {"absence_day": "又一天无故缺课", "returned": "已返校"}
 NOT_REPORTER = "只有班主任（本班）、校长或学籍管理员（本校）可以报送考勤。"
 NOT_YOUR_CLASS = "您不能报送该班级的考勤，本次提交未保存任何记录。"
 _STATUS_FIELD = re.compile(r"status-(\d{1,9})")
@@ -48,7 +47,12 @@ EARLIEST = date(2000, 1, 1)   # absence runs look back a year; older dates are t
 @bp.get("/attendance")
 @login_required
 def show():
-    """The class's day: each child masked, the stored status pre-selected (else present)."""
+    """The class's day: each child by full name, the stored status pre-selected (else present).
+
+    Names are not masked here, unlike every list elsewhere: only those who report this class
+    (its head teacher, the school's principal or registrar) see the page, they know the
+    pupils, and two pupils masked alike (王*, 王*) cannot be told apart, so marking the wrong
+    one would start a case against the wrong family. Each view is access-logged."""
     principal = current_principal()
     classes = _classes(principal)
     if not classes:
@@ -178,12 +182,12 @@ def _row_errors(errors, records: list[dict]) -> dict:
 
 def _describe(principal, result) -> dict:
     """The result for the page: counts, and each started case / message / error with the
-    child's masked name and, for a case, the open task the caller may open."""
+    child's name and, for a case, the open task the caller may open."""
     eng = engine()
     ids = {item["child_id"] for group in (result.cases_started, result.messages_sent, result.case_errors)
            for item in group}
     with eng.db.read() as session:
-        names = {c.id: mask_name(c.name) for c in session.scalars(select(Child).where(Child.id.in_(ids)))} if ids else {}
+        names = {c.id: c.name for c in session.scalars(select(Child).where(Child.id.in_(ids)))} if ids else {}
         started = []
         for item in result.cases_started:
             rows, _ = eng.tasks.list(TaskQuery(status="open", instance_id=item["instance_id"], per_page=10))
@@ -215,7 +219,7 @@ def _render(principal, classes, klass, day, *, values=None, errors=None, result=
     for child in children:
         record = stored.get(child.id)
         status_value, reason = values.get(child.id) or ((record.status, record.reason or "") if record else (PRESENT, ""))
-        rows.append({"id": child.id, "name": mask_name(child.name), "status": status_value, "reason": reason,
+        rows.append({"id": child.id, "name": child.name, "status": status_value, "reason": reason,
                      "stored": STATUS_NAMES.get(record.status) if record else None,
                      "error": (errors or {}).get(child.id)})
     reporters = display_names(r.reported_by for r in stored.values())

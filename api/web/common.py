@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError
@@ -93,6 +94,12 @@ def page_error_handlers(blueprint) -> None:
     @blueprint.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         return error_page(exc.code or 500)
+
+    @blueprint.errorhandler(OverflowError)
+    @blueprint.errorhandler(DataError)
+    def number_too_large(exc: Exception):
+        # An id beyond what the database stores (/admin/users/99999999999999999999).
+        return error_page(400, "输入的值超出范围或格式不对（如过大的编号），请检查后重试。")
 
     @blueprint.errorhandler(Exception)
     def unexpected(exc: Exception):

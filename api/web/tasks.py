@@ -11,6 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed
 from ledger import access, documents
+from ledger.attendance_cases import MESSAGE_NAMES
 from ledger.inbox import handed_to
 
 from .. import taskactions
@@ -138,6 +139,10 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
     people = display_names([row.assignee, row.completed_by])  # the history brings its own actor_name
     for entry in history:
         entry["label"] = HISTORY_LABELS.get(entry["kind"], entry["kind"])
+        if entry["kind"] == "message_received":
+            entry["title"] = MESSAGE_NAMES.get(entry.get("title"), entry.get("title"))
+        if entry.get("actor") == "timer":
+            entry["actor_name"] = "系统（到期自动）"
     body = render_template(
         "task.html", task=detail, row=row, fields=fields, rights=taskactions.rights(eng, principal, row),
         values=values if values is not None else initial_values(fields), errors=errors or {},

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
-    TypeDecorator, UniqueConstraint,
+    TypeDecorator, UniqueConstraint, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -87,6 +87,9 @@ class ProcessDefinition(Base):
     )
 
 
+OPEN_BUSINESS_KEY = "status IN ('active', 'error') AND business_key IS NOT NULL"
+
+
 class ProcessInstance(Base):
     """The instance row carries the optimistic-concurrency counter (``row_version``)."""
 
@@ -102,6 +105,9 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     __mapper_args__ = {"version_id_col": row_version}
+    # One open instance per (process, business key): migration 0003.
+    __table_args__ = (Index("uq_process_instance_open_business_key", "process_key", "business_key", unique=True,
+                            sqlite_where=text(OPEN_BUSINESS_KEY), postgresql_where=text(OPEN_BUSINESS_KEY)),)
 
 
 class WorkflowState(Base):

@@ -6,17 +6,18 @@ incident stores so that an administrator's retry re-runs exactly the failed comm
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from uuid import UUID
 
-from jsonschema import Draft202012Validator
-from jsonschema.validators import validator_for
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.validators import extend, validator_for
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
+from ..clock import local_zone
 from ..errors import Conflict, InvalidInput, NotFound
 from ..persistence.models import HumanTask
 from .projections import event_parts, timer_due
@@ -116,7 +117,8 @@ class CompleteTask(Command):
         if self.enforce_assignee and row is not None and row.assignee and row.assignee != ctx.actor:
             raise Conflict(f"task {self.task_id} is claimed by {row.assignee}")
         if row is not None and row.form_key:
-            validate_form(ctx.forms.schema(row.form_key), self.data, ctx.hooks.form_message)
+            validate_form(ctx.forms.schema(row.form_key), self.data, ctx.hooks.form_message,
+                          today=ctx.now.astimezone(local_zone()).date())
         spec = task.task_spec
         if hasattr(spec, "add_data_from_form"):
             spec.add_data_from_form(task, self.data)
@@ -143,15 +145,45 @@ def _ready_user_task(ctx, task_id):
     return task
 
 
-def validate_form(schema: dict, data, message=None) -> None:
+def _date_keywords(today: date):
+    """Date bounds JSON Schema cannot say, for ``format: date`` strings (ISO, so they compare
+    as text): ``x-notAfterToday`` (an activity already happened), ``x-notBeforeToday`` (a
+    next check is ahead), ``x-notBefore: "<sibling field>"`` (served on or after issued).
+    The error's ``validator`` is the keyword, its ``validator_value`` the bound (ISO date)."""
+    def bound(check, value_of):
+        def keyword(validator, value, instance, schema):
+            limit = value_of(value)
+            if value and isinstance(instance, str) and isinstance(limit, str) and check(instance, limit):
+                yield ValidationError(f"{instance} is out of bounds ({limit})", validator_value=limit)
+        return keyword
+    iso = today.isoformat()
+    return {"x-notAfterToday": bound(lambda got, limit: got > limit, lambda value: iso),
+            "x-notBeforeToday": bound(lambda got, limit: got < limit, lambda value: iso)}
+
+
+def _sibling_bound(validator, field, instance, schema):
+    """``x-notBefore`` on an object: {"served_on": "issued_on"} = served_on >= issued_on."""
+    if not isinstance(instance, dict) or not isinstance(field, dict):
+        return
+    for later, earlier in field.items():
+        got, limit = instance.get(later), instance.get(earlier)
+        if isinstance(got, str) and isinstance(limit, str) and got < limit:
+            yield ValidationError(f"{later} {got} is before {earlier} {limit}", path=[later], validator_value=limit)
+
+
+def validate_form(schema: dict, data, message=None, today: date | None = None) -> None:
     """Raise InvalidInput with ``{field path: message}`` for every JSON Schema violation.
 
     ``message(error)`` turns a jsonschema error into the text shown (the caller's language);
-    the default is jsonschema's own English, and "required" for a missing field.
+    the default is jsonschema's own English, and "required" for a missing field. With
+    ``today`` (the engine clock's local date) the date keywords of ``_date_keywords`` and
+    ``x-notBefore`` apply.
     """
     if not isinstance(data, dict):
         raise InvalidInput("form data must be a JSON object", errors={"data": "must be an object"})
     cls = validator_for(schema, default=Draft202012Validator)
+    if today is not None:
+        cls = extend(cls, {**_date_keywords(today), "x-notBefore": _sibling_bound})
     errors = {}
     for err in cls(schema, format_checker=cls.FORMAT_CHECKER).iter_errors(data):
         path = ".".join(str(p) for p in err.absolute_path)

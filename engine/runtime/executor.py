@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.util.task import TaskState
@@ -112,7 +113,11 @@ class CommandExecutor:
                 business_key=target.business_key, status="active", started_by=actor,
                 created_at=now, updated_at=now)
             session.add(instance)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:   # the transaction is rolled back by the caller
+                raise Conflict(f"an open instance of {target.process_key} with business key "
+                               f"{target.business_key} exists already") from None
             state = WorkflowState(instance_id=instance.id, serializer_version=self.store.version,
                                   state=target.initial_state)
             session.add(state)

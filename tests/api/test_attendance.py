@@ -74,7 +74,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_stored(client, app, as_user):
         {"child_id": 2, "status": "late"}, {"child_id": "x", "status": P}, {"child_id": 1, "status": P}])
     assert response.status_code == 422
     assert response.json["errors"] == {
-        "records.1": "儿童 99 不存在", "records.2": "儿童 3 不在该校",
+        "records.1": "儿童 99 不存在或不在该校", "records.2": "儿童 3 不存在或不在该校",
         "records.3": "儿童 2 的状态 'late' 无效（应为 present、absent_excused 或 absent_unexcused）",
         "records.4": "学生ID 缺失或不是整数", "records.5": "儿童 1 重复出现（另见 records.0）"}
     assert stored(app) == []
@@ -142,3 +142,14 @@ def test_in_the_callers_transaction_the_hand_off_waits_for_the_commit(app, town)
                           ("absence", 1, date(2025, 3, 10), 2, date(2025, 3, 7)),
                           ("returned", 1, date(2025, 3, 11), False)]
     assert stored(app)[-1] == (1, date(2025, 3, 11), P)
+
+
+def test_a_present_day_keeps_no_reason_left_from_an_absence(town, client, as_user, app):
+    from sqlalchemy import select
+
+    from ledger.attendance_models import AttendanceRecord
+    post_day(client, as_user, "2025-03-07", [{"child_id": 1, "status": U, "reason": "不明原因"}])
+    post_day(client, as_user, "2025-03-07", [{"child_id": 1, "status": P, "reason": "不明原因"}])
+    with app.extensions["baoxue.engine"].db.read() as session:
+        row = session.scalars(select(AttendanceRecord)).one()
+        assert (row.status, row.reason) == (P, None)

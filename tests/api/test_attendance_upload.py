@@ -50,9 +50,9 @@ def test_a_bad_file_lists_every_bad_row_by_number_and_stores_nothing(client, app
     response = upload(client, as_user, data)
     assert response.status_code == 422
     assert response.json["errors"] == {
-        "rows.5": "第5行：儿童 99 不存在",
+        "rows.5": "第5行：儿童 99 不存在或不在该校",
         "rows.6": "第6行：儿童 2 的状态 “迟到” 无效（应为 到校、请假 或 无故缺课）",
-        "rows.7": "第7行：儿童 3 不在该校",
+        "rows.7": "第7行：儿童 3 不存在或不在该校",
         "rows.8": "第8行：儿童 2 的姓名与学籍不符",
         "rows.9": "第9行：儿童 2 的班级与学籍不符",
         "rows.10": "第10行：学生ID “二” 不是有效的编号",

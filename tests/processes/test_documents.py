@@ -100,6 +100,9 @@ def test_the_dropout_report_shows_the_case_with_the_id_masked(scenario):
     status, body = page(principal, REPORT_URL.format(case_id))
     assert status == 200 and "编号：<span class=\"blank" in body
     town.complete("pzx", "confirm_report", CONFIRM)
+    # The town prints the notice before serving it: a draft, its own fields blank lines.
+    status, draft = page(browser(town, "town"), NOTICE_URL.format(case_id))
+    assert status == 200 and "尚未登记签发" in draft and "送达回证" in draft and "蛟府教" not in draft
     status, body = page(principal, REPORT_URL.format(case_id))
     assert status == 200, body
     text = re.sub(r"\s+", " ", body)
@@ -107,12 +110,12 @@ def test_the_dropout_report_shows_the_case_with_the_id_masked(scenario):
     assert "蛟潭中心学校" in text and "张小明" in text and "三年级1班" in text and "蛟潭村" in text
     assert MASKED_ID in text and FULL_ID not in text
     assert "2025年9月26日" in text and "5 天" in text and "厌学" in text and "在家" in text
-    assert "请镇政府督促监护人送子女返校" in text and "报送日期：2025年10月16日" in text
+    assert "请镇政府督促监护人送子女返校" in text and "报送日期：2025年10月11日" in text
     cell = r"<td[^>]*>([^<]*)</td>"
     rows = re.findall(r"<tr>" + cell * 5 + "</tr>", text)
     assert [(r[1], r[2], r[3]) for r in rows] == [
         ("电话联系监护人", "2025年9月29日", "HT31"),
-        ("家访", "2025年10月13日", "班主任、德育处主任"),
+        ("家访", "2025年10月9日", "班主任、德育处主任"),
         ("村级入户核实", "2025年10月10日", "VSJT")]
     assert "已联系上监护人（接听：父亲）；厌学" in rows[0][4]
     assert "仍不愿返校；监护人犹豫观望；学生厌学，监护人犹豫" == rows[1][4]
@@ -120,14 +123,17 @@ def test_the_dropout_report_shows_the_case_with_the_id_masked(scenario):
     for line in ("班主任（签字）", "德育处（签字）", "校长（签字）", "学校（盖章）", "接收单位签收"):
         assert line in text
     assert "<script" not in body.lower()
-    assert views(town) == [("pzx", "view", {"instance_id": case_id, "document": "dropout-report",
-                                            "copy": "file", "unmasked": False})] * 2
+    report_view = ("pzx", "view", {"instance_id": case_id, "document": "dropout-report", "copy": "file",
+                                   "unmasked": False})
+    draft_view = ("town", "view", {"instance_id": case_id, "document": "return-notice", "copy": "file",
+                                   "unmasked": False})
+    assert views(town) == [report_view, draft_view, report_view]
 
 
 def test_the_return_notice_orders_the_return_within_three_working_days(scenario):
     town = scenario
     case_id = served(town)
-    assert town.engine.runtime.variables(case_id, "issue_notice")["return_deadline"] == "2025-10-22"
+    assert town.engine.runtime.variables(case_id, "issue_notice")["return_deadline"] == "2025-10-15"
     assert town.engine.runtime.variables(case_id)["notice_no"] == NOTICE["notice_no"]
     government = browser(town, "town")
     status, body = page(government, NOTICE_URL.format(case_id))
@@ -135,9 +141,9 @@ def test_the_return_notice_orders_the_return_within_three_working_days(scenario)
     text = re.sub(r"\s+", " ", body)
     assert "限期返校通知书" in text and "蛟府教〔2025〕7号" in text and "张父：" in text
     # Served Friday 17 October: three working days later is Wednesday 22 October.
-    assert "2025年10月22日" in text and "自2025年9月29日起无正当理由未到校" in text
+    assert "2025年10月15日" in text and "自2025年9月29日起无正当理由未到校" in text
     assert "第五条第二款" in text and "第五十八条" in text and "未成年人保护法" in text and "家庭教育促进法" in text
-    assert "蛟潭镇人民政府（盖章）" in text and "2025年10月17日" in text
+    assert "蛟潭镇人民政府（盖章）" in text and "2025年10月11日" in text
     assert "送达回证" in text and "直接送达（本人签收）" in text and "村书记王某" in text
     assert "留存联" in text and MASKED_ID in text and FULL_ID not in text
     # The guardian's copy: the full ID number, for the town government only.

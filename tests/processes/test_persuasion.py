@@ -47,7 +47,7 @@ def through_notice(town):
     town.report("2025-10-11", {1: U})                        # make-up Saturday: day 5
     town.complete("ht31", "dropout_report", REPORT)
     town.complete("pzx", "confirm_report", CONFIRM)
-    town.complete("town", "issue_notice", NOTICE)            # served Fri 10-17 → return by Wed 10-22
+    town.complete("town", "issue_notice", NOTICE)            # served Sat 10-11 (调休) → return by Wed 10-15
     return case
 
 
@@ -104,10 +104,10 @@ def test_village_plan_succeeds(scenario):
 def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
     town = scenario
     case = through_notice(town)
-    town.report_days("2025-10-13", "2025-10-22", {1: U})
+    town.report_days("2025-10-13", "2025-10-15", {1: U})
     assert town.names("judicial") == []
-    assert town.pass_until("2025-10-22", 20) == 0            # the deadline day is not over yet
-    assert town.pass_until("2025-10-23", 8) == 1             # the end of 10-22 has passed
+    assert town.pass_until("2025-10-15", 20) == 0            # the deadline day is not over yet
+    assert town.pass_until("2025-10-16", 8) == 1             # the end of 10-15 has passed
     assert town.names("judicial") == ["legal_education"]
     town.complete("judicial", "legal_education", LEGAL)
     town.complete("leader", "leader_decision", DECIDE)
@@ -302,7 +302,64 @@ def test_a_tendency_case_moves_on_when_the_child_stays_away(scenario):
     town = scenario
     town.at("2025-09-26", 10)
     EngineCaseSink(town.engine, "ht31").tendency(1, reason="家长说要带去打工")
-    town.complete("ht31", "phone_call", CALL)
+    town.complete("ht31", "phone_call", {**CALL, "call_on": "2025-09-26"})
     started = town.report_days("2025-09-29", "2025-10-09", {1: U})
     assert all(r["cases_started"] == [] for r in started)    # the open case takes the absences
     assert town.names("ht31") == ["home_visit"] and len(town.cases(1)) == 1
+
+
+def test_absences_while_the_call_is_open_are_not_lost(scenario):
+    town = scenario
+    case = start_case(town)
+    updates = [r["messages_sent"] for r in town.report_days("2025-09-30", "2025-10-09", {1: U})]
+    assert updates == [[{"child_id": 1, "message": "absence_day", "status": "updated", "reached": [case.id]}]] * 2
+    assert town.messages("absence_day") == []                # nothing stored unmatched
+    assert "无故缺课 3 个教学日" in town.client.get(
+        f"/api/v1/tasks/{town.task('ht31', 'phone_call')['task_id']}", headers=town.headers("ht31")).json["instructions"]
+    town.complete("ht31", "phone_call", CALL)                # day 3 already: the visit comes at once
+    assert town.names("ht31") == ["home_visit"]
+    assert [e.kind for e in town.audit(case.id, "variables_set")] == ["variables_set"] * 2
+
+
+def test_concurrent_starts_for_one_child_make_one_case(scenario):
+    import threading
+
+    from engine.errors import Conflict
+    from ledger.attendance_cases import EngineCaseSink
+    town = scenario
+    town.at("2025-09-29", 10)
+    barrier, outcomes = threading.Barrier(4), []
+
+    def flag():
+        barrier.wait()
+        try:
+            outcomes.append(EngineCaseSink(town.engine, "ht31").tendency(1, reason="双击").detail["instance_id"])
+        except Conflict as exc:
+            outcomes.append(exc.status)
+    threads = [threading.Thread(target=flag) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(town.cases(1)) == 1
+    assert sorted(outcomes, key=str) == sorted([town.case(1).id] + [409] * 3, key=str)
+    assert town.names("ht31") == ["phone_call"]
+
+
+def test_dates_that_cannot_be_true_are_refused_beside_the_field(scenario):
+    town = scenario
+    through_notice_ready = through_village(town)
+    town.report("2025-10-11", {1: U})
+    town.complete("ht31", "dropout_report", REPORT)
+    town.complete("pzx", "confirm_report", CONFIRM)
+
+    def refused(data):
+        task = town.task("town", "issue_notice")
+        response = town.client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=town.headers("town"),
+                                    json={"data": {**NOTICE, **data}})
+        assert response.status_code == 422, response.json
+        return response.json["errors"]
+    assert refused({"notice_served_on": "2025-10-12"}) == {"notice_served_on": "日期不能晚于今天（2025-10-11）"}
+    assert refused({"notice_issued_on": "2025-10-11", "notice_served_on": "2025-10-10"}) == {
+        "notice_served_on": "日期不能早于 2025-10-11"}
+    assert town.names("town") == ["issue_notice"] and through_notice_ready   # nothing moved on

@@ -37,9 +37,10 @@ def mark(browser, data: dict, klass: str = "zx-3-1", day: str = DAY):
     return post(browser, "/attendance", {"class": klass, "date": day, **data}, token_from="/attendance")
 
 
-def test_everyone_is_present_by_default_with_masked_names(town, browser):
+def test_everyone_is_present_by_default_by_full_name_for_those_who_report(town, browser):
     html = html_of(browser("ht31").get(f"/attendance?date={DAY}"))
-    assert "三年级1班" in html and "张*明" in html and "张小明" not in html
+    assert "三年级1班" in html and "张小明" in html          # the class's own register: names unmasked
+    assert "张小明" not in html_of(browser("ht32").get("/attendance"))
     assert checked(html, 1) == P and 'name="status-2"' not in html      # another class's child is not listed
     assert "本日尚未报送" in html and 'id="upload"' not in html          # the Excel upload is for the school
     assert access_log(town, "attendance:zx-3-1")[-1][:2] == ("ht31", "view")
@@ -53,7 +54,7 @@ def test_an_unexcused_absence_starts_a_case_and_resending_the_day_starts_no_seco
     [(case_id, status)] = cases(town, 1)
     assert status == "active" and f"案件编号 {case_id}" in html
     [task] = engine_of(town).tasks.list(TaskQuery(instance_id=case_id))[0]
-    assert f'<a href="/tasks/{task.id}">电话联系监护人</a>' in html and "张*明" in html
+    assert f'<a href="/tasks/{task.id}">电话联系监护人</a>' in html and "张小明" in html
     assert start_variables(town, case_id) == {"child_id": 1, "absence_days": 1, "first_absence": DAY,
                                               "trigger": "absence"}
     assert stored(town) == [(1, DAY, U, "ht31")]
@@ -112,7 +113,7 @@ def test_a_principal_reports_any_class_of_the_school(persuasion, browser):
     principal = browser("pzx")
     html = html_of(principal.get("/attendance?class=zx-3-2"))
     assert '<option value="zx-3-1">' in html and '<option value="zx-3-2" selected>' in html
-    assert "李*" in html and 'id="upload"' in html and "fg-1-1" not in html
+    assert "李红" in html and 'id="upload"' in html and "fg-1-1" not in html
     assert "已保存" in html_of(mark(principal, {"status-2": U}, klass="zx-3-2"))
     assert [c[1] for c in cases(persuasion, 2)] == ["active"]
 
@@ -139,7 +140,7 @@ def test_the_excel_upload_lists_each_bad_row_in_chinese_and_stores_all_or_nothin
                                       [3, "", "", "到校", ""]]))
     html = html_of(bad)
     assert bad.status_code == 422 and "文件未导入" in html
-    assert "第3行：儿童 2 的状态 “逃学” 无效" in html and "第4行：儿童 3 不在该校" in html
+    assert "第3行：儿童 2 的状态 “逃学” 无效" in html and "第4行：儿童 3 不存在或不在该校" in html
     assert stored(persuasion) == []
     assert upload(principal, b"not excel", name="day.csv").status_code == 422
     good = upload(principal, workbook([[1, "张小明", "三年级1班", "无故缺课", "未到校"], [2, "李红", "", "到校", ""]]))
