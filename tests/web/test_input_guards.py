@@ -26,3 +26,11 @@ def test_numbers_too_large_for_the_database_are_bad_input_not_errors(town, brows
     assert stored(town) == []
     users = town.test_client().get("/api/v1/users/99999999999999999999", headers=as_user("admin"))
     assert users.status_code in (400, 404) and users.json["message"]
+
+
+def test_a_method_no_page_has_is_405_not_a_csrf_refusal(town, browser):
+    ht31 = browser("ht31")
+    assert ht31.put("/attendance").status_code == 405
+    assert ht31.delete("/children/1").status_code == 405
+    assert ht31.post("/no-such-page").status_code == 404
+    assert ht31.post("/attendance", data={"class": "zx-3-1"}).status_code == 400     # a real page: CSRF still applies
