@@ -34,3 +34,8 @@ def test_a_method_no_page_has_is_405_not_a_csrf_refusal(town, browser):
     assert ht31.delete("/children/1").status_code == 405
     assert ht31.post("/no-such-page").status_code == 404
     assert ht31.post("/attendance", data={"class": "zx-3-1"}).status_code == 400     # a real page: CSRF still applies
+
+
+def test_a_bad_date_in_the_attendance_address_says_so_and_shows_today(town, browser):
+    html = html_of(browser("ht31").get("/attendance?date=abc"))
+    assert "日期有误，下面显示的是今天的考勤" in html and "未保存任何记录" not in html
