@@ -363,3 +363,16 @@ def test_dates_that_cannot_be_true_are_refused_beside_the_field(scenario):
     assert refused({"notice_issued_on": "2025-10-11", "notice_served_on": "2025-10-10"}) == {
         "notice_served_on": "日期不能早于 2025-10-11"}
     assert town.names("town") == ["issue_notice"] and through_notice_ready   # nothing moved on
+
+
+def test_an_overdue_strike_off_escalates_to_the_task_force_deputy_once(scenario):
+    town = scenario
+    case = start_case(town)
+    town.complete("ht31", "phone_call", CALL)
+    town.report("2025-09-30", {1: P})
+    town.complete("regzx", "restore_registry", REGISTRY)      # Tue 09-30: strike-off due by the end of Fri 10-10
+    assert town.pass_until("2025-10-10", 20) == 0             # 10-01..08 are not working days
+    assert town.pass_until("2025-10-11", 8) == 1 and town.names("deputy") == ["strike_off_oversee"]
+    town.pass_until("2025-10-20", 8)
+    assert town.names("deputy") == ["strike_off_oversee"]
+    assert [e.element_id for e in town.audit(case.id, "timer_fired")] == ["strike_off_overdue"]
