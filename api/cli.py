@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 import unicodedata
 from datetime import datetime
 from pathlib import Path
@@ -14,9 +13,6 @@ from engine.errors import EngineError, InvalidInput
 
 from .settings import Settings
 from .wiring import build_engine
-
-
-SWEEP_LIMIT = 200  # timers per sweep: a backlog is worked off in bounded transactions
 
 
 def _engine():
@@ -142,26 +138,11 @@ def serve(host, port, workers, no_worker):
 @main.command()
 @click.option("--interval", default=5.0, show_default=True, help="seconds between timer sweeps")
 def worker(interval):
-    """Fire due timers and deliver pending messages forever (several workers may run
-    against one PostgreSQL). A failing sweep is logged and retried with back-off; the
-    worker never dies of a transient database error."""
-    engine = _engine()
-    log = logging.getLogger("baoxue.worker")
-    log.info("timer worker started (every %.1f s)", interval)
-    failures = 0
-    try:
-        while True:
-            try:
-                fired = engine.timers.fire_due(limit=SWEEP_LIMIT)
-                failures = 0
-                if fired:
-                    log.info("fired %d timer(s)", fired)
-            except Exception:  # noqa: BLE001 - keep the worker alive; the next sweep retries
-                failures += 1
-                log.exception("timer sweep failed (%d in a row); retrying", failures)
-            time.sleep(min(interval * (2 ** min(failures, 5)), 300))
-    except KeyboardInterrupt:
-        log.info("timer worker stopped")
+    """Run the background jobs forever: fire due timers, deliver pending messages (several
+    workers may run against one PostgreSQL). A failing job is logged and retried with
+    back-off; the worker never dies of a transient database error."""
+    from .worker import default_jobs, run_forever
+    run_forever(_engine(), default_jobs(interval))
 
 
 @main.group()
