@@ -47,3 +47,12 @@ class StepFailed(EngineError):
         self.instance_id = instance_id
         self.incident_id = incident_id
         self.element_id = element_id
+
+
+class Busy(Conflict):
+    """A transient clash with another writer (a deadlock, a lock timeout, a race on a unique
+    index): the transaction was rolled back and nothing changed, so the same request may
+    simply be repeated. A person is told to reload and try again; the system's own senders
+    (the outbox dispatchers, the timer worker) retry it themselves and never drop it."""
+
+    retryable = True

@@ -14,6 +14,7 @@ from sqlalchemy import and_, false, func, or_, select, update
 from .audit import append_event, instance_stream
 from .errors import Conflict, NotFound
 from .persistence.models import HumanTask
+from .runtime.locking import lock_instance
 
 
 @dataclass
@@ -88,6 +89,8 @@ class TaskService:
             row = session.get(HumanTask, task_id)
             if row is None:
                 raise NotFound(f"task {task_id} not found")
+            lock_instance(session, row.instance_id)   # the lock order of engine.runtime.locking
+            session.refresh(row)
             if row.status != "open":
                 raise Conflict(f"task {task_id} is {row.status}")
             condition = [HumanTask.id == task_id, HumanTask.status == "open"]

@@ -17,6 +17,7 @@ from .persistence.models import ProcessInstance, TimerJob
 from .repository import next_start_time
 from .runtime.commands import FireTimers, StartInstance
 from .runtime.executor import PendingFailure
+from .runtime.locking import lock_instance
 
 log = logging.getLogger(__name__)
 
@@ -59,31 +60,43 @@ class TimerService:
                     self._consume_start(session, session.get(TimerJob, failure.job_id), now)
             return 0
         except Conflict:
-            return 0  # another worker fired this instance first
+            return 0  # a clash (Busy) or the instance moved on: the job, if still due, stays waiting
 
     def _claim_and_fire(self, session, now, tried: set[int]) -> int | None:
         # Strictly before now, as SpiffWorkflow's has_fired compares (a timer due at exactly
-        # ``now`` fires on the next sweep).
-        query = (select(TimerJob).outerjoin(ProcessInstance, TimerJob.instance_id == ProcessInstance.id)
-                 .where(TimerJob.status == "waiting", TimerJob.due_at < now, TimerJob.id.not_in(tried))
-                 .where((ProcessInstance.status.is_(None)) | (ProcessInstance.status == "active"))
-                 .order_by(TimerJob.due_at, TimerJob.id).limit(1))
-        if self.engine.db.is_postgres:
-            query = query.with_for_update(skip_locked=True, of=TimerJob)
-        job = session.scalars(query).first()
-        if job is None:
+        # ``now`` fires on the next sweep). The candidate is read without a lock: locks are
+        # taken in the order of engine.runtime.locking (the instance first), else a worker
+        # holding a job and a user holding the instance would deadlock.
+        candidate = session.execute(
+            select(TimerJob.id, TimerJob.kind, TimerJob.instance_id)
+            .outerjoin(ProcessInstance, TimerJob.instance_id == ProcessInstance.id)
+            .where(TimerJob.status == "waiting", TimerJob.due_at < now, TimerJob.id.not_in(tried))
+            .where((ProcessInstance.status.is_(None)) | (ProcessInstance.status == "active"))
+            .order_by(TimerJob.due_at, TimerJob.id).limit(1)).first()
+        if candidate is None:
             return None
-        tried.add(job.id)
-        if job.kind == "start":
-            return self._fire_start(session, job, now)
-        due = select(TimerJob.task_id).where(TimerJob.instance_id == job.instance_id,
-                                             TimerJob.status == "waiting", TimerJob.due_at < now)
-        if self.engine.db.is_postgres:
-            due = due.with_for_update(skip_locked=True)
-        due_ids = list(session.scalars(due)) or [job.task_id]
-        _, fired, _, _ = self.engine.executor.execute(job.instance_id, FireTimers(due_ids), actor="timer",
-                                                   now=now, session=session)
+        job_id, kind, instance_id = candidate
+        tried.add(job_id)
+        if kind == "start":
+            job = session.scalars(self._locked(select(TimerJob).where(
+                TimerJob.id == job_id, TimerJob.status == "waiting"))).first()
+            return 0 if job is None else self._fire_start(session, job, now)
+        # Another worker or a person holds the instance: it is theirs now, the next sweep
+        # comes back to it (nothing is lost: the job stays waiting).
+        instance = lock_instance(session, instance_id, skip_locked=True)
+        if instance is None or instance.status != "active":
+            return 0
+        # Read under the instance lock: what an earlier holder fired is no longer waiting.
+        due_ids = list(session.scalars(select(TimerJob.task_id).where(
+            TimerJob.instance_id == instance_id, TimerJob.status == "waiting", TimerJob.due_at < now)))
+        if not due_ids:
+            return 0
+        _, fired, _, _ = self.engine.executor.execute(instance_id, FireTimers(due_ids), actor="timer",
+                                                      now=now, session=session)
         return fired
+
+    def _locked(self, query):
+        return query.with_for_update(skip_locked=True) if self.engine.db.is_postgres else query
 
     def _fire_start(self, session, job, now) -> int:
         self._consume_start(session, job, now)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from engine.audit import append_event, instance_stream
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.persistence.models import HumanTask
+from engine.runtime.locking import lock_instances
 
 from .accounts import hash_password
 from .directory import role_name, unit_names
@@ -238,8 +239,9 @@ def _revoke_credentials(session: Session, user_id: int, now: datetime) -> None:
 def _release_claims(session: Session, actor: str, username: str, now: datetime) -> None:
     """A disabled person's claimed tasks go back to their candidates (audited as unclaims),
     so colleagues can take them instead of waiting for a supervisor."""
-    tasks = session.scalars(select(HumanTask).where(HumanTask.status == "open", HumanTask.assignee == username))
-    for task in tasks:
+    claimed = select(HumanTask).where(HumanTask.status == "open", HumanTask.assignee == username)
+    lock_instances(session, [task.instance_id for task in session.scalars(claimed)])
+    for task in session.scalars(claimed.execution_options(populate_existing=True)):
         task.assignee = None
         append_event(session, instance_stream(task.instance_id), "task_unclaimed", at=now, actor=actor,
                      instance_id=task.instance_id, element_id=task.element_id, task_id=task.id,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.util.task import TaskState
@@ -26,6 +26,7 @@ from ..errors import Conflict, EngineError, NotFound, StepFailed
 from ..persistence.models import Incident, ProcessInstance, WorkflowState
 from .commands import Command
 from .context import CommandContext
+from .locking import as_busy, is_transient, lock_instance
 from .projections import queue_thrown_messages, sync_all
 
 
@@ -63,23 +64,26 @@ class CommandExecutor:
         if session is not None:
             try:
                 return self._run(session, target, command, actor, now, on_success)
-            except StaleDataError as exc:
-                raise Conflict("the instance was changed by someone else; reload and try again") from exc
+            except (DBAPIError, StaleDataError) as exc:
+                raise _database_clash(exc) from exc
             except _StepError as err:
                 raise PendingFailure(target, command, err, actor, now) from err.__cause__
         try:
             with self.db.transaction() as own_session:
                 return self._run(own_session, target, command, actor, now, on_success)
-        except StaleDataError as exc:
-            raise Conflict("the instance was changed by someone else; reload and try again") from exc
+        except (DBAPIError, StaleDataError) as exc:
+            raise _database_clash(exc) from exc
         except _StepError as err:
             raise self.record_failure(PendingFailure(target, command, err, actor, now)) from err.__cause__
 
-    def record_failure(self, failure: "PendingFailure") -> StepFailed:
-        """Record the incident of a rolled-back command; returns the StepFailed to raise."""
+    def record_failure(self, failure: "PendingFailure", also: Callable | None = None) -> StepFailed:
+        """Record the incident of a rolled-back command; returns the StepFailed to raise.
+        ``also(session, instance_id, incident_id)`` runs in the incident's transaction (an
+        outbox marks the event it was delivering as handed to the incident, so that a retry
+        of the incident, not a second delivery, applies it)."""
         err = failure.error
         incident_id, instance_id = self._record_incident(
-            failure.target, failure.command, err, failure.actor, failure.now)
+            failure.target, failure.command, err, failure.actor, failure.now, also)
         return StepFailed(f"{err.element_id or 'the process'} failed: {err.message}",
                           instance_id=instance_id, incident_id=incident_id, element_id=err.element_id)
 
@@ -93,8 +97,8 @@ class CommandExecutor:
         with frozen_at(now):
             try:
                 result = command.run(ctx)
-            except EngineError:
-                raise
+            except (EngineError, DBAPIError, StaleDataError):
+                raise   # a database clash is never the process's fault: no incident
             except Exception as exc:  # noqa: BLE001 - any failure inside SpiffWorkflow
                 raise _StepError(exc, workflow) from exc
             created = sync_all(ctx)
@@ -127,7 +131,7 @@ class CommandExecutor:
                                                         "business_key": target.business_key,
                                                         "variables": target.variables})
             return instance, state, self.store.loads(target.initial_state)
-        instance = session.get(ProcessInstance, target)
+        instance = lock_instance(session, target)   # writers of one instance queue here
         if instance is None:
             raise NotFound(f"process instance {target} not found")
         if instance.status in ("completed", "terminated"):
@@ -148,13 +152,13 @@ class CommandExecutor:
         instance.updated_at = ctx.now
         flag_modified(instance, "updated_at")  # always UPDATE: bumps row_version, the optimistic check
 
-    def _record_incident(self, target, command, err, actor, now):
+    def _record_incident(self, target, command, err, actor, now, also=None):
         with self.db.transaction() as session:
             if isinstance(target, NewInstance):
                 # The start failed: keep the instance, unstarted, so the retry can run it.
                 instance, _, _ = self._open(session, target, actor, now)
             else:
-                instance = session.get(ProcessInstance, target)
+                instance = lock_instance(session, target)
             instance.status, instance.updated_at = "error", now
             open_incident = session.scalars(select(Incident).where(
                 Incident.instance_id == instance.id, Incident.status == "open")).first()
@@ -170,7 +174,17 @@ class CommandExecutor:
                          instance_id=instance.id, element_id=err.element_id,
                          data={"message": err.message, "command": command.to_json(),
                                "incident_id": open_incident.id})
+            if also is not None:
+                also(session, instance.id, open_incident.id)
             return open_incident.id, instance.id
+
+
+def _database_clash(exc) -> Conflict:
+    """What a database error inside a command becomes: Busy (retryable) for a clash with
+    another writer; anything else is a real fault of ours and propagates as itself."""
+    if is_transient(exc):
+        return as_busy(exc)
+    raise exc
 
 
 class PendingFailure(Exception):
