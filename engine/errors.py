@@ -23,6 +23,11 @@ class Conflict(EngineError):
     status = 409
 
 
+class InstanceInError(Conflict):
+    """The instance has an open incident: only an administrator's retry, resolve or data
+    fix may change it. What the system sends it meanwhile waits (it is not dropped)."""
+
+
 class Forbidden(EngineError):
     status = 403
 

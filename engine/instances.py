@@ -108,7 +108,9 @@ class RuntimeService:
                 ctx.instance.status = "active"
             ctx.audit("retried", element_id=row.element_id, data={"incident_id": incident_id})
 
-        return self._run(instance_id, command, actor, on_success=resolve)
+        outcome = self._run(instance_id, command, actor, on_success=resolve, allow_error=True)
+        self.engine.messages.deliver_pending(ignore_backoff=True)   # what waited for this instance
+        return outcome
 
     def _run(self, target, command, actor, **kwargs) -> CommandResult:
         instance_id, result, created, status = self.engine.executor.execute(target, command, actor, **kwargs)

@@ -1,34 +1,54 @@
-"""Message delivery with strict correlation, and a record of every message received.
+"""Message delivery with strict correlation, as an outbox: nothing sent is ever dropped.
 
 SpiffWorkflow accepts a message when *any* correlation key matches (PR #434) and silently
 queues one that nothing catches. Here a waiting catch event matches only if every
 correlation property it expects is given with an equal value, and a message that reaches
 nothing is stored with status ``unmatched``.
+
+Delivery is at least once and applied once. A message is first stored ``pending`` in the
+sender's transaction (``enqueue``: the API's ``deliver``, or a process that throws one,
+``runtime.projections.queue_thrown_messages``). A dispatcher then takes a lease on it and
+delivers it to each matching instance in that instance's own command transaction, which
+also writes a ``message_delivery`` row (message, target): a repeat after a crash finds the
+row and skips that target. A target that cannot take it now (in error, or busy with another
+writer) keeps the message ``pending`` with a later ``next_attempt_at``; a step that fails on
+it hands the message to the incident (its retry applies it). A lease that runs out (the
+dispatcher died) frees the message for the next dispatcher: the worker runs
+``deliver_pending`` on every sweep.
 """
 from __future__ import annotations
 
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
 
-from .errors import Conflict, InvalidInput, StepFailed
-from .persistence.models import Message, MessageStart, MessageSubscription
+from .errors import Busy, Conflict, InstanceInError, InvalidInput, NotFound
+from .persistence.models import Message, MessageDelivery, MessageStart, MessageSubscription
 from .runtime.commands import CatchMessage, StartInstance
+from .runtime.executor import PendingFailure
+
+LEASE = timedelta(minutes=2)          # a dispatcher that holds a message longer has died
+MAX_BACKOFF = timedelta(minutes=5)
 
 
 @dataclass
 class DeliveryResult:
     message_id: int
-    status: str                                   # delivered | unmatched (| pending, delivering)
+    status: str                                   # delivered | unmatched | pending (will be retried)
     reached: list[int] = field(default_factory=list)     # waiting instances that caught it
     started: list[int] = field(default_factory=list)     # instances started by a message start event
     failed: list[dict] = field(default_factory=list)     # [{instance_id, incident_id, message}]
+    waiting: list = field(default_factory=list)          # targets that get it later (busy, in error)
+    errors: list[str] = field(default_factory=list)      # why they could not take it now
 
     def to_dict(self) -> dict:
         return {"message_id": self.message_id, "status": self.status, "reached": self.reached,
-                "started": self.started, "failed": self.failed}
+                "started": self.started, "failed": self.failed,
+                "waiting": [w for w in self.waiting if w is not None]}
 
 
 def correlation_matches(expected: dict, given: dict) -> bool:
@@ -36,105 +56,166 @@ def correlation_matches(expected: dict, given: dict) -> bool:
     return all(key in given and given[key] == value for key, value in expected.items())
 
 
+def wall_clock() -> datetime:
+    """Leases and back-off are operational time, never the (movable) engine clock."""
+    return datetime.now(timezone.utc)
+
+
 class MessageService:
     def __init__(self, engine):
         self.engine = engine
         self._local = threading.local()
 
+    # -- sending -------------------------------------------------------------------------
     def deliver(self, name: str, correlation: dict | None = None, payload: dict | None = None, *,
                 actor: str | None = None) -> DeliveryResult:
-        """Deliver message ``name`` to the waiting instances whose correlation matches.
+        """Store message ``name`` and deliver it now to the waiting instances whose
+        correlation matches; if none matches, start the latest versions with a message start
+        event of that name (``payload`` as data). Returns where it went; status ``pending``
+        means some target takes it later (busy or in error), by the worker.
 
-        If no waiting catch event matches, the latest versions with a message start event
-        of that name are started with ``payload`` as data. Returns which instances it
-        reached; raises InvalidInput for a malformed message.
+        Raises InvalidInput (422) for a malformed message; nothing is stored then.
         """
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidInput("message name is required", errors={"name": "required"})
-        for label, value in (("correlation", correlation), ("payload", payload)):
-            if value is not None and not isinstance(value, dict):
-                raise InvalidInput(f"{label} must be a JSON object", errors={label: "must be an object"})
-        correlation, payload = correlation or {}, payload or {}
-        clashes = [key for key in correlation if key in payload and payload[key] != correlation[key]]
-        if clashes:
-            raise InvalidInput("payload contradicts the correlation",
-                               errors={f"payload.{key}": "differs from the correlation value" for key in clashes})
-        result = self._route(name, correlation, payload, actor)
+        correlation, payload = _checked(name, correlation, payload)
         with self.engine.db.transaction() as session:
-            row = Message(name=name, correlation=_dumps(correlation), payload=_dumps(payload),
-                          status=result.status, reached=_dumps(result.reached + result.started),
-                          received_at=self.engine.clock(), sender=actor)
-            session.add(row)
+            row = self.enqueue(session, name, correlation, payload, sender=actor)
+            row.lease_until = wall_clock() + LEASE     # ours: the worker leaves it alone
             session.flush()
-            result.message_id = row.id
+            message_id = row.id
+        result = self._dispatch(message_id)
         self.deliver_pending()
         return result
 
-    def deliver_pending(self, limit: int = 100) -> int:
-        """Deliver messages thrown by processes (stored ``pending`` by the command that threw
-        them, in its transaction); returns how many were handled. Not re-entrant: a
-        delivery that throws again leaves the new message to this same loop."""
+    def enqueue(self, session, name: str, correlation: dict, payload: dict, *, sender: str | None) -> Message:
+        """Add a ``pending`` message in the caller's transaction (the outbox): it is delivered
+        after that transaction commits, or never if it rolls back."""
+        row = Message(name=name, correlation=_dumps(correlation), payload=_dumps(payload), status="pending",
+                      reached="[]", received_at=self.engine.clock(), sender=sender, attempts=0)
+        session.add(row)
+        return row
+
+    def deliver_pending(self, limit: int = 100, *, ignore_backoff: bool = False) -> int:
+        """Deliver pending messages whose time has come (thrown by processes, or waiting for
+        a busy target); returns how many were worked on. ``ignore_backoff``: also those
+        waiting out a back-off (an incident was just resolved: its instance can take them
+        now). Not re-entrant: a delivery that throws again leaves the new message to this
+        same loop."""
         if getattr(self._local, "busy", False):
             return 0
         self._local.busy = True
         try:
             handled = 0
             while handled < limit:
-                claimed = self._claim_pending()
-                if claimed is None:
+                message_id = self._claim_next(ignore_backoff)
+                if message_id is None:
                     break
-                message_id, name, correlation, payload, sender = claimed
-                result = self._route(name, correlation, payload, sender)
-                with self.engine.db.transaction() as session:
-                    row = session.get(Message, message_id)
-                    row.status, row.reached = result.status, _dumps(result.reached + result.started)
+                self._dispatch(message_id)
                 handled += 1
             return handled
         finally:
             self._local.busy = False
 
-    def _claim_pending(self):
+    # -- dispatching ---------------------------------------------------------------------
+    def _claim_next(self, ignore_backoff: bool = False) -> int | None:
+        now = wall_clock()
+        due = now + MAX_BACKOFF if ignore_backoff else now
+        earlier = aliased(Message)
         with self.engine.db.transaction() as session:
-            query = select(Message).where(Message.status == "pending").order_by(Message.id).limit(1)
+            # Oldest first; a message waits while an older one with the same correlation is
+            # still pending, so one case gets its messages in the order they were sent.
+            query = (select(Message).where(
+                Message.status == "pending",
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= due),
+                or_(Message.lease_until.is_(None), Message.lease_until < now),
+                ~select(earlier.id).where(earlier.status == "pending", earlier.id < Message.id,
+                                          earlier.correlation == Message.correlation).exists())
+                .order_by(Message.id).limit(1))
             if self.engine.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
+                query = query.with_for_update(skip_locked=True, of=Message)
             row = session.scalars(query).first()
             if row is None:
                 return None
-            # Claimed before delivery: a crash in between leaves it "delivering" (at most once).
-            row.status = "delivering"
-            return row.id, row.name, json.loads(row.correlation), json.loads(row.payload), row.sender
+            row.lease_until, row.attempts = now + LEASE, row.attempts + 1
+            return row.id
 
-    def _route(self, name, correlation, payload, actor) -> DeliveryResult:
-        result = DeliveryResult(message_id=0, status="unmatched")
+    def _dispatch(self, message_id: int) -> DeliveryResult:
+        with self.engine.db.read() as session:
+            row = session.get(Message, message_id)
+            name, sender = row.name, row.sender
+            correlation, payload = json.loads(row.correlation), json.loads(row.payload)
+            done = dict(session.execute(select(MessageDelivery.target, MessageDelivery.instance_id).where(
+                MessageDelivery.message_id == message_id)).all())
+        result = DeliveryResult(message_id=message_id, status="unmatched")
+        result.reached = [i for t, i in done.items() if t.startswith("instance:") and i is not None]
+        result.started = [i for t, i in done.items() if t.startswith("start:") and i is not None]
         for instance_id in self._matching_instances(name, correlation):
-            self._try(result, lambda: self.engine.executor.execute(
-                instance_id, CatchMessage(name, correlation, payload), actor), instance_id, reached=True)
-        if not result.reached:
+            if f"instance:{instance_id}" not in done:
+                self._to_instance(result, message_id, instance_id, CatchMessage(name, correlation, payload), sender)
+        if not (result.reached or result.waiting or result.failed):
+            command = StartInstance(message={"name": name, "correlation": correlation, "payload": payload})
             for definition_id in self._message_starts(name):
-                command = StartInstance(message={"name": name, "correlation": correlation, "payload": payload})
-                self._try(result, lambda: self._start(definition_id, command, actor), None, reached=False)
-        result.status = "delivered" if (result.reached or result.started) else "unmatched"
+                if f"start:{definition_id}" not in done:
+                    self._start(result, message_id, definition_id, command, sender)
+        self._finish(message_id, result)
         return result
 
-    def _start(self, definition_id, command, actor):
-        outcome = self.engine.runtime.start_definition(definition_id, {}, actor=actor, command=command)
-        return outcome.instance_id, None
-
-    def _try(self, result, call, instance_id, *, reached):
+    def _to_instance(self, result, message_id, instance_id, command, actor) -> None:
+        target = f"instance:{instance_id}"
+        record = lambda ctx: ctx.session.add(_delivery(message_id, target, instance_id, "applied", ctx.now))  # noqa: E731
         try:
-            started_id, caught = call()[:2]
-        except Conflict:
-            return  # the instance moved on (completed, stale) since it was matched
-        except StepFailed as err:
-            result.failed.append({"instance_id": err.instance_id, "incident_id": err.incident_id,
-                                  "message": err.message})
-            return
-        if reached and caught:
-            result.reached.append(instance_id)
-        elif not reached:
-            result.started.append(started_id)
+            with self.engine.db.transaction() as session:
+                _, caught, _, _ = self.engine.executor.execute(instance_id, command, actor, session=session,
+                                                               on_success=record)
+        except PendingFailure as failure:
+            self._hand_to_incident(result, failure, message_id, target)
+        except (InstanceInError, Busy) as exc:
+            result.waiting.append(instance_id)      # it gets the message when it can take it
+            result.errors.append(f"{target}: {exc.message}")
+        except (NotFound, Conflict):
+            pass   # completed or terminated since it was matched: nothing waits any more
+        else:
+            if caught:
+                result.reached.append(instance_id)
 
+    def _start(self, result, message_id, definition_id, command, actor) -> None:
+        target = f"start:{definition_id}"
+        try:
+            with self.engine.db.transaction() as session:
+                outcome = self.engine.runtime.start_definition(definition_id, {}, actor=actor, command=command,
+                                                               session=session)
+                session.add(_delivery(message_id, target, outcome.instance_id, "started", self.engine.clock()))
+        except PendingFailure as failure:
+            self._hand_to_incident(result, failure, message_id, target)
+        except Busy as exc:
+            result.waiting.append(None)
+            result.errors.append(f"{target}: {exc.message}")
+        else:
+            result.started.append(outcome.instance_id)
+
+    def _hand_to_incident(self, result, failure, message_id, target) -> None:
+        """The target's step failed on this message: the incident now holds it (its retry
+        applies it), so the message counts as delivered to that target."""
+        def also(session, instance_id, _incident_id):
+            session.add(_delivery(message_id, target, instance_id, "incident", failure.now))
+        err = self.engine.executor.record_failure(failure, also=also)
+        result.failed.append({"instance_id": err.instance_id, "incident_id": err.incident_id,
+                              "message": err.message})
+
+    def _finish(self, message_id, result) -> None:
+        with self.engine.db.transaction() as session:
+            row = session.get(Message, message_id)
+            row.lease_until = None
+            row.reached = _dumps(sorted(set(result.reached + result.started)))
+            row.last_error = "; ".join(result.errors)[:2000] or None
+            if result.waiting:
+                result.status = row.status = "pending"
+                row.next_attempt_at = wall_clock() + min(timedelta(seconds=2 ** min(row.attempts, 9)), MAX_BACKOFF)
+            else:
+                result.status = row.status = "delivered" if (result.reached or result.started or result.failed) \
+                    else "unmatched"
+                row.next_attempt_at = None
+
+    # -- reading -------------------------------------------------------------------------
     def _matching_instances(self, name, correlation) -> list[int]:
         with self.engine.db.read() as session:
             rows = session.scalars(select(MessageSubscription).where(
@@ -159,6 +240,32 @@ class MessageService:
     def unmatched(self) -> list[Message]:
         with self.engine.db.read() as session:
             return list(session.scalars(select(Message).where(Message.status == "unmatched").order_by(Message.id)))
+
+    def undelivered(self, older_than: timedelta = timedelta(minutes=1)) -> list[Message]:
+        """Messages still pending after ``older_than`` (wall time): a dispatcher is down, or
+        a target has been busy or in error that long (``baoxue check`` reports them)."""
+        cutoff = wall_clock() - older_than
+        with self.engine.db.read() as session:
+            return list(session.scalars(select(Message).where(
+                Message.status == "pending", Message.received_at < cutoff).order_by(Message.id)))
+
+
+def _checked(name, correlation, payload) -> tuple[dict, dict]:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("message name is required", errors={"name": "required"})
+    for label, value in (("correlation", correlation), ("payload", payload)):
+        if value is not None and not isinstance(value, dict):
+            raise InvalidInput(f"{label} must be a JSON object", errors={label: "must be an object"})
+    correlation, payload = correlation or {}, payload or {}
+    clashes = [key for key in correlation if key in payload and payload[key] != correlation[key]]
+    if clashes:
+        raise InvalidInput("payload contradicts the correlation",
+                           errors={f"payload.{key}": "differs from the correlation value" for key in clashes})
+    return correlation, payload
+
+
+def _delivery(message_id, target, instance_id, outcome, at) -> MessageDelivery:
+    return MessageDelivery(message_id=message_id, target=target, instance_id=instance_id, outcome=outcome, at=at)
 
 
 def _dumps(value) -> str:

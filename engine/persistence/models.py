@@ -200,10 +200,29 @@ class Message(Base):
     name: Mapped[str] = mapped_column(String(255), index=True)
     correlation: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # delivered|unmatched
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending|delivered|unmatched
     reached: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of instance ids
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sender: Mapped[str | None] = mapped_column(String(120))
+    # The outbox (engine.messages): attempts so far, when to try again, whose lease it is under.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MessageDelivery(Base):
+    """One message applied to one target (``instance:<id>`` or ``start:<definition id>``),
+    written in the target's command transaction: a repeat delivery finds it and skips."""
+
+    __tablename__ = "message_delivery"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"))
+    target: Mapped[str] = mapped_column(String(64))
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(32))    # caught|missed|started|incident
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (UniqueConstraint("message_id", "target", name="uq_message_delivery_target"),)
 
 
 class Incident(Base):

@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..audit import append_event, instance_stream
 from ..clock import frozen_at
-from ..errors import Conflict, EngineError, NotFound, StepFailed
+from ..errors import Conflict, EngineError, InstanceInError, NotFound, StepFailed
 from ..persistence.models import Incident, ProcessInstance, WorkflowState
 from .commands import Command
 from .context import CommandContext
@@ -48,13 +48,15 @@ class CommandExecutor:
 
     # -- public -------------------------------------------------------------------------
     def execute(self, target: int | NewInstance, command: Command, actor: str | None, *,
-                now=None, on_success: Callable | None = None, session=None):
+                now=None, on_success: Callable | None = None, session=None, allow_error: bool = False):
         """Run ``command`` on instance ``target`` (an id, or a ``NewInstance`` to create).
 
         Returns ``(instance_id, result, created_task_rows, status_after)``. Raises NotFound, Conflict
         (stale write, instance in error, task not open), InvalidInput (form data), or
         StepFailed after recording an incident. ``on_success(ctx)`` runs inside the same
-        transaction after the projections are synced (used by retry to resolve incidents).
+        transaction after the projections are synced (retry resolves its incident there; the
+        message outbox records the delivery). ``allow_error`` lets the command run on an
+        instance in error (an administrator's retry); otherwise that raises InstanceInError.
 
         With ``session`` the command joins the caller's transaction (the timer worker's, whose
         job lock must cover the firing); a step failure is then raised as ``PendingFailure``
@@ -63,14 +65,14 @@ class CommandExecutor:
         now = now or self.clock()
         if session is not None:
             try:
-                return self._run(session, target, command, actor, now, on_success)
+                return self._run(session, target, command, actor, now, on_success, allow_error)
             except (DBAPIError, StaleDataError) as exc:
                 raise _database_clash(exc) from exc
             except _StepError as err:
                 raise PendingFailure(target, command, err, actor, now) from err.__cause__
         try:
             with self.db.transaction() as own_session:
-                return self._run(own_session, target, command, actor, now, on_success)
+                return self._run(own_session, target, command, actor, now, on_success, allow_error)
         except (DBAPIError, StaleDataError) as exc:
             raise _database_clash(exc) from exc
         except _StepError as err:
@@ -87,10 +89,10 @@ class CommandExecutor:
         return StepFailed(f"{err.element_id or 'the process'} failed: {err.message}",
                           instance_id=instance_id, incident_id=incident_id, element_id=err.element_id)
 
-    def _run(self, session, target, command, actor, now, on_success):
+    def _run(self, session, target, command, actor, now, on_success, allow_error):
         instance, state, workflow = self._open(session, target, actor, now)
-        if instance.status == "error" and not command.allowed_in_error and on_success is None:
-            raise Conflict(f"instance {instance.id} is in error: resolve its incident first")
+        if instance.status == "error" and not (command.allowed_in_error or allow_error):
+            raise InstanceInError(f"instance {instance.id} is in error: resolve its incident first")
         ctx = CommandContext(session=session, instance=instance, workflow=workflow,
                              store=self.store, hooks=self.hooks, actor=actor, now=now,
                              forms=self.forms_for(instance.definition_id, session), state_row=state)
