@@ -1,6 +1,7 @@
 """The background worker: periodic jobs run by ``baoxue worker`` (several may run at once).
 
-Each job is a ``PeriodicJob``: a name, how often it runs (seconds) and a function of the
+Jobs: ``timers`` (fire due timers), ``outbox`` (deliver pending messages and attendance
+events). Each job is a ``PeriodicJob``: a name, how often it runs (seconds) and a function of the
 engine that returns a short line to log (or None when it did nothing). A job that raises
 is logged and retried with back-off; the worker never dies of a transient database error.
 Jobs must be safe to run in several workers at the same moment (locks in the database,
@@ -31,9 +32,18 @@ def _fire_timers(engine) -> str | None:
     return f"fired {fired} timer(s)" if fired else None
 
 
+def _deliver_outboxes(engine) -> str | None:
+    """Messages and attendance events left pending (a crash after commit, a busy or failed
+    case): delivered at least once, applied once (engine.messages, ledger.case_handoff)."""
+    from ledger.case_handoff import dispatch_pending
+    messages, handoffs = engine.messages.deliver_pending(), dispatch_pending(engine)
+    return f"{messages} message(s), {handoffs} attendance event(s) handed on" if messages or handoffs else None
+
+
 def default_jobs(interval: float) -> list[PeriodicJob]:
     """The jobs of ``baoxue worker``; ``interval`` is the timer sweep's period in seconds."""
-    return [PeriodicJob("timers", interval, _fire_timers)]
+    return [PeriodicJob("timers", interval, _fire_timers),
+            PeriodicJob("outbox", interval, _deliver_outboxes)]
 
 
 def run_forever(engine, jobs: list[PeriodicJob], *, tick: float = 0.5) -> None:

@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
+from .outbox import backoff, claim_next, wall_clock
 from .errors import Busy, Conflict, InstanceInError, InvalidInput, NotFound
 from .persistence.models import Message, MessageDelivery, MessageStart, MessageSubscription
 from .runtime.commands import CatchMessage, StartInstance
@@ -54,11 +54,6 @@ class DeliveryResult:
 def correlation_matches(expected: dict, given: dict) -> bool:
     """Every property the catch event expects must be given, with an equal value."""
     return all(key in given and given[key] == value for key, value in expected.items())
-
-
-def wall_clock() -> datetime:
-    """Leases and back-off are operational time, never the (movable) engine clock."""
-    return datetime.now(timezone.utc)
 
 
 class MessageService:
@@ -94,6 +89,24 @@ class MessageService:
         session.add(row)
         return row
 
+    def deliver_in(self, session, instance_id: int, name: str, correlation: dict, payload: dict, *,
+                   actor: str | None) -> int:
+        """Deliver message ``name`` to the one instance ``instance_id`` inside the caller's
+        transaction, and store it as received (``delivered``, or ``unmatched`` if nothing in
+        the instance caught it). For a domain outbox that marks its own event applied in the
+        same transaction. Returns how many catch events caught it; raises as
+        ``executor.execute`` with a session does (PendingFailure, InstanceInError, Busy,
+        NotFound, Conflict)."""
+        correlation, payload = _checked(name, correlation, payload)
+        _, caught, _, _ = self.engine.executor.execute(instance_id, CatchMessage(name, correlation, payload),
+                                                       actor, session=session)
+        row = self.enqueue(session, name, correlation, payload, sender=actor)
+        row.status, row.reached, row.attempts = ("delivered" if caught else "unmatched"), \
+            _dumps([instance_id] if caught else []), 1
+        session.flush()
+        session.add(_delivery(row.id, f"instance:{instance_id}", instance_id, "applied", self.engine.clock()))
+        return caught
+
     def deliver_pending(self, limit: int = 100, *, ignore_backoff: bool = False) -> int:
         """Deliver pending messages whose time has come (thrown by processes, or waiting for
         a busy target); returns how many were worked on. ``ignore_backoff``: also those
@@ -117,26 +130,8 @@ class MessageService:
 
     # -- dispatching ---------------------------------------------------------------------
     def _claim_next(self, ignore_backoff: bool = False) -> int | None:
-        now = wall_clock()
-        due = now + MAX_BACKOFF if ignore_backoff else now
-        earlier = aliased(Message)
-        with self.engine.db.transaction() as session:
-            # Oldest first; a message waits while an older one with the same correlation is
-            # still pending, so one case gets its messages in the order they were sent.
-            query = (select(Message).where(
-                Message.status == "pending",
-                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= due),
-                or_(Message.lease_until.is_(None), Message.lease_until < now),
-                ~select(earlier.id).where(earlier.status == "pending", earlier.id < Message.id,
-                                          earlier.correlation == Message.correlation).exists())
-                .order_by(Message.id).limit(1))
-            if self.engine.db.is_postgres:
-                query = query.with_for_update(skip_locked=True, of=Message)
-            row = session.scalars(query).first()
-            if row is None:
-                return None
-            row.lease_until, row.attempts = now + LEASE, row.attempts + 1
-            return row.id
+        # One correlation's messages are delivered in the order they were sent.
+        return claim_next(self.engine.db, Message, "correlation", lease=LEASE, ignore_backoff=ignore_backoff)
 
     def _dispatch(self, message_id: int) -> DeliveryResult:
         with self.engine.db.read() as session:
@@ -209,7 +204,7 @@ class MessageService:
             row.last_error = "; ".join(result.errors)[:2000] or None
             if result.waiting:
                 result.status = row.status = "pending"
-                row.next_attempt_at = wall_clock() + min(timedelta(seconds=2 ** min(row.attempts, 9)), MAX_BACKOFF)
+                row.next_attempt_at = wall_clock() + backoff(row.attempts, MAX_BACKOFF)
             else:
                 result.status = row.status = "delivered" if (result.reached or result.started or result.failed) \
                     else "unmatched"

@@ -15,10 +15,15 @@ count in school days (``ledger.absence_runs`` has the rule).
 * The last report for a child and day wins. A row equal to the stored one changes
   nothing; only rows whose status is new or different count as ``changed``, get an
   outcome and may reach a case: re-sending a day never starts a second case or message.
-* Outcomes go to a ``CaseSink`` after the records are committed (``ledger.attendance_cases``
-  has the engine's): unexcused with a count ≥ 1 → ``absence``; present after an absence
-  that included an unexcused day, or a correction of this day from unexcused to present
-  → ``returned``. An excused day sends nothing.
+* The events for the children's persuasion cases are written in the same transaction as
+  the records (an outbox, ``ledger.case_handoff``) and applied after the commit, exactly
+  once: unexcused with a count ≥ 1 → ``absence``; present after an absence that included
+  an unexcused day, or a correction of this day from unexcused to present, or present
+  while the child's case waits for the return → ``returned``. An excused day sends nothing.
+* A correction of a past day re-counts the child's latest reported day and hands on that
+  count (a case must not keep a run the correction broke or lengthened).
+* Re-sending a day repairs: an unexcused child whose latest day this is, with no open
+  case, no event pending and no case closed since, gets its ``absence`` again.
 """
 from __future__ import annotations
 
@@ -27,20 +32,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Collection, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, InvalidInput
 
+from . import case_handoff
 from .absence_runs import absence_runs
-from .attendance_cases import CaseEvent, CaseSink, EngineCaseSink, hand_off
+from .attendance_cases import EngineCaseSink
 from .attendance_models import PRESENT, STATUSES, UNEXCUSED, AttendanceRecord
+from .case_handoff import ABSENCE, RETURNED, CaseEvent
 from .directory import unit_names
 from .models import AccessLog, Child, OrgUnit
 from .school_calendar import DEFAULT_ZONE, school_calendar
 
-__all__ = ["AttendanceResult", "CaseEvent", "CaseSink", "EngineCaseSink", "Outcome", "record_day"]
+__all__ = ["AttendanceResult", "CaseEvent", "EngineCaseSink", "Outcome", "record_day", "apply_handoffs"]
 MAX_RECORDS = 3000        # a whole school's day in one request
 MAX_REASON = 200
 
@@ -66,14 +73,16 @@ class AttendanceResult:
     recorded: int
     changed: int
     outcomes: list[Outcome]
+    handoff_ids: list[int] = field(default_factory=list)     # the outbox rows this report wrote
     cases_started: list[dict] = field(default_factory=list)   # [{child_id, instance_id}]
     messages_sent: list[dict] = field(default_factory=list)   # [{child_id, message, status, reached}]
-    case_errors: list[dict] = field(default_factory=list)     # [{child_id, message}]
+    case_errors: list[dict] = field(default_factory=list)     # [{child_id, message}]: the case failed on it
+    pending: list[dict] = field(default_factory=list)         # [{child_id, message}]: applied later, by the worker
 
     def to_dict(self) -> dict:
         return {"recorded": self.recorded, "changed": self.changed,
                 "outcomes": [o.to_dict() for o in self.outcomes], "cases_started": self.cases_started,
-                "messages_sent": self.messages_sent, "case_errors": self.case_errors}
+                "messages_sent": self.messages_sent, "case_errors": self.case_errors, "pending": self.pending}
 
 
 @dataclass(frozen=True)
@@ -85,19 +94,21 @@ class _Row:
 
 
 def record_day(target, school_code: str, day: date, records: Sequence[Mapping], reported_by: str, *,
-               allowed_classes: Collection[str] | None = None, sink: CaseSink | None = None,
-               today: date | None = None, row_keys: Sequence[str] | None = None,
+               allowed_classes: Collection[str] | None = None, today: date | None = None,
+               row_keys: Sequence[str] | None = None,
                known_errors: Mapping[str, str] | None = None) -> AttendanceResult:
-    """Check and store one school's day, then hand the changes to ``sink``.
+    """Check and store one school's day with the events it hands to persuasion cases, then
+    apply those events.
 
-    ``target``: the ProcessEngine (its own transaction; ``sink`` defaults to
-    ``EngineCaseSink(engine, reported_by)``), or a Session (the caller's transaction:
-    nothing is handed off; call ``ledger.attendance_cases.hand_off(result, sink)`` after
-    the commit). ``allowed_classes``: a head teacher's classes (None = the whole school).
-    ``row_keys``: error key of each row (default ``records.<i>``); ``known_errors``: problems
-    the caller found already (an upload's unreadable rows), reported with these and
-    blocking the store. ``today``: the local date that bounds ``day`` (default: the engine
-    clock's date in its zone).
+    ``target``: the ProcessEngine (its own transaction; the events are applied after the
+    commit and the result says what they did), or a Session (the caller's transaction: the
+    events are stored with the records; call ``apply_handoffs(engine, result)`` after the
+    commit, or leave them to the worker). ``allowed_classes``: a head teacher's classes
+    (None = the whole school). ``row_keys``: error key of each row (default
+    ``records.<i>``); ``known_errors``: problems the caller found already (an upload's
+    unreadable rows), reported with these and blocking the store. ``today``: the local date
+    that bounds ``day`` (default: the engine clock's date in its zone). Raises InvalidInput
+    (422, nothing stored), Conflict (409, a concurrent report of the same children).
     """
     checks = (allowed_classes, row_keys, known_errors)
     if isinstance(target, Session):
@@ -110,7 +121,23 @@ def record_day(target, school_code: str, day: date, records: Sequence[Mapping], 
                              today or now.astimezone(target.zone).date(), target.zone, now)
     except IntegrityError:  # another report of the same children and day committed first
         raise Conflict("同一天的考勤正在由他人同时提交，请稍后重试 (concurrent report; retry)") from None
-    hand_off(result, sink or EngineCaseSink(target, actor=reported_by))
+    return apply_handoffs(target, result)
+
+
+def apply_handoffs(engine, result: AttendanceResult) -> AttendanceResult:
+    """Apply the events of a committed report now and say in ``result`` what they did.
+    One child's setback does not stop the others; nothing is lost by it (the event stays
+    pending for the worker, or belongs to the case's incident)."""
+    for event in case_handoff.dispatch(engine, result.handoff_ids):
+        if event.kind == "started":
+            result.cases_started.append(event.detail)
+        elif event.kind == "message":
+            result.messages_sent.append(event.detail)
+        elif event.kind == "error":
+            result.case_errors.append({"child_id": event.detail["child_id"], "message": event.detail["message"]})
+        elif "child_id" in event.detail:
+            result.pending.append({"child_id": event.detail["child_id"],
+                                   "message": "已记录，稍后自动转交案件 (stored; handed to the case shortly)"})
     return result
 
 
@@ -149,7 +176,67 @@ def _record(session, school_code, day, records, reported_by, checks, today, zone
         # Attendance is a minor's personal record: say who changed which day (DOMAIN.md "Personal data").
         session.add(AccessLog(at=now, username=reported_by, action="change", subject=f"attendance:{school_code}",
                               detail=json.dumps({"date": day.isoformat(), "children": sorted(written)})))
-    return AttendanceResult(school_code, day, len(rows), len(changed), outcomes)
+    result = AttendanceResult(school_code, day, len(rows), len(changed), outcomes)
+    result.handoff_ids = _handoffs(session, calendar, school_code, day, rows, outcomes, reported_by, now)
+    return result
+
+
+def _handoffs(session, calendar, school_code, day, rows, outcomes, reported_by, now) -> list[int]:
+    """Write the outbox rows of this report (see the module docstring); returns their ids."""
+    latest = dict(session.execute(select(AttendanceRecord.child_id, func.max(AttendanceRecord.date)).where(
+        AttendanceRecord.child_id.in_([row.child_id for row in rows])).group_by(AttendanceRecord.child_id)).all())
+    events: list[tuple] = []            # (kind, child_id, day, count, first_day, corrected)
+    for outcome in outcomes:
+        if latest.get(outcome.child_id, day) > day:
+            continue                    # a past day: the latest day is re-counted below
+        if outcome.status == UNEXCUSED and outcome.consecutive_unexcused >= 1:
+            events.append((ABSENCE, outcome.child_id, day, outcome.consecutive_unexcused, outcome.first_absence, False))
+        elif outcome.returned:
+            events.append((RETURNED, outcome.child_id, day, 0, None, outcome.corrected))
+    events += _recounts(session, calendar, school_code, day, outcomes, latest)
+    handled = {event[1] for event in events}
+    events += _repairs(session, calendar, school_code, day, rows, latest, handled)
+    ids = []
+    for kind, child_id, on, count, first_day, corrected in events:
+        row = case_handoff.enqueue(session, kind, child_id, on, reported_by, now, count=count,
+                                   first_day=first_day, corrected=corrected)
+        session.flush()
+        ids.append(row.id)
+    return ids
+
+
+def _recounts(session, calendar, school_code, day, outcomes, latest) -> list[tuple]:
+    """A correction of a past day changes the run at each later reported day: hand on the
+    run at the child's latest reported day when that day is an unexcused absence."""
+    later: dict[date, list[int]] = {}
+    for outcome in outcomes:
+        if latest.get(outcome.child_id, day) > day:
+            later.setdefault(latest[outcome.child_id], []).append(outcome.child_id)
+    events = []
+    for on, child_ids in sorted(later.items()):
+        statuses = dict(session.execute(select(AttendanceRecord.child_id, AttendanceRecord.status).where(
+            AttendanceRecord.date == on, AttendanceRecord.child_id.in_(child_ids))).all())
+        absent = [child_id for child_id in child_ids if statuses.get(child_id) == UNEXCUSED]
+        for child_id, run in sorted(absence_runs(session, calendar, school_code, on, absent).items()):
+            events.append((ABSENCE, child_id, on, run.count, run.first_day, False))
+    return events
+
+
+def _repairs(session, calendar, school_code, day, rows, latest, handled) -> list[tuple]:
+    """What the cases lack although nothing changed (a re-sent day, data from before the
+    outbox): an unexcused child at its latest day with no open case, no event pending and no
+    case closed since → absence; a present child whose case waits for the return → returned."""
+    unexcused = [r.child_id for r in rows if r.status == UNEXCUSED and r.child_id not in handled
+                 and latest.get(r.child_id) == day]
+    present = [r.child_id for r in rows if r.status == PRESENT and r.child_id not in handled]
+    events = []
+    missing = case_handoff.without_case(session, unexcused, day)
+    for child_id, run in sorted(absence_runs(session, calendar, school_code, day, missing).items()):
+        if run.count >= 1:
+            events.append((ABSENCE, child_id, day, run.count, run.first_day, False))
+    for child_id in sorted(case_handoff.awaiting_return(session, present, day)):
+        events.append((RETURNED, child_id, day, 0, None, False))
+    return events
 
 
 def _validate(session, school_code, day, records, checks, today, calendar) -> list[_Row]:

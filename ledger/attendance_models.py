@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.persistence.models import UtcDateTime
@@ -53,3 +53,32 @@ class SchoolCalendarDay(LedgerBase):
     is_school_day: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(String(200), default="")
     __table_args__ = (UniqueConstraint("org_unit_code", "date", name="uq_school_calendar_unit_date"),)
+
+
+class CaseHandoff(LedgerBase):
+    """The attendance outbox: one event a report hands to a child's persuasion case, written
+    in the report's transaction and applied once after it (``ledger.case_handoff``).
+
+    ``kind`` absence: ``count`` consecutive unexcused school days end at ``day``, the run
+    began on ``first_day``; returned: back at school on ``day`` (``corrected``: this day was
+    unexcused before). ``status`` pending → done; ``result`` says what it did (JSON)."""
+
+    __tablename__ = "case_handoff"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    day: Mapped[dt.date] = mapped_column(Date)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    first_day: Mapped[dt.date | None] = mapped_column(Date)
+    corrected: Mapped[bool] = mapped_column(Boolean, default=False)
+    reported_by: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16))                  # pending | done
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    __table_args__ = (Index("ix_case_handoff_status", "status", "id"),
+                      Index("ix_case_handoff_child", "child_id", "status"))

@@ -6,7 +6,7 @@ ingestion path so that the demo's persuasion cases stand in every tier.
 ending at the engine clock's local date or the last school day before it, in date order,
 one ``ledger.attendance.record_day(engine, school, day, records, reported_by="principal-<school>")``
 per school and day. Everyone is present except the children of ``SCRIPTS`` (unexcused runs
-that start, advance or end their ``persuasion`` cases through ``EngineCaseSink``) and of
+that start, advance or end their ``persuasion`` cases through the attendance outbox) and of
 ``EXCUSED`` (a guardian asked for leave: nothing starts, DOMAIN.md "Three-tier persuasion"
 counts only unexcused days). After each day's reports, ``advance(step)`` is called for
 the ``Step`` s scripted on that day (staff completing the open task, see

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from engine.errors import Forbidden, InvalidInput
 from ledger import access
-from ledger.attendance import MAX_RECORDS, EngineCaseSink, record_day
+from ledger.attendance import MAX_RECORDS, record_day
 from ledger.attendance_excel import MAX_BYTES, record_upload
 
 from ..auth import api_user
@@ -41,7 +41,8 @@ class ResultSchema(Schema):
     outcomes = fields.List(fields.Nested(OutcomeSchema), metadata={"description": "one per changed row"})
     cases_started = fields.List(fields.Dict(), metadata={"description": "[{child_id, instance_id}]"})
     messages_sent = fields.List(fields.Dict(), metadata={"description": "[{child_id, message, status, reached}]"})
-    case_errors = fields.List(fields.Dict(), metadata={"description": "[{child_id, message}]: stored, not handed on"})
+    case_errors = fields.List(fields.Dict(), metadata={"description": "[{child_id, message}]: the case failed on it (an incident holds it)"})
+    pending = fields.List(fields.Dict(), metadata={"description": "[{child_id, message}]: stored; the worker hands it to the case shortly"})
 
 
 class UploadForm(Schema):
@@ -70,7 +71,7 @@ def post_attendance(args):
     principal = api_user()
     classes = _reporting_classes(principal, args["school_code"])
     result = record_day(engine(), args["school_code"], args["date"], args["records"], principal.username,
-                        allowed_classes=classes, sink=EngineCaseSink(engine(), actor=principal.username))
+                        allowed_classes=classes)
     return result.to_dict()
 
 
@@ -94,7 +95,7 @@ def upload_attendance():
         raise InvalidInput("请选择要上传的文件", errors={"file": "请选择要上传的 .xlsx 文件"})
     data = upload.stream.read(MAX_BYTES + 1)   # read no more than needed to know it is too big
     return record_upload(engine(), form["school_code"], form["date"], data, upload.filename, principal.username,
-                         allowed_classes=classes, sink=EngineCaseSink(engine(), actor=principal.username)).to_dict()
+                         allowed_classes=classes).to_dict()
 
 
 def _reporting_classes(principal, school_code: str) -> set[str] | None:

@@ -2,9 +2,9 @@
 
 Who may report which class is ``ledger.access.reporting_classes`` (a head teacher their own
 classes; a school's principal or registrar every class of it). Storing is
-``ledger.attendance.record_day``, the one ingestion path; it hands changes to
-``EngineCaseSink`` (starting or advancing persuasion cases, DOMAIN.md "Three-tier
-persuasion"). ``POST /attendance/upload`` takes a school's day as an .xlsx file
+``ledger.attendance.record_day``, the one ingestion path; it hands changes to the
+children's persuasion cases through the attendance outbox (``ledger.case_handoff``,
+DOMAIN.md "Three-tier persuasion"). ``POST /attendance/upload`` takes a school's day as an .xlsx file
 (``ledger.attendance_excel.record_upload``), for principals and registrars.
 
 Query parameters of the page: ``class`` (one of the caller's classes, else the first) and
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from engine.errors import Conflict, InvalidInput
 from engine.tasks import TaskQuery
 from ledger import access
-from ledger.attendance import MAX_RECORDS, EngineCaseSink, record_day
+from ledger.attendance import MAX_RECORDS, record_day
 from ledger.attendance_cases import MESSAGE_NAMES
 from ledger.attendance_excel import MAX_BYTES, TooLarge, record_upload
 from ledger.attendance_models import EXCUSED, PRESENT, UNEXCUSED, AttendanceRecord
@@ -90,8 +90,7 @@ def submit():
     with eng.db.read() as session:
         allowed = access.attendance_classes(session, principal, school)
     try:
-        result = record_day(eng, school, day, records, principal.username, allowed_classes=allowed,
-                            sink=EngineCaseSink(eng, actor=principal.username))
+        result = record_day(eng, school, day, records, principal.username, allowed_classes=allowed)
     except InvalidInput as exc:
         return _render(principal, classes, klass, day, values=values, status=422,
                        errors=_row_errors(exc.errors, records))
@@ -122,8 +121,7 @@ def upload():
         allowed = access.attendance_classes(session, principal, school)   # None: the whole school
     data = file.stream.read(MAX_BYTES + 1)   # no more than needed to know it is too big
     try:
-        result = record_upload(eng, school, day, data, file.filename, principal.username, allowed_classes=allowed,
-                               sink=EngineCaseSink(eng, actor=principal.username))
+        result = record_upload(eng, school, day, data, file.filename, principal.username, allowed_classes=allowed)
     except (InvalidInput, Conflict, TooLarge) as exc:
         errs = exc.errors if isinstance(exc.errors, dict) and exc.errors and not isinstance(exc, TooLarge) \
             else {"file": exc.message}
@@ -184,8 +182,8 @@ def _describe(principal, result) -> dict:
     """The result for the page: counts, and each started case / message / error with the
     child's name and, for a case, the open task the caller may open."""
     eng = engine()
-    ids = {item["child_id"] for group in (result.cases_started, result.messages_sent, result.case_errors)
-           for item in group}
+    ids = {item["child_id"] for group in (result.cases_started, result.messages_sent, result.case_errors,
+                                          result.pending) for item in group}
     with eng.db.read() as session:
         names = {c.id: c.name for c in session.scalars(select(Child).where(Child.id.in_(ids)))} if ids else {}
         started = []
@@ -197,7 +195,8 @@ def _describe(principal, result) -> dict:
     return {"recorded": result.recorded, "changed": result.changed, "cases_started": started,
             "messages_sent": [{**m, "name": names.get(m["child_id"], ""),
                                "label": MESSAGE_NAMES.get(m["message"], m["message"])} for m in result.messages_sent],
-            "case_errors": [{**e, "name": names.get(e["child_id"], "")} for e in result.case_errors]}
+            "case_errors": [{**e, "name": names.get(e["child_id"], "")} for e in result.case_errors],
+            "pending": [{**p, "name": names.get(p["child_id"], "")} for p in result.pending]}
 
 
 def _render(principal, classes, klass, day, *, values=None, errors=None, result=None, upload_errors=None,

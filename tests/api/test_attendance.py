@@ -47,7 +47,7 @@ def test_resending_a_day_changes_nothing(client, app, as_user):
     assert (first["recorded"], first["changed"]) == (2, 2)
     again = post_day(client, as_user, "2025-03-03", {1: U, 2: P}).json
     assert again == {"recorded": 2, "changed": 0, "outcomes": [], "cases_started": [], "messages_sent": [],
-                     "case_errors": []}
+                     "case_errors": [], "pending": []}
     assert stored(app) == [(1, date(2025, 3, 3), U), (2, date(2025, 3, 3), P)]
 
 
@@ -115,32 +115,31 @@ def test_outside_chinesecalendars_years_weekdays_are_school_days_and_it_is_logge
     assert post_day(client, as_user, "2003-03-08", {1: U}).status_code == 422   # Saturday
 
 
-class RecordingSink:
-    """A CaseSink that only remembers what it was told."""
+def test_in_the_callers_transaction_the_events_wait_for_the_commit(app, town):
+    """Records and their case events commit together (an outbox); nothing reaches a case
+    before the commit, and a rolled-back report leaves no event behind."""
+    from sqlalchemy import select
 
-    def __init__(self):
-        self.calls = []
-
-    def absence(self, child_id, day, count, *, first_day=None):
-        self.calls.append(("absence", child_id, day, count, first_day))
-
-    def returned(self, child_id, day, *, corrected=False):
-        self.calls.append(("returned", child_id, day, corrected))
-
-
-def test_in_the_callers_transaction_the_hand_off_waits_for_the_commit(app, town):
-    from ledger.attendance import record_day
-    from ledger.attendance_cases import hand_off
-    engine, sink = app.extensions["baoxue.engine"], RecordingSink()
+    from ledger.attendance import apply_handoffs, record_day
+    from ledger.attendance_models import CaseHandoff
+    engine = app.extensions["baoxue.engine"]
+    try:
+        with engine.db.transaction() as session:
+            record_day(session, "zx", date(2025, 3, 6), [{"child_id": 1, "status": U}], "pzx")
+            raise RuntimeError("the caller's transaction fails")
+    except RuntimeError:
+        pass
+    events = []
     for day, status in ((date(2025, 3, 7), U), (date(2025, 3, 10), U), (date(2025, 3, 11), P)):
-        told = len(sink.calls)
         with engine.db.transaction() as session:
             result = record_day(session, "zx", day, [{"child_id": 1, "status": status}], "pzx")
-        assert len(sink.calls) == told      # nothing handed on from inside the transaction
-        hand_off(result, sink)
-    assert sink.calls == [("absence", 1, date(2025, 3, 7), 1, date(2025, 3, 7)),
-                          ("absence", 1, date(2025, 3, 10), 2, date(2025, 3, 7)),
-                          ("returned", 1, date(2025, 3, 11), False)]
+        with engine.db.read() as session:
+            events += [(r.kind, r.child_id, r.day, r.count, r.first_day, r.status)
+                       for r in session.scalars(select(CaseHandoff).where(CaseHandoff.id.in_(result.handoff_ids)))]
+        apply_handoffs(engine, result)
+    assert events == [("absence", 1, date(2025, 3, 7), 1, date(2025, 3, 7), "pending"),
+                      ("absence", 1, date(2025, 3, 10), 2, date(2025, 3, 7), "pending"),
+                      ("returned", 1, date(2025, 3, 11), 0, None, "pending")]
     assert stored(app)[-1] == (1, date(2025, 3, 11), P)
 
 

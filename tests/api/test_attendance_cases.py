@@ -7,6 +7,7 @@ ends the case on ``returned``, both correlated on ``child_id``.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -85,9 +86,70 @@ def test_excused_absences_never_start_a_case(persuasion, client, as_user):
     assert cases(persuasion, 1) == []
 
 
-def test_without_the_persuasion_process_attendance_is_stored_and_the_gap_logged(client, town, as_user, caplog):
-    with caplog.at_level(logging.WARNING, logger="ledger.attendance_cases"):
+def test_without_the_persuasion_process_the_absence_waits_for_the_deploy(app, town, client, as_user, caplog):
+    """Nothing is lost when the process is missing: the event stays pending (logged), and
+    the worker's next pass after the deploy starts the case."""
+    from ledger.case_handoff import dispatch_pending
+    with caplog.at_level(logging.WARNING, logger="ledger.case_handoff"):
         response = post_day(client, as_user, "2025-03-03", {1: U})
     assert response.status_code == 200
     assert response.json["outcomes"][0]["consecutive_unexcused"] == 1 and response.json["cases_started"] == []
-    assert "process 'persuasion' is not deployed" in caplog.text
+    assert [p["child_id"] for p in response.json["pending"]] == [1]
+    assert "persuasion" in caplog.text and cases(app, 1) == []
+    app.extensions["baoxue.engine"].repository.deploy_paths([STANDIN], actor="admin")
+    assert dispatch_pending(app.extensions["baoxue.engine"], ignore_backoff=True) == 1
+    assert [status for _, status in cases(app, 1)] == ["active"]
+
+
+# -- the outbox (issue 8): a crash after the commit, corrections, re-sending -------------
+
+def test_a_crash_after_the_commit_loses_no_case_start(persuasion):
+    """The report commits with its events; the process dies before applying them (nothing
+    calls apply_handoffs); the worker's next pass starts the case, exactly once."""
+    from api.worker import default_jobs, run_due
+    from ledger.attendance import record_day
+    engine = persuasion.extensions["baoxue.engine"]
+    with engine.db.transaction() as session:
+        record_day(session, "zx", date(2025, 3, 3), [{"child_id": 1, "status": U}, {"child_id": 2, "status": U}], "pzx")
+    assert cases(persuasion, 1) == [] and cases(persuasion, 2) == []
+    jobs = [job for job in default_jobs(5.0) if job.name == "outbox"]
+    run_due(engine, jobs, now=0.0)
+    run_due(engine, jobs, now=10.0)            # a second pass changes nothing
+    assert [s for _, s in cases(persuasion, 1)] == ["active"] and [s for _, s in cases(persuasion, 2)] == ["active"]
+
+
+def test_re_sending_a_day_repairs_a_missing_case_and_duplicates_nothing(persuasion, client, as_user):
+    from sqlalchemy import delete
+
+    from ledger.attendance_models import CaseHandoff
+    engine = persuasion.extensions["baoxue.engine"]
+    post_day(client, as_user, "2025-03-03", {1: U})
+    # As if the case had been lost (data from before the outbox, a hand-removed row).
+    with engine.db.transaction() as session:
+        session.execute(delete(CaseHandoff))
+        for instance in session.scalars(select(ProcessInstance)):
+            instance.status, instance.business_key = "terminated", None
+    again = post_day(client, as_user, "2025-03-03", {1: U}).json
+    assert again["changed"] == 0 and [c["child_id"] for c in again["cases_started"]] == [1]
+    third = post_day(client, as_user, "2025-03-03", {1: U}).json
+    assert third["cases_started"] == [] and third["messages_sent"] == []
+    assert [s for _, s in cases(persuasion, 1)] == ["active"]          # one new case, not two
+
+
+def test_correcting_a_past_day_re_sends_the_count_it_changes(persuasion, client, as_user):
+    """Mon absent, Tue reported present by mistake, Wed absent: the case counts 1. Tuesday
+    corrected to absent: the run at Wednesday is 3, and the case hears it."""
+    post_day(client, as_user, "2025-03-03", {1: U})
+    post_day(client, as_user, "2025-03-04", {1: P})
+    post_day(client, as_user, "2025-03-05", {1: U})
+    fixed = post_day(client, as_user, "2025-03-04", {1: U}).json
+    assert fixed["outcomes"][0]["consecutive_unexcused"] == 2          # Tuesday's own run
+    sent = [m for m in fixed["messages_sent"] if m["child_id"] == 1]
+    assert sent, fixed
+    engine = persuasion.extensions["baoxue.engine"]
+    (case_id, _), = [c for c in cases(persuasion, 1) if c[1] == "active"]
+    events = engine.history.events(case_id)
+    import json
+    counts = [json.loads(e.data).get("payload", {}).get("count") for e in events if e.kind == "message_received"] + \
+             [json.loads(e.data)["variables"].get("absence_days") for e in events if e.kind == "variables_set"]
+    assert 3 in counts, counts

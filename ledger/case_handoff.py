@@ -1,0 +1,250 @@
+"""The attendance hand-off as an outbox (issue 8): nothing a report says about a child is lost.
+
+``ledger.attendance.record_day`` writes a ``CaseHandoff`` row for each event a report hands
+to a child's persuasion case in the same transaction as the attendance records, so a crash
+after the commit loses nothing. ``dispatch`` then applies each row in ONE transaction
+together with the engine command it causes, and marks it done in that transaction: a row is
+applied exactly once, however often it is dispatched, by whichever process gets it.
+
+Applying an event (DOMAIN.md "Three-tier persuasion": day 1 phone call, day 3 home visit,
+day 5 town; the case is an instance of ``persuasion`` with business key ``child:<id>``):
+
+* absence, no open case → start one with ``{child_id, absence_days, first_absence,
+  trigger: "absence"}``;
+* absence, the case waits for ``absence_day`` → that message ``{count, date, first}``;
+  at a task instead → its ``absence_days`` / ``first_absence`` are set in place (the task
+  page shows the count, the gateway after the task sees it);
+* returned, the case waits for ``returned`` → that message ``{date, corrected}``; else
+  nothing (a case opened for a tendency is never "returned").
+
+A row that cannot be applied now stays ``pending`` with a back-off (``next_attempt_at``):
+the case is in error (until an administrator's retry), busy with another writer, or
+``persuasion`` is not deployed yet. A step that fails on the event hands it to the incident
+(the row is done; the incident's retry applies it). The worker runs ``dispatch_pending``
+every few seconds; ``baoxue check`` reports rows pending for more than a minute.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
+
+from engine.errors import Busy, Conflict, InstanceInError, NotFound
+from engine.outbox import backoff, claim_next, wall_clock
+from engine.persistence.models import MessageSubscription, ProcessInstance
+from engine.runtime.commands import SetVariables
+from engine.runtime.executor import PendingFailure
+from engine.runtime.locking import is_transient, lock_instance
+
+from .absence_runs import MAX_LOOKBACK_DAYS
+from .attendance_models import UNEXCUSED, AttendanceRecord, CaseHandoff
+
+log = logging.getLogger(__name__)
+PROCESS_KEY = "persuasion"
+OPEN_STATUSES = ("active", "error")
+ABSENCE, RETURNED = "absence", "returned"
+LEASE = timedelta(minutes=2)
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    kind: str          # started | message | pending | error
+    detail: dict       # started: {child_id, instance_id[, status]}; message: {child_id, message, status, reached}
+
+
+def business_key(child_id: int) -> str:
+    return f"child:{child_id}"
+
+
+def open_case(session, child_id: int) -> int | None:
+    """The id of the child's open persuasion case, if any."""
+    return session.scalar(select(ProcessInstance.id).where(
+        ProcessInstance.process_key == PROCESS_KEY, ProcessInstance.business_key == business_key(child_id),
+        ProcessInstance.status.in_(OPEN_STATUSES)).order_by(ProcessInstance.id).limit(1))
+
+
+def enqueue(session, kind: str, child_id: int, day: date, reported_by: str, now: datetime, *,
+            count: int = 0, first_day: date | None = None, corrected: bool = False) -> CaseHandoff:
+    """Add a pending event in the caller's transaction (the report's)."""
+    row = CaseHandoff(child_id=child_id, kind=kind, day=day, count=count, first_day=first_day,
+                      corrected=corrected, reported_by=reported_by, status="pending", attempts=0, created_at=now)
+    session.add(row)
+    return row
+
+
+def dispatch(engine, ids: list[int]) -> list[CaseEvent]:
+    """Apply the events ``ids`` now (a report's own, right after its commit), oldest first;
+    returns what each did (``pending``: it could not be applied yet, the worker will)."""
+    return [event for event in (_dispatch_one(engine, row_id) for row_id in sorted(ids)) if event is not None]
+
+
+def dispatch_pending(engine, limit: int = 200, *, ignore_backoff: bool = False) -> int:
+    """Apply pending events whose time has come (left by a crash, or waiting for a busy or
+    failed case); returns how many were worked on. Safe in several processes at once."""
+    handled = 0
+    while handled < limit:
+        row_id = _claim_next(engine, ignore_backoff)
+        if row_id is None:
+            break
+        _apply(engine, row_id)
+        handled += 1
+    return handled
+
+
+def undelivered(session, older_than: timedelta = timedelta(minutes=1)) -> list[CaseHandoff]:
+    """Events still pending after ``older_than`` (wall time), for ``baoxue check``."""
+    return list(session.scalars(select(CaseHandoff).where(
+        CaseHandoff.status == "pending", CaseHandoff.created_at < wall_clock() - older_than)
+        .order_by(CaseHandoff.id)))
+
+
+def without_case(session, child_ids, day: date) -> list[int]:
+    """Of ``child_ids`` (unexcused on ``day``), those whose absence no case knows: no open
+    case, no event pending, and no case closed after that day was reported (a closure that
+    came later took the absence into account, e.g. a lawful exit)."""
+    if not child_ids:
+        return []
+    keys = {business_key(child_id): child_id for child_id in child_ids}
+    known = set(session.scalars(select(CaseHandoff.child_id).where(
+        CaseHandoff.child_id.in_(child_ids), CaseHandoff.status == "pending")))
+    reported = dict(session.execute(select(AttendanceRecord.child_id, AttendanceRecord.reported_at).where(
+        AttendanceRecord.child_id.in_(child_ids), AttendanceRecord.date == day)).all())
+    cases = session.execute(select(ProcessInstance.business_key, ProcessInstance.status, ProcessInstance.completed_at)
+                            .where(ProcessInstance.process_key == PROCESS_KEY,
+                                   ProcessInstance.business_key.in_(keys)))
+    for key, status, completed_at in cases:
+        child_id = keys[key]
+        if status in OPEN_STATUSES or (completed_at is not None and child_id in reported
+                                       and completed_at >= reported[child_id]):
+            known.add(child_id)
+    return [child_id for child_id in child_ids if child_id not in known]
+
+
+def awaiting_return(session, child_ids, day: date) -> set[int]:
+    """Of ``child_ids`` (present on ``day``), those whose open case waits for ``returned``
+    and whose last reported day before ``day`` was an unexcused absence: a present day after
+    days nobody reported still ends their absence (a case opened for a tendency, never
+    absent, is not "returned")."""
+    if not child_ids:
+        return set()
+    keys = {business_key(child_id): child_id for child_id in child_ids}
+    waiting = {keys[key] for key in session.scalars(
+        select(ProcessInstance.business_key).join(MessageSubscription, MessageSubscription.instance_id == ProcessInstance.id)
+        .where(ProcessInstance.process_key == PROCESS_KEY, ProcessInstance.business_key.in_(keys),
+               ProcessInstance.status.in_(OPEN_STATUSES), MessageSubscription.message_name == "returned"))}
+    if not waiting:
+        return set()
+    last: dict[int, str] = {}
+    rows = session.execute(select(AttendanceRecord.child_id, AttendanceRecord.status).where(
+        AttendanceRecord.child_id.in_(waiting), AttendanceRecord.date < day,
+        AttendanceRecord.date >= day - timedelta(days=MAX_LOOKBACK_DAYS))
+        .order_by(AttendanceRecord.child_id, AttendanceRecord.date.desc()))
+    for child_id, status in rows:
+        last.setdefault(child_id, status)
+    return {child_id for child_id in waiting if last.get(child_id) == UNEXCUSED}
+
+
+# -- claiming ---------------------------------------------------------------------------
+
+def _claim_next(engine, ignore_backoff: bool) -> int | None:
+    # One child's events apply in the order they were written.
+    return claim_next(engine.db, CaseHandoff, "child_id", lease=LEASE, ignore_backoff=ignore_backoff)
+
+
+def _dispatch_one(engine, row_id: int) -> CaseEvent | None:
+    claimed = claim_next(engine.db, CaseHandoff, "child_id", lease=LEASE, where=lambda now: CaseHandoff.id == row_id)
+    if claimed is None:   # done already, or another dispatcher has it, or an older one waits
+        return CaseEvent("pending", {"handoff_id": row_id})
+    return _apply(engine, row_id)
+
+
+# -- applying ---------------------------------------------------------------------------
+
+def _apply(engine, row_id: int) -> CaseEvent | None:
+    """Apply one claimed event; on any setback leave it pending with a back-off."""
+    try:
+        with engine.db.transaction() as session:
+            row = session.get(CaseHandoff, row_id)
+            if row.status != "pending":
+                return None
+            event = _apply_in(engine, session, row)
+            row.status, row.done_at, row.lease_until = "done", engine.clock(), None
+            row.result, row.last_error = json.dumps(event.detail if event else {}, ensure_ascii=False), None
+            return event
+    except PendingFailure as failure:
+        err = engine.executor.record_failure(failure, also=lambda s, iid, inc: _done_by_incident(
+            s, row_id, iid, inc, engine.clock()))
+        child_id = _child_of(engine, row_id)
+        log.warning("attendance hand-off %s: case %s failed: %s", row_id, err.instance_id, err.message)
+        return CaseEvent("error", {"child_id": child_id, "instance_id": err.instance_id, "message": err.message})
+    except (InstanceInError, Busy, NotFound, Conflict) as exc:
+        return _set_back(engine, row_id, exc.message)
+    except DBAPIError as exc:
+        if not is_transient(exc):
+            raise
+        return _set_back(engine, row_id, "数据库繁忙，稍后自动重试 (database busy; retried)")
+
+
+def _apply_in(engine, session, row: CaseHandoff) -> CaseEvent | None:
+    actor = row.reported_by
+    case_id = open_case(session, row.child_id)
+    if case_id is not None:
+        instance = lock_instance(session, case_id)     # decide on what the case is now
+        if instance.status not in OPEN_STATUSES:
+            case_id = None
+    if row.kind == ABSENCE:
+        first = (row.first_day or row.day).isoformat()
+        if case_id is None:
+            variables = {"child_id": row.child_id, "absence_days": row.count, "first_absence": first,
+                         "trigger": "absence"}
+            definition = engine.repository.latest(PROCESS_KEY)   # NotFound: kept, retried after a deploy
+            started = engine.runtime.start_definition(definition.id, variables, business_key=business_key(row.child_id),
+                                                      actor=actor, session=session)
+            return CaseEvent("started", {"child_id": row.child_id, "instance_id": started.instance_id})
+        if _waits_for(session, case_id, "absence_day"):
+            payload = {"count": row.count, "date": row.day.isoformat(), "first": first}
+            return _message(engine, session, case_id, row, "absence_day", payload)
+        engine.executor.execute(case_id, SetVariables({"absence_days": row.count, "first_absence": first}),
+                                actor, session=session)
+        return CaseEvent("message", {"child_id": row.child_id, "message": "absence_day", "status": "updated",
+                                     "reached": [case_id]})
+    if case_id is not None and _waits_for(session, case_id, "returned"):
+        return _message(engine, session, case_id, row, "returned",
+                        {"date": row.day.isoformat(), "corrected": row.corrected})
+    return None
+
+
+def _message(engine, session, case_id, row, name, payload) -> CaseEvent:
+    caught = engine.messages.deliver_in(session, case_id, name, {"child_id": row.child_id}, payload, actor=row.reported_by)
+    return CaseEvent("message", {"child_id": row.child_id, "message": name,
+                                 "status": "delivered" if caught else "unmatched", "reached": [case_id] if caught else []})
+
+
+def _waits_for(session, instance_id: int, name: str) -> bool:
+    return session.scalar(select(MessageSubscription.id).where(
+        MessageSubscription.instance_id == instance_id, MessageSubscription.message_name == name).limit(1)) is not None
+
+
+def _set_back(engine, row_id: int, reason: str) -> CaseEvent:
+    log.warning("attendance hand-off %s kept pending: %s", row_id, reason)
+    with engine.db.transaction() as session:
+        row = session.get(CaseHandoff, row_id)
+        row.next_attempt_at = wall_clock() + backoff(row.attempts, MAX_BACKOFF)
+        row.lease_until, row.last_error = None, reason[:2000]
+        return CaseEvent("pending", {"child_id": row.child_id, "handoff_id": row_id, "message": reason})
+
+
+def _done_by_incident(session, row_id, instance_id, incident_id, now) -> None:
+    session.execute(update(CaseHandoff).where(CaseHandoff.id == row_id).values(
+        status="done", done_at=now, lease_until=None,
+        result=json.dumps({"instance_id": instance_id, "incident_id": incident_id})))
+
+
+def _child_of(engine, row_id: int) -> int:
+    with engine.db.read() as session:
+        return session.get(CaseHandoff, row_id).child_id
