@@ -30,7 +30,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from engine.errors import Busy, Conflict, InstanceInError, NotFound
@@ -147,6 +147,20 @@ def awaiting_return(session, child_ids, day: date) -> set[int]:
     for child_id, status in rows:
         last.setdefault(child_id, status)
     return {child_id for child_id in waiting if last.get(child_id) == UNEXCUSED}
+
+
+def absent_without_case(session) -> list[int]:
+    """Children whose latest reported school day is an unexcused absence that no case knows
+    (see ``without_case``): what ``baoxue check`` must never find (a lost absence)."""
+    latest = (select(AttendanceRecord.child_id, func.max(AttendanceRecord.date).label("day"))
+              .group_by(AttendanceRecord.child_id).subquery())
+    rows = session.execute(select(AttendanceRecord.child_id, AttendanceRecord.date).join(
+        latest, (AttendanceRecord.child_id == latest.c.child_id) & (AttendanceRecord.date == latest.c.day))
+        .where(AttendanceRecord.status == UNEXCUSED)).all()
+    by_day: dict[date, list[int]] = {}
+    for child_id, day in rows:
+        by_day.setdefault(day, []).append(child_id)
+    return sorted(child_id for day, ids in by_day.items() for child_id in without_case(session, ids, day))
 
 
 # -- claiming ---------------------------------------------------------------------------

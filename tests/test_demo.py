@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections import Counter
 from datetime import date
 
@@ -37,10 +36,9 @@ def age_on(born: date, day: date) -> int:
 
 
 def test_demo_town_is_complete_generated_and_loaded_once(engine):
-    started = time.monotonic()
-    with engine.db.transaction() as session:
+    with engine.db.transaction() as session:   # no timing threshold in tests (STYLE); bench/ measures
         town = build_demo_town(session, engine.clock())
-    assert town.created and time.monotonic() - started < 5
+    assert town.created
     today = engine.clock().date()
     with engine.db.transaction() as session:
         kinds = Counter(session.scalars(select(OrgUnit.kind)))

@@ -22,7 +22,9 @@ class MessageArgs(Schema):
 @blp.post("")
 @blp.arguments(MessageArgs)
 def deliver(args):
-    """``{message_id, status: delivered|unmatched, reached, started, failed}``; task force and admins only."""
+    """``{message_id, status: delivered|unmatched|pending, reached, started, failed, waiting}``;
+    task force and admins only. ``pending``: some waiting instance cannot take it now (busy,
+    or in error: ``waiting`` lists them); the worker delivers it later, nothing is dropped."""
     principal = api_user()
     if not (principal.is_admin or any(principal.holds(r) for r in access.TOWN_SUPERVISORS)):
         raise Forbidden("只有专班或管理员可以发送消息 (task force or administrators only)")
