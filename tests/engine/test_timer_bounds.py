@@ -98,3 +98,16 @@ def test_a_due_date_from_a_variable_out_of_bounds_gives_no_due_date(caplog):
         with caplog.at_level(logging.WARNING):
             assert policy(task) is None
         assert "outside" in caplog.text or "longer than 10 years" in caplog.text
+
+
+def test_a_start_cycle_after_a_year_of_downtime_is_counted_forward_not_looped():
+    from datetime import timedelta
+
+    from engine.repository import next_start_time
+    due = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    later = due + timedelta(days=365, seconds=30)
+    assert next_start_time(due, {"cycles": 10_000, "seconds": 0.5}, later) is None   # all used up
+    assert next_start_time(due, {"cycles": -1, "seconds": 60}, later) == (
+        due + timedelta(days=365, minutes=1), {"cycles": -1, "seconds": 60})
+    assert next_start_time(due, {"cycles": 3, "seconds": 60}, due + timedelta(seconds=60)) == (
+        due + timedelta(minutes=2), {"cycles": 1, "seconds": 60})
