@@ -46,6 +46,7 @@ NOT_XLSX = "只接受 Excel 工作簿（.xlsx）；.xls、.csv 等格式请在 E
 DAMAGED = "工作簿已损坏或格式不正确，无法读取；请在 Excel 中打开后重新另存为 .xlsx"
 HAS_DTD = "工作簿含有 XML 文档类型声明（DTD），出于安全考虑不予读取；请在 Excel 中重新另存为 .xlsx"
 XML_PARTS = (".xml", ".rels", ".vml")   # the parts openpyxl parses as XML
+_UNKNOWN_ENCODING = 18                  # expat's XML_ERROR_UNKNOWN_ENCODING
 
 
 _ROW_REF = re.compile(r"rows\.(\d+)")
@@ -113,8 +114,8 @@ def _check_zip(data: bytes) -> None:
                     _check_prolog(archive, info)
     except (zipfile.BadZipFile, zipfile.LargeZipFile):
         raise InvalidInput(NOT_XLSX, errors={"file": NOT_XLSX}) from None
-    except (ParseError, OSError, EOFError, RuntimeError, NotImplementedError, ValueError):
-        # unreadable XML, a damaged or encrypted member, an unknown compression method
+    except (OSError, EOFError, RuntimeError, NotImplementedError, ValueError):
+        # a damaged or encrypted member, an unknown compression method
         raise InvalidInput(DAMAGED, errors={"file": DAMAGED}) from None
 
 
@@ -126,6 +127,14 @@ def _check_prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                 return
         except DefusedXmlException:
             raise InvalidInput(HAS_DTD, errors={"file": HAS_DTD}) from None
+        except LookupError:   # an encoding Python does not know: its prolog cannot be checked
+            raise InvalidInput(DAMAGED, errors={"file": DAMAGED}) from None
+        except ParseError as exc:
+            if exc.code == _UNKNOWN_ENCODING:   # one expat cannot read (multi-byte): the same
+                raise InvalidInput(DAMAGED, errors={"file": DAMAGED}) from None
+            # Malformed after any DTD would have been met (Excel's VML parts often are):
+            # whether the part matters is openpyxl's call.
+            return
 
 
 def _read_rows(rows) -> Sheet:

@@ -46,7 +46,9 @@ def with_doctype(data: bytes, doctype: str, member: str = SHEET, encoding: str =
 
 def zip_bomb(data: bytes, unpacked: int) -> bytes:
     """The sheet padded with ``unpacked`` bytes of blanks (they compress about 1000:1)."""
-    return rewritten(data, SHEET, lambda content: content.replace(b"<sheetData>", b" " * unpacked + b"<sheetData>", 1))
+    def change(content: bytes) -> bytes:
+        return content.replace(b"<sheetData>", b" " * unpacked + b"<sheetData>", 1)
+    return rewritten(data, SHEET, change)
 
 
 def lying_sizes(data: bytes) -> bytes:

@@ -109,6 +109,13 @@ def test_a_workbook_with_a_dtd_is_refused_not_expanded(client, app, as_user, hos
     assert stored(app) == []
 
 
+def test_a_dtd_behind_an_encoding_the_check_cannot_read_is_refused_too(client, app, as_user):
+    hidden = with_doctype(xlsx(*GOOD), BILLION_LAUGHS, WORKBOOK, encoding="shift_jis")
+    response = upload(client, as_user, hidden)
+    assert response.status_code == 422 and "损坏" in response.json["errors"]["file"]
+    assert stored(app) == []
+
+
 def test_a_zip_bomb_and_a_zip_that_lies_about_its_sizes_are_refused(client, app, as_user):
     bomb = zip_bomb(xlsx(*GOOD), 11 * 1024 * 1024)
     assert len(bomb) < 100 * 1024                                  # small upload, 11 MB unpacked
