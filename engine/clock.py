@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 
+from . import timer_bounds  # noqa: F401 - bounds SpiffWorkflow's timer parsing (see there)
+
 Clock = Callable[[], datetime]
 _now_override: ContextVar[datetime | None] = ContextVar("engine_now", default=None)
 
@@ -67,6 +69,13 @@ def set_local_timezone(name: str) -> tzinfo:
 def local_zone() -> tzinfo:
     """The zone set by ``set_local_timezone`` (the engine's days: due dates, form date bounds)."""
     return _spiff_timer.LOCALTZ
+
+
+def engine_now() -> datetime:
+    """The command's time inside ``frozen_at`` (aware), else real time (aware, UTC): what
+    sandboxed scripts see as now."""
+    fixed = _now_override.get()
+    return fixed if fixed is not None else system_clock()
 
 
 @contextmanager

@@ -9,7 +9,10 @@ when filled, must match the register: they catch a mistyped ID. School and date 
 Every problem is reported at once, keyed ``rows.<n>`` with ``n`` the spreadsheet's row
 number (message ``第n行：…``), or ``file`` for the file itself; a file with any bad row
 stores nothing (InvalidInput, 422). Limits: ``MAX_BYTES`` (413), ``MAX_UNPACKED`` bytes
-unzipped (a zip bomb is refused before openpyxl reads it), ``MAX_ROWS`` data rows.
+unzipped (a zip bomb is refused before openpyxl reads it; ``zipfile`` never inflates a
+member past its declared size), ``MAX_ROWS`` data rows. An XML part with a DTD (entity
+expansion, "billion laughs", external entities) is refused before openpyxl reads it (422);
+openpyxl itself parses with ``defusedxml`` when it is installed, as it is here.
 """
 from __future__ import annotations
 
@@ -18,8 +21,11 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
 
 from engine.errors import EngineError, InvalidInput
 
@@ -37,6 +43,10 @@ REQUIRED = ("学生ID", "状态")
 MAX_TITLE_ROWS = 5
 MISSING_HEADER = f"前 {MAX_TITLE_ROWS} 行中找不到表头：应有 学生ID、状态 两列（以及 姓名、班级、原因）"
 NOT_XLSX = "只接受 Excel 工作簿（.xlsx）；.xls、.csv 等格式请在 Excel 中另存为 .xlsx"
+DAMAGED = "工作簿已损坏或格式不正确，无法读取；请在 Excel 中打开后重新另存为 .xlsx"
+HAS_DTD = "工作簿含有 XML 文档类型声明（DTD），出于安全考虑不予读取；请在 Excel 中重新另存为 .xlsx"
+XML_PARTS = (".xml", ".rels", ".vml")   # the parts openpyxl parses as XML
+_UNKNOWN_ENCODING = 18                  # expat's XML_ERROR_UNKNOWN_ENCODING
 
 
 _ROW_REF = re.compile(r"rows\.(\d+)")
@@ -83,18 +93,48 @@ def read_sheet(data: bytes, filename: str | None) -> Sheet:
         if not book.worksheets:
             raise InvalidInput("工作簿中没有工作表", errors={"file": "工作簿中没有工作表"})
         return _read_rows(book.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True))
+    except EngineError:
+        raise
+    except Exception:  # noqa: BLE001 - the sheet is parsed lazily, row by row: a broken part shows here
+        raise InvalidInput(DAMAGED, errors={"file": DAMAGED}) from None
     finally:
         book.close()
 
 
 def _check_zip(data: bytes) -> None:
+    """Refuse, before openpyxl reads anything: not a zip, more than ``MAX_UNPACKED`` bytes
+    unzipped (413), an XML part with a DTD (422)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
+            if unpacked > MAX_UNPACKED:
+                raise TooLarge("文件解压后过大", errors={"file": f"文件解压后超过 {MAX_UNPACKED // (1024 * 1024)} MB"})
+            for info in archive.infolist():
+                if info.filename.lower().endswith(XML_PARTS):
+                    _check_prolog(archive, info)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile):
         raise InvalidInput(NOT_XLSX, errors={"file": NOT_XLSX}) from None
-    if unpacked > MAX_UNPACKED:
-        raise TooLarge("文件解压后过大", errors={"file": f"文件解压后超过 {MAX_UNPACKED // (1024 * 1024)} MB"})
+    except (OSError, EOFError, RuntimeError, NotImplementedError, ValueError):
+        # a damaged or encrypted member, an unknown compression method
+        raise InvalidInput(DAMAGED, errors={"file": DAMAGED}) from None
+
+
+def _check_prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """A DTD can only stand before the root element: parse up to it, refusing any DTD."""
+    with archive.open(info) as part:
+        try:
+            for _ in iterparse(part, events=("start",), forbid_dtd=True):
+                return
+        except DefusedXmlException:
+            raise InvalidInput(HAS_DTD, errors={"file": HAS_DTD}) from None
+        except LookupError:   # an encoding Python does not know: its prolog cannot be checked
+            raise InvalidInput(DAMAGED, errors={"file": DAMAGED}) from None
+        except ParseError as exc:
+            if exc.code == _UNKNOWN_ENCODING:   # one expat cannot read (multi-byte): the same
+                raise InvalidInput(DAMAGED, errors={"file": DAMAGED}) from None
+            # Malformed after any DTD would have been met (Excel's VML parts often are):
+            # whether the part matters is openpyxl's call.
+            return
 
 
 def _read_rows(rows) -> Sheet:

@@ -8,7 +8,8 @@
 
 A day count means "by the end of the N-th such day after the task became ready" (``P0D``
 = the same day). Hours and minutes are always calendar time. A value that cannot be
-read gives no due date and a log line, never a failed step.
+read, or that lies outside the engine's bounds (``engine.timer_bounds``: durations of at
+most 10 years, dates 2000-2099), gives no due date and a log line, never a failed step.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from engine.calendar import BusinessCalendar
 from engine.runtime.hooks import TaskContext
+from engine.timer_bounds import check_moment
 
 from .models import Child
 from .school_calendar import school_calendar
@@ -46,17 +48,17 @@ def _due(calendar, task, raw, kind):
         value = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         value = task.evaluate(raw)
+    if isinstance(value, str) and not value.upper().startswith("P"):
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    if isinstance(value, date):
+        check_moment(value)   # the engine's bound on dates (engine.timer_bounds)
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=calendar.zone)
     if isinstance(value, date):
         return calendar.end_of_day(value)
     if not isinstance(value, str):
         raise ValueError(f"dueIn gave {type(value).__name__}, not a duration or date")
-    if not value.upper().startswith("P"):
-        moment = datetime.fromisoformat(value)
-        return calendar.end_of_day(moment.date()) if len(value) == 10 else (
-            moment if moment.tzinfo else moment.replace(tzinfo=calendar.zone))
-    parsed = TimerEventDefinition.parse_iso_duration(value)
+    parsed = TimerEventDefinition.parse_iso_duration(value)   # bounded: at most 10 years
     days = parsed.pop("days", 0) + 7 * parsed.pop("weeks", 0)
     if kind != "calendar" and (parsed.get("years") or parsed.get("months")):
         raise ValueError("working/school day counts take days only (e.g. P3D)")

@@ -17,6 +17,7 @@ from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 from lxml import etree
 
+from ..formschema import schema_safety_problems
 from .errors import DeployError
 from .xsd import NSMAP
 from .xmlsafety import describe, element_error
@@ -47,7 +48,8 @@ def parse_json(data: bytes) -> tuple[object, str | None, int | None]:
 
 def schema_problem(schema: object) -> str | None:
     """Why ``schema`` is not a usable JSON Schema (draft 2020-12 unless ``$schema`` names
-    another draft jsonschema knows), or None."""
+    another draft jsonschema knows), or None. Usable also means safe to validate against
+    (``engine.formschema``): local references only, regexes RE2 can run."""
     if not isinstance(schema, dict):
         return f'must be a JSON object (a JSON Schema), not a JSON {type(schema).__name__}'
     if '$schema' in schema:
@@ -62,6 +64,9 @@ def schema_problem(schema: object) -> str | None:
         return f'is not a valid JSON Schema: {exc.message} (at {exc.json_path})'
     except RecursionError:
         return 'is not a valid JSON Schema: nested too deeply'
+    unsafe = schema_safety_problems(schema)
+    if unsafe:
+        return 'cannot be used safely: ' + '; '.join(unsafe)
     return None
 
 

@@ -15,6 +15,7 @@ from typing import Callable
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from ..timer_bounds import TimerValueOutOfBounds, check_moment, out_of_bounds
 from .errors import DeployError
 from .xsd import NSMAP
 from .xmlsafety import describe, element_error, local_name
@@ -41,10 +42,14 @@ def _naive_message(value: str) -> str:
 
 def literal_problem(kind: str, value: object) -> str | None:
     """Why the evaluated timer value would fail at run time, or None if SpiffWorkflow's own
-    parser for ``kind`` accepts it (plus: an offset is required on every date)."""
+    parser for ``kind`` accepts it within the engine's bounds (``engine.timer_bounds``: at
+    most 10 years, dates 2000-2099, at most 10,000 repetitions) and every date has an offset."""
     if not isinstance(value, str):
         return (f'the expression gives a Python {type(value).__name__}, not a string: write an '
                 'ISO 8601 string in quotes, e.g. "PT1H"')
+    bounds = out_of_bounds(kind, value)   # first: the checks below would run SpiffWorkflow's loops
+    if bounds:
+        return bounds
     if kind == 'timeDuration':
         try:
             parsed = TimerEventDefinition.parse_iso_duration(value)
@@ -201,7 +206,9 @@ def _mixes_units(value: str) -> bool:
 
 def _date_problem(value: str) -> str | None:
     try:
-        datetime.strptime(value, '%Y-%m-%d')
+        check_moment(datetime.strptime(value, '%Y-%m-%d'), value)
         return None
+    except TimerValueOutOfBounds as exc:
+        return str(exc)
     except ValueError:
         return f'"{value}" is neither an ISO 8601 duration ("P3D") nor a date ("2025-10-20")'

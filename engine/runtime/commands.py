@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from uuid import UUID
 
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.validators import extend, validator_for
+from jsonschema import ValidationError
+from referencing.exceptions import Unresolvable
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
@@ -19,6 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..clock import local_zone
 from ..errors import Conflict, InvalidInput, NotFound
+from ..formschema import UnsafePattern, form_validator
 from ..persistence.models import HumanTask
 from .projections import event_parts, timer_due
 
@@ -177,22 +178,25 @@ def validate_form(schema: dict, data, message=None, today: date | None = None) -
     ``message(error)`` turns a jsonschema error into the text shown (the caller's language);
     the default is jsonschema's own English, and "required" for a missing field. With
     ``today`` (the engine clock's local date) the date keywords of ``_date_keywords`` and
-    ``x-notBefore`` apply.
+    ``x-notBefore`` apply. Validation never backtracks or fetches (``engine.formschema``).
     """
     if not isinstance(data, dict):
         raise InvalidInput("form data must be a JSON object", errors={"data": "must be an object"})
-    cls = validator_for(schema, default=Draft202012Validator)
-    if today is not None:
-        cls = extend(cls, {**_date_keywords(today), "x-notBefore": _sibling_bound})
+    keywords = {**_date_keywords(today), "x-notBefore": _sibling_bound} if today is not None else None
     errors = {}
-    for err in cls(schema, format_checker=cls.FORMAT_CHECKER).iter_errors(data):
-        path = ".".join(str(p) for p in err.absolute_path)
-        if err.validator == "required" and isinstance(err.instance, dict):
-            missing = [name for name in err.validator_value if name not in err.instance]
-            for name in missing:
-                errors.setdefault(".".join(filter(None, [path, name])), message(err) if message else "required")
-            continue
-        errors.setdefault(path or "data", message(err) if message else err.message)
+    try:
+        for err in form_validator(schema, keywords).iter_errors(data):
+            path = ".".join(str(p) for p in err.absolute_path)
+            if err.validator == "required" and isinstance(err.instance, dict):
+                missing = [name for name in err.validator_value if name not in err.instance]
+                for name in missing:
+                    errors.setdefault(".".join(filter(None, [path, name])), message(err) if message else "required")
+                continue
+            errors.setdefault(path or "data", message(err) if message else err.message)
+    except (UnsafePattern, Unresolvable) as exc:
+        # Only a form deployed before these deploy checks gets here: refuse, never backtrack or fetch.
+        raise InvalidInput(f"the form cannot be checked safely; redeploy it: {exc}",
+                           errors={"data": "the form cannot be checked; tell the administrator"}) from None
     if errors:
         raise InvalidInput("form data is invalid", errors=errors)
 

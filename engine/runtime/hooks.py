@@ -56,6 +56,7 @@ def duration_due_policy(task: TaskContext) -> datetime | None:
     ``"P3D"`` → three calendar days after the task became ready. Working or school days
     need a calendar and belong to a caller-provided policy. Unparseable values give no
     due date rather than an error: deploy validation is where a bad value is refused.
+    Durations longer than 10 years count as unparseable (``engine.timer_bounds``).
     """
     raw = task.properties.get("dueIn")
     if not raw:

@@ -30,6 +30,7 @@ from typing import Mapping
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from ..clock import engine_now, local_zone
 from .policy import FILENAME, compile_source
 from .worker import encode, make_registry, receive, register_data_types, send
 
@@ -264,7 +265,8 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     """A SpiffWorkflow script environment that runs everything in the sandbox.
 
     Behaves like ``TaskDataEnvironment``, except: builtins are an allowlist (policy.py) that task
-    data may shadow; values that cannot be serialized are not kept (logged); modules are refused;
+    data may shadow; ``datetime.now()`` and ``date.today()`` are the engine's time (scriptclock.py);
+    values that cannot be serialized are not kept (logged); modules are refused;
     in-place changes to ``external_context`` objects are not written back.
     """
 
@@ -303,7 +305,10 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         external_context = external_context or {}
         try:
             ctx, ext = self._export(context), self._export(external_context)
-            data = encode({'op': op, 'src': source, 'ctx': ctx, 'ext': ext, 'tl': self.config.time_limit_s})
+            now = engine_now()   # the command's time (engine.clock.frozen_at), so scripts agree with timers
+            data = encode({'op': op, 'src': source, 'ctx': ctx, 'ext': ext, 'tl': self.config.time_limit_s,
+                           'now': now.isoformat(),
+                           'local': now.astimezone(local_zone()).replace(tzinfo=None).isoformat()})
         except OverflowError as err:
             raise SandboxError(f'task data too large for the sandbox: {err}', 'memory') from None
         except (TypeError, ValueError, RecursionError) as err:

@@ -9,7 +9,7 @@ import math
 import operator
 import re
 import types
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
@@ -17,6 +17,8 @@ from RestrictedPython.Guards import (full_write_guard, guarded_iter_unpack_seque
                                      guarded_unpack_sequence, safer_getattr)
 from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
+
+from .scriptclock import date, datetime   # now() and today() answer the engine's clock
 
 FILENAME = '<string>'  # SpiffWorkflow looks for this frame name to report the failing line
 
@@ -203,7 +205,8 @@ def _internal_import(name, globals=None, locals=None, fromlist=(), level=0):
 
 
 def build_builtins(extra=None) -> dict:
-    """The ``__builtins__`` dict of every run: the allowlist, datetime classes, math, ``extra``.
+    """The ``__builtins__`` dict of every run: the allowlist, datetime classes (whose "now" is
+    the engine's, ``scriptclock``), math, ``extra``.
 
     Offered as builtins rather than globals, so task data may shadow them (``date`` is a likely
     form field) without SpiffWorkflow's "overwrites a predefined function" error.

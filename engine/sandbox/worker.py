@@ -5,7 +5,8 @@ runs untrusted code and whatever it sends back is only ever parsed as JSON.
 
 1. parent -> ``{"functions": {name: "pkg.mod:attr"}, "memory_limit_mb": int, "path": [...]}``
    child  -> ``{"ok": true, "pid": int}`` once imports are done and the limits are set.
-2. parent -> ``{"op": "exec"|"eval", "src": str, "ctx": {...}, "ext": {...}, "tl": seconds}``
+2. parent -> ``{"op": "exec"|"eval", "src": str, "ctx": {...}, "ext": {...}, "tl": seconds,
+   "now": aware ISO instant, "local": naive ISO wall-clock time in the engine's zone}``
    child  -> ``{"ok": true, "value": v}`` (eval), ``{"ok": true, "set": {...}, "del": [...],
    "dropped": {name: type}}`` (exec), or ``{"ok": false, "kind", "type", "msg", "line"}``.
    Values are task data converted with the registry from ``make_registry()``.
@@ -28,6 +29,7 @@ from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 
 from .policy import (DENIED_NAMES, FILENAME, ForbiddenError, base_namespace, build_builtins,
                      compile_source, describe_compile_errors, is_module_like)
+from .scriptclock import set_now
 
 _HEADER = struct.Struct('>I')
 MAX_MESSAGE = 64 * 1024 * 1024  # a bigger reply would only move the memory problem into the parent
@@ -120,6 +122,7 @@ class Runner:
             if errors:
                 kind, line, msg = describe_compile_errors(errors)
                 return _failure(kind, msg, line, 'SyntaxError' if kind == 'compile' else None)
+            set_now(req.get('now'), req.get('local'))   # what the script's datetime.now() answers
             restore = self.registry.restore
             ctx_in, ext_in = req.get('ctx') or {}, req.get('ext') or {}
             ns = dict(self.base)

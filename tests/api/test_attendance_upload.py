@@ -5,6 +5,9 @@ import io
 from datetime import date
 
 import openpyxl
+import pytest
+
+from tests.hostile_xlsx import BILLION_LAUGHS, EXTERNAL_ENTITY, WORKBOOK, lying_sizes, with_doctype, zip_bomb
 
 from .attendance_helpers import P, U, stored
 
@@ -88,3 +91,37 @@ def test_size_and_row_limits(client, as_user):
     many = xlsx(HEADER, *([1, None, None, "到校", None] for _ in range(3001)))
     response = upload(client, as_user, many)
     assert response.status_code == 422 and "最多 3000 行" in response.json["errors"]["file"]
+
+
+GOOD = [HEADER, [1, "张小明", "三年级1班", "到校", None]]
+
+
+@pytest.mark.parametrize("hostile", [
+    pytest.param(lambda good: with_doctype(good, BILLION_LAUGHS), id="billion-laughs-in-the-sheet"),
+    pytest.param(lambda good: with_doctype(good, EXTERNAL_ENTITY), id="external-entity-in-the-sheet"),
+    pytest.param(lambda good: with_doctype(good, BILLION_LAUGHS, WORKBOOK), id="dtd-in-the-workbook-part"),
+    pytest.param(lambda good: with_doctype(good, BILLION_LAUGHS, encoding="utf-16"), id="dtd-in-utf-16"),
+])
+def test_a_workbook_with_a_dtd_is_refused_not_expanded(client, app, as_user, hostile):
+    response = upload(client, as_user, hostile(xlsx(*GOOD)))
+    assert response.status_code == 422 and "DTD" in response.json["errors"]["file"]
+    assert "root:" not in response.get_data(as_text=True)      # /etc/passwd was never read
+    assert stored(app) == []
+
+
+def test_a_dtd_behind_an_encoding_the_check_cannot_read_is_refused_too(client, app, as_user):
+    hidden = with_doctype(xlsx(*GOOD), BILLION_LAUGHS, WORKBOOK, encoding="shift_jis")
+    response = upload(client, as_user, hidden)
+    assert response.status_code == 422 and "损坏" in response.json["errors"]["file"]
+    assert stored(app) == []
+
+
+def test_a_zip_bomb_and_a_zip_that_lies_about_its_sizes_are_refused(client, app, as_user):
+    bomb = zip_bomb(xlsx(*GOOD), 11 * 1024 * 1024)
+    assert len(bomb) < 100 * 1024                                  # small upload, 11 MB unpacked
+    response = upload(client, as_user, bomb)
+    assert response.status_code == 413 and "解压后超过" in response.json["errors"]["file"]
+    lying = upload(client, as_user, lying_sizes(xlsx(*GOOD)))
+    assert lying.status_code == 422 and ".xlsx" in lying.json["errors"]["file"]
+    assert stored(app) == []
+    assert upload(client, as_user, xlsx(*GOOD)).status_code == 200   # the same content, honest: recorded

@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 from engine.tasks import TaskQuery
+from tests.hostile_xlsx import BILLION_LAUGHS, with_doctype, zip_bomb
 
 from .pages_helpers import (
     E, P, U, access_log, cases, deploy_persuasion, engine_of, html_of, post, start_variables, stored,
@@ -148,6 +149,16 @@ def test_the_excel_upload_lists_each_bad_row_in_chinese_and_stores_all_or_nothin
     assert stored(persuasion) == [(1, DAY, U, "pzx"), (2, DAY, P, "pzx")] and len(cases(persuasion, 1)) == 1
     assert upload(browser("ht31"), workbook([[1, "", "", "到校", ""]])).status_code == 403   # a class, not the school
     assert upload(principal, workbook([[2, "", "", "到校", ""]]), school="fg").status_code == 403
+
+
+def test_a_hostile_workbook_gets_a_chinese_refusal_not_a_server_error(persuasion, browser):
+    principal = browser("pzx")
+    good = workbook([[1, "张小明", "三年级1班", "到校", ""]])
+    laughs = upload(principal, with_doctype(good, BILLION_LAUGHS))
+    assert laughs.status_code == 422 and "含有 XML 文档类型声明（DTD）" in html_of(laughs)
+    bomb = upload(principal, zip_bomb(good, 11 * 1024 * 1024))
+    assert bomb.status_code == 413 and "文件解压后过大" in html_of(bomb)
+    assert stored(persuasion) == []
 
 
 def test_posts_without_a_csrf_token_are_refused_and_store_nothing(persuasion, browser):
