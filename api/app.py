@@ -1,7 +1,7 @@
 """The Flask application factory."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask_smorest import Api
 
 from .errors import register_error_handlers
@@ -47,4 +47,13 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
         return jsonify({"status": "ok"})
 
     register_error_handlers(app)
+    app.after_request(_no_store)
     return app
+
+
+def _no_store(response):
+    """``Cache-Control: no-store`` on every response but static files: pages and API answers
+    carry children's data and must stay in no browser or proxy cache (issue 8)."""
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
