@@ -62,6 +62,5 @@ def sign_in(username: str, password: str, issue: Callable, *, device_cookie: boo
         if user is None:
             return None
         new_device = secrets.token_urlsafe(32) if device_cookie and attempt.device is None else None
-        login_throttle.succeeded(session, replace(attempt, device=attempt.device or new_device), verdict,
-                                 engine.clock())
+        login_throttle.succeeded(session, replace(attempt, device=attempt.device or new_device), engine.clock())
         return SignedIn(issue(session, user), new_device)

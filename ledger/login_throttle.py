@@ -76,7 +76,6 @@ class Verdict:
     wait: timedelta | None = None
     reason: str | None = None
     source: str = "untrusted"   # device|address|untrusted
-    failure_id: int | None = None
 
     @property
     def allowed(self) -> bool:
@@ -89,21 +88,20 @@ class Verdict:
 
 
 def begin(session: Session, attempt: Attempt, now: datetime) -> Verdict:
-    """Decide whether ``attempt`` may be checked now; if so count it as a failure (withdrawn by
-    ``succeeded``) and return its ``failure_id``. Runs in the caller's transaction."""
+    """Decide whether ``attempt`` may be checked now; if so count it as a failure already
+    (``succeeded`` withdraws it). Runs in the caller's transaction."""
     source = _source(session, attempt, now)
     wait, reason = _wait(session, attempt, source, now)
     if wait is not None:
         return Verdict(wait, reason, source)
     session.execute(delete(LoginFailure).where(LoginFailure.at < now - KEEP))
-    row = LoginFailure(at=now, username=attempt.key, address=attempt.address[:64],
-                       device=attempt.device_hash if source == "device" else None, trusted=source != "untrusted")
-    session.add(row)
-    session.flush()
-    return Verdict(source=source, failure_id=row.id)
+    session.add(LoginFailure(at=now, username=attempt.key, address=attempt.address[:64],
+                             device=attempt.device_hash if source == "device" else None,
+                             trusted=source != "untrusted"))
+    return Verdict(source=source)
 
 
-def succeeded(session: Session, attempt: Attempt, verdict: Verdict, now: datetime) -> None:
+def succeeded(session: Session, attempt: Attempt, now: datetime) -> None:
     """The password was right: withdraw this try and the earlier failures of this user from this
     address or device (their own typos), and trust the address and the device from now on."""
     same_place = LoginFailure.address == attempt.address[:64]

@@ -1,7 +1,7 @@
 """Authentication for API clients, and who the caller is."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
