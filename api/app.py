@@ -1,11 +1,11 @@
 """The Flask application factory."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import register_error_handlers
-from .ratelimit import limiter
 from .settings import Settings
 from .web import register as register_pages
 from .wiring import build_engine
@@ -29,13 +29,14 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
     )
     app.json.ensure_ascii = False
     app.extensions["baoxue.settings"] = settings
+    if settings.proxies:   # the client's address and scheme, as the trusted proxies saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxies, x_proto=settings.proxies)
     app.extensions["baoxue.engine"] = engine or build_engine(settings)
 
     api = Api(app)
     from .rest import attendance, definitions, instances, messages, session, tasks, users
     for module in (session, tasks, instances, messages, definitions, users, attendance):
         api.register_blueprint(module.blp)
-    limiter.init_app(app)
     register_pages(app)  # staff pages; CSRFProtect for all but /api (api/web/__init__.py)
 
     @app.get("/healthz")
@@ -47,4 +48,13 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
         return jsonify({"status": "ok"})
 
     register_error_handlers(app)
+    app.after_request(_no_store)
     return app
+
+
+def _no_store(response):
+    """``Cache-Control: no-store`` on every response but static files: pages and API answers
+    carry children's data and must stay in no browser or proxy cache (issue 8)."""
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

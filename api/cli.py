@@ -126,8 +126,8 @@ def deploy(paths):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int,
-              help="gunicorn worker processes (each has 8 threads); with more than one, set "
-                   "BAOXUE_RATELIMIT_STORAGE (e.g. redis://) so login limits are shared")
+              help="gunicorn worker processes (each has 8 threads); they share the login limits "
+                   "through the database")
 @click.option("--no-worker", is_flag=True, help="do not run the timer worker beside the server")
 def serve(host, port, workers, no_worker):
     """Serve the web app and API (gunicorn) with the timer worker beside it."""

@@ -35,7 +35,8 @@ def register_error_handlers(app: Flask) -> None:
         extra = {}
         if isinstance(exc, StepFailed):
             extra = {"instance_id": exc.instance_id, "incident_id": exc.incident_id, "element_id": exc.element_id}
-        return jsonify(error_body(exc.status, exc.message, exc.errors, **extra)), exc.status
+        # An error may name headers of its own (a 429's Retry-After: api.ratelimit).
+        return jsonify(error_body(exc.status, exc.message, exc.errors, **extra)), exc.status, getattr(exc, "headers", {})
 
     @app.before_request
     def refuse_unstorable_input():

@@ -1,39 +1,66 @@
-"""Failed-login rate limits, per username and per client address (Flask-Limiter).
+"""Signing in with the failed-login throttle, for ``POST /login`` and ``POST /api/v1/auth/token``.
 
-Only failures count (a 401 response), so a user who types the password right is never
-held back by someone else's attempts from another address. Storage is in-process by
-default; set ``BAOXUE_RATELIMIT_STORAGE`` (e.g. ``redis://127.0.0.1:6379``) when several
-gunicorn workers must share the counts.
+The policy and its figures are ``ledger.login_throttle``'s (README "Sign-in limits"); its
+counts are rows in the database, so every server process and both front doors share them.
+Here: the client's address (``request.remote_addr``; behind reverse proxies set
+``BAOXUE_PROXIES`` so it is the client's, see ``api.app``), the pages' device cookie
+(``baoxue_device``: a random id naming this browser, set after a successful sign-in; the
+REST API reads no cookies and relies on trusted addresses), and the 429 answer.
 """
 from __future__ import annotations
 
-import os
+import secrets
+from dataclasses import dataclass, replace
+from typing import Callable
 
-from flask import request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import current_app, request
 
-PER_USERNAME = "5 per 5 minutes"
-PER_ADDRESS = "20 per 5 minutes"
+from engine.errors import EngineError
+from ledger import login_throttle
+from ledger.accounts import authenticate
 
-limiter = Limiter(key_func=get_remote_address,
-                  storage_uri=os.environ.get("BAOXUE_RATELIMIT_STORAGE", "memory://"),
-                  strategy="moving-window")
-
-
-def _username() -> str:
-    data = request.get_json(silent=True) if request.is_json else request.form
-    name = (data or {}).get("username", "") if isinstance(data, dict) or hasattr(data, "get") else ""
-    return f"user:{str(name).strip().lower()[:120]}"
+DEVICE_COOKIE = "baoxue_device"
 
 
-def _failed(response) -> bool:
-    return response.status_code == 401 or (response.status_code == 200 and getattr(response, "login_failed", False))
+class TooManyFailures(EngineError):
+    """429: this source must wait ``retry_after`` seconds before trying again."""
+
+    status = 429
+
+    def __init__(self, verdict: login_throttle.Verdict):
+        minutes = -(-verdict.retry_after // 60)
+        super().__init__(f"登录失败次数过多，请 {minutes} 分钟后再试 (too many failed sign-ins; "
+                         f"retry after {verdict.retry_after} s)")
+        self.retry_after = verdict.retry_after
+        self.minutes = minutes
+        self.reason = verdict.reason
+        self.headers = {"Retry-After": str(verdict.retry_after)}
 
 
-def login_limits(view):
-    """Decorate a login endpoint with both limits (failures only)."""
-    view = limiter.limit(PER_USERNAME, key_func=_username, deduct_when=_failed,
-                         error_message="登录失败次数过多，请5分钟后再试 (too many failed logins for this user)")(view)
-    return limiter.limit(PER_ADDRESS, deduct_when=_failed,
-                         error_message="登录失败次数过多，请5分钟后再试 (too many failed logins from this address)")(view)
+@dataclass(frozen=True)
+class SignedIn:
+    """What ``sign_in`` gives on success: ``issue``'s result, and a new device secret to set
+    as the device cookie (None when the browser already had one, or for the API)."""
+
+    credential: object
+    new_device: str | None
+
+
+def sign_in(username: str, password: str, issue: Callable, *, device_cookie: bool) -> SignedIn | None:
+    """Check the credentials under the throttle; ``issue(session, user)`` makes the session or
+    token in the same transaction. None for wrong credentials (counted); raises
+    ``TooManyFailures`` when this source must wait (the password is then not checked)."""
+    engine = current_app.extensions["baoxue.engine"]
+    device = request.cookies.get(DEVICE_COOKIE) if device_cookie else None
+    attempt = login_throttle.Attempt(username, request.remote_addr or "unknown", (device or "")[:64] or None)
+    with engine.db.transaction() as session:
+        verdict = login_throttle.begin(session, attempt, engine.clock())
+    if not verdict.allowed:
+        raise TooManyFailures(verdict)
+    with engine.db.transaction() as session:
+        user = authenticate(session, username, password)
+        if user is None:
+            return None
+        new_device = secrets.token_urlsafe(32) if device_cookie and attempt.device is None else None
+        login_throttle.succeeded(session, replace(attempt, device=attempt.device or new_device), engine.clock())
+        return SignedIn(issue(session, user), new_device)

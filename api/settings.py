@@ -20,6 +20,9 @@ class Settings:
     max_upload_bytes: int = 5 * 1024 * 1024
     # Cookies' Secure flag: "auto" = when the request came over https, "1" = always, "0" = never.
     secure_cookies: str = "auto"
+    # Reverse proxies in front that set X-Forwarded-For/-Proto (0: none, the client connects
+    # directly). The login limits count by client address, which is the proxy's without this.
+    proxies: int = 0
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -29,6 +32,7 @@ class Settings:
             secret_key=os.environ.get("BAOXUE_SECRET_KEY", ""),
             timezone=os.environ.get("BAOXUE_TIMEZONE", cls.timezone),
             secure_cookies=os.environ.get("BAOXUE_SECURE_COOKIES", cls.secure_cookies).strip().lower(),
+            proxies=_count(os.environ.get("BAOXUE_PROXIES", "0"), "BAOXUE_PROXIES"),
         )
         for key, value in overrides.items():
             setattr(settings, key, value)
@@ -39,6 +43,12 @@ class Settings:
         if not settings.secret_key:
             settings.secret_key = _stored_secret(settings.var_dir / "secret_key")
         return settings
+
+
+def _count(raw: str, name: str) -> int:
+    if not raw.strip().isdigit() or int(raw) > 10:
+        raise ValueError(f"{name} must be a whole number from 0 to 10, not {raw!r}")
+    return int(raw)
 
 
 def _stored_secret(path: Path) -> str:

@@ -13,6 +13,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 from sqlalchemy import select
 
+from engine.persistence.models import HumanTask
+from ledger import access
 from ledger.directory import role_name, unit_names
 from ledger.inbox import describe_tasks
 from ledger.models import User
@@ -58,6 +60,21 @@ def task_detail(engine, row, principal) -> dict:
         "documentation": getattr(task.task_spec, "documentation", None) if task is not None else None,
     })
     return view
+
+
+def log_case_view(engine, username: str, instance_id: int, view: str, task_id: str | None = None) -> None:
+    """Append the access-log row of one look at a case: a task (``view`` = ``task``: its data,
+    instructions and the case so far) or the case's events (``case_events``). A case shows
+    causes (poverty, disability) and guardians' names, so every look is logged (DOMAIN.md
+    "Personal data"; issue 8). Subject ``child:<id>`` when the case is about a child, else
+    ``instance:<id>``; detail ``{view, instance_id, task_id?}``. Runs in its own short
+    transaction through ``ledger.access.log_access`` (never around a page render)."""
+    with engine.db.transaction() as session:
+        child_id = session.scalar(select(HumanTask.subject_id).where(
+            HumanTask.instance_id == instance_id, HumanTask.subject_id.is_not(None)).limit(1))
+        detail = {"view": view, "instance_id": instance_id, **({"task_id": task_id} if task_id else {})}
+        access.log_access(session, username, "view", f"child:{child_id}" if child_id else f"instance:{instance_id}",
+                          detail, engine.clock())
 
 
 def case_history(engine, instance_id: int, *, definition_id: int | None = None) -> list[dict]:

@@ -1,6 +1,6 @@
 """Accounts: passwords, web sessions and API tokens.
 
-Passwords are hashed with werkzeug's scrypt. Session ids and tokens are random, given to
+Passwords are hashed with werkzeug's scrypt, in the NFKC form ``ledger.passwords`` checks. Session ids and tokens are random, given to
 the client once, and stored only as SHA-256 hashes, so a database leak does not leak
 live credentials.
 """
@@ -14,7 +14,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from engine.errors import InvalidInput
+
 from .models import ApiToken, RoleAssignment, User, WebSession
+from .passwords import normalise, problem
 
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=12)
@@ -24,7 +27,9 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+    """The stored hash of ``password`` (NFKC-normalised). Checks nothing: callers setting a
+    person's password check it first (``ledger.passwords.problem``)."""
+    return generate_password_hash(normalise(password), method="scrypt")
 
 
 def _digest(secret: str) -> str:
@@ -34,6 +39,7 @@ def _digest(secret: str) -> str:
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with these credentials, or None (same cost either way)."""
     user = session.scalar(select(User).where(User.username == username))
+    password = normalise(password)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
@@ -44,6 +50,11 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 def create_user(session: Session, username: str, display_name: str, password: str, *, now: datetime,
                 phone: str | None = None, roles: list[tuple[str, str]] = ()) -> User:
+    """Create an active user without the checks of ``ledger.users.create_account`` (seeding),
+    except the password rule: InvalidInput ``{password: 中文}`` for a weak password."""
+    message = problem(password, username, display_name)
+    if message:
+        raise InvalidInput("密码不符合要求 (weak password)", errors={"password": message})
     user = User(username=username, display_name=display_name, phone=phone, active=True,
                 password_hash=hash_password(password), created_at=now)
     session.add(user)

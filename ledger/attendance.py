@@ -284,11 +284,15 @@ def _check_row(raw, children, class_names, school_code, allowed_classes) -> tupl
     elif reason and len(reason.strip()) > MAX_REASON:
         problems.append(f"原因不能超过 {MAX_REASON} 字")
     child = children.get(child_id)
-    if child is None or child.school_code != school_code:
+    if allowed_classes is not None and (child is None or child.school_code != school_code
+                                        or child.class_code not in allowed_classes):
+        # A reporter limited to classes learns only "not mine": one message whether the id is
+        # another class's child, another school's or nobody's (issue 8: no probing the register).
+        child = None
+        problems.append(f"儿童 {child_id} 不在您的班级")
+    elif child is None or child.school_code != school_code:
         # One message for both: a reporter must not learn which ids exist in other schools.
         problems.append(f"儿童 {child_id} 不存在或不在该校")
-    elif allowed_classes is not None and child.class_code not in allowed_classes:
-        problems.append(f"儿童 {child_id} 不在您任教的班级")
     else:
         # Cross-checks from an upload; the message never echoes the register's value.
         name, klass = _text(raw.get("name")), _text(raw.get("class"))

@@ -144,6 +144,7 @@ def _accounts(units: list[_Unit], fake: Faker) -> list[DemoAccount]:
 
 def _add_accounts(session: Session, accounts: list[DemoAccount], now: datetime) -> None:
     # scrypt costs ~50 ms a hash: hash the shared demo password once, not ~90 times.
+    # Demo only: the shared, published password bypasses ledger.passwords on purpose.
     shared_hash = hash_password(DEMO_PASSWORD)
     users = [User(username=a.username, display_name=a.display_name, active=True, password_hash=shared_hash,
                   created_at=now) for a in accounts]

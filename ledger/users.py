@@ -7,7 +7,8 @@ never returned or logged.
 
 Rules (DOMAIN.md "Organisations and roles"; CONTRACT.md error statuses):
 * username: 2-120 of ``A-Z a-z 0-9 _ . -``, unique ignoring case → 422 / 409;
-* password: at least 8 characters and not the username → 422;
+* password: ``ledger.passwords.problem`` (8-128 characters after NFKC, not only spaces, not
+  the username, not common or guessable) → 422;
 * role: a domain role (``ledger.roles``) or ``admin``; the org unit must exist and be of the
   kind the role's scope names (a head teacher sits at a class, a grid worker at a village;
   town- and county-scope roles and ``admin`` at the town, where ledger.routing sends
@@ -32,6 +33,7 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.persistence.models import HumanTask
 from engine.runtime.locking import lock_instances
 
+from . import passwords
 from .accounts import hash_password
 from .directory import role_name, unit_names
 from .models import AccessLog, ApiToken, OrgUnit, RoleAssignment, User, WebSession
@@ -39,7 +41,6 @@ from .roles import ROLE_BY_CODE, SYSTEM_ADMIN
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,119}$")
 PHONE = re.compile(r"^[0-9+\- ]{3,32}$")
-MIN_PASSWORD, MAX_PASSWORD = 8, 200
 _KINDS_FOR_SCOPE = {"town": "town", "county": "town", "school": "school", "class": "class", "village": "village"}
 UPDATABLE = ("display_name", "phone", "active", "password")
 
@@ -80,7 +81,7 @@ def create_account(session: Session, actor: str, *, username: str, display_name:
         errors["username"] = "用户名须为2-120位字母、数字或 _ . - (letters, digits, _ . - only)"
     _check_display_name(display_name, errors)
     _check_phone(phone, errors)
-    _check_password(password, username, errors)
+    _check_password(password, username, display_name, errors)
     pairs = []
     for i, item in enumerate(roles):
         pair = (item.get("role"), item.get("org_unit"))
@@ -120,7 +121,8 @@ def update_account(session: Session, actor: str, user_id: int, changes: dict, no
     if "phone" in changes:
         _check_phone(changes["phone"], errors)
     if "password" in changes:
-        _check_password(changes["password"], user.username, errors)
+        _check_password(changes["password"], user.username, changes.get("display_name") or user.display_name,
+                        errors)
     if "active" in changes and not isinstance(changes["active"], bool):
         errors["active"] = "须为 true 或 false (must be a boolean)"
     if errors:
@@ -205,11 +207,10 @@ def _check_phone(phone, errors: dict) -> None:
         errors["phone"] = "电话号码格式不正确 (digits, +, - only)"
 
 
-def _check_password(password, username: str, errors: dict) -> None:
-    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        errors["password"] = f"密码至少{MIN_PASSWORD}位 (at least {MIN_PASSWORD} characters)"
-    elif password.lower() == username.lower():
-        errors["password"] = "密码不能与用户名相同 (must differ from the username)"
+def _check_password(password, username: str, display_name: str, errors: dict) -> None:
+    message = passwords.problem(password, username, display_name)
+    if message:
+        errors["password"] = message
 
 
 def _check_grant(session: Session, role, org_unit, errors: dict, prefix: str = "") -> None:

@@ -118,17 +118,19 @@ def test_cli_init_demo_then_users_list_and_create(db_url, tmp_path):
     assert all(row[0].startswith("head_teacher-") and row[2] == "启用" for row in rows)
     assert len(rows) == int(listed.stdout.splitlines()[-1].split()[1])
 
-    created = baoxue("users", "create", "wang", "--name", "王老师", "--password", "secret-123",
+    created = baoxue("users", "create", "wang", "--name", "王老师", "--password", "Wang-laoshi-2025",
                      "--role", "head_teacher", "--org", "zx-3-2", "--role", "registrar", "--org", "zx",
                      env=env, cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     mine = baoxue("users", "list", "--org", "zx-3-2", env=env, cwd=tmp_path).stdout
     assert "wang" in mine and "王老师" in mine and "registrar@zx" in mine
-    taken = baoxue("users", "create", "wang", "--name", "王", "--password", "secret-123", env=env, cwd=tmp_path)
+    taken = baoxue("users", "create", "wang", "--name", "王", "--password", "Wang-laoshi-2025", env=env, cwd=tmp_path)
     assert taken.returncode == 1 and "username" in taken.stderr and "Traceback" not in taken.stderr
     weak = baoxue("users", "create", "li", "--name", "李", "--password", "short", "--role", "janitor",
                   "--org", "zx", env=env, cwd=tmp_path)
     assert weak.returncode == 1 and "password" in weak.stderr and "roles.0.role" in weak.stderr
+    common = baoxue("users", "create", "li", "--name", "李", "--password", "12345678", env=env, cwd=tmp_path)
+    assert common.returncode == 1 and "密码太常见或太容易猜到" in common.stderr
     assert baoxue("users", "list", "--role", "janitor", env=env, cwd=tmp_path).returncode == 2
 
 

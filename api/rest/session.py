@@ -1,15 +1,15 @@
 """Authentication for API clients, and who the caller is."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from ledger.accounts import authenticate, issue_token, revoke_token
+from ledger.accounts import issue_token, revoke_token
 from ledger.directory import unit_names
 
 from ..auth import Unauthorized, api_user
-from ..ratelimit import login_limits
+from ..ratelimit import sign_in
 from . import engine
 
 blp = Blueprint("session", __name__, url_prefix="/api/v1", description="Authentication and the caller")
@@ -26,18 +26,18 @@ class TokenSchema(Schema):
 
 
 @blp.post("/auth/token")
-@login_limits
 @blp.arguments(Credentials)
 @blp.response(201, TokenSchema)
 def create_token(credentials):
     """Exchange username and password for a bearer token (12 h). 401 on bad credentials;
-    429 after too many failures for that username or address."""
+    429 with ``Retry-After`` (seconds) while this source must wait after failed tries
+    (``ledger.login_throttle``; the same counts as the login page)."""
     eng = engine()
-    with eng.db.transaction() as session:
-        user = authenticate(session, credentials["username"], credentials["password"])
-        if user is None:
-            raise Unauthorized("用户名或密码错误 (wrong username or password)")
-        token, expires = issue_token(session, user, eng.clock())
+    signed_in = sign_in(credentials["username"], credentials["password"],
+                        lambda session, user: issue_token(session, user, eng.clock()), device_cookie=False)
+    if signed_in is None:
+        raise Unauthorized("用户名或密码错误 (wrong username or password)")
+    token, expires = signed_in.credential
     return {"token": token, "expires_at": expires}
 
 

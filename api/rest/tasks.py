@@ -10,7 +10,7 @@ from ledger.inbox import InboxFilter, handed_to, inbox
 
 from .. import taskactions
 from ..auth import api_user
-from ..taskview import task_detail
+from ..taskview import log_case_view, task_detail
 from . import engine
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="Staff inbox and tasks")
@@ -50,9 +50,11 @@ def visible_task(principal, task_id):
 
 @blp.get("/tasks/<task_id>")
 def get_task(task_id):
-    """One task: ``{task..., form: {schema, ui_schema}, data, instructions, instructions_html, history}``."""
+    """One task: ``{task..., form: {schema, ui_schema}, data, instructions, instructions_html, history}``.
+    Each call writes an access-log row (``taskview.log_case_view``)."""
     principal = api_user()
     row = visible_task(principal, task_id)
+    log_case_view(engine(), principal.username, row.instance_id, "task", row.id)
     return task_detail(engine(), row, principal)
 
 

@@ -1,7 +1,10 @@
 """``/inbox``: the caller's open tasks (``ledger.inbox.inbox``), overdue first, with filters.
 
-Query parameters: ``scope`` = ``role:org_unit`` (one of the caller's own assignments),
-``overdue=1``, ``q`` (the child's full name, exact), ``page``.
+``GET /inbox`` takes ``scope`` = ``role:org_unit`` (one of the caller's own assignments),
+``overdue=1`` and ``page`` in the address. The name search (``q``, the child's full name,
+exact) is posted instead (``POST /inbox``, CSRF-protected form with the same fields): a
+child's name must never sit in an address, where the browser's history, the Referer and
+the server's access log keep it (issue 8). A ``q`` in the address is ignored.
 """
 from __future__ import annotations
 
@@ -21,22 +24,33 @@ PER_PAGE = 20
 @bp.get("/inbox")
 @login_required
 def inbox():
+    """Filters from the address (no names there); a ``q`` in it is ignored."""
+    return _page(request.args, q="")
+
+
+@bp.post("/inbox")
+@login_required
+def search():
+    """The filter form, posted: ``q`` (full name), ``scope``, ``overdue``, ``page``."""
+    return _page(request.form, q=request.form.get("q", "").strip()[:64])
+
+
+def _page(source, q: str):
     principal = current_principal()
     eng = engine()
     with eng.db.transaction() as session:
         names = unit_names(session, {a.org_unit for a in principal.assignments})
     scopes = [(f"{a.role}:{a.org_unit}", describe(a, names)) for a in principal.assignments]
-    scope = request.args.get("scope", "")
+    scope = source.get("scope", "")
     role, org_unit = scope.split(":", 1) if scope in dict(scopes) else (None, None)
-    overdue = request.args.get("overdue") == "1"
-    q = request.args.get("q", "").strip()[:64]
-    page = page_number(request.args.get("page"))
+    overdue = source.get("overdue") == "1"
+    page = page_number(source.get("page"))
     items, total = list_inbox(eng, principal, InboxFilter(
         role=role, org_unit=org_unit, overdue=overdue or None, q=q or None, page=page, per_page=PER_PAGE))
     claimed_by = display_names(item["assignee"] for item in items)
     pages = max(1, -(-total // PER_PAGE))
-    filters = {k: v for k, v in (("scope", scope if role else ""), ("overdue", "1" if overdue else ""),
-                                 ("q", q)) if v}
+    # The pager's links carry the address filters only; with a name it posts (inbox.html).
+    filters = {k: v for k, v in (("scope", scope if role else ""), ("overdue", "1" if overdue else "")) if v}
     return render_template(
         "inbox.html", items=items, total=total, page=page, pages=pages, scopes=scopes,
         scope=scope if role else "", overdue=overdue, q=q, claimed_by=claimed_by,

@@ -2,25 +2,29 @@
 
 The session is server-side (``ledger.accounts``: 30 minutes idle, 12 hours at most); the
 cookie only carries its random id, HttpOnly and SameSite=Lax, and lives no longer than
-the session's maximum. Failed logins are rate limited like the API's (``login_limits``):
-a wrong password answers 200 with ``login_failed`` set, which the limiter counts.
+the session's maximum. Failed logins are throttled with the API's counts (``api.ratelimit``,
+``ledger.login_throttle``): a source that must wait gets the login page with 429, the wait in
+Chinese and ``Retry-After``. A successful login also leaves a device cookie (``baoxue_device``,
+path /login, HttpOnly, 90 days): this browser is then trusted for this user, so failures made
+elsewhere never keep it out.
 """
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, make_response, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
 
-from ledger.accounts import SESSION_MAX, authenticate, close_web_session, open_web_session
+from ledger.accounts import SESSION_MAX, close_web_session, open_web_session
+from ledger.login_throttle import TRUST_FOR
 
 from ..auth import SESSION_COOKIE, current_principal
-from ..ratelimit import login_limits
+from ..ratelimit import DEVICE_COOKIE, TooManyFailures, sign_in
 from .common import cookie_secure, engine
 
 bp = Blueprint("login", __name__)
 
 DEFAULT_NEXT = "/inbox"
-TOO_MANY = "登录失败次数过多，请 5 分钟后再试。"
+TOO_MANY = "登录失败次数过多，请 {minutes} 分钟后再试。"
 WRONG = "用户名或密码错误"
 
 
@@ -53,39 +57,33 @@ def login_form():
 
 
 @bp.post("/login")
-@login_limits
 def login():
-    """Check the credentials; on success open a session and go to ``next`` (a local path)."""
+    """Check the credentials; on success open a session and go to ``next`` (a local path).
+    A wrong password: 200 with the error; a source that must wait: 429 (``Retry-After``)."""
     username = request.form.get("username", "").strip()[:120]
     password = request.form.get("password", "")[:200]
     target = safe_next(request.form.get("next"))
     eng = engine()
-    user = None
-    if username and password:
-        with eng.db.transaction() as session:
-            user = authenticate(session, username, password)
-            secret = open_web_session(session, user, eng.clock()) if user is not None else None
-    if user is None:
-        response = make_response(render_template("login.html", next=target, username=username, error=WRONG))
-        response.login_failed = True  # counted by login_limits (a 200 page, not a 401)
-        return response
+    try:
+        signed_in = sign_in(username, password, lambda session, user: open_web_session(session, user, eng.clock()),
+                            device_cookie=True) if username and password else None
+    except TooManyFailures as exc:
+        body = render_template("login.html", next=target, username=username,
+                               error=TOO_MANY.format(minutes=exc.minutes))
+        return body, 429, exc.headers
+    if signed_in is None:
+        return render_template("login.html", next=target, username=username, error=WRONG)
     old = request.cookies.get(SESSION_COOKIE)
     if old:  # a fresh id on every login: a planted cookie never becomes a live session
         with eng.db.transaction() as session:
             close_web_session(session, old)
     response = redirect(target)
-    response.set_cookie(SESSION_COOKIE, secret, max_age=int(SESSION_MAX.total_seconds()), path="/",
+    response.set_cookie(SESSION_COOKIE, signed_in.credential, max_age=int(SESSION_MAX.total_seconds()), path="/",
                         httponly=True, samesite="Lax", secure=cookie_secure())
+    if signed_in.new_device:
+        response.set_cookie(DEVICE_COOKIE, signed_in.new_device, max_age=int(TRUST_FOR.total_seconds()),
+                            path="/login", httponly=True, samesite="Lax", secure=cookie_secure())
     return response
-
-
-@bp.errorhandler(429)
-def too_many(exc):
-    """The limiter's answer, as the login page with the reason in Chinese."""
-    target = safe_next(request.form.get("next") or request.args.get("next"))
-    body = render_template("login.html", next=target, username=request.form.get("username", "")[:120],
-                           error=TOO_MANY)
-    return body, 429
 
 
 @bp.post("/logout")

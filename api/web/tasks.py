@@ -16,7 +16,7 @@ from ledger.inbox import handed_to
 
 from .. import taskactions
 from ..auth import current_principal, login_required
-from ..taskview import task_detail
+from ..taskview import log_case_view, task_detail
 from .common import display_names, engine, error_page
 from .forms import build_fields, initial_values, parse_submission, posted_values
 
@@ -132,6 +132,7 @@ def _field_errors(errors, fields) -> dict:
 
 def _render(row, principal, *, fields=None, values=None, errors=None, notice=None, status=200):
     eng = engine()
+    log_case_view(eng, principal.username, row.instance_id, "task", row.id)   # the page shows the case
     detail = task_detail(eng, row, principal)
     if fields is None:
         fields = build_fields(detail["form"]["schema"], detail["form"]["ui_schema"])

@@ -91,9 +91,19 @@ def test_head_teachers_report_their_own_class_only(client, app, as_user):
     assert counts(client, as_user, "2025-03-03", {1: U}, user="ht31") == {1: 1}
     other_class = post_day(client, as_user, "2025-03-03", {2: P, 1: P}, user="ht31")
     assert other_class.status_code == 422
-    assert other_class.json["errors"] == {"records.0": "儿童 2 不在您任教的班级"}
+    assert other_class.json["errors"] == {"records.0": "儿童 2 不在您的班级"}
     assert counts(client, as_user, "2025-03-03", {2: P}, user="regzx") == {2: 0}    # the registrar: any class
     assert stored(app) == [(1, date(2025, 3, 3), U), (2, date(2025, 3, 3), P)]
+
+
+def test_a_head_teacher_cannot_tell_another_class_from_another_school_or_nobody(client, app, as_user):
+    """Issue 8: for a reporter limited to classes, a child of another class (2), of another
+    school (3) and an id that is nobody (99) all get the same answer."""
+    response = post_day(client, as_user, "2025-03-03", {2: P, 3: P, 99: P}, user="ht31")
+    assert response.status_code == 422
+    assert response.json["errors"] == {"records.0": "儿童 2 不在您的班级", "records.1": "儿童 3 不在您的班级",
+                                       "records.2": "儿童 99 不在您的班级"}
+    assert stored(app) == []
 
 
 def test_people_outside_the_school_are_refused(client, as_user):

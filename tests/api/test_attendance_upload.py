@@ -66,7 +66,7 @@ def test_a_bad_file_lists_every_bad_row_by_number_and_stores_nothing(client, app
 def test_a_head_teacher_uploads_only_their_class(client, app, as_user):
     data = xlsx(HEADER, [1, None, None, "到校", None], [2, None, None, "到校", None])
     response = upload(client, as_user, data, user="ht31")
-    assert response.status_code == 422 and response.json["errors"] == {"rows.3": "第3行：儿童 2 不在您任教的班级"}
+    assert response.status_code == 422 and response.json["errors"] == {"rows.3": "第3行：儿童 2 不在您的班级"}
     assert upload(client, as_user, data, user="ht11").status_code == 403
     assert stored(app) == []
 

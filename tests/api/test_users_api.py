@@ -89,6 +89,32 @@ def test_invalid_or_duplicate_account_is_refused_and_changes_nothing(client, as_
     assert snapshot(app) == before
 
 
+@pytest.mark.parametrize("password, message", [
+    ("12345678", "密码太常见或太容易猜到"), ("        ", "密码不能只由空格组成"), ("\u3000" * 8, "密码不能只由空格组成"),
+    ("woaini1314", "密码太常见或太容易猜到"), ("password1", "密码太常见或太容易猜到"),
+    ("qwertyuiop", "密码太常见或太容易猜到"), ("新老师新老师新老师", "密码太常见或太容易猜到"),
+    ("ht-new123", "密码太常见或太容易猜到"), ("x" * 129, "密码不能超过128位"), ("1234567", "密码至少8位"),
+])
+def test_weak_passwords_are_refused_in_chinese_on_create_and_on_change(client, as_user, app, password, message):
+    """Issue 8 / NIST SP 800-63B: length 8-128, not blank, not common or guessable."""
+    admin = as_user("admin")
+    before = snapshot(app)
+    created = client.post("/api/v1/users", json={**NEW, "password": password}, headers=admin)
+    assert created.status_code == 422 and created.json["errors"]["password"].startswith(message), created.json
+    ht31 = client.get("/api/v1/users?q=ht31", headers=admin).json["items"][0]["id"]
+    changed = client.patch(f"/api/v1/users/{ht31}", json={"password": password}, headers=admin)
+    assert changed.status_code == 422 and changed.json["errors"]["password"].startswith(message)
+    assert snapshot(app) == before
+
+
+def test_a_password_is_normalised_so_full_width_typing_signs_in(client, as_user, app):
+    admin = as_user("admin")
+    full_width = "Ｗａｎｇ－ｌａｏｓｈｉ－２０２５"
+    assert client.post("/api/v1/users", json={**NEW, "password": full_width}, headers=admin).status_code == 201
+    assert login(client, "ht-new", "Wang-laoshi-2025").status_code == 201
+    assert login(client, "ht-new", full_width).status_code == 201
+
+
 def test_patch_changes_profile_and_a_new_password_ends_old_credentials(client, as_user, app):
     admin, old = as_user("admin"), as_user("ht31")
     ht31 = user_id(app, "ht31")

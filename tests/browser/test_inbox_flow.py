@@ -55,3 +55,18 @@ def test_the_inbox_fits_a_phone_screen(live_app, page):
     login(page, base, "ht31")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"page is {width}px wide on a 360px screen"
+
+
+def test_a_name_search_keeps_the_name_out_of_the_address(live_app, page):
+    """Issue 8: the inbox search is posted, so the child's name is in no URL, history or log."""
+    base, engine = live_app.config["LIVE_URL"], live_app.extensions["baoxue.engine"]
+    engine.runtime.start("dropout_risk_check", {"child_id": 1}, actor="ht31")
+    login(page, base, "ht31")
+    page.fill("input[name=q]", "张小明")
+    page.click("button:has-text('筛选')")
+    expect(page.locator("table.tasks")).to_contain_text("张*明")
+    expect(page).to_have_url(f"{base}/inbox")
+    page.fill("input[name=q]", "李红")
+    page.click("button:has-text('筛选')")
+    expect(page.locator("p.empty")).to_contain_text("没有符合条件的待办任务")
+    expect(page).to_have_url(f"{base}/inbox")

@@ -112,6 +112,10 @@ def test_admin_creates_a_user_who_can_sign_in_at_once(town, browser):
     ({"username": "teacher-wang", "password": "Teacher-Wang", "password2": "Teacher-Wang"}, 422,
      {"password": "密码不能与用户名相同"}),
     ({"password2": "another-secret"}, 422, {"password2": "两次输入的密码不一致"}),
+    ({"password": "12345678", "password2": "12345678"}, 422,
+     {"password": "密码太常见或太容易猜到（如 12345678、woaini1314、连续或重复的字符、用户名或姓名），"
+                  "请换一个更长、更不规则的密码，例如几个词组成的短句"}),
+    ({"password": " " * 8, "password2": " " * 8}, 422, {"password": "密码不能只由空格组成"}),
     ({"username": "has space", "display_name": " ", "phone": "call me"}, 422,
      {"username": "用户名须为2-120位字母、数字或 _ . -", "display_name": "显示名须为1-120个字符",
       "phone": "电话号码格式不正确"}),
@@ -162,7 +166,7 @@ def test_admin_edits_the_profile_and_resets_the_password(town, browser):
     html = html_of(bad)
     assert field_error(html, "display_name") == "显示名须为1-120个字符"
     assert field_error(html, "phone") == "电话号码格式不正确" and 'name="phone" value="phone!"' in html
-    for change in ({"password": "1234", "password2": "1234"},
+    for change in ({"password": "1234", "password2": "1234"}, {"password": "12345678", "password2": "12345678"},
                    {"password": "new-secret-1", "password2": "new-secret-2"}):
         refused = post(admin, f"{page}/password", change)
         assert refused.status_code == 422 and "new-secret" not in html_of(refused)

@@ -82,7 +82,7 @@ def test_another_class_and_its_children_are_refused_and_nothing_is_stored(persua
     assert refused.status_code == 403 and "不能报送该班级" in html_of(refused)
     smuggled = mark(teacher, {"status-1": U, "status-2": U})
     html = html_of(smuggled)
-    assert smuggled.status_code == 422 and "未保存任何记录" in html and "儿童 2 不在您任教的班级" in html
+    assert smuggled.status_code == 422 and "未保存任何记录" in html and "儿童 2 不在您的班级" in html
     assert mark(browser("ht11"), {"status-1": U}, klass="zx-3-1").status_code == 403   # another school
     assert stored(persuasion) == [] and cases(persuasion, 1) == [] and cases(persuasion, 2) == []
     assert browser("vsjt").get("/attendance").status_code == 403                      # not a reporter
