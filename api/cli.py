@@ -219,5 +219,9 @@ def users_create(username, display_name, password, phone, roles, orgs):
                + (" ".join(f"{r['role']}@{r['org_unit']}" for r in user["roles"]) or "无角色 (no roles)"))
 
 
+from .cli_ops import check, incidents  # noqa: E402 - after main: the ops commands join its group
+main.add_command(incidents)
+main.add_command(check)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
