@@ -139,10 +139,12 @@ def serve(host, port, workers, no_worker):
 @click.option("--interval", default=5.0, show_default=True, help="seconds between timer sweeps")
 def worker(interval):
     """Run the background jobs forever: fire due timers, deliver pending messages (several
-    workers may run against one PostgreSQL). A failing job is logged and retried with
-    back-off; the worker never dies of a transient database error."""
+    workers may run against one PostgreSQL), run the consistency check every
+    BAOXUE_CHECK_HOURS (24). A failing job is logged and retried with back-off; the worker
+    never dies of a transient database error."""
     from .worker import default_jobs, run_forever
-    run_forever(_engine(), default_jobs(interval))
+    settings = Settings.from_env()
+    run_forever(build_engine(settings), default_jobs(interval, settings.check_hours))
 
 
 @main.group()

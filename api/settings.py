@@ -20,6 +20,7 @@ class Settings:
     max_upload_bytes: int = 5 * 1024 * 1024
     # Cookies' Secure flag: "auto" = when the request came over https, "1" = always, "0" = never.
     secure_cookies: str = "auto"
+    check_hours: float = 24.0   # hours between the worker's consistency checks (BAOXUE_CHECK_HOURS)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -29,6 +30,7 @@ class Settings:
             secret_key=os.environ.get("BAOXUE_SECRET_KEY", ""),
             timezone=os.environ.get("BAOXUE_TIMEZONE", cls.timezone),
             secure_cookies=os.environ.get("BAOXUE_SECURE_COOKIES", cls.secure_cookies).strip().lower(),
+            check_hours=_positive_hours(os.environ.get("BAOXUE_CHECK_HOURS", str(cls.check_hours))),
         )
         for key, value in overrides.items():
             setattr(settings, key, value)
@@ -39,6 +41,16 @@ class Settings:
         if not settings.secret_key:
             settings.secret_key = _stored_secret(settings.var_dir / "secret_key")
         return settings
+
+
+def _positive_hours(raw: str) -> float:
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = 0.0
+    if not 0 < hours <= 24 * 366:
+        raise ValueError(f"BAOXUE_CHECK_HOURS must be a number of hours above 0, not {raw!r}")
+    return hours
 
 
 def _stored_secret(path: Path) -> str:
