@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError, StepFailed
+from engine.incidents import public_message
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,12 @@ def error_body(status: int, message: str, errors=None, **extra) -> dict:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(EngineError)
     def engine_error(exc: EngineError):
-        extra = {}
+        extra, message = {}, exc.message
         if isinstance(exc, StepFailed):
+            # What failed inside a step is shown bounded and never as database text (incidents).
             extra = {"instance_id": exc.instance_id, "incident_id": exc.incident_id, "element_id": exc.element_id}
-        return jsonify(error_body(exc.status, exc.message, exc.errors, **extra)), exc.status
+            message = public_message(message)
+        return jsonify(error_body(exc.status, message, exc.errors, **extra)), exc.status
 
     @app.before_request
     def refuse_unstorable_input():
