@@ -15,10 +15,8 @@ from engine.errors import EngineError
 from engine.incidents import MAX_PER_PAGE, STATUSES, IncidentQuery
 
 from .settings import Settings
+from .web.incidents import COMMAND_NAMES
 from .wiring import build_engine
-
-COMMAND_NAMES = {"start": "启动", "complete_task": "办结任务", "fire_timers": "定时器触发",
-                 "catch_message": "接收消息", "set_variables": "修改变量"}
 
 
 def _engine():

@@ -37,7 +37,7 @@ def test_an_operator_finds_and_resolves_an_incident_from_the_shell(db_url, tmp_p
     assert listed.returncode == 0 and "共 1 条" in listed.stdout
     assert "compute" in listed.stdout and "ZeroDivisionError" in listed.stdout
     shown = baoxue("incidents", "show", incident, env=env, cwd=tmp_path)
-    assert "失败的操作 command: 办结任务" in shown.stdout and "任务 task: Enter" in shown.stdout
+    assert "失败的操作 command: 提交任务" in shown.stdout and "任务 task: Enter" in shown.stdout
 
     found = baoxue("check", env=env, cwd=tmp_path)
     assert found.returncode == 1

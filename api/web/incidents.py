@@ -91,8 +91,7 @@ def retry(incident_id):
         return _render(incident_id, notice=f"重试仍然失败：{detail['message']}。故障仍待处理，请先修正数据再重试，"
                                            "或在下方说明后不重试直接处理。", status=409)
     except Conflict:
-        flash("该故障已处理，无需再次操作。", "error")
-        return redirect(f"/admin/incidents/{incident_id}")
+        return _refused(incident_id)
     after = "流程已结束" if result.status == "completed" else "案件已恢复办理"
     flash(f"已重试成功，{after}。", "success")
     return redirect(f"/admin/incidents/{incident_id}")
@@ -109,11 +108,20 @@ def resolve(incident_id):
         message = "请填写处理说明：您是如何处理这个案件的" if not note.strip() else f"处理说明不能超过 {NOTE_MAX} 字"
         return _render(incident_id, note=note, errors={"note": message}, status=422)
     except Conflict:
-        detail = engine().incidents.get(incident_id)
-        flash("该故障已处理，无需再次操作。" if detail["status"] != "open"
-              else "启动失败的故障只能重试：案件还没有办理任何环节。", "error")
-        return redirect(f"/admin/incidents/{incident_id}")
+        return _refused(incident_id)
     flash("已处理：失败的操作已放弃，案件恢复办理。处理说明已记入案件的办理经过。", "success")
+    return redirect(f"/admin/incidents/{incident_id}")
+
+
+def _refused(incident_id: int):
+    """A refusal by the rules (409), said as why, on the incident's page."""
+    detail = engine().incidents.get(incident_id)
+    if detail["status"] != "open":
+        flash("该故障已处理，无需再次操作。", "error")
+    elif detail["command"] == "start":
+        flash("启动失败的故障只能重试：案件还没有办理任何环节。", "error")
+    else:
+        flash("案件刚被他人改动，本次操作未执行。请刷新页面后重试。", "error")
     return redirect(f"/admin/incidents/{incident_id}")
 
 
