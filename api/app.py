@@ -34,8 +34,8 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
     app.extensions["baoxue.engine"] = engine or build_engine(settings)
 
     api = Api(app)
-    from .rest import attendance, definitions, instances, messages, session, tasks, users
-    for module in (session, tasks, instances, messages, definitions, users, attendance):
+    from .rest import attendance, check, definitions, incidents, instances, messages, session, tasks, users
+    for module in (session, tasks, instances, messages, definitions, users, attendance, incidents, check):
         api.register_blueprint(module.blp)
     register_pages(app)  # staff pages; CSRFProtect for all but /api (api/web/__init__.py)
 

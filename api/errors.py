@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError, StepFailed
+from engine.incidents import public_message
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,13 @@ def error_body(status: int, message: str, errors=None, **extra) -> dict:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(EngineError)
     def engine_error(exc: EngineError):
-        extra = {}
+        extra, message = {}, exc.message
         if isinstance(exc, StepFailed):
+            # What failed inside a step is shown bounded and never as database text (incidents).
             extra = {"instance_id": exc.instance_id, "incident_id": exc.incident_id, "element_id": exc.element_id}
+            message = public_message(message)
         # An error may name headers of its own (a 429's Retry-After: api.ratelimit).
-        return jsonify(error_body(exc.status, exc.message, exc.errors, **extra)), exc.status, getattr(exc, "headers", {})
+        return jsonify(error_body(exc.status, message, exc.errors, **extra)), exc.status, getattr(exc, "headers", {})
 
     @app.before_request
     def refuse_unstorable_input():

@@ -23,6 +23,7 @@ class Settings:
     # Reverse proxies in front that set X-Forwarded-For/-Proto (0: none, the client connects
     # directly). The login limits count by client address, which is the proxy's without this.
     proxies: int = 0
+    check_hours: float = 24.0   # hours between the worker's consistency checks (BAOXUE_CHECK_HOURS)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -33,6 +34,7 @@ class Settings:
             timezone=os.environ.get("BAOXUE_TIMEZONE", cls.timezone),
             secure_cookies=os.environ.get("BAOXUE_SECURE_COOKIES", cls.secure_cookies).strip().lower(),
             proxies=_count(os.environ.get("BAOXUE_PROXIES", "0"), "BAOXUE_PROXIES"),
+            check_hours=_positive_hours(os.environ.get("BAOXUE_CHECK_HOURS", str(cls.check_hours))),
         )
         for key, value in overrides.items():
             setattr(settings, key, value)
@@ -49,6 +51,16 @@ def _count(raw: str, name: str) -> int:
     if not raw.strip().isdigit() or int(raw) > 10:
         raise ValueError(f"{name} must be a whole number from 0 to 10, not {raw!r}")
     return int(raw)
+
+
+def _positive_hours(raw: str) -> float:
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = 0.0
+    if not 0 < hours <= 24 * 366:
+        raise ValueError(f"BAOXUE_CHECK_HOURS must be a number of hours above 0, not {raw!r}")
+    return hours
 
 
 def _stored_secret(path: Path) -> str:

@@ -24,7 +24,7 @@ from .web.forms import build_fields
 _jinja = SandboxedEnvironment(autoescape=False)
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 HISTORY_KINDS = {"task_completed", "instance_started", "timer_fired", "message_received", "task_claimed",
-                 "task_assigned"}
+                 "task_assigned", "error", "retried", "incident_resolved"}
 
 
 def render_instructions(template: str, data: dict) -> tuple[str, str]:
@@ -80,6 +80,9 @@ def log_case_view(engine, username: str, instance_id: int, view: str, task_id: s
 def case_history(engine, instance_id: int, *, definition_id: int | None = None) -> list[dict]:
     """Earlier steps of the case: what, who (role, unit, display name), when, and for a
     completed task what was submitted, as ``answers`` [{label, value}] in the words of its form.
+    A failed step (``error``), its retry (``retried``) and its resolution without retry
+    (``incident_resolved``, with the administrator's note as the answer 处理说明) are steps too;
+    an error's technical message is never part of the history.
 
     Callers show it only to people who may view a task of the case (``taskactions.visible_task``).
     """
@@ -106,6 +109,8 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
         answers = []
         if event.kind == "task_completed" and row is not None and row.form_key:
             answers = labelled_answers(form_fields(row.form_key, row.ui_form_key), data.get("submitted"))
+        elif event.kind == "incident_resolved" and data.get("note"):
+            answers = [{"label": "处理说明", "value": str(data["note"])}]   # the administrator's words
         history.append({
             "kind": event.kind, "at": event.at.isoformat(), "actor": event.actor,
             "actor_name": people.get(event.actor) if event.actor else None,

@@ -4,8 +4,10 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from engine.calendar import BusinessCalendar
+from engine.consistency import Check
 from engine.process_engine import EngineConfig, ProcessEngine
 from engine.sandbox import SandboxConfig
+from ledger.checks import DOMAIN_CHECKS
 from ledger.due import make_due_policy
 from ledger.form_messages import form_message
 from ledger.migrate import VERSIONS as LEDGER_MIGRATIONS
@@ -19,8 +21,15 @@ from .settings import Settings
 SCRIPT_FUNCTIONS = {"add_working_days": "engine.calendar:add_working_days"}
 
 
+# The domain's checks for `baoxue check`, run after the engine's own (engine.consistency): each a
+# Check(name, run) where run(engine) yields Finding(check, message, instance_id=, element_id=,
+# subject=) and only reads (engine.db.snapshot()): ledger/checks.py.
+CONSISTENCY_CHECKS: list[Check] = list(DOMAIN_CHECKS)
+
+
 def build_engine(settings: Settings, **overrides) -> ProcessEngine:
     overrides.setdefault("sandbox", SandboxConfig(functions=SCRIPT_FUNCTIONS))
+    overrides.setdefault("checks", CONSISTENCY_CHECKS)
     calendar = BusinessCalendar(ZoneInfo(settings.timezone))
     config = EngineConfig(
         database_url=settings.database_url, timezone=settings.timezone, known_roles=LANE_ROLES,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Callable
 
 log = logging.getLogger("baoxue.worker")
@@ -40,10 +41,33 @@ def _deliver_outboxes(engine) -> str | None:
     return f"{messages} message(s), {handoffs} attendance event(s) handed on" if messages or handoffs else None
 
 
-def default_jobs(interval: float) -> list[PeriodicJob]:
-    """The jobs of ``baoxue worker``; ``interval`` is the timer sweep's period in seconds."""
+CHECK_POLL = 3600.0  # seconds between looks at whether the consistency check is due
+
+
+def consistency_check(period_hours: float) -> Callable[[object], str | None]:
+    """The daily ``baoxue check`` as a job: runs when the last stored run (by any worker, or
+    by ``baoxue check``) is ``period_hours`` old or there is none, and stores its result.
+    Two workers that look at the same moment may both run it: harmless, two rows."""
+    period = timedelta(hours=period_hours)
+
+    def run(engine) -> str | None:
+        last = engine.consistency.last()
+        if last is not None and engine.clock() - last.at < period:
+            return None
+        report = engine.consistency.run()
+        if report.ok:
+            return f"consistent ({report.duration_ms} ms)"
+        log.warning("consistency check: %d finding(s); see /admin/incidents or baoxue check", len(report.findings))
+        return f"{len(report.findings)} finding(s) ({report.duration_ms} ms)"
+    return run
+
+
+def default_jobs(interval: float, check_hours: float = 24.0) -> list[PeriodicJob]:
+    """The jobs of ``baoxue worker``: ``interval`` is the timer sweep's and the outboxes'
+    period in seconds, ``check_hours`` the consistency check's (``BAOXUE_CHECK_HOURS``)."""
     return [PeriodicJob("timers", interval, _fire_timers),
-            PeriodicJob("outbox", interval, _deliver_outboxes)]
+            PeriodicJob("outbox", interval, _deliver_outboxes),
+            PeriodicJob("check", min(CHECK_POLL, check_hours * 3600), consistency_check(check_hours))]
 
 
 def run_forever(engine, jobs: list[PeriodicJob], *, tick: float = 0.5) -> None:

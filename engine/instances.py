@@ -15,9 +15,12 @@ from sqlalchemy import select
 from .errors import Conflict, InvalidInput, NotFound
 from .persistence.models import HumanTask, Incident, ProcessInstance, WorkflowState
 from .runtime.commands import (
-    CompleteTask, SetVariables, StartInstance, command_from_json,
+    CompleteTask, ResolveIncident, SetVariables, StartInstance, command_from_json,
 )
 from .runtime.executor import NewInstance
+
+
+NOTE_MAX = 2000   # characters of an administrator's note on a resolved incident
 
 
 @dataclass(frozen=True)
@@ -87,30 +90,61 @@ class RuntimeService:
         return self._run(instance_id, SetVariables(variables), actor)
 
     def retry(self, incident_id: int, *, actor: str | None) -> CommandResult:
-        """Re-run the command that failed; on success the incident is resolved.
+        """Re-run the command that failed; on success the incident is resolved (``retried``
+        audited on the instance's chain) and the instance is active again (or completed).
 
         Raises NotFound, Conflict (incident already resolved), StepFailed (fails again:
         the same incident stays open with the new message).
         """
-        with self.engine.db.transaction() as session:
-            incident = session.get(Incident, incident_id)
-            if incident is None:
-                raise NotFound(f"incident {incident_id} not found")
-            if incident.status != "open":
-                raise Conflict(f"incident {incident_id} is already {incident.status}")
-            command = command_from_json(json.loads(incident.command))
-            instance_id = incident.instance_id
+        incident = self._open_incident(incident_id)
+        command = command_from_json(json.loads(incident.command))
 
         def resolve(ctx):
             row = ctx.session.get(Incident, incident_id)
+            if row.status != "open":   # a concurrent resolve committed first
+                raise Conflict(f"incident {incident_id} is already {row.status}")
             row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now, ctx.actor
+            row.resolution = "retried"
             if not ctx.workflow.is_completed():
                 ctx.instance.status = "active"
             ctx.audit("retried", element_id=row.element_id, data={"incident_id": incident_id})
 
-        outcome = self._run(instance_id, command, actor, on_success=resolve, allow_error=True)
+        outcome = self._run(incident.instance_id, command, actor, on_success=resolve, allow_error=True)
         self.engine.messages.deliver_pending(ignore_backoff=True)   # what waited for this instance
         return outcome
+
+    def resolve_incident(self, incident_id: int, note: str, *, actor: str | None) -> CommandResult:
+        """Close an incident without re-running its command (the administrator put the case
+        right otherwise, e.g. set its variables, and says how in ``note``).
+
+        The instance goes back to ``active`` from its state before the failed command; the
+        command is abandoned: a task it was completing is open again for its holder to submit,
+        a message it was delivering is not delivered again, a timer it was firing is still due
+        and the worker fires it again. ``incident_resolved`` {incident_id, note, abandoned} is
+        audited on the instance's chain. Raises InvalidInput (``note`` empty or longer than
+        ``NOTE_MAX`` characters), NotFound, Conflict (already resolved; or a failed start,
+        which has run no step and can only be retried).
+        """
+        note = note.strip() if isinstance(note, str) else ""
+        if not note or len(note) > NOTE_MAX:
+            reason = "required" if not note else f"at most {NOTE_MAX} characters"
+            raise InvalidInput(f"a note is {reason}", errors={"note": reason})
+        incident = self._open_incident(incident_id)
+        if json.loads(incident.command).get("type") == StartInstance.type:
+            raise Conflict(f"incident {incident_id} is a failed start: the instance has run no step yet, "
+                           "so it can only be retried")
+        outcome = self._run(incident.instance_id, ResolveIncident(incident_id, note), actor)
+        self.engine.messages.deliver_pending(ignore_backoff=True)   # what waited for this instance
+        return outcome
+
+    def _open_incident(self, incident_id: int) -> Incident:
+        with self.engine.db.read() as session:
+            incident = session.get(Incident, incident_id)
+        if incident is None:
+            raise NotFound(f"incident {incident_id} not found")
+        if incident.status != "open":
+            raise Conflict(f"incident {incident_id} is already {incident.status}")
+        return incident
 
     def _run(self, target, command, actor, **kwargs) -> CommandResult:
         instance_id, result, created, status = self.engine.executor.execute(target, command, actor, **kwargs)

@@ -7,9 +7,12 @@
     engine.messages.deliver("returned", {"child_id": 7})   # messages
     engine.timers.fire_due()                               # timers
     engine.history.verify_chain(instance_id)               # audit
+    engine.incidents.list(IncidentQuery(status="open"))    # failed steps: retry, resolve
+    engine.consistency.run()                               # the consistency check
 
 The caller plugs in a role directory (``known_roles``), a ``router`` and a ``due_policy``
-(see ``engine.runtime.hooks``), and pure script functions (``sandbox.functions``).
+(see ``engine.runtime.hooks``), pure script functions (``sandbox.functions``) and checks of
+its own for ``baoxue check`` (``checks``: ``engine.consistency.Check``).
 """
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ from pathlib import Path
 from typing import Callable, Collection, Sequence
 
 from . import clock as clock_module
+from .consistency import Check, ConsistencyService
 from .history import HistoryService
+from .incidents import IncidentService
 from .instances import RuntimeService
 from .messages import MessageService
 from .migrate import upgrade
@@ -46,6 +51,7 @@ class EngineConfig:
     form_dirs: Sequence[Path] = ()                    # where forms referenced by user tasks live
     search_path: Sequence[Path] = ()                  # where called processes are looked up
     migration_locations: Sequence[Path] = ()          # extra Alembic version folders (the domain's)
+    checks: Sequence[Check] = ()                      # the caller's consistency checks (engine.consistency)
 
 
 class ProcessEngine:
@@ -66,6 +72,8 @@ class ProcessEngine:
         self.messages = MessageService(self)
         self.timers = TimerService(self)
         self.history = HistoryService(self)
+        self.incidents = IncidentService(self)
+        self.consistency = ConsistencyService(self, config.checks)
 
     def migrate(self) -> None:
         """Apply every pending schema migration (engine's and the caller's)."""

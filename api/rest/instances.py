@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.incidents import public_message
 from engine.persistence.models import HumanTask, ProcessInstance
 from ledger import access
 from ledger.models import Child
@@ -160,7 +161,7 @@ def get_instance(instance_id):
                "state": TaskState.get_name(t.state)}
               for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.ERROR)
               if t.task_spec.bpmn_id]
-    incidents = [{"incident_id": i.id, "element_id": i.element_id, "message": i.message,
+    incidents = [{"incident_id": i.id, "element_id": i.element_id, "message": public_message(i.message),
                   "created_at": i.created_at.isoformat()} for i in eng.runtime.incidents(instance_id)]
     return {**_summary(instance), "version": definition.version, "active": active,
             "completed_elements": completed, "incidents": incidents}

@@ -10,7 +10,8 @@
   security headers on HTML pages (CSP, no framing, no caching);
 * Jinja helpers (local time, the header) and Chinese error pages;
 * the blueprints: ``login`` (/, /login, /logout), ``inbox`` (/inbox), ``tasks`` (/tasks/<id>),
-  ``admin`` (/admin/users: accounts, administrators only), ``attendance`` (/attendance:
+  ``admin`` (/admin/users: accounts, administrators only), ``incidents`` (/admin/incidents:
+  failed steps, retry or resolve; /admin/check: the last consistency check), ``attendance`` (/attendance:
   daily attendance), ``children`` (/children: the register, dropout-tendency flag),
   ``calendar`` (/calendar: school days), ``documents`` (/instances/<id>/documents/<kind>:
   a case's printable documents).
@@ -26,7 +27,7 @@ csrf = CSRFProtect()
 
 
 def register(app: Flask) -> None:
-    from . import admin, attendance, calendar, children, common, documents, inbox, login, tasks
+    from . import admin, attendance, calendar, children, common, documents, inbox, incidents, login, tasks
 
     app.config.update(
         # Checked by _protect_pages below (pages only), not by Flask-WTF's default hook.
@@ -48,7 +49,7 @@ def register(app: Flask) -> None:
         return common.error_page(400, "页面已过期或来源不明，本次操作未执行。请返回并刷新页面后重试。")
 
     pages = Blueprint("web", __name__)
-    for module in (login, inbox, tasks, admin, attendance, children, calendar, documents):
+    for module in (login, inbox, tasks, admin, incidents, attendance, children, calendar, documents):
         pages.register_blueprint(module.bp)
     common.page_error_handlers(pages)
     app.register_blueprint(pages)

@@ -14,7 +14,6 @@ disabling keeps the account's history, roles and tasks while ending its sessions
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 from flask import Blueprint, flash, redirect, render_template, request
 from sqlalchemy import select
@@ -26,7 +25,7 @@ from ledger.models import OrgUnit
 from ledger.roles import ROLES, SYSTEM_ADMIN
 
 from ..auth import current_principal
-from .common import engine, error_page, page_number, page_url
+from .common import admins_only, engine, error_page, page_number, page_url
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -42,14 +41,7 @@ _ENGLISH_NOTE = re.compile(r"\s*\((?=[^()]*[A-Za-z])[^()]*\)\s*$")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-@bp.before_request
-def _admins_only():
-    principal = current_principal()
-    if principal is None:
-        return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/')}")
-    if not principal.is_admin:
-        return error_page(403, ADMINS_ONLY, "无权访问")
-    return None
+bp.before_request(admins_only(ADMINS_ONLY))
 
 
 # ------------------------------------------------------------------ list

@@ -7,7 +7,9 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, request
+from urllib.parse import quote
+
+from flask import current_app, redirect, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
@@ -82,6 +84,19 @@ def error_page(status: int, message: str | None = None, title: str | None = None
     body = render_template("error.html", status=status, title=title or f"错误 {status}",
                            message=message or STATUS_MESSAGES.get(status, "出错了。"))
     return body, status
+
+
+def admins_only(message: str):
+    """A ``before_request`` for administrators' pages: a stranger is sent to /login, anyone
+    else gets the Chinese 403 page with ``message``, before a form is read."""
+    def guard():
+        principal = current_principal()
+        if principal is None:
+            return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/')}")
+        if not principal.is_admin:
+            return error_page(403, message, "无权访问")
+        return None
+    return guard
 
 
 def page_error_handlers(blueprint) -> None:

@@ -24,7 +24,9 @@ bp = Blueprint("tasks", __name__)
 
 NOT_VISIBLE = "任务不存在，或您无权查看此任务。"
 HISTORY_LABELS = {"instance_started": "流程启动", "task_completed": "办结", "task_claimed": "认领",
-                  "task_assigned": "改派", "timer_fired": "到期提醒", "message_received": "收到消息"}
+                  "task_assigned": "改派", "timer_fired": "到期提醒", "message_received": "收到消息",
+                  "error": "流程出错，等待系统管理员处理", "retried": "系统管理员重试成功",
+                  "incident_resolved": "系统管理员已处理故障"}
 
 
 @bp.get("/tasks/<task_id>")

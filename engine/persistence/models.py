@@ -226,7 +226,8 @@ class MessageDelivery(Base):
 
 
 class Incident(Base):
-    """A failed step: the instance is in ``error`` until an administrator retries."""
+    """A failed step: the instance is in ``error`` until an administrator retries it or resolves
+    it without a retry (``resolution`` says which; a resolution without retry carries a note)."""
 
     __tablename__ = "incident"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -238,6 +239,8 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(120))
+    resolution: Mapped[str | None] = mapped_column(String(16))  # retried|resolved (migration 0006)
+    note: Mapped[str | None] = mapped_column(Text)              # why resolved without retry
 
 
 class AuditStream(Base):
@@ -266,3 +269,15 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     __table_args__ = (UniqueConstraint("stream", "seq"),)
+
+
+class CheckRun(Base):
+    """One run of the consistency check (``engine.consistency``): when, clean or not, what it found."""
+
+    __tablename__ = "check_run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    finding_count: Mapped[int] = mapped_column(Integer)
+    findings: Mapped[str] = mapped_column(Text)         # JSON list of {check, instance_id, element_id, message}
+    duration_ms: Mapped[int] = mapped_column(Integer)

@@ -6,6 +6,7 @@ incident stores so that an administrator's retry re-runs exactly the failed comm
 """
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from uuid import UUID
 
@@ -20,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from ..clock import local_zone
 from ..errors import Conflict, InvalidInput, NotFound
 from ..formschema import UnsafePattern, form_validator
-from ..persistence.models import HumanTask
+from ..persistence.models import HumanTask, Incident
 from .projections import event_parts, timer_due
 
 
@@ -324,6 +325,41 @@ class SetVariables(Command):
         ctx.audit("variables_set", data={"variables": self.variables})
 
 
+class ResolveIncident(Command):
+    """Administrator's resolution without a retry: the failed command is abandoned and the
+    instance goes on from its state before it (the failed command was rolled back, so that
+    is the stored state). ``note`` says how the case was put right otherwise."""
+
+    type = "resolve_incident"
+    allowed_in_error = True
+
+    def __init__(self, incident_id: int, note: str):
+        self.incident_id, self.note = incident_id, note
+
+    def to_json(self):
+        return {"type": self.type, "incident_id": self.incident_id, "note": self.note}
+
+    def run(self, ctx):
+        row = ctx.session.get(Incident, self.incident_id)
+        if row is None or row.instance_id != ctx.instance.id:
+            raise NotFound(f"incident {self.incident_id} not found")
+        if row.status != "open":   # re-read in this transaction: a concurrent retry or resolve won
+            raise Conflict(f"incident {self.incident_id} is already {row.status}")
+        row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now, ctx.actor
+        row.resolution, row.note = "resolved", self.note
+        ctx.instance.status = "active"
+        ctx.audit("incident_resolved", element_id=row.element_id,
+                  data={"incident_id": row.id, "note": self.note, "abandoned": _command_type(row.command)})
+
+
+def _command_type(stored: str) -> str | None:
+    try:
+        return json.loads(stored).get("type")
+    except (ValueError, AttributeError):
+        return None
+
+
+# What an incident may store (and a retry re-run); ResolveIncident never fails, so never stored.
 COMMANDS = {cls.type: cls for cls in (StartInstance, CompleteTask, FireTimers, CatchMessage, SetVariables)}
 
 

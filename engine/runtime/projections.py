@@ -1,7 +1,9 @@
 """Keep the indexed tables in step with a workflow, inside the command's transaction.
 
 After every command the executor calls ``sync_all``: open human tasks, waiting timers and
-message subscriptions of the instance are made to match the workflow exactly. These
+message subscriptions of the instance are made to match the workflow exactly. What each table
+should hold is computed apart from writing it (``ready_human_tasks``, ``waiting_timers``,
+``expected_subscriptions``), so that ``engine.consistency`` can compare without writing. These
 tables are what the inbox, the timer worker and message delivery read, so none of them
 ever deserializes a workflow.
 """
@@ -44,7 +46,7 @@ def sync_human_tasks(ctx) -> list[HumanTask]:
     session, wf = ctx.session, ctx.workflow
     open_rows = {row.id: row for row in session.scalars(
         select(HumanTask).where(HumanTask.instance_id == ctx.instance.id, HumanTask.status == "open"))}
-    ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+    ready = ready_human_tasks(wf)
     created = []
     for task_id, task in ready.items():
         if task_id in open_rows:
@@ -78,6 +80,11 @@ def sync_human_tasks(ctx) -> list[HumanTask]:
             ctx.audit("task_cancelled", element_id=row.element_id, task_id=task_id)
         row.completed_at = ctx.now
     return created
+
+
+def ready_human_tasks(wf) -> dict:
+    """``{task id: task}`` of the user/manual tasks that should have an ``open`` human_task row."""
+    return {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
 
 
 def _priority(props) -> int:
@@ -120,16 +127,23 @@ def _waiting_event_tasks(wf, kind):
             if t.state == TaskState.WAITING and event_parts(t, kind)]
 
 
+def waiting_timers(wf) -> dict:
+    """``{task id: (task, due)}`` of the timers that should have a ``waiting`` timer_job (due
+    in UTC). A business-day timer's due time is already in its task (``business_day_due``)."""
+    waiting = {}
+    for task in _waiting_event_tasks(wf, TimerEventDefinition):
+        due = timer_due(task)
+        if due is not None:
+            waiting[str(task.id)] = (task, due)
+    return waiting
+
+
 def sync_timers(ctx) -> None:
     """One ``waiting`` timer_job per waiting timer task, with its due time (UTC)."""
     session = ctx.session
     jobs = {job.task_id: job for job in session.scalars(select(TimerJob).where(
         TimerJob.instance_id == ctx.instance.id, TimerJob.status == "waiting"))}
-    waiting = {}
-    for task in _waiting_event_tasks(ctx.workflow, TimerEventDefinition):
-        due = timer_due(task)
-        if due is not None:
-            waiting[str(task.id)] = (task, due)
+    waiting = waiting_timers(ctx.workflow)
     for task_id, job in jobs.items():
         if task_id in ctx.fired_timers:
             job.status, job.fired_at = "fired", ctx.now
@@ -183,16 +197,23 @@ def subscription_correlation(task, definition=None) -> dict:
     return values
 
 
+def expected_subscriptions(wf, store) -> list[dict]:
+    """The message_subscription rows (as column dicts, without ids) that ``wf`` should have."""
+    rows = []
+    for task in _waiting_event_tasks(wf, MessageEventDefinition):
+        for definition in event_parts(task, MessageEventDefinition):
+            correlation = store.to_json_safe(subscription_correlation(task, definition))
+            rows.append({"task_id": str(task.id), "element_id": task.task_spec.bpmn_id,
+                         "message_name": definition.name,
+                         "correlation": json.dumps(correlation, sort_keys=True, ensure_ascii=False)})
+    return rows
+
+
 def sync_message_subscriptions(ctx) -> None:
     session = ctx.session
     session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == ctx.instance.id))
-    for task in _waiting_event_tasks(ctx.workflow, MessageEventDefinition):
-        for definition in event_parts(task, MessageEventDefinition):
-            correlation = ctx.store.to_json_safe(subscription_correlation(task, definition))
-            session.add(MessageSubscription(
-                instance_id=ctx.instance.id, task_id=str(task.id), element_id=task.task_spec.bpmn_id,
-                message_name=definition.name,
-                correlation=json.dumps(correlation, sort_keys=True, ensure_ascii=False)))
+    for row in expected_subscriptions(ctx.workflow, ctx.store):
+        session.add(MessageSubscription(instance_id=ctx.instance.id, **row))
 
 
 def sync_all(ctx) -> list[HumanTask]:

@@ -1,0 +1,44 @@
+"""The domain's checks for ``baoxue check`` (engine.consistency): what must never happen in
+dropout control, read-only.
+
+* ``absence_without_case``: a child whose latest reported school day is an unexcused absence
+  and whom no persuasion case knows (no open case, no hand-off pending, no case closed after
+  the report): a lost absence (DOMAIN.md: a day-1 absence starts the school's persuasion).
+* ``undelivered_outbox``: a thrown or sent message, or an attendance event, still pending a
+  minute after it was written: a dispatcher is down, or a case is busy or in error that long.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Iterable
+
+from engine.consistency import Check, Finding
+
+from . import case_handoff
+
+STALE = timedelta(minutes=1)
+
+
+def absence_without_case(engine) -> Iterable[Finding]:
+    with engine.db.snapshot() as session:
+        children = case_handoff.absent_without_case(session)
+    for child_id in children:
+        yield Finding("absence_without_case", "latest school day absent without reason, but no persuasion "
+                      "case knows it (re-send the day or run the worker)", subject=f"child {child_id}")
+
+
+def undelivered_outbox(engine) -> Iterable[Finding]:
+    with engine.db.snapshot() as session:
+        handoffs = case_handoff.undelivered(session, STALE)
+    messages = engine.messages.undelivered(STALE)
+    for row in handoffs:
+        yield Finding("undelivered_outbox", f"attendance event {row.kind} of {row.day} pending since "
+                      f"{row.created_at:%Y-%m-%d %H:%M} UTC after {row.attempts} attempt(s): {row.last_error or '-'}",
+                      subject=f"child {row.child_id}")
+    for row in messages:
+        yield Finding("undelivered_outbox", f"message {row.name} pending after {row.attempts} attempt(s): "
+                      f"{row.last_error or '-'}", subject=f"message {row.id}")
+
+
+DOMAIN_CHECKS = [Check("absence_without_case", absence_without_case),
+                 Check("undelivered_outbox", undelivered_outbox)]
