@@ -11,6 +11,7 @@ import click
 
 from engine.errors import EngineError, InvalidInput
 
+from .audit_cli import audit_group
 from .settings import Settings
 from .wiring import build_engine
 
@@ -138,11 +139,12 @@ def serve(host, port, workers, no_worker):
 @main.command()
 @click.option("--interval", default=5.0, show_default=True, help="seconds between timer sweeps")
 def worker(interval):
-    """Run the background jobs forever: fire due timers, deliver pending messages (several
-    workers may run against one PostgreSQL). A failing job is logged and retried with
+    """Run the background jobs forever: fire due timers, deliver pending messages, write
+    audit checkpoints (several workers may run against one PostgreSQL). A failing job is logged and retried with
     back-off; the worker never dies of a transient database error."""
     from .worker import default_jobs, run_forever
-    run_forever(_engine(), default_jobs(interval))
+    settings = Settings.from_env()
+    run_forever(build_engine(settings), default_jobs(interval, settings))
 
 
 @main.group()
@@ -218,6 +220,8 @@ def users_create(username, display_name, password, phone, roles, orgs):
     click.echo(f"已创建 (created) {user['username']} id={user['id']}: "
                + (" ".join(f"{r['role']}@{r['org_unit']}" for r in user["roles"]) or "无角色 (no roles)"))
 
+
+main.add_command(audit_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

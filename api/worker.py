@@ -31,9 +31,25 @@ def _fire_timers(engine) -> str | None:
     return f"fired {fired} timer(s)" if fired else None
 
 
-def default_jobs(interval: float) -> list[PeriodicJob]:
-    """The jobs of ``baoxue worker``; ``interval`` is the timer sweep's period in seconds."""
-    return [PeriodicJob("timers", interval, _fire_timers)]
+def audit_checkpoint_job(path, minutes: float) -> PeriodicJob:
+    """Verify the audit record and append a checkpoint to ``path`` every ``minutes``
+    (README "The audit record"); the first run is at the worker's start."""
+    from ledger.audit_record import write_record_checkpoint
+
+    def run(engine) -> str:
+        result = write_record_checkpoint(engine, path)
+        state = "intact" if result.report.ok else f"BROKEN in {len(result.report.bad)} place(s), see the errors"
+        return f"checkpoint #{result.n} of {result.streams} chains written to {path}; audit record {state}"
+    return PeriodicJob("audit-checkpoint", minutes * 60, run)
+
+
+def default_jobs(interval: float, settings=None) -> list[PeriodicJob]:
+    """The jobs of ``baoxue worker``; ``interval`` is the timer sweep's period in seconds;
+    with ``settings`` (api.settings.Settings) also the audit checkpoint."""
+    jobs = [PeriodicJob("timers", interval, _fire_timers)]
+    if settings is not None:
+        jobs.append(audit_checkpoint_job(settings.audit_checkpoint_file, settings.audit_checkpoint_minutes))
+    return jobs
 
 
 def run_forever(engine, jobs: list[PeriodicJob], *, tick: float = 0.5) -> None:

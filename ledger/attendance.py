@@ -22,7 +22,6 @@ count in school days (``ledger.absence_runs`` has the rule).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Collection, Mapping, Sequence
@@ -37,7 +36,8 @@ from .absence_runs import absence_runs
 from .attendance_cases import CaseEvent, CaseSink, EngineCaseSink, hand_off
 from .attendance_models import PRESENT, STATUSES, UNEXCUSED, AttendanceRecord
 from .directory import unit_names
-from .models import AccessLog, Child, OrgUnit
+from .access_log import log_access
+from .models import Child, OrgUnit
 from .school_calendar import DEFAULT_ZONE, school_calendar
 
 __all__ = ["AttendanceResult", "CaseEvent", "CaseSink", "EngineCaseSink", "Outcome", "record_day"]
@@ -147,8 +147,8 @@ def _record(session, school_code, day, records, reported_by, checks, today, zone
         outcomes.append(Outcome(child_id, status, run.count, returned, run.first_day, corrected))
     if written:
         # Attendance is a minor's personal record: say who changed which day (DOMAIN.md "Personal data").
-        session.add(AccessLog(at=now, username=reported_by, action="change", subject=f"attendance:{school_code}",
-                              detail=json.dumps({"date": day.isoformat(), "children": sorted(written)})))
+        log_access(session, reported_by, "change", f"attendance:{school_code}",
+                   {"date": day.isoformat(), "children": sorted(written)}, now)
     return AttendanceResult(school_code, day, len(rows), len(changed), outcomes)
 
 

@@ -19,7 +19,6 @@ Rules (DOMAIN.md "Organisations and roles"; CONTRACT.md error statuses):
 """
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 
@@ -33,7 +32,8 @@ from engine.persistence.models import HumanTask
 
 from .accounts import hash_password
 from .directory import role_name, unit_names
-from .models import AccessLog, ApiToken, OrgUnit, RoleAssignment, User, WebSession
+from .access_log import log_access
+from .models import ApiToken, OrgUnit, RoleAssignment, User, WebSession
 from .roles import ROLE_BY_CODE, SYSTEM_ADMIN
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,119}$")
@@ -247,8 +247,7 @@ def _release_claims(session: Session, actor: str, username: str, now: datetime) 
 
 
 def _log(session: Session, actor: str, user_id: int, now: datetime, **detail) -> None:
-    session.add(AccessLog(at=now, username=actor, action="change", subject=f"user:{user_id}",
-                          detail=json.dumps(detail, ensure_ascii=False, sort_keys=True)))
+    log_access(session, actor, "change", f"user:{user_id}", detail, now)
 
 
 def _views(session: Session, users: list[User]) -> list[dict]:

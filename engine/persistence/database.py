@@ -42,12 +42,15 @@ def make_sql_engine(url: str) -> SqlEngine:
 class Database:
     """Owns the SQLAlchemy engine and hands out transactional sessions."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, session_info: dict | None = None):
+        """``session_info``: put into every session's ``info`` (the audit keyring travels
+        so, to every writer of a chain, without a global)."""
         self.url = url
         self.engine = make_sql_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.session_info = dict(session_info or {})
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=self.session_info)
         self._read_sessions = sessionmaker(self.engine.execution_options(baoxue_read=True),
-                                           expire_on_commit=False)
+                                           expire_on_commit=False, info=self.session_info)
 
     @property
     def is_postgres(self) -> bool:
