@@ -26,7 +26,7 @@ class HistoryService:
         definitions chain). A head rolled back with the newest links needs the checkpoint
         file to be seen: ``verify_all``."""
         stream = DEFINITIONS_STREAM if instance_id is None else instance_stream(instance_id)
-        with self.engine.db.read() as session:
+        with self.engine.db.read(snapshot=True) as session:
             report = verify_chain(session, stream)
             if instance_id is not None:
                 for problem in task_completions(session, instance_id).problems:
@@ -35,5 +35,5 @@ class HistoryService:
 
     def verify_all(self, checkpoint: Path | str | None = None, sources: Sequence = ()) -> AuditReport:
         """``engine.audit.verify_all`` in a read transaction of this engine."""
-        with self.engine.db.read() as session:
+        with self.engine.db.read(snapshot=True) as session:
             return verify_all(session, self.engine.audit_keys, checkpoint, sources)

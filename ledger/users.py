@@ -238,7 +238,9 @@ def _revoke_credentials(session: Session, user_id: int, now: datetime) -> None:
 def _release_claims(session: Session, actor: str, username: str, now: datetime) -> None:
     """A disabled person's claimed tasks go back to their candidates (audited as unclaims),
     so colleagues can take them instead of waiting for a supervisor."""
-    tasks = session.scalars(select(HumanTask).where(HumanTask.status == "open", HumanTask.assignee == username))
+    # In instance order: every writer takes chain-head locks in one order (no deadlock).
+    tasks = session.scalars(select(HumanTask).where(HumanTask.status == "open", HumanTask.assignee == username)
+                            .order_by(HumanTask.instance_id, HumanTask.id))
     for task in tasks:
         task.assignee = None
         append_event(session, instance_stream(task.instance_id), "task_unclaimed", at=now, actor=actor,

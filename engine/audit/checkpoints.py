@@ -94,15 +94,18 @@ def parse_checkpoints(path: Path, text: str | None, keys: AuditKeyring) -> Check
     return file
 
 
-def read_checkpoints(path: Path, keys: AuditKeyring) -> CheckpointFile:
-    """Read and check the file at ``path`` under a shared lock (a writer holds it exclusive)."""
+@contextmanager
+def read_checkpoints(path: Path, keys: AuditKeyring) -> Iterator[CheckpointFile]:
+    """Read and check the file at ``path``, holding a shared lock for the block (a writer
+    holds it exclusive from reading the file until the database has its line)."""
     try:
         handle = open(path, encoding="utf-8")
     except FileNotFoundError:
-        return parse_checkpoints(path, None, keys)
+        yield parse_checkpoints(path, None, keys)
+        return
     with handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
-        return parse_checkpoints(path, handle.read(), keys)
+        yield parse_checkpoints(path, handle.read(), keys)
 
 
 @contextmanager

@@ -67,8 +67,9 @@ class AuditReport:
 
 def verify_all(session: Session, keys: AuditKeyring | None = None,
                checkpoint: Path | str | CheckpointFile | None = None, sources: Sequence = ()) -> AuditReport:
-    """Check the whole audit record (see the module docstring). ``keys``: the session's by
-    default; ``checkpoint``: the checkpoint file's path (or the file already read), None to
+    """Check the whole audit record (see the module docstring). ``session``: a snapshot
+    read (``Database.read(snapshot=True)``), or heads and links read at different moments
+    disagree while cases are worked on. ``keys``: the session's by default; ``checkpoint``: the checkpoint file's path (or the file already read), None to
     skip the file checks; ``sources``: chains stored outside ``audit_event`` (objects with
     ``chains(session, stream=None)`` yielding (stream, rows), ``fields(row)`` and
     ``describe(row)``, like ``chain.EventSource``, and optionally ``checks(session)`` giving
@@ -76,10 +77,15 @@ def verify_all(session: Session, keys: AuditKeyring | None = None,
     keys = keys or session_keys(session)
     report = AuditReport()
     if checkpoint is not None and not isinstance(checkpoint, CheckpointFile):
-        checkpoint = read_checkpoints(Path(checkpoint), keys)
+        # The file and the database must be read as of one moment: a checkpoint written in
+        # between would look like a file cut short, or like links deleted. Writers hold the
+        # file's lock until the database has their line, so the snapshot begins under it.
+        with read_checkpoints(Path(checkpoint), keys) as checkpoint:
+            heads = {head.stream: head for head in session.scalars(select(AuditStream))}
+    else:
+        heads = {head.stream: head for head in session.scalars(select(AuditStream))}
     report.checkpoint = checkpoint
     recorded = checkpoint.state if checkpoint is not None and checkpoint.last else None
-    heads = {head.stream: head for head in session.scalars(select(AuditStream))}
     found: dict[str, ChainReport] = {}
 
     def check(stream, rows, source):
@@ -209,7 +215,7 @@ def write_checkpoint(db, path: Path | str, now: datetime, sources: Sequence = ()
     keys = db.session_info[KEYS_INFO]
     path = Path(path)
     with locked_for_append(path, keys) as (file, handle):
-        with db.read() as session:
+        with db.read(snapshot=True) as session:
             report = verify_all(session, keys, file, sources)
         for bad in report.bad:
             log.error("audit record: %s: first bad position #%s: %s", bad.stream, bad.first_bad,

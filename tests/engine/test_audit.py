@@ -167,6 +167,6 @@ def test_concurrent_checkpoints_make_one_consistent_file(make_engine, tmp_path, 
     for thread in threads:
         thread.join()
     assert not errors
-    file = read_checkpoints(path, engines[0].audit_keys)
-    assert file.count == 4 and file.report.ok
+    with read_checkpoints(path, engines[0].audit_keys) as file:
+        assert file.count == 4 and file.report.ok
     assert engines[0].history.verify_all(path).ok

@@ -275,7 +275,8 @@ def _verify(copies, name: str, workdir: Path, base_checkpoint: Path, scenario) -
     if scenario is None:
         return ("0" if done.returncode == 0 else str(done.returncode),
                 "yes" if done.returncode == 0 and not bad else "NO")
-    return (expected, str(done.returncode), "yes" if done.returncode == 1 and expected in bad else "NO")
+    shown = "checkpoint file" if expected.startswith("checkpoint file") else expected
+    return (shown, str(done.returncode), "yes" if done.returncode == 1 and expected in bad else "NO")
 
 
 def _print_table(rows) -> None:
