@@ -72,8 +72,8 @@ class AccessLogSource:
     def chains(self, session: Session, stream: str | None = None):
         if stream not in (None, ACCESS_STREAM):
             return
-        query = select(AccessLog).where(AccessLog.seq.is_not(None)).order_by(AccessLog.seq)
-        rows = session.execute(query.execution_options(yield_per=1000)).scalars()
+        query = select(*AccessLog.__table__.columns).where(AccessLog.seq.is_not(None)).order_by(AccessLog.seq)
+        rows = iter(session.execute(query.execution_options(yield_per=1000)))
         first = next(rows, None)
         if first is not None:
             yield ACCESS_STREAM, _prepend(first, rows)

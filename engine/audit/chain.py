@@ -147,11 +147,12 @@ class EventSource:
 
     def chains(self, session: Session, stream: str | None = None) -> Iterable[tuple[str, list]]:
         """(stream, its rows ordered by seq) for one stream or all, read in batches."""
-        query = select(AuditEvent).order_by(AuditEvent.stream, AuditEvent.seq)
+        # Plain rows, not ORM objects: a county's record is millions of links, read whole.
+        query = select(*AuditEvent.__table__.columns).order_by(AuditEvent.stream, AuditEvent.seq)
         if stream is not None:
             query = query.where(AuditEvent.stream == stream)
         current, rows = None, []
-        for event in session.execute(query.execution_options(yield_per=1000)).scalars():
+        for event in session.execute(query.execution_options(yield_per=1000)):
             if event.stream != current and rows:
                 yield current, rows
                 rows = []

@@ -33,7 +33,7 @@ class AuditKey:
 
     def mac(self, text: str) -> str:
         """HMAC-SHA256 of ``text`` (UTF-8) as 64 hex digits."""
-        return hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self.secret, text.encode(), "sha256").hex()
 
 
 class AuditKeyring:

@@ -136,12 +136,13 @@ def task_completions(session: Session, instance_id: int | None = None) -> ChainR
     ``count``: task rows checked; ``first_bad``: the instance id of the first bad row."""
     check = ChainReport(TASKS_CHECK)
     facts = {}
-    query = select(AuditEvent).where(AuditEvent.kind == "task_completed").order_by(AuditEvent.id)
+    query = (select(AuditEvent.stream, AuditEvent.seq, AuditEvent.task_id, AuditEvent.actor, AuditEvent.at,
+                    AuditEvent.data).where(AuditEvent.kind == "task_completed").order_by(AuditEvent.id))
     rows = select(HumanTask).where(or_(HumanTask.status == "completed", HumanTask.completed_by.is_not(None)))
     if instance_id is not None:
         query = query.where(AuditEvent.instance_id == instance_id)
         rows = rows.where(HumanTask.instance_id == instance_id)
-    for event in session.execute(query.execution_options(yield_per=1000)).scalars():
+    for event in session.execute(query.execution_options(yield_per=1000)):
         data = json.loads(event.data) if event.data else {}
         data = data if isinstance(data, dict) else {}
         # Events written before the facts were carried say them as actor and time.

@@ -50,8 +50,9 @@ def _chain_existing_rows(bind) -> None:
         bind.execute(log.update().where(log.c.id == row.id).values(
             seq=seq, prev_hash=prev, hash=digest, alg=LEGACY, detail=row.detail or ""))
         prev = digest
-    if seq:
-        bind.execute(heads.insert().values(stream=STREAM, seq=seq, head_hash=prev))
+    # Always a head row, even for an empty log: the first two writers must find one to lock
+    # rather than both inserting it.
+    bind.execute(heads.insert().values(stream=STREAM, seq=seq, head_hash=prev))
 
 
 def downgrade() -> None:
