@@ -126,6 +126,7 @@ class ChainReport:
     stream: str
     count: int = 0
     legacy: int = 0
+    legacy_prefix: int = 0                # legacy links opening the chain (the only allowed place)
     head_seq: int = 0
     head_hash: str = GENESIS
     first_bad: int | None = None
@@ -191,6 +192,7 @@ def verify_links(stream: str, rows: Iterable, source, keys: AuditKeyring | None,
         digest = link_hash(keys, row.alg, row.key_id, row.prev_hash, stream, row.seq, fields, data)
         if row.alg == LEGACY:
             report.legacy += 1
+            report.legacy_prefix += 0 if keyed_seen else 1
             if keyed_seen:
                 report.fail(row.seq, f"{name}: an unkeyed (legacy) link after keyed ones: a forged downgrade")
         else:

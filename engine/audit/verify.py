@@ -126,8 +126,8 @@ def _against_checkpoint(chain: ChainReport, entry: list | None, last: dict) -> N
                                        "the newest links were deleted")
     elif chain.watched_hash != digest:
         chain.fail(seq, f"link #{seq} is not the one {where} recorded: the chain was rewritten")
-    if chain.legacy > legacy:
-        chain.fail(legacy + 1, f"{chain.legacy} unkeyed (legacy) links where {where} recorded {legacy}")
+    if chain.legacy_prefix > legacy:     # (legacy links after keyed ones: reported as a downgrade)
+        chain.fail(legacy + 1, f"{chain.legacy_prefix} unkeyed (legacy) links where {where} recorded {legacy}")
 
 
 def task_completions(session: Session, instance_id: int | None = None) -> ChainReport:
