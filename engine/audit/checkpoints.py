@@ -87,11 +87,19 @@ def parse_checkpoints(path: Path, text: str | None, keys: AuditKeyring) -> Check
             file.report.fail(n, f"line {n}: signed with an unknown key ({line.get('key_id')})")
         elif key.mac(canonical_json(body)) != line.get("mac"):
             file.report.fail(n, f"line {n}: its signature does not verify (edited, or written without the key)")
-        file.state.update(line["heads"])
+        malformed = [stream for stream, value in line["heads"].items() if not _head_entry(value)]
+        if malformed:
+            file.report.fail(n, f"line {n}: heads not of the form [seq, hash, legacy] ({', '.join(malformed[:3])})")
+        file.state.update((s, v) for s, v in line["heads"].items() if _head_entry(v))
         if line.get("state") != state_digest(file.state):
             file.report.fail(n, f"line {n}: the heads do not add up to the record it signed")
         prev = line.get("mac")
     return file
+
+
+def _head_entry(value) -> bool:
+    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], int)
+            and isinstance(value[1], str) and isinstance(value[2], int))
 
 
 @contextmanager
@@ -99,7 +107,7 @@ def read_checkpoints(path: Path, keys: AuditKeyring) -> Iterator[CheckpointFile]
     """Read and check the file at ``path``, holding a shared lock for the block (a writer
     holds it exclusive from reading the file until the database has its line)."""
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, encoding="utf-8", errors="replace")   # garbage is reported, not raised
     except FileNotFoundError:
         yield parse_checkpoints(path, None, keys)
         return
@@ -115,7 +123,7 @@ def locked_for_append(path: Path, keys: AuditKeyring) -> Iterator[tuple[Checkpoi
     its handle). Works on a file with the append-only attribute (``chattr +a``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
-    with os.fdopen(fd, "a+", encoding="utf-8") as handle:
+    with os.fdopen(fd, "a+", encoding="utf-8", errors="replace") as handle:
         fcntl.flock(fd, fcntl.LOCK_EX)
         handle.seek(0)
         text = handle.read()
@@ -126,7 +134,7 @@ def make_line(file: CheckpointFile, state: dict, now: datetime, keys: AuditKeyri
     """The next line for ``file`` recording ``state`` (stream -> [seq, hash, legacy])."""
     last = file.last
     delta = {stream: value for stream, value in sorted(state.items()) if file.state.get(stream) != value}
-    line = {"n": file.count + 1, "at": utc_text(now), "prev": last["mac"] if last else GENESIS,
+    line = {"n": file.count + 1, "at": utc_text(now), "prev": str((last or {}).get("mac") or GENESIS),
             "key_id": keys.current.key_id, "heads": delta, "streams": len(state),
             "state": state_digest(state), "problems": problems}
     line["mac"] = keys.current.mac(canonical_json(line))

@@ -59,7 +59,7 @@ class AuditReport:
         links = sum(r.count for r in self.chains)
         legacy = sum(r.legacy for r in self.chains)
         last = self.checkpoint.last if self.checkpoint else None
-        where = f"last checkpoint #{last['n']} at {last['at']}" if last else "no checkpoint yet"
+        where = f"last checkpoint #{last.get('n')} at {last.get('at')}" if last else "no checkpoint yet"
         state = "intact" if self.ok else f"BROKEN in {len(self.bad)} place(s)"
         return (f"audit record {state}: {len(self.chains)} chains, {links} links ({legacy} legacy), "
                 f"{self.tasks_checked} task completions cross-checked, {where}")
@@ -69,8 +69,8 @@ def verify_all(session: Session, keys: AuditKeyring | None = None,
                checkpoint: Path | str | CheckpointFile | None = None, sources: Sequence = ()) -> AuditReport:
     """Check the whole audit record (see the module docstring). ``session``: a snapshot
     read (``Database.read(snapshot=True)``), or heads and links read at different moments
-    disagree while cases are worked on. ``keys``: the session's by default; ``checkpoint``: the checkpoint file's path (or the file already read), None to
-    skip the file checks; ``sources``: chains stored outside ``audit_event`` (objects with
+    disagree while cases are worked on. ``keys``: the session's by default; ``checkpoint``:
+    the checkpoint file's path (or the file already read), None to skip the file checks; ``sources``: chains stored outside ``audit_event`` (objects with
     ``chains(session, stream=None)`` yielding (stream, rows), ``fields(row)`` and
     ``describe(row)``, like ``chain.EventSource``, and optionally ``checks(session)`` giving
     more ChainReports; the domain's access log is one)."""
@@ -113,7 +113,7 @@ def verify_all(session: Session, keys: AuditKeyring | None = None,
 
 
 def _against_checkpoint(chain: ChainReport, entry: list | None, last: dict) -> None:
-    where = f"checkpoint #{last['n']} ({last['at']})"
+    where = f"checkpoint #{last.get('n')} ({last.get('at')})"
     if entry is None:
         if chain.legacy:
             chain.fail(1, f"unkeyed (legacy) links in a chain that no checkpoint has seen: forged after {where}")
@@ -174,8 +174,10 @@ def _checkpoint_file(session: Session, file: CheckpointFile) -> ChainReport:
                                      AuditEvent.kind == "checkpoint_written").order_by(AuditEvent.seq)
     for event in session.scalars(query):
         data = json.loads(event.data)
-        line = file.line(data.get("n", 0))
-        if line is None and data.get("n", 0) > file.count:
+        if not isinstance(data, dict) or not isinstance(data.get("n"), int):
+            continue    # an edited event: the checkpoints chain itself reports it
+        line = file.line(data["n"])
+        if line is None and data["n"] > file.count:
             check.fail(data["n"], f"line {data['n']} (written {utc_text(event.at)}) is gone: the file "
                                   f"{'ends at line ' + str(file.count) if file.exists else 'is missing'}; "
                                   "it was cut short, replaced or deleted")

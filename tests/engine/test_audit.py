@@ -170,3 +170,16 @@ def test_concurrent_checkpoints_make_one_consistent_file(make_engine, tmp_path, 
     with read_checkpoints(path, engines[0].audit_keys) as file:
         assert file.count == 4 and file.report.ok
     assert engines[0].history.verify_all(path).ok
+
+
+def test_garbage_in_the_checkpoint_file_is_reported_not_raised(engine, tmp_path, clock):
+    run_case(engine)
+    path = tmp_path / "checkpoints.jsonl"
+    write_checkpoint(engine.db, path, clock())
+    with open(path, "ab") as handle:
+        handle.write(b'{"n": 2, "heads": {"instance:1": 5}}\n\xff\xfe not json\n')
+    report = engine.history.verify_all(path)
+    [file] = [r for r in report.bad if r.stream.startswith("checkpoint file")]
+    assert file.first_bad == 2 and any("heads not of the form" in p for p in file.problems)
+    assert any("line 3: not a checkpoint record" in p for p in file.problems)
+    assert write_checkpoint(engine.db, path, clock()).n == 4      # the worker goes on, and says so
