@@ -11,6 +11,7 @@ import click
 
 from engine.errors import EngineError, InvalidInput
 
+from .audit_cli import audit_group
 from .settings import Settings
 from .wiring import build_engine
 
@@ -138,13 +139,14 @@ def serve(host, port, workers, no_worker):
 @main.command()
 @click.option("--interval", default=5.0, show_default=True, help="seconds between timer sweeps")
 def worker(interval):
-    """Run the background jobs forever: fire due timers, deliver pending messages (several
-    workers may run against one PostgreSQL), run the consistency check every
-    BAOXUE_CHECK_HOURS (24). A failing job is logged and retried with back-off; the worker
-    never dies of a transient database error."""
+    """Run the background jobs forever: fire due timers, deliver pending messages and
+    attendance events, write audit checkpoints every BAOXUE_AUDIT_CHECKPOINT_MINUTES (10), run
+    the consistency check every BAOXUE_CHECK_HOURS (24). Several workers may run against one
+    PostgreSQL. A failing job is logged and retried with back-off; the worker never dies of
+    a transient database error."""
     from .worker import default_jobs, run_forever
     settings = Settings.from_env()
-    run_forever(build_engine(settings), default_jobs(interval, settings.check_hours))
+    run_forever(build_engine(settings), default_jobs(interval, settings))
 
 
 @main.group()
@@ -224,6 +226,7 @@ def users_create(username, display_name, password, phone, roles, orgs):
 from .cli_ops import check, incidents  # noqa: E402 - after main: the ops commands join its group
 main.add_command(incidents)
 main.add_command(check)
+main.add_command(audit_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -24,10 +24,16 @@ class Settings:
     # directly). The login limits count by client address, which is the proxy's without this.
     proxies: int = 0
     check_hours: float = 24.0   # hours between the worker's consistency checks (BAOXUE_CHECK_HOURS)
+    # The audit chains' HMAC key (never in the database) and the checkpoint file beside it:
+    # README "The audit record".
+    audit_key: str = ""
+    audit_checkpoint_file: Path | None = None       # default: var_dir / audit-checkpoints.jsonl
+    audit_checkpoint_minutes: float = 10.0
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        """Read ``BAOXUE_*`` variables; a missing secret key is generated into var/secret_key."""
+        """Read ``BAOXUE_*`` variables; a missing secret key is generated into var/secret_key
+        and a missing audit key into var/audit_key (both 0600)."""
         settings = cls(
             database_url=os.environ.get("BAOXUE_DATABASE_URL", cls.database_url),
             secret_key=os.environ.get("BAOXUE_SECRET_KEY", ""),
@@ -35,6 +41,9 @@ class Settings:
             secure_cookies=os.environ.get("BAOXUE_SECURE_COOKIES", cls.secure_cookies).strip().lower(),
             proxies=_count(os.environ.get("BAOXUE_PROXIES", "0"), "BAOXUE_PROXIES"),
             check_hours=_positive_hours(os.environ.get("BAOXUE_CHECK_HOURS", str(cls.check_hours))),
+            audit_key=os.environ.get("BAOXUE_AUDIT_KEY", ""),
+            audit_checkpoint_file=_path_or_none(os.environ.get("BAOXUE_AUDIT_CHECKPOINT_FILE")),
+            audit_checkpoint_minutes=_minutes(os.environ.get("BAOXUE_AUDIT_CHECKPOINT_MINUTES")),
         )
         for key, value in overrides.items():
             setattr(settings, key, value)
@@ -44,6 +53,10 @@ class Settings:
             raise ValueError(f"BAOXUE_SECURE_COOKIES must be auto, 1 or 0, not {settings.secure_cookies!r}")
         if not settings.secret_key:
             settings.secret_key = _stored_secret(settings.var_dir / "secret_key")
+        if not settings.audit_key:
+            settings.audit_key = _stored_secret(settings.var_dir / "audit_key")
+        if settings.audit_checkpoint_file is None:
+            settings.audit_checkpoint_file = settings.var_dir / "audit-checkpoints.jsonl"
         return settings
 
 
@@ -61,6 +74,20 @@ def _positive_hours(raw: str) -> float:
     if not 0 < hours <= 24 * 366:
         raise ValueError(f"BAOXUE_CHECK_HOURS must be a number of hours above 0, not {raw!r}")
     return hours
+def _path_or_none(value: str | None) -> Path | None:
+    return Path(value) if value and value.strip() else None
+
+
+def _minutes(value: str | None) -> float:
+    if value is None or not value.strip():
+        return Settings.audit_checkpoint_minutes
+    try:
+        minutes = float(value)
+    except ValueError:
+        minutes = 0.0
+    if not minutes > 0:
+        raise ValueError(f"BAOXUE_AUDIT_CHECKPOINT_MINUTES must be a positive number of minutes, not {value!r}")
+    return minutes
 
 
 def _stored_secret(path: Path) -> str:
@@ -68,8 +95,19 @@ def _stored_secret(path: Path) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    # Create with owner-only permissions: the key signs every session.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+    # Create with owner-only permissions: the key signs every session (or every audit link).
+    # Written aside, then linked into place: the server and its worker start together, and
+    # the second to arrive must read the first one's key, never a half-written file.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(draft, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        draft.unlink(missing_ok=True)
     return key

@@ -35,5 +35,5 @@ def build_engine(settings: Settings, **overrides) -> ProcessEngine:
         database_url=settings.database_url, timezone=settings.timezone, known_roles=LANE_ROLES,
         form_dirs=[settings.forms_dir], search_path=[settings.processes_dir],
         migration_locations=[LEDGER_MIGRATIONS], router=route_task, due_policy=make_due_policy(calendar),
-        form_message=form_message, **overrides)
+        form_message=form_message, audit_key=settings.audit_key, **overrides)
     return ProcessEngine(config)

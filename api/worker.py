@@ -62,12 +62,29 @@ def consistency_check(period_hours: float) -> Callable[[object], str | None]:
     return run
 
 
-def default_jobs(interval: float, check_hours: float = 24.0) -> list[PeriodicJob]:
+def audit_checkpoint_job(path, minutes: float) -> PeriodicJob:
+    """Verify the audit record and append a checkpoint to ``path`` every ``minutes``
+    (README "The audit record"); the first run is at the worker's start."""
+    from ledger.audit_record import write_record_checkpoint
+
+    def run(engine) -> str:
+        result = write_record_checkpoint(engine, path)
+        state = "intact" if result.report.ok else f"BROKEN in {len(result.report.bad)} place(s), see the errors"
+        return f"checkpoint #{result.n} of {result.streams} chains written to {path}; audit record {state}"
+    return PeriodicJob("audit-checkpoint", minutes * 60, run)
+
+
+def default_jobs(interval: float, settings=None) -> list[PeriodicJob]:
     """The jobs of ``baoxue worker``: ``interval`` is the timer sweep's and the outboxes'
-    period in seconds, ``check_hours`` the consistency check's (``BAOXUE_CHECK_HOURS``)."""
-    return [PeriodicJob("timers", interval, _fire_timers),
+    period in seconds; with ``settings`` (api.settings.Settings) also the audit checkpoint
+    and the consistency check at their periods (else the check daily)."""
+    check_hours = settings.check_hours if settings is not None else 24.0
+    jobs = [PeriodicJob("timers", interval, _fire_timers),
             PeriodicJob("outbox", interval, _deliver_outboxes),
             PeriodicJob("check", min(CHECK_POLL, check_hours * 3600), consistency_check(check_hours))]
+    if settings is not None:
+        jobs.append(audit_checkpoint_job(settings.audit_checkpoint_file, settings.audit_checkpoint_minutes))
+    return jobs
 
 
 def run_forever(engine, jobs: list[PeriodicJob], *, tick: float = 0.5) -> None:

@@ -88,7 +88,7 @@ class Driver:
     """One engine on one database, with the benchmark diagram deployed."""
 
     def __init__(self, url: str):
-        self.engine = ProcessEngine(EngineConfig(database_url=url))
+        self.engine = ProcessEngine(EngineConfig(database_url=url, audit_key=b"bench-audit-key-0123456789"))
         self.engine.migrate()
         files = {p.name: p.read_bytes() for p in sorted(BPMN_DIR.iterdir()) if p.is_file()}
         self.engine.repository.deploy(files, actor="bench")

@@ -1,6 +1,6 @@
 """``ProcessEngine``: the engine assembled, and the façade its callers use.
 
-    engine = ProcessEngine(EngineConfig(database_url="sqlite:///var/baoxue.db"))
+    engine = ProcessEngine(EngineConfig(database_url="sqlite:///var/baoxue.db", audit_key=secret))
     engine.repository.deploy_paths(["processes"])          # definitions
     engine.runtime.start("persuasion", {"child_id": 7})    # instances
     engine.tasks.list(TaskQuery(role="head_teacher"))      # the human-task index
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Collection, Sequence
 
 from . import clock as clock_module
+from .audit import KEYS_INFO, AuditKeyring, as_keyring
 from .consistency import Check, ConsistencyService
 from .history import HistoryService
 from .incidents import IncidentService
@@ -52,6 +53,9 @@ class EngineConfig:
     search_path: Sequence[Path] = ()                  # where called processes are looked up
     migration_locations: Sequence[Path] = ()          # extra Alembic version folders (the domain's)
     checks: Sequence[Check] = ()                      # the caller's consistency checks (engine.consistency)
+    # The secret that keys the audit chains (bytes/str of >= 16 bytes, or an AuditKeyring with
+    # retired keys). Required: the caller reads it from its own configuration, never the engine.
+    audit_key: bytes | str | AuditKeyring | None = None
 
 
 class ProcessEngine:
@@ -59,7 +63,8 @@ class ProcessEngine:
         self.config = config
         self.zone = clock_module.set_local_timezone(config.timezone)
         self.clock = config.clock
-        self.db = Database(config.database_url)
+        self.audit_keys = as_keyring(config.audit_key)
+        self.db = Database(config.database_url, {KEYS_INFO: self.audit_keys})
         self.script_engine = make_script_engine(config.sandbox)
         self.store = WorkflowStore(self.script_engine)
         self.repository = Repository(self.db, self.clock, known_roles=config.known_roles,

@@ -17,17 +17,16 @@ Administrators manage accounts; they do not read children's cases.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from engine.persistence.models import HumanTask
 
+from .access_log import log_access  # noqa: F401 - the one writer of AccessLog, used as access.log_access
 from .directory import subtree
-from .models import AccessLog, Child, OrgUnit
+from .models import Child, OrgUnit
 from .roles import ROLE_BY_CODE
 
 TOWN_SUPERVISORS = ("task_force_leader", "task_force_deputy")
@@ -177,11 +176,3 @@ def can_edit_calendar(principal, school_code: str) -> bool:
     """May this person set or clear ``school_code``'s own school days? Its principal, or an
     administrator (DOMAIN-REFERENCE §6: each school keeps its own 校历)."""
     return principal.is_admin or principal.holds("principal", school_code)
-
-
-def log_access(session: Session, username: str, action: str, subject: str, detail: dict, now: datetime) -> None:
-    """Append an ``AccessLog`` row: ``action`` view|reveal|change|export, ``subject`` like
-    ``child:12``, ``detail`` a JSON-able dict (DOMAIN.md "Personal data": log who saw or
-    changed what). Runs in the caller's transaction."""
-    session.add(AccessLog(at=now, username=username, action=action, subject=subject[:64],
-                          detail=json.dumps(detail, ensure_ascii=False, sort_keys=True)))

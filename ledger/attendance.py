@@ -27,7 +27,6 @@ count in school days (``ledger.absence_runs`` has the rule).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Collection, Mapping, Sequence
@@ -44,7 +43,8 @@ from .attendance_cases import EngineCaseSink
 from .attendance_models import PRESENT, STATUSES, UNEXCUSED, AttendanceRecord
 from .case_handoff import ABSENCE, RETURNED, CaseEvent
 from .directory import unit_names
-from .models import AccessLog, Child, OrgUnit
+from .access_log import log_access
+from .models import Child, OrgUnit
 from .school_calendar import DEFAULT_ZONE, school_calendar
 
 __all__ = ["AttendanceResult", "CaseEvent", "EngineCaseSink", "Outcome", "record_day", "apply_handoffs"]
@@ -174,8 +174,8 @@ def _record(session, school_code, day, records, reported_by, checks, today, zone
         outcomes.append(Outcome(child_id, status, run.count, returned, run.first_day, corrected))
     if written:
         # Attendance is a minor's personal record: say who changed which day (DOMAIN.md "Personal data").
-        session.add(AccessLog(at=now, username=reported_by, action="change", subject=f"attendance:{school_code}",
-                              detail=json.dumps({"date": day.isoformat(), "children": sorted(written)})))
+        log_access(session, reported_by, "change", f"attendance:{school_code}",
+                   {"date": day.isoformat(), "children": sorted(written)}, now)
     result = AttendanceResult(school_code, day, len(rows), len(changed), outcomes)
     result.handoff_ids = _handoffs(session, calendar, school_code, day, rows, outcomes, reported_by, now)
     return result

@@ -95,7 +95,8 @@ class ApiToken(LedgerBase):
 
 
 class AccessLog(LedgerBase):
-    """Who saw or changed which personal record, when and why (DOMAIN.md "Personal data")."""
+    """Who saw or changed which personal record, when and why (DOMAIN.md "Personal data").
+    Append-only, chained: write it with ``ledger.access_log.log_access`` only."""
 
     __tablename__ = "access_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -104,3 +105,9 @@ class AccessLog(LedgerBase):
     action: Mapped[str] = mapped_column(String(32))         # view|reveal|change|export
     subject: Mapped[str] = mapped_column(String(64))        # e.g. child:12
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The keyed chain (ledger/access_log.py; migration 0104): written only by log_access.
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+    alg: Mapped[str | None] = mapped_column(String(16))
+    key_id: Mapped[str | None] = mapped_column(String(16))

@@ -20,7 +20,6 @@ Rules (DOMAIN.md "Organisations and roles"; CONTRACT.md error statuses):
 """
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 
@@ -36,7 +35,8 @@ from engine.runtime.locking import lock_instances
 from . import passwords
 from .accounts import hash_password
 from .directory import role_name, unit_names
-from .models import AccessLog, ApiToken, OrgUnit, RoleAssignment, User, WebSession
+from .access_log import log_access
+from .models import ApiToken, OrgUnit, RoleAssignment, User, WebSession
 from .roles import ROLE_BY_CODE, SYSTEM_ADMIN
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,119}$")
@@ -240,7 +240,9 @@ def _revoke_credentials(session: Session, user_id: int, now: datetime) -> None:
 def _release_claims(session: Session, actor: str, username: str, now: datetime) -> None:
     """A disabled person's claimed tasks go back to their candidates (audited as unclaims),
     so colleagues can take them instead of waiting for a supervisor."""
-    claimed = select(HumanTask).where(HumanTask.status == "open", HumanTask.assignee == username)
+    # Instances locked in id order first (engine.runtime.locking), then rows in that order.
+    claimed = (select(HumanTask).where(HumanTask.status == "open", HumanTask.assignee == username)
+               .order_by(HumanTask.instance_id, HumanTask.id))
     lock_instances(session, [task.instance_id for task in session.scalars(claimed)])
     for task in session.scalars(claimed.execution_options(populate_existing=True)):
         task.assignee = None
@@ -250,8 +252,7 @@ def _release_claims(session: Session, actor: str, username: str, now: datetime) 
 
 
 def _log(session: Session, actor: str, user_id: int, now: datetime, **detail) -> None:
-    session.add(AccessLog(at=now, username=actor, action="change", subject=f"user:{user_id}",
-                          detail=json.dumps(detail, ensure_ascii=False, sort_keys=True)))
+    log_access(session, actor, "change", f"user:{user_id}", detail, now)
 
 
 def _views(session: Session, users: list[User]) -> list[dict]:

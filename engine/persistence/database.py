@@ -42,12 +42,20 @@ def make_sql_engine(url: str) -> SqlEngine:
 class Database:
     """Owns the SQLAlchemy engine and hands out transactional sessions."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, session_info: dict | None = None):
+        """``session_info``: put into every session's ``info`` (the audit keyring travels
+        so, to every writer of a chain, without a global)."""
         self.url = url
         self.engine = make_sql_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.session_info = dict(session_info or {})
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=self.session_info)
         self._read_sessions = sessionmaker(self.engine.execution_options(baoxue_read=True),
-                                           expire_on_commit=False)
+                                           expire_on_commit=False, info=self.session_info)
+        # PostgreSQL's default (READ COMMITTED) takes a new snapshot per statement; a reader
+        # comparing two tables (chain heads and links) needs one moment for all of them.
+        snapshot = (self.engine.execution_options(baoxue_read=True, isolation_level="REPEATABLE READ")
+                    if self.is_postgres else self.engine.execution_options(baoxue_read=True))
+        self._snapshot_sessions = sessionmaker(snapshot, expire_on_commit=False, info=self.session_info)
 
     @property
     def is_postgres(self) -> bool:
@@ -64,10 +72,12 @@ class Database:
             session.close()
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self, snapshot: bool = False) -> Iterator[Session]:
         """A transaction for reading only: on SQLite it begins deferred, so it does not
-        queue behind writers. Callers must not write in it."""
-        session = self._read_sessions()
+        queue behind writers. Callers must not write in it. ``snapshot``: every statement
+        sees the database as of the first one (REPEATABLE READ on PostgreSQL; a SQLite read
+        transaction under WAL always does)."""
+        session = (self._snapshot_sessions if snapshot else self._read_sessions)()
         try:
             with session.begin():
                 yield session

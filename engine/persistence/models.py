@@ -4,7 +4,8 @@ One row per deployed file set (``deployment``), per process version
 (``process_definition``), per instance (``process_instance`` + ``workflow_state``),
 and the projections that every command keeps in step with the workflow state:
 ``human_task``, ``timer_job``, ``message_subscription``. ``audit_event`` rows are
-append-only and hash-chained per stream (``audit_stream`` holds each stream's head).
+append-only and chained per stream with a keyed hash (``audit_stream`` holds each stream's
+head; ``engine/audit``).
 
 All times are timezone-aware UTC (``UtcDateTime``): SQLite has no zone type, and a
 naive value read back would silently shift by the server's offset.
@@ -268,6 +269,9 @@ class AuditEvent(Base):
     data: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # hmac-sha256 (keyed, since migration 0005) or sha256 (legacy): engine/audit/chain.py
+    alg: Mapped[str] = mapped_column(String(16), server_default="sha256")
+    key_id: Mapped[str | None] = mapped_column(String(16))
     __table_args__ = (UniqueConstraint("stream", "seq"),)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from api.settings import ROOT
 
@@ -63,6 +64,13 @@ def test_high_risk_goes_to_the_village_then_the_principal(deployed, as_user):
     events = client.get(f"/api/v1/process-instances/{started['instance_id']}/events", headers=as_user("inspector")).json
     completed = [(e["element_id"], e["actor"]) for e in events["events"] if e["kind"] == "task_completed"]
     assert completed == [("assess_risk", "ht31"), ("home_check", "vsjt"), ("confirm_support", "pzx")]
+    assert events["chain_ok"] is True and events["problems"] == []
+    # Who completed a step is in the keyed chain: an edited task row shows on the case's timeline.
+    engine = client.application.extensions["baoxue.engine"]
+    with engine.db.transaction() as session:
+        session.execute(text("UPDATE human_task SET completed_by = 'mallory' WHERE element_id = 'home_check'"))
+    events = client.get(f"/api/v1/process-instances/{started['instance_id']}/events", headers=as_user("inspector")).json
+    assert events["chain_ok"] is False and "completed by mallory" in events["problems"][0]
     instance = client.get(f"/api/v1/process-instances/{started['instance_id']}", headers=as_user("inspector")).json
     assert instance["status"] == "completed" and instance["active"] == []
     assert {"assess_risk", "home_check", "confirm_support", "end_supported"} <= set(instance["completed_elements"])

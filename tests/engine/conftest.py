@@ -13,6 +13,7 @@ HERE = Path(__file__).parent
 BPMN = HERE / "bpmn"
 FORMS = HERE / "forms"
 ROLES = {"clerk", "manager"}
+AUDIT_KEY = b"engine-tests-audit-key-0123456789"
 
 
 @pytest.fixture
@@ -26,6 +27,7 @@ def make_engine(db_url, clock):
     engines = []
 
     def build(**overrides):
+        overrides.setdefault("audit_key", AUDIT_KEY)
         config = EngineConfig(database_url=db_url, clock=clock, form_dirs=[FORMS], **overrides)
         engine = ProcessEngine(config)
         engine.migrate()

@@ -39,6 +39,7 @@ from engine.persistence.models import (
 )
 from engine.process_engine import EngineConfig, ProcessEngine
 from engine.runtime.projections import event_parts, timer_due
+from .conftest import AUDIT_KEY
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -103,7 +104,7 @@ def corpus_engine(db_url, clock):
         pytest.skip(f"{CORPUS} not present")
     # One engine for all files; the corpus has no form files, so its folders are the form dirs.
     engine = ProcessEngine(EngineConfig(database_url=db_url, clock=clock, known_roles=None,
-                                        form_dirs=sorted({p.parent for p in FILES})))
+                                        form_dirs=sorted({p.parent for p in FILES}), audit_key=AUDIT_KEY))
     engine.migrate()
     yield engine
     engine.close()

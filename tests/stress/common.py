@@ -20,6 +20,8 @@ from ledger.models import Child
 from tests.processes.harness import Town
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+AUDIT_KEY = "stress-audit-key-not-a-secret-0123456789"
+ENV = {"BAOXUE_SECRET_KEY": "stress-secret", "BAOXUE_AUDIT_KEY": AUDIT_KEY}   # for the processes started
 
 
 def arguments(description: str, **extra) -> argparse.Namespace:
@@ -48,7 +50,7 @@ def pg_schema(base: str):
 
 def settings_for(url: str, var_dir: Path | None = None) -> Settings:
     return Settings.from_env(database_url=url, var_dir=var_dir or Path(tempfile.mkdtemp(prefix="baoxue-stress-")),
-                             secret_key="stress-secret")
+                             secret_key="stress-secret", audit_key=AUDIT_KEY)
 
 
 def build(url: str, children: int) -> Town:

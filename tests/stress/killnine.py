@@ -34,7 +34,7 @@ from ledger.attendance_models import AttendanceRecord
 from tests.api.town import PASSWORD
 from tests.processes.harness import CALENDAR
 
-from .common import arguments, build, pg_schema
+from .common import ENV, arguments, build, pg_schema
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -48,7 +48,7 @@ def main() -> int:
     children = [101 + n for n in range(args.reports * args.per_report)]
     with pg_schema(args.pg) as url:
         town = build(url, len(children))
-        env = {**os.environ, "BAOXUE_DATABASE_URL": url, "BAOXUE_SECRET_KEY": "stress-secret"}
+        env = {**os.environ, **ENV, "BAOXUE_DATABASE_URL": url}
         port = _free_port()
         server = _serve(env, port)
         token = _token(port)

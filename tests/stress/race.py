@@ -33,7 +33,7 @@ from ledger.attendance_models import CaseHandoff
 from ledger.case_handoff import dispatch_pending
 from tests.processes.forms_data import CALL
 
-from .common import arguments, build, pg_schema, settings_for
+from .common import AUDIT_KEY, arguments, build, pg_schema, settings_for
 
 
 def main() -> int:
@@ -92,7 +92,7 @@ def main() -> int:
 
 def _parallel_pair(url, rounds) -> tuple[Counter, list[str]]:
     """Two engines (two processes) complete the two parallel tasks of one instance together."""
-    engines = [ProcessEngine(EngineConfig(database_url=url)) for _ in range(2)]
+    engines = [ProcessEngine(EngineConfig(database_url=url, audit_key=AUDIT_KEY)) for _ in range(2)]
     engines[0].repository.deploy_paths([ROOT / "tests" / "engine" / "bpmn" / "parallel_pair.bpmn"], actor="stress")
     counts, problems = Counter(), []
     for _ in range(rounds):

@@ -28,7 +28,7 @@ from engine.clock import FixedClock
 from engine.persistence.models import AuditEvent, Incident, ProcessInstance, TimerJob
 from engine.process_engine import EngineConfig, ProcessEngine
 
-from .common import arguments, pg_schema
+from .common import AUDIT_KEY, ENV, arguments, pg_schema, settings_for
 
 DIAGRAM = ROOT / "tests" / "engine" / "bpmn" / "timers.bpmn"
 
@@ -39,11 +39,11 @@ def main() -> int:
                      **{"kill-after": (1.0, "seconds before one worker is killed with SIGKILL")})
     with pg_schema(args.pg) as url:
         past = FixedClock(datetime.now(timezone.utc) - timedelta(days=2))
-        setup = ProcessEngine(EngineConfig(database_url=url, clock=past))
+        setup = ProcessEngine(EngineConfig(database_url=url, clock=past, audit_key=AUDIT_KEY))
         _migrate_all(url)
         setup.repository.deploy_paths([DIAGRAM], actor="stress")
         ids = [setup.runtime.start("timers", {"wait_for": "P1D"}).instance_id for _ in range(args.instances)]
-        env = {**os.environ, "BAOXUE_DATABASE_URL": url, "BAOXUE_SECRET_KEY": "stress-secret"}
+        env = {**os.environ, **ENV, "BAOXUE_DATABASE_URL": url}
         cli = [sys.executable, "-m", "api.cli"]
         started = time.perf_counter()
         workers = [subprocess.Popen(cli + ["worker", "--interval", "0.2"], cwd=ROOT, env=env,
@@ -76,9 +76,8 @@ def main() -> int:
 
 
 def _migrate_all(url) -> None:
-    from api.settings import Settings
     from api.wiring import build_engine
-    engine = build_engine(Settings.from_env(database_url=url, secret_key="stress-secret"))
+    engine = build_engine(settings_for(url))
     engine.migrate()
     engine.close()
 
