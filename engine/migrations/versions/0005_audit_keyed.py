@@ -1,7 +1,7 @@
 """audit_event: the algorithm and key id of each link (keyed HMAC chain)
 
 Revision ID: 0005_audit_keyed
-Revises: 0003_open_business_key
+Revises: 0004_message_outbox
 Create Date: 2026-11-30
 
 Rows written before this revision keep ``alg = 'sha256'`` (the plain chain they were written
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0005_audit_keyed"
-down_revision = "0003_open_business_key"
+down_revision = "0004_message_outbox"
 branch_labels = None
 depends_on = None
 

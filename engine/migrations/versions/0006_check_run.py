@@ -1,7 +1,7 @@
 """check_run: results of the consistency check; incident: how it was resolved, and why
 
 Revision ID: 0006_check_run
-Revises: 0003_open_business_key
+Revises: 0005_audit_keyed
 Create Date: 2026-11-30
 
 ``baoxue check`` (and the worker, daily) stores each run so that the administrator's page
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0006_check_run"
-down_revision = "0003_open_business_key"
+down_revision = "0005_audit_keyed"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """access_log: a keyed hash chain over the rows (seq, prev_hash, hash, alg, key_id)
 
 Revision ID: 0104_access_log_chain
-Revises: 0102_attendance
+Revises: 0103_case_handoff
 Create Date: 2026-11-30
 
 Rows already there are chained now, in id order, with the plain SHA-256 digest (``alg``
@@ -16,9 +16,9 @@ from engine.audit import GENESIS, LEGACY, link_hash, utc_text
 from engine.persistence.models import UtcDateTime
 
 revision = "0104_access_log_chain"
-down_revision = "0102_attendance"
+down_revision = "0103_case_handoff"
 branch_labels = None
-depends_on = None
+depends_on = "0005_audit_keyed"
 
 STREAM = "access"
 

@@ -1,7 +1,7 @@
 """sign-in throttle: failed tries and trusted places, shared by every server process
 
 Revision ID: 0105_login_throttle
-Revises: 0102_attendance
+Revises: 0104_access_log_chain
 Create Date: 2026-11-30
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0105_login_throttle'
-down_revision = '0102_attendance'
+down_revision = '0104_access_log_chain'
 branch_labels = None
 depends_on = None
 
