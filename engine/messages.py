@@ -31,7 +31,7 @@ from .persistence.models import Message, MessageDelivery, MessageStart, MessageS
 from .runtime.commands import CatchMessage, StartInstance
 from .runtime.executor import PendingFailure
 
-LEASE = timedelta(minutes=2)          # a dispatcher that holds a message longer has died
+LEASE = timedelta(seconds=30)         # a dispatcher that holds a message longer has died
 MAX_BACKOFF = timedelta(minutes=5)
 
 

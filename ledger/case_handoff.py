@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 PROCESS_KEY = "persuasion"
 OPEN_STATUSES = ("active", "error")
 ABSENCE, RETURNED = "absence", "returned"
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(seconds=30)   # a dispatcher still holding a row after this has died
 MAX_BACKOFF = timedelta(minutes=10)
 
 
@@ -183,7 +183,9 @@ def _apply(engine, row_id: int) -> CaseEvent | None:
     """Apply one claimed event; on any setback leave it pending with a back-off."""
     try:
         with engine.db.transaction() as session:
-            row = session.get(CaseHandoff, row_id)
+            # Locked: a second dispatcher whose lease ran out meanwhile waits here, then sees
+            # the row done (applied once, never twice).
+            row = session.get(CaseHandoff, row_id, with_for_update=engine.db.is_postgres)
             if row.status != "pending":
                 return None
             event = _apply_in(engine, session, row)

@@ -64,7 +64,7 @@ def main() -> int:
         after_kill, stored_at_kill = _absent_without_case(town, day), _recorded(town, day)
         worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--interval", "0.5"], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait(lambda: not _absent_without_case(town, day), 60)
+        _wait(lambda: not _absent_without_case(town, day), 120)   # leases of the dead server run out (30 s)
         worker.terminate()
         worker.wait()
         after_recovery = _absent_without_case(town, day)

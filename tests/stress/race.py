@@ -48,10 +48,11 @@ def main() -> int:
         second_app = create_app(settings_for(url), engine=second_engine)
         clients = [town.client, second_app.test_client()]
         headers = {"ht31": town.headers("ht31"), "pzx": town.headers("pzx")}
-        calls = {}
-        for item in town.inbox("ht31"):
-            case = town.engine.runtime.get(item["instance_id"])
-            calls[int(case.business_key.split(":")[1])] = item["task_id"]
+        with town.engine.db.read() as session:   # every case's open call (the inbox pages by 20)
+            calls = {int(key.split(":")[1]): task_id for task_id, key in session.execute(
+                select(HumanTask.id, ProcessInstance.business_key).join(
+                    ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(
+                    HumanTask.element_id == "phone_call", HumanTask.status == "open"))}
         statuses: dict[str, Counter] = {"complete": Counter(), "attendance": Counter()}
         lock = threading.Lock()
 
