@@ -74,14 +74,15 @@ def audit_checkpoint_job(path, minutes: float) -> PeriodicJob:
     return PeriodicJob("audit-checkpoint", minutes * 60, run)
 
 
-def default_jobs(interval: float, settings=None) -> list[PeriodicJob]:
+def default_jobs(interval: float, settings=None, *, check_hours: float | None = None) -> list[PeriodicJob]:
     """The jobs of ``baoxue worker``: ``interval`` is the timer sweep's and the outboxes'
-    period in seconds; with ``settings`` (api.settings.Settings) also the audit checkpoint
-    and the consistency check at their periods (else the check daily)."""
-    check_hours = settings.check_hours if settings is not None else 24.0
+    period in seconds; the consistency check runs every ``check_hours`` (default:
+    ``settings.check_hours``, else 24); with ``settings`` (api.settings.Settings) also the
+    audit checkpoint."""
+    hours = check_hours or (settings.check_hours if settings is not None else 24.0)
     jobs = [PeriodicJob("timers", interval, _fire_timers),
             PeriodicJob("outbox", interval, _deliver_outboxes),
-            PeriodicJob("check", min(CHECK_POLL, check_hours * 3600), consistency_check(check_hours))]
+            PeriodicJob("check", min(CHECK_POLL, hours * 3600), consistency_check(hours))]
     if settings is not None:
         jobs.append(audit_checkpoint_job(settings.audit_checkpoint_file, settings.audit_checkpoint_minutes))
     return jobs

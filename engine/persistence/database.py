@@ -86,21 +86,10 @@ class Database:
 
     @contextmanager
     def snapshot(self) -> Iterator[Session]:
-        """A read-only transaction whose statements all see one moment of the database (for
-        comparing tables with each other while commands run). PostgreSQL: REPEATABLE READ (read
-        committed, its default, lets each statement see newer commits); SQLite under WAL: a
-        deferred read transaction already reads one snapshot from its first statement on."""
-        if not self.is_postgres:
-            with self.read() as session:
-                yield session
-            return
-        session = Session(self.engine.execution_options(isolation_level="REPEATABLE READ",
-                                                        postgresql_readonly=True), expire_on_commit=False)
-        try:
-            with session.begin():
-                yield session
-        finally:
-            session.close()
+        """``read(snapshot=True)``: a read-only transaction whose statements all see one
+        moment of the database (for comparing tables with each other while commands run)."""
+        with self.read(snapshot=True) as session:
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -26,7 +26,7 @@ def test_two_workers_run_the_check_once_a_period(db_url, tmp_path):
     try:
         first.migrate()
         jobs = {engine: default_jobs(5.0, check_hours=24) for engine in (first, second)}
-        assert [(job.name, job.every) for job in jobs[first]] == [("timers", 5.0), ("check", 3600.0)]
+        assert [(job.name, job.every) for job in jobs[first]] == [("timers", 5.0), ("outbox", 5.0), ("check", 3600.0)]
         run_due(first, jobs[first], 0.0)
         assert runs(first) == 1 and first.consistency.last().ok
         run_due(second, jobs[second], 0.0)          # the other worker sees a fresh result
@@ -51,4 +51,4 @@ def test_a_bad_check_period_is_refused(monkeypatch, tmp_path, raw):
 def test_a_short_period_polls_as_often(monkeypatch, tmp_path):
     monkeypatch.setenv("BAOXUE_CHECK_HOURS", "0.5")
     settings = Settings.from_env(var_dir=tmp_path, secret_key="x")
-    assert settings.check_hours == 0.5 and default_jobs(5.0, settings.check_hours)[1].every == 1800.0
+    assert settings.check_hours == 0.5 and default_jobs(5.0, settings)[2].every == 1800.0
