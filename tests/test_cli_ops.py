@@ -23,7 +23,8 @@ def test_an_operator_finds_and_resolves_an_incident_from_the_shell(db_url, tmp_p
     clean = baoxue("check", env=env, cwd=tmp_path)
     assert clean.returncode == 0 and clean.stdout.startswith("一致 (consistent)")
 
-    engine = build_engine(Settings.from_env(database_url=db_url, var_dir=tmp_path, secret_key="x"))
+    # The CLI (cwd=tmp_path) keeps its keys in tmp_path/var: the same audit key, or every link is "forged".
+    engine = build_engine(Settings.from_env(database_url=db_url, var_dir=tmp_path / "var", secret_key="x"))
     try:
         started = engine.runtime.start("failing", {"total": 10})
         (task,) = engine.tasks.list(TaskQuery(instance_id=started.instance_id))[0]

@@ -132,8 +132,9 @@ def work(page, base, title, answers, then):
 
 def fire_due(app, moment) -> int:
     """``baoxue timers fire-due --now <moment>`` against the live app's database."""
-    env = {"BAOXUE_DATABASE_URL": app.extensions["baoxue.settings"].database_url,
-           "BAOXUE_SECRET_KEY": "browser-test"}
+    settings = app.extensions["baoxue.settings"]   # the same audit key, or its links read as forged
+    env = {"BAOXUE_DATABASE_URL": settings.database_url, "BAOXUE_SECRET_KEY": "browser-test",
+           "BAOXUE_AUDIT_KEY": settings.audit_key}
     result = CliRunner().invoke(baoxue_cli, ["timers", "fire-due", "--now", moment.isoformat()], env=env)
     assert result.exit_code == 0, result.output
     return int(result.stdout.strip().splitlines()[-1])
