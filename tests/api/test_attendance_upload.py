@@ -4,23 +4,14 @@ from __future__ import annotations
 import io
 from datetime import date
 
-import openpyxl
 import pytest
 
+from tests.hostile_xlsx import workbook as xlsx
 from tests.hostile_xlsx import BILLION_LAUGHS, EXTERNAL_ENTITY, WORKBOOK, lying_sizes, with_doctype, zip_bomb
 
 from .attendance_helpers import P, U, stored
 
 HEADER = ["学生ID", "姓名", "班级", "状态（到校/请假/无故缺课）", "原因"]
-
-
-def xlsx(*rows) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def upload(client, as_user, data: bytes, *, filename="考勤.xlsx", user="pzx", day="2025-03-03", school="zx"):
