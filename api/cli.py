@@ -20,13 +20,18 @@ def _engine():
     return build_engine(Settings.from_env())
 
 
+def _located(item: dict) -> str:
+    """``file:line [element]: message`` of one deploy error or warning."""
+    where = ":".join(str(part) for part in (item.get("file"), item.get("line")) if part)
+    element = f" [{item['element_id']}]" if item.get("element_id") else ""
+    return f"{where}{element}: {item.get('message')}"
+
+
 def _print_deploy_errors(err: InvalidInput) -> None:
     click.echo(f"部署失败 (deploy refused): {err.message}", err=True)
     for item in err.errors if isinstance(err.errors, list) else [err.errors]:
         if isinstance(item, dict):
-            where = ":".join(str(part) for part in (item.get("file"), item.get("line")) if part)
-            element = f" [{item['element_id']}]" if item.get("element_id") else ""
-            click.echo(f"  {where}{element}: {item.get('message')}", err=True)
+            click.echo(f"  {_located(item)}", err=True)
 
 
 def _deploy(engine, paths, actor) -> None:
@@ -38,6 +43,8 @@ def _deploy(engine, paths, actor) -> None:
     for result in results:
         state = "new version" if result.created else "unchanged"
         click.echo(f"{result.process_key} v{result.version} ({state})")
+    for note in results.warnings:
+        click.echo(f"注意 (warning) {_located(note)}", err=True)
 
 
 @click.group()

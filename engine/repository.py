@@ -45,6 +45,15 @@ class DeployedProcess:
                     definition_id=self.definition_id, name=self.name, created=self.created)
 
 
+class DeployResult(list):
+    """The deployed processes (a list of DeployedProcess, as before) and ``warnings``: the
+    deploy's notes that did not refuse it, as ``[{file, element_id, line, message}]``."""
+
+    def __init__(self, processes=(), warnings=()):
+        super().__init__(processes)
+        self.warnings = list(warnings)
+
+
 class FormSource:
     """The JSON form files of one version, read on first use (in the caller's transaction)."""
 
@@ -79,8 +88,9 @@ class Repository:
 
     # -- deploy ---------------------------------------------------------------------------
     def deploy(self, files: Mapping[str, bytes], actor: str | None = None, *,
-               search_path: Sequence[Path] | None = None) -> list[DeployedProcess]:
-        """Validate and store ``files`` ({filename: bytes}); returns one entry per process.
+               search_path: Sequence[Path] | None = None) -> DeployResult:
+        """Validate and store ``files`` ({filename: bytes}); returns one entry per process,
+        with the deploy's warnings (``DeployResult.warnings``).
 
         Raises InvalidInput (422) whose ``errors`` is a list of ``{file, element_id, line,
         message}``; nothing is stored then.
@@ -97,14 +107,14 @@ class Repository:
                                         "message": "no executable process found"}])
         now = self.clock()
         hashes = {pid: self._process_hash(bundle.files, pid) for pid in bundle.processes}
-        results = []
+        results = DeployResult(warnings=[w.to_dict() for w in bundle.warnings])
         with self.db.transaction() as session:
             deployment = self._store_files(session, bundle.files, actor, now)
             for pid, info in sorted(bundle.processes.items()):
                 results.append(self._store_version(session, deployment, info, hashes[pid], actor, now))
         return results
 
-    def deploy_paths(self, paths: Sequence[Path], actor: str | None = None) -> list[DeployedProcess]:
+    def deploy_paths(self, paths: Sequence[Path], actor: str | None = None) -> DeployResult:
         """Deploy files and folders (each folder: its BPMN/DMN files, also the call search path)."""
         files, folders = {}, []
         for path in map(Path, paths):

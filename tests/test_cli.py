@@ -35,3 +35,15 @@ def test_deploy_of_a_broken_file_exits_1_with_element_errors(sqlite_url, tmp_pat
     assert result.returncode == 1
     assert "broken.bpmn:" in result.stderr and "nowhere" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_deploy_prints_the_warnings_of_the_deploy(sqlite_url, tmp_path):
+    env = {**os.environ, "BAOXUE_DATABASE_URL": sqlite_url, "PYTHONPATH": str(ROOT)}
+    assert baoxue("init", env=env, cwd=tmp_path).returncode == 0
+    called = tmp_path / "called.bpmn"
+    called.write_text((ROOT / "tests" / "engine" / "bpmn" / "called_lanes.bpmn").read_text()
+                      .replace('name="clerk"', 'name="head_teacher"').replace('name="manager"', 'name="principal"'))
+    result = baoxue("deploy", str(called), env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "lane_caller v1 (new version)" in result.stdout
+    assert "注意 (warning) called.bpmn:" in result.stderr and "[call_review]" in result.stderr

@@ -33,8 +33,17 @@ class DeployedSchema(Schema):
     created = fields.Boolean(metadata={"description": "false when the content was unchanged"})
 
 
+class DeployNoteSchema(Schema):
+    file = fields.String(allow_none=True)
+    element_id = fields.String(allow_none=True)
+    line = fields.Integer(allow_none=True)
+    message = fields.String()
+
+
 class DeployResultSchema(Schema):
     processes = fields.List(fields.Nested(DeployedSchema))
+    warnings = fields.List(fields.Nested(DeployNoteSchema), metadata={
+        "description": "notes that did not refuse the deploy (e.g. how a called process's tasks are routed)"})
 
 
 class VersionQuery(Schema):
@@ -83,14 +92,15 @@ def deploy():
     Multipart field ``files`` (several allowed; BPMN, DMN and form ``.json`` files), or one
     BPMN document as the request body (``Content-Type: application/xml``; ``?filename=``
     names it). Nothing is stored unless every file is valid (422 lists each problem with
-    file, element id and line). 413 above the upload limit.
+    file, element id and line). 413 above the upload limit. ``warnings`` lists what the
+    modeller should read but did not refuse the deploy, in the same shape.
     """
     principal = api_user()
     require_admin(principal)
     files = _uploaded_files()
     results = engine().repository.deploy(files, actor=principal.username)
     status = 201 if any(r.created for r in results) else 200
-    return {"processes": [r.to_dict() for r in results]}, status
+    return {"processes": [r.to_dict() for r in results], "warnings": results.warnings}, status
 
 
 def _uploaded_files() -> dict[str, bytes]:

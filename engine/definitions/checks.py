@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Callable, Collection
+from typing import Callable, Collection, Mapping
 
 from lxml import etree
 
@@ -84,6 +84,62 @@ def check_subprocess_lanes(file: str, root: etree._Element) -> list[DeployError]
                     f'which is in lane "{outer}": SpiffWorkflow would give it lane "{outer}". '
                     f'Take the subprocess out of its lane (list only its inner elements)')))
     return errors
+
+
+_HUMAN_TASKS = './/bpmn:userTask | .//bpmn:manualTask'
+
+
+def _lane_names(scope: etree._Element) -> dict[str, str | None]:
+    """{flow node id: lane name} for the lanes drawn in ``scope`` (a file or a process)."""
+    lane_of = {}
+    for lane in scope.xpath('.//bpmn:lane', namespaces=NSMAP):
+        for ref in lane.xpath('./bpmn:flowNodeRef', namespaces=NSMAP):
+            lane_of[(ref.text or '').strip()] = lane.get('name')
+    return lane_of
+
+
+def _laneless_tasks(process: etree._Element, processes: Mapping[str, etree._Element],
+                    seen: frozenset = frozenset()) -> list[str]:
+    """Ids of the human tasks that run in ``process`` without a lane: its own that no lane
+    holds (directly or through the embedded subprocess they sit in: SpiffWorkflow gives those
+    the subprocess's lane), and, through its call activities outside any lane, those of the
+    processes it calls (as ``process/task``)."""
+    lane_of = _lane_names(process)
+
+    def laneless(el):
+        holders = [el] + [a for a in el.iterancestors() if a.get('id') and a is not process]
+        return not any(h.get('id') in lane_of for h in holders)
+
+    found = [t.get('id') for t in process.xpath(_HUMAN_TASKS, namespaces=NSMAP) if laneless(t)]
+    seen = seen | {process.get('id')}
+    for call in process.xpath('.//bpmn:callActivity[@calledElement]', namespaces=NSMAP):
+        called = processes.get(call.get('calledElement'))
+        if laneless(call) and called is not None and called.get('id') not in seen:
+            found += [f'{called.get("id")}/{t}' for t in _laneless_tasks(called, processes, seen)]
+    return found
+
+
+def note_called_lanes(roots: Mapping[str, etree._Element]) -> list[DeployError]:
+    """Warnings, one per call activity in a lane whose called process has human tasks outside
+    any lane: those tasks are routed by the call activity's lane (``runtime.projections.
+    effective_lane``; SpiffWorkflow alone gives them no lane, spiff-arena #1131)."""
+    processes = {p.get('id'): p for root in roots.values()
+                 for p in root.xpath('//bpmn:process[@id]', namespaces=NSMAP)}
+    notes = []
+    for file, root in roots.items():
+        lane_of = _lane_names(root)
+        for call in root.xpath('.//bpmn:callActivity[@calledElement]', namespaces=NSMAP):
+            lane, called = lane_of.get(call.get('id')), processes.get(call.get('calledElement'))
+            if lane is None or called is None:
+                continue
+            laneless = _laneless_tasks(called, processes)
+            if laneless:
+                shown = ', '.join(laneless[:5]) + (', ...' if len(laneless) > 5 else '')
+                notes.append(element_error(file, call, (
+                    f'{describe(call)} in lane "{lane}" calls process "{called.get("id")}", whose '
+                    f'task(s) {shown} lie in no lane: they are routed as lane "{lane}" (a called '
+                    'task without a lane takes the lane of the activity that called it)')))
+    return notes
 
 
 # ---- references SpiffWorkflow ignores silently --------------------------------------------

@@ -11,7 +11,7 @@ from typing import Callable, Collection, Mapping, Sequence
 from lxml import etree
 
 from .checks import (check_dmn_expressions, check_expressions, check_lanes, check_lengths, check_references,
-                     check_subprocess_lanes, guarded, syntax_only)
+                     check_subprocess_lanes, guarded, note_called_lanes, syntax_only)
 from .errors import DeployError
 from .forms import FormChecker, parse_json
 from .parsing import ParseSession, file_kind
@@ -44,10 +44,14 @@ class Bundle:
            pulled from the search path for call activities / business rule tasks
            (transitively), and the form files the user tasks reference
     processes: {process id: ProcessInfo} for executable top-level processes of the given files
+    errors: problems that refuse the deploy
+    warnings: notes that do not refuse it but that the modeller must read: a rule the engine
+              applies that the diagram does not show, a value that may be missing at run time
     """
     files: dict[str, bytes]
     processes: dict[str, ProcessInfo]
     errors: list[DeployError] = field(default_factory=list)
+    warnings: list[DeployError] = field(default_factory=list)
 
 
 class _SearchPath:
@@ -241,10 +245,15 @@ def _validate(files, known_roles, search_path, form_dirs, check_compiles) -> Bun
     for name, data in forms.found.items():
         out.setdefault(name, data)
 
+    warnings = note_called_lanes({n: _executable_view(r) for n, r in roots.items() if file_kind(n) == 'bpmn'})
+
     order = {name: i for i, name in enumerate(out)}
-    unique = list(dict.fromkeys(errors))
-    unique.sort(key=lambda e: (-1 if e.file is None else order.get(e.file, len(order)), e.line or 0))
-    return Bundle(out, processes, unique)
+
+    def in_file_order(found):
+        unique = list(dict.fromkeys(found))
+        unique.sort(key=lambda e: (-1 if e.file is None else order.get(e.file, len(order)), e.line or 0))
+        return unique
+    return Bundle(out, processes, in_file_order(errors), in_file_order(warnings))
 
 
 def _resolve(session: ParseSession, process_ids: list[str], search: _SearchPath,

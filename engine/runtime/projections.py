@@ -28,11 +28,29 @@ def _properties(task) -> dict:
     return dict((getattr(task.task_spec, "extensions", None) or {}).get("properties", {}))
 
 
+def effective_lane(task) -> str | None:
+    """The lane that routes ``task``: its own, else that of the nearest calling activity.
+
+    SpiffWorkflow gives a task of a called process ``lane=None`` when that process draws no
+    lanes, whatever lane the call activity sits in (spiff-arena #1131); an embedded
+    subprocess's tasks already inherit its lane at parse time. A called process that draws
+    its own lanes keeps them: only its tasks outside any lane inherit. The deploy notes the
+    rule for each such call activity (``definitions.checks.note_called_lanes``).
+    """
+    lane, workflow = task.task_spec.lane, task.workflow
+    while lane is None and workflow.parent_task_id is not None:
+        caller = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        if caller is None:
+            break
+        lane, workflow = caller.task_spec.lane, caller.workflow
+    return lane
+
+
 def task_context(ctx, task) -> TaskContext:
     spec = task.task_spec
     return TaskContext(
         instance_id=ctx.instance.id, process_key=ctx.instance.process_key,
-        element_id=spec.bpmn_id, name=spec.bpmn_name, lane=spec.lane,
+        element_id=spec.bpmn_id, name=spec.bpmn_name, lane=effective_lane(task),
         properties=_properties(task), data=task.data, now=ctx.now, session=ctx.session,
         evaluate=lambda expression: task.workflow.script_engine.evaluate(task, expression),
     )

@@ -87,3 +87,19 @@ def test_hostile_and_malformed_uploads_are_4xx(client, as_user):
     bad_name = client.post("/api/v1/process-definitions?filename=../x.bpmn", data=PROCESS.read_bytes(),
                            content_type="application/xml", headers=admin)
     assert bad_name.status_code == 422
+
+
+def test_deploy_returns_the_warnings_of_the_deploy(client, as_user):
+    """Issue 9 item 11: the deploy explains how a called process's laneless tasks are routed."""
+    bpmn = (ROOT / "tests" / "engine" / "bpmn" / "called_lanes.bpmn").read_text()
+    bpmn = bpmn.replace('name="clerk"', 'name="head_teacher"').replace('name="manager"', 'name="principal"')
+    response = client.post("/api/v1/process-definitions?filename=called.bpmn", data=bpmn.encode(),
+                           content_type="application/xml", headers=as_user("admin"))
+    assert response.status_code == 201, response.json
+    warned = {w["element_id"]: w for w in response.json["warnings"]}
+    assert set(warned) == {"call_review", "call_middle", "call_mixed"}
+    assert warned["call_review"]["file"] == "called.bpmn" and warned["call_review"]["line"]
+    assert 'lane "head_teacher"' in warned["call_review"]["message"]
+    plain = client.post("/api/v1/process-definitions?filename=registry_restoration.bpmn",
+                        data=PROCESS.read_bytes(), content_type="application/xml", headers=as_user("admin"))
+    assert plain.json["warnings"] == []
