@@ -3,8 +3,11 @@
 * work a task: hold the task's (candidate role, org unit);
 * supervise a task (see it, reassign it): the principal of the school whose subtree holds
   the task's org unit, or the town's task-force leader or deputy;
-* trace a case read-only: the discipline inspector, anyone who holds or held a task of it,
-  and its supervisors;
+* trace a case read-only: the discipline inspector, anyone who holds the (role, org unit)
+  of one of its tasks, and its supervisors;
+Every right follows the (role, org unit) pairs a person holds now, never a name on a task
+(assignee, completed by): losing a role ends the access it gave at once (issue 9), and a
+claim is only ever held by a candidate (revoking the pair releases it, ledger.users).
 * report a school's attendance: its principal or registrar (every class), a head teacher
   (their own classes only);
 * see a child of the register (``child_scope``): a head teacher their classes' children; a
@@ -54,17 +57,14 @@ def can_supervise(session: Session, principal, task: HumanTask) -> bool:
 
 
 def can_view_task(session: Session, principal, task: HumanTask) -> bool:
-    return (can_work(principal, task) or task.assignee == principal.username
-            or task.completed_by == principal.username or can_supervise(session, principal, task)
-            or principal.holds(INSPECTOR))
+    return can_work(principal, task) or can_supervise(session, principal, task) or principal.holds(INSPECTOR)
 
 
 def can_trace_instance(session: Session, principal, instance_id: int) -> bool:
     if principal.holds(INSPECTOR):
         return True
     tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
-    return any(can_work(principal, t) or principal.username in (t.assignee, t.completed_by)
-               or can_supervise(session, principal, t) for t in tasks)
+    return any(can_work(principal, t) or can_supervise(session, principal, t) for t in tasks)
 
 
 def may_start(session: Session, principal, start_lanes: set, child: Child | None) -> bool:

@@ -141,7 +141,7 @@ def update_account(session: Session, actor: str, user_id: int, changes: dict, no
     if changes.get("active") is False or "password" in changes:
         _revoke_credentials(session, user.id, now)
     if changes.get("active") is False:
-        _release_claims(session, actor, user.username, now)
+        _release_claims(session, actor, user.username, now, reason="account disabled")
     logged = {key: value for key, value in changes.items() if key != "password"}
     _log(session, actor, user.id, now, op="update", fields=sorted(changes), **logged)
     session.flush()
@@ -164,8 +164,13 @@ def grant(session: Session, actor: str, user_id: int, role: str, org_unit: str, 
 
 
 def revoke(session: Session, actor: str, user_id: int, role: str, org_unit: str, now: datetime) -> dict:
-    """Take (role, org unit) away; 404 if not held, 409 for one's own ``admin``. Open tasks of
-    that unit stay in the index; they go to whoever holds the pair now."""
+    """Take (role, org unit) away; 404 if not held, 409 for one's own ``admin``.
+
+    The person's claims on open tasks of that (role, org unit) are released in the same
+    transaction (audited as unclaims), as disabling an account does: the pair's new holders
+    can take them at once. Access follows the pairs held, so the person's access to those
+    tasks and their children ends with this commit (ledger.access).
+    """
     user = _user(session, user_id)
     row = _assignment(session, user.id, role, org_unit)
     if row is None:
@@ -173,6 +178,8 @@ def revoke(session: Session, actor: str, user_id: int, role: str, org_unit: str,
     if role == SYSTEM_ADMIN and user.username == actor:
         raise Conflict("不能撤销自己的管理员角色 (you cannot drop your own admin role)")
     session.delete(row)
+    _release_claims(session, actor, user.username, now, reason="role revoked",
+                    only=(HumanTask.candidate_role == role, HumanTask.org_unit == org_unit))
     _log(session, actor, user.id, now, op="revoke", role=role, org_unit=org_unit)
     session.flush()
     return get_user(session, user.id)
@@ -237,18 +244,20 @@ def _revoke_credentials(session: Session, user_id: int, now: datetime) -> None:
                     .values(revoked_at=now))
 
 
-def _release_claims(session: Session, actor: str, username: str, now: datetime) -> None:
-    """A disabled person's claimed tasks go back to their candidates (audited as unclaims),
-    so colleagues can take them instead of waiting for a supervisor."""
+def _release_claims(session: Session, actor: str, username: str, now: datetime, *, reason: str,
+                    only: tuple = ()) -> None:
+    """The person's claimed open tasks (those matching ``only``, SQL conditions) go back to
+    their candidates, audited as unclaims with ``reason``, so colleagues can take them
+    instead of waiting for a supervisor (a disabled account, a revoked role)."""
     # Instances locked in id order first (engine.runtime.locking), then rows in that order.
-    claimed = (select(HumanTask).where(HumanTask.status == "open", HumanTask.assignee == username)
+    claimed = (select(HumanTask).where(HumanTask.status == "open", HumanTask.assignee == username, *only)
                .order_by(HumanTask.instance_id, HumanTask.id))
     lock_instances(session, [task.instance_id for task in session.scalars(claimed)])
     for task in session.scalars(claimed.execution_options(populate_existing=True)):
         task.assignee = None
         append_event(session, instance_stream(task.instance_id), "task_unclaimed", at=now, actor=actor,
                      instance_id=task.instance_id, element_id=task.element_id, task_id=task.id,
-                     data={"assignee": None, "previous": username, "reason": "account disabled"})
+                     data={"assignee": None, "previous": username, "reason": reason})
 
 
 def _log(session: Session, actor: str, user_id: int, now: datetime, **detail) -> None:

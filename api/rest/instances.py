@@ -91,10 +91,8 @@ def _visible_ids(session, principal) -> set[int] | None:
     units = access.supervised_units(session, principal) or set()
     pairs = principal.pairs()
     ids = set()
-    for row in session.execute(select(HumanTask.instance_id, HumanTask.candidate_role, HumanTask.org_unit,
-                                      HumanTask.assignee, HumanTask.completed_by)):
-        if (row.candidate_role, row.org_unit) in pairs or row.org_unit in units or \
-                principal.username in (row.assignee, row.completed_by):
+    for row in session.execute(select(HumanTask.instance_id, HumanTask.candidate_role, HumanTask.org_unit)):
+        if (row.candidate_role, row.org_unit) in pairs or row.org_unit in units:
             ids.add(row.instance_id)
     return ids
 

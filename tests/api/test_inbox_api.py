@@ -186,3 +186,47 @@ def test_tokens_expire_with_revocation_and_bad_credentials_are_401(client, as_us
     assert bad.status_code == 401 and "wrong" not in bad.get_data(as_text=True).split("message")[0]
     assert client.post("/api/v1/auth/token", json={"username": "ht31"}).status_code == 422
     assert client.post("/api/v1/auth/token", data="{", content_type="application/json").status_code in (400, 422)
+
+
+def test_revoking_a_role_releases_its_claims_and_ends_its_access_at_once(deployed, as_user, app):
+    """Issue 9 item 12: the claim goes with the role; the new holder can work the task and the
+    former holder can no longer read it, its case or its child. Other claims stay."""
+    from sqlalchemy import select
+
+    from ledger.models import User
+    client, admin = deployed, as_user("admin")
+    with app.extensions["baoxue.engine"].db.transaction() as session:
+        ids = dict(session.execute(select(User.username, User.id)).all())
+    assignments = lambda user: f"/api/v1/users/{ids[user]}/assignments"  # noqa: E731
+    assert client.post(assignments("ht31"), json={"role": "head_teacher", "org_unit": "zx-3-2"},
+                       headers=admin).status_code == 201
+    assert client.post(assignments("ht32"), json={"role": "head_teacher", "org_unit": "zx-3-1"},
+                       headers=admin).status_code == 201
+    case_1, case_2 = start(client, as_user, 1), start(client, as_user, 2, by="ht32")
+    (call_1,), (call_2,) = case_1["next_tasks"], case_2["next_tasks"]
+    case = f"/api/v1/process-instances/{case_1['instance_id']}"
+    for task in (call_1, call_2):
+        assert client.post(f"/api/v1/tasks/{task['task_id']}/claim", headers=as_user("ht31")).status_code == 200
+    assert client.get(case, headers=as_user("ht31")).status_code == 200
+
+    revoked = client.delete(assignments("ht31"), json={"role": "head_teacher", "org_unit": "zx-3-1"}, headers=admin)
+    assert revoked.status_code == 200, revoked.json
+
+    ht31 = as_user("ht31")
+    assert client.get(f"/api/v1/tasks/{call_1['task_id']}", headers=ht31).status_code == 404
+    assert client.get(case, headers=ht31).status_code == 404
+    assert client.get(case + "/events", headers=ht31).status_code == 404
+    assert client.post(f"/api/v1/tasks/{call_1['task_id']}/unclaim", headers=ht31).status_code == 404
+    assert complete(client, as_user, "ht31", call_1["task_id"], CALL).status_code == 404
+    assert [i["task_id"] for i in inbox(client, as_user, "ht31")["items"]] == [call_2["task_id"]]
+    kept = client.get(f"/api/v1/tasks/{call_2['task_id']}", headers=ht31).json
+    assert kept["assignee"] == "ht31"                                # the pair still held keeps its claim
+
+    view = client.get(f"/api/v1/tasks/{call_1['task_id']}", headers=as_user("ht32")).json
+    assert view["assignee"] is None
+    assert client.post(f"/api/v1/tasks/{call_1['task_id']}/claim", headers=as_user("ht32")).status_code == 200
+    assert complete(client, as_user, "ht32", call_1["task_id"], CALL).status_code == 200
+    events = client.get(case + "/events", headers=as_user("leader")).json
+    released = [e for e in events["events"] if e["kind"] == "task_unclaimed"]
+    assert [(e["actor"], e["data"]["previous"], e["data"]["reason"]) for e in released] == [
+        ("admin", "ht31", "role revoked")]
