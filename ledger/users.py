@@ -169,7 +169,8 @@ def revoke(session: Session, actor: str, user_id: int, role: str, org_unit: str,
     The person's claims on open tasks of that (role, org unit) are released in the same
     transaction (audited as unclaims), as disabling an account does: the pair's new holders
     can take them at once. Access follows the pairs held, so the person's access to those
-    tasks and their children ends with this commit (ledger.access).
+    tasks and their children ends with this commit (ledger.access). Returns the user's view
+    with ``released_tasks``: how many claims went back.
     """
     user = _user(session, user_id)
     row = _assignment(session, user.id, role, org_unit)
@@ -178,11 +179,11 @@ def revoke(session: Session, actor: str, user_id: int, role: str, org_unit: str,
     if role == SYSTEM_ADMIN and user.username == actor:
         raise Conflict("不能撤销自己的管理员角色 (you cannot drop your own admin role)")
     session.delete(row)
-    _release_claims(session, actor, user.username, now, reason="role revoked",
-                    only=(HumanTask.candidate_role == role, HumanTask.org_unit == org_unit))
-    _log(session, actor, user.id, now, op="revoke", role=role, org_unit=org_unit)
+    released = _release_claims(session, actor, user.username, now, reason="role revoked",
+                               only=(HumanTask.candidate_role == role, HumanTask.org_unit == org_unit))
+    _log(session, actor, user.id, now, op="revoke", role=role, org_unit=org_unit, released_tasks=released)
     session.flush()
-    return get_user(session, user.id)
+    return {**get_user(session, user.id), "released_tasks": released}
 
 
 def unit_kind_for(role: str | None) -> str | None:
@@ -245,19 +246,22 @@ def _revoke_credentials(session: Session, user_id: int, now: datetime) -> None:
 
 
 def _release_claims(session: Session, actor: str, username: str, now: datetime, *, reason: str,
-                    only: tuple = ()) -> None:
+                    only: tuple = ()) -> int:
     """The person's claimed open tasks (those matching ``only``, SQL conditions) go back to
     their candidates, audited as unclaims with ``reason``, so colleagues can take them
-    instead of waiting for a supervisor (a disabled account, a revoked role)."""
+    instead of waiting for a supervisor (a disabled account, a revoked role). Returns how many."""
     # Instances locked in id order first (engine.runtime.locking), then rows in that order.
     claimed = (select(HumanTask).where(HumanTask.status == "open", HumanTask.assignee == username, *only)
                .order_by(HumanTask.instance_id, HumanTask.id))
     lock_instances(session, [task.instance_id for task in session.scalars(claimed)])
+    released = 0
     for task in session.scalars(claimed.execution_options(populate_existing=True)):
+        released += 1
         task.assignee = None
         append_event(session, instance_stream(task.instance_id), "task_unclaimed", at=now, actor=actor,
                      instance_id=task.instance_id, element_id=task.element_id, task_id=task.id,
                      data={"assignee": None, "previous": username, "reason": reason})
+    return released
 
 
 def _log(session: Session, actor: str, user_id: int, now: datetime, **detail) -> None:

@@ -45,6 +45,11 @@ class UserView(Schema):
     claimed_open_tasks = fields.Integer(metadata={"description": "open tasks this user has claimed"})
 
 
+class RevokedView(UserView):
+    released_tasks = fields.Integer(metadata={
+        "description": "claims on open tasks of the revoked (role, org unit) given back to its holders"})
+
+
 class UserList(Schema):
     items = fields.List(fields.Nested(UserView))
     total = fields.Integer()
@@ -124,7 +129,8 @@ def grant(args, user_id):
 
 @blp.delete("/<int:user_id>/assignments")
 @blp.arguments(Pair)
-@blp.response(200, UserView)
+@blp.response(200, RevokedView)
 def revoke(args, user_id):
-    """Take ``{role, org_unit}`` away; 404 if not held."""
+    """Take ``{role, org_unit}`` away; 404 if not held. The user's claims on open tasks of
+    that pair go back to its holders (``released_tasks``) and the access it gave ends now."""
     return _run(users.revoke, user_id, args["role"], args["org_unit"])

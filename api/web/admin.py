@@ -201,13 +201,15 @@ def revoke_role(user_id):
     role, org_unit = request.form.get("role", ""), request.form.get("org_unit", "")
     label = _pair_label(role, org_unit)
     try:
-        _run(users.revoke, user_id, role, org_unit)
+        outcome = _run(users.revoke, user_id, role, org_unit)
     except NotFound:
         flash(f"该用户没有此角色：{label}（可能已被撤销）。", "error")
     except Conflict:
         flash("不能撤销自己的系统管理员角色。", "error")
     else:
-        flash(f"已撤销 {label}。", "success")
+        released = outcome["released_tasks"]
+        flash(f"已撤销 {label}。" + (f"其认领的 {released} 项待办已退回该岗位的其他人员。" if released else ""),
+              "success")
     return redirect(f"/admin/users/{user_id}")
 
 

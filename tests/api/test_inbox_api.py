@@ -211,6 +211,7 @@ def test_revoking_a_role_releases_its_claims_and_ends_its_access_at_once(deploye
 
     revoked = client.delete(assignments("ht31"), json={"role": "head_teacher", "org_unit": "zx-3-1"}, headers=admin)
     assert revoked.status_code == 200, revoked.json
+    assert revoked.json["released_tasks"] == 1 and revoked.json["claimed_open_tasks"] == 1
 
     ht31 = as_user("ht31")
     assert client.get(f"/api/v1/tasks/{call_1['task_id']}", headers=ht31).status_code == 404

@@ -320,3 +320,15 @@ def test_posts_without_a_valid_csrf_token_are_refused_and_change_nothing(town, b
             assert response.status_code == 400 and "页面已过期" in html_of(response), path
     assert snapshot(town) == before
     assert admin.get_cookie(SESSION_COOKIE) is not None and admin.get("/admin/users").status_code == 200
+
+
+def test_revoking_the_role_of_a_claimed_task_releases_it_and_says_so(town, browser, home_visit):
+    task_id = home_visit()
+    teacher = browser("ht31")
+    assert teacher.post(f"/tasks/{task_id}/claim", data={"csrf_token": csrf_token(teacher, "/inbox")}).status_code == 302
+    admin, page = browser("admin"), f"/admin/users/{user_id(town, 'ht31')}"
+    revoked = post(admin, f"{page}/roles/revoke", {"role": "head_teacher", "org_unit": "zx-3-1"})
+    assert revoked.status_code == 302
+    assert "已撤销 班主任 三年级1班。其认领的 1 项待办已退回该岗位的其他人员。" in html_of(admin.get(page))
+    assert town.extensions["baoxue.engine"].tasks.get(task_id).assignee is None
+    assert teacher.get(f"/tasks/{task_id}").status_code == 404        # no access left through the task
