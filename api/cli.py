@@ -1,9 +1,11 @@
 """The ``baoxue`` command (CONTRACT.md "CLI")."""
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import unicodedata
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -163,8 +165,9 @@ def timers():
 
 @timers.command("fire-due")
 @click.option("--now", "now", default=None, help="ISO 8601 moment to fire up to (default: now)")
-def fire_due(now):
-    """Fire every timer due at --now and print how many fired."""
+@click.option("--json", "as_json", is_flag=True, help="print what fired as JSON (for scripts)")
+def fire_due(now, as_json):
+    """Fire every timer due at --now; print what fired (how many, of which kinds, for which cases)."""
     moment = None
     if now:
         try:
@@ -175,9 +178,31 @@ def fire_due(now):
     try:
         if moment is not None and moment.tzinfo is None:
             moment = moment.replace(tzinfo=engine.zone)   # a naive time is BAOXUE_TIMEZONE's
-        click.echo(engine.timers.fire_due(moment))
+        fired = engine.timers.sweep(moment)
+        if as_json:
+            click.echo(json.dumps({"fired": len(fired), "timers": [f.to_dict() for f in fired]},
+                                  ensure_ascii=False, indent=1))
+            return
+        for line in _fired_lines(fired, engine.zone):
+            click.echo(line)
     finally:
         engine.close()
+
+
+def _fired_lines(fired, zone) -> list[str]:
+    """``fire-due``'s report: a headline with the count by kind, then one line per timer."""
+    if not fired:
+        return ["没有到期的定时器 (no timer was due)"]
+    kinds = Counter("启动流程" if f.kind == "start" else "流程中的定时事件" for f in fired)
+    lines = [f"已触发 {len(fired)} 个定时器 ({len(fired)} fired): "
+             + "，".join(f"{kind} {n} 个" for kind, n in sorted(kinds.items()))]
+    for f in fired:
+        what = f"「{f.element_name}」" if f.element_name else ""
+        case = f"案件 #{f.instance_id}" + (f"（{f.business_key}）" if f.business_key else "")
+        started = "启动了" if f.kind == "start" else ""
+        due = f.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"  {started}{case} {f.process_key} {what}[{f.element_id}] 到期 {due}")
+    return lines
 
 
 @main.group()

@@ -29,8 +29,11 @@ class PeriodicJob:
 
 
 def _fire_timers(engine) -> str | None:
-    fired = engine.timers.fire_due(limit=SWEEP_LIMIT)
-    return f"fired {fired} timer(s)" if fired else None
+    fired = engine.timers.sweep(limit=SWEEP_LIMIT)
+    if not fired:
+        return None
+    shown = ", ".join(f"#{f.instance_id} {f.process_key}/{f.element_id}" for f in fired[:10])
+    return f"fired {len(fired)} timer(s): {shown}" + (" ..." if len(fired) > 10 else "")
 
 
 def _deliver_outboxes(engine) -> str | None:

@@ -179,7 +179,7 @@ class Repository:
         if info.timer_start:
             with frozen_at(now):
                 due, repeat = first_start_time(info.timer_start, now)
-            session.add(TimerJob(kind="start", definition_id=definition.id, element_id="start",
+            session.add(TimerJob(kind="start", definition_id=definition.id, element_id=info.timer_start_id or "start",
                                  due_at=due, status="waiting", repeat=json.dumps(repeat) if repeat else None))
 
     # -- look up --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -22,30 +23,58 @@ from .runtime.locking import lock_instance
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class FiredTimer:
+    """One timer a sweep fired.
+
+    kind: ``event`` (a timer event of a running instance: boundary, intermediate, cycle) or
+          ``start`` (a version's timer start event; ``instance_id`` is the instance it started)
+    element_id, element_name: the timer event in the diagram (name None when it has none)
+    due_at: when it was due (UTC)
+    """
+    kind: str
+    instance_id: int
+    process_key: str
+    business_key: str | None
+    element_id: str
+    element_name: str | None
+    due_at: datetime
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "due_at": self.due_at.isoformat()}
+
+
 class TimerService:
     def __init__(self, engine):
         self.engine = engine
 
     def fire_due(self, now: datetime | None = None, limit: int | None = None) -> int:
-        """Fire the timers due at ``now`` (default: the engine clock); returns how many fired.
-        ``limit`` bounds how many jobs one call works on (the worker's sweep size).
+        """Fire the timers due at ``now`` (default: the engine clock); returns how many fired
+        (``sweep`` says which)."""
+        return len(self.sweep(now, limit))
+
+    def sweep(self, now: datetime | None = None, limit: int | None = None) -> list[FiredTimer]:
+        """Fire the timers due at ``now`` (default: the engine clock); returns what fired, in
+        firing order. ``limit`` bounds how many jobs one call works on (the worker's sweep size).
 
         An instance whose step fails gets an incident (its job stays waiting and is skipped
         while the instance is in error). Timers that become due because others fired (a
         timer after a timer) are fired in the same sweep.
         """
         now = now or self.engine.clock()
-        fired = attempts = 0
+        fired: list[FiredTimer] = []
+        attempts = 0
         tried: set[int] = set()   # a job that did not fire is not claimed again in this sweep
         while limit is None or attempts < limit:
-            count = self._fire_one(now, tried)
-            if count is None:
+            found = self._fire_one(now, tried)
+            if found is None:
                 break
-            fired, attempts = fired + count, attempts + 1
+            fired += found
+            attempts += 1
         self.engine.messages.deliver_pending()
         return fired
 
-    def _fire_one(self, now, tried: set[int]) -> int | None:
+    def _fire_one(self, now, tried: set[int]) -> list[FiredTimer] | None:
         try:
             with self.engine.db.transaction() as session:
                 return self._claim_and_fire(session, now, tried)
@@ -58,11 +87,11 @@ class TimerService:
             if failure.job_id is not None:
                 with self.engine.db.transaction() as session:
                     self._consume_start(session, session.get(TimerJob, failure.job_id), now)
-            return 0
+            return []
         except Conflict:
-            return 0  # a clash (Busy) or the instance moved on: the job, if still due, stays waiting
+            return []  # a clash (Busy) or the instance moved on: the job, if still due, stays waiting
 
-    def _claim_and_fire(self, session, now, tried: set[int]) -> int | None:
+    def _claim_and_fire(self, session, now, tried: set[int]) -> list[FiredTimer] | None:
         # Strictly before now, as SpiffWorkflow's has_fired compares (a timer due at exactly
         # ``now`` fires on the next sweep). The candidate is read without a lock: locks are
         # taken in the order of engine.runtime.locking (the instance first), else a worker
@@ -80,34 +109,45 @@ class TimerService:
         if kind == "start":
             job = session.scalars(self._locked(select(TimerJob).where(
                 TimerJob.id == job_id, TimerJob.status == "waiting"))).first()
-            return 0 if job is None else self._fire_start(session, job, now)
+            return [] if job is None else [self._fire_start(session, job, now)]
         # Another worker or a person holds the instance: it is theirs now, the next sweep
         # comes back to it (nothing is lost: the job stays waiting).
         instance = lock_instance(session, instance_id, skip_locked=True)
         if instance is None or instance.status != "active":
-            return 0
+            return []
         # Read under the instance lock: what an earlier holder fired is no longer waiting.
-        due_ids = list(session.scalars(select(TimerJob.task_id).where(
-            TimerJob.instance_id == instance_id, TimerJob.status == "waiting", TimerJob.due_at < now)))
-        if not due_ids:
-            return 0
-        _, fired, _, _ = self.engine.executor.execute(instance_id, FireTimers(due_ids), actor="timer",
-                                                      now=now, session=session)
-        return fired
+        due = {job.task_id: job for job in session.scalars(select(TimerJob).where(
+            TimerJob.instance_id == instance_id, TimerJob.status == "waiting", TimerJob.due_at < now))}
+        if not due:
+            return []
+        due_at = {task_id: job.due_at for task_id, job in due.items()}
+        self.engine.executor.execute(instance_id, FireTimers(list(due)), actor="timer", now=now, session=session)
+        # The command marked the jobs it fired; the others were cancelled or moved on.
+        return [self._fired("event", instance, job.element_id, due_at[job.task_id], session)
+                for job in due.values() if job.status == "fired"]
 
     def _locked(self, query):
         return query.with_for_update(skip_locked=True) if self.engine.db.is_postgres else query
 
-    def _fire_start(self, session, job, now) -> int:
+    def _fire_start(self, session, job, now) -> FiredTimer:
         self._consume_start(session, job, now)
         try:
             # Same transaction: the job is consumed only if the instance is really started.
-            self.engine.runtime.start_definition(job.definition_id, {}, actor="timer", now=now,
-                                                 command=StartInstance(timer=True), session=session)
+            outcome = self.engine.runtime.start_definition(job.definition_id, {}, actor="timer", now=now,
+                                                           command=StartInstance(timer=True), session=session)
         except PendingFailure as failure:
             failure.job_id = job.id
             raise
-        return 1
+        return self._fired("start", session.get(ProcessInstance, outcome.instance_id), job.element_id,
+                           job.due_at, session)
+
+    def _fired(self, kind, instance, element_id, due_at, session) -> FiredTimer:
+        definition = self.engine.repository.get(instance.definition_id, session)
+        spec, subprocess_specs = self.engine.repository.specs(definition, session)
+        names = {ts.bpmn_id: ts.bpmn_name for sp in (spec, *subprocess_specs.values()) if sp is not None
+                 for ts in sp.task_specs.values()}
+        return FiredTimer(kind, instance.id, instance.process_key, instance.business_key, element_id,
+                          names.get(element_id), due_at)
 
     def _consume_start(self, session, job, now) -> None:
         job.status, job.fired_at = "fired", now

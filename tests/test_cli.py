@@ -1,6 +1,7 @@
 """``baoxue init`` and ``baoxue deploy processes/`` on an empty database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,7 +23,9 @@ def test_init_then_deploy_processes(db_url, tmp_path):
     assert deploy.returncode == 0, deploy.stderr
     assert "registry_restoration v1 (unchanged)" in deploy.stdout
     fired = baoxue("timers", "fire-due", "--now", "2030-01-01T08:00:00", env=env, cwd=tmp_path)
-    assert fired.returncode == 0 and fired.stdout.strip() == "0"
+    assert fired.returncode == 0 and fired.stdout.strip() == "没有到期的定时器 (no timer was due)"
+    as_json = baoxue("timers", "fire-due", "--json", env=env, cwd=tmp_path)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == {"fired": 0, "timers": []}
 
 
 def test_deploy_of_a_broken_file_exits_1_with_element_errors(sqlite_url, tmp_path):
@@ -47,3 +50,17 @@ def test_deploy_prints_the_warnings_of_the_deploy(sqlite_url, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "lane_caller v1 (new version)" in result.stdout
     assert "注意 (warning) called.bpmn:" in result.stderr and "[call_review]" in result.stderr
+
+
+def test_fire_due_prints_each_timer_with_its_case(sqlite_url, tmp_path):
+    """Issue 17: what fired, of which kinds, for which cases; not a bare number."""
+    bpmn = ROOT / "tests" / "engine" / "bpmn"
+    env = {**os.environ, "BAOXUE_DATABASE_URL": sqlite_url, "PYTHONPATH": str(ROOT)}
+    assert baoxue("init", env=env, cwd=tmp_path).returncode == 0
+    deployed = baoxue("deploy", str(bpmn / "timer_start.bpmn"), env=env, cwd=tmp_path)
+    assert deployed.returncode == 0, deployed.stderr
+    fired = baoxue("timers", "fire-due", "--now", "2099-01-01T08:00:00", env=env, cwd=tmp_path)
+    assert fired.returncode == 0, fired.stderr
+    head, line = fired.stdout.strip().splitlines()
+    assert head == "已触发 1 个定时器 (1 fired): 启动流程 1 个"
+    assert line.startswith("  启动了案件 #") and "timer_start 「Every day」[every_day] 到期 " in line

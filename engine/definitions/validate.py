@@ -27,6 +27,7 @@ class ProcessInfo:
     start_kinds: subset of {'none', 'message', 'timer'} from its top-level start events
     timer_start: the raw timer expression of a timer start event (e.g. '"R/P1D"'), if any
     message_start_names: the message names that start it
+    timer_start_id: the id of that timer start event
     """
     process_id: str
     name: str | None
@@ -34,6 +35,7 @@ class ProcessInfo:
     start_kinds: frozenset[str]
     timer_start: str | None
     message_start_names: tuple[str, ...]
+    timer_start_id: str | None = None
 
 
 @dataclass
@@ -95,7 +97,7 @@ class _SearchPath:
 
 def _process_info(file: str, process: etree._Element, root: etree._Element) -> ProcessInfo:
     messages = {m.get('id'): m for m in root.xpath('.//bpmn:message', namespaces=NSMAP)}
-    kinds, timer, names = set(), None, []
+    kinds, timer, timer_id, names = set(), None, None, []
     for start in process.xpath('./bpmn:startEvent', namespaces=NSMAP):
         definitions = [c for c in start
                        if isinstance(c.tag, str) and local_name(c).endswith('EventDefinition')]
@@ -113,9 +115,9 @@ def _process_info(file: str, process: etree._Element, root: etree._Element) -> P
                 kinds.add('timer')
                 expressions = timer_expressions(start)
                 if timer is None and expressions:
-                    timer = expressions[0][1].text
+                    timer, timer_id = expressions[0][1].text, start.get('id')
     return ProcessInfo(process.get('id'), process.get('name'), file, frozenset(kinds), timer,
-                       tuple(names))
+                       tuple(names), timer_id)
 
 
 def _executable_view(root: etree._Element) -> etree._Element:

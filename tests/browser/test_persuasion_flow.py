@@ -11,6 +11,8 @@ working days later, is still ahead of the real clock), back at school on the sev
 """
 from __future__ import annotations
 
+import json
+
 from datetime import date, timedelta
 
 import pytest
@@ -135,9 +137,9 @@ def fire_due(app, moment) -> int:
     settings = app.extensions["baoxue.settings"]   # the same audit key, or its links read as forged
     env = {"BAOXUE_DATABASE_URL": settings.database_url, "BAOXUE_SECRET_KEY": "browser-test",
            "BAOXUE_AUDIT_KEY": settings.audit_key}
-    result = CliRunner().invoke(baoxue_cli, ["timers", "fire-due", "--now", moment.isoformat()], env=env)
+    result = CliRunner().invoke(baoxue_cli, ["timers", "fire-due", "--json", "--now", moment.isoformat()], env=env)
     assert result.exit_code == 0, result.output
-    return int(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout)["fired"]
 
 
 def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):

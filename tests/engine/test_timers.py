@@ -92,3 +92,21 @@ def test_a_cycle_timer_catches_up_once_after_downtime(engine, clock):
     (job,) = waiting_jobs(engine)
     assert clock() + timedelta(days=1) < job.due_at <= clock() + timedelta(days=1, hours=1)
     assert kinds(engine, started.instance_id).count("timer_fired") == 2
+
+
+def test_a_sweep_says_what_it_fired_for_which_case(engine, clock):
+    """Issue 17: ``fire-due`` reports each timer (kind, case, element) instead of a bare count."""
+    deploy(engine, "timers.bpmn", "timer_start.bpmn")
+    started = engine.runtime.start("timers", {"wait_for": "P1D"}, business_key="child:7")
+    fired = engine.timers.sweep(clock() + timedelta(hours=25))
+    by_element = {f.element_id: f for f in fired}
+    assert set(by_element) == {"remind", "timeout", "every_day"} and len(fired) == 3
+    remind = by_element["remind"]
+    assert (remind.kind, remind.instance_id, remind.process_key, remind.business_key, remind.element_name) == (
+        "event", started.instance_id, "timers", "child:7", "Reminder")
+    assert remind.due_at == clock() + timedelta(minutes=30)
+    start = by_element["every_day"]
+    assert (start.kind, start.process_key, start.element_name) == ("start", "timer_start", "Every day")
+    assert start.instance_id != started.instance_id
+    assert start.to_dict()["due_at"] == start.due_at.isoformat()
+    assert engine.timers.sweep(clock() + timedelta(hours=25)) == []
