@@ -11,11 +11,11 @@ from flask import Blueprint, flash, redirect, render_template, request
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed
 from ledger import access, documents
-from ledger.attendance_cases import MESSAGE_NAMES
 from ledger.inbox import handed_to
 
 from .. import taskactions
 from ..auth import current_principal, login_required
+from ..casehistory import SYSTEM_ACTORS, waiting_for
 from ..taskview import log_case_view, task_detail
 from .common import display_names, engine, error_page
 from .forms import build_fields, initial_values, parse_submission, posted_values
@@ -23,10 +23,6 @@ from .forms import build_fields, initial_values, parse_submission, posted_values
 bp = Blueprint("tasks", __name__)
 
 NOT_VISIBLE = "任务不存在，或您无权查看此任务。"
-HISTORY_LABELS = {"instance_started": "流程启动", "task_completed": "办结", "task_claimed": "认领",
-                  "task_assigned": "改派", "timer_fired": "到期提醒", "message_received": "收到消息",
-                  "error": "流程出错，等待系统管理员处理", "retried": "系统管理员重试成功",
-                  "incident_resolved": "系统管理员已处理故障"}
 
 
 @bp.get("/tasks/<task_id>")
@@ -68,8 +64,12 @@ def submit(task_id):
     handed = handed_to(eng, result.next_tasks)
     if handed:
         flash("已提交。已转交: " + "、".join(handed), "success")
+    elif result.status == "completed":
+        flash("已提交。此案件已办结。", "success")
     else:
-        flash("已提交。" + ("流程已结束" if result.status == "completed" else "流程正在等待后续事件"), "success")
+        waits = waiting_for(eng, result.instance_id)
+        flash("已提交。" + ("下一步由系统在以下情况发生时自动启动：" + "；".join(waits) if waits
+                           else "此案件当前没有待办，也没有等待的事项。"), "success")
     return redirect("/inbox")
 
 
@@ -140,15 +140,9 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
         fields = build_fields(detail["form"]["schema"], detail["form"]["ui_schema"])
     history = detail["history"]
     people = display_names([row.assignee, row.completed_by])  # the history brings its own actor_name
-    for entry in history:
-        entry["label"] = HISTORY_LABELS.get(entry["kind"], entry["kind"])
-        if entry["kind"] == "message_received":
-            entry["title"] = MESSAGE_NAMES.get(entry.get("title"), entry.get("title"))
-        if entry.get("actor") == "timer":
-            entry["actor_name"] = "系统（到期自动）"
     body = render_template(
         "task.html", task=detail, row=row, fields=fields, rights=taskactions.rights(eng, principal, row),
         values=values if values is not None else initial_values(fields), errors=errors or {},
-        notice=notice, history=history, people=people,
+        notice=notice, history=history, people=people, system_actors=SYSTEM_ACTORS,
         documents=documents.available(eng, row.instance_id, principal))  # the case's printable documents
     return body, status

@@ -162,25 +162,25 @@ def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
     open_task(ht31, base, "电话联系监护人")
     expect(ht31.locator(".instructions")).to_contain_text(f"无故缺课 1 个教学日（自 {day[0]} 起）")
     expect(ht31.locator("body")).not_to_contain_text("张小明")
-    work(ht31, base, "电话联系监护人", form["phone_call"], "流程正在等待后续事件")
+    work(ht31, base, "电话联系监护人", form["phone_call"], "下一步由系统在以下情况发生时自动启动：“又一天无故缺课”（由考勤自动送达）")
 
     # Days 2 and 3: the home visit with the two legal-duty confirmations.
     expect(mark(ht31, base, day[1], ABSENT)).to_contain_text("又一天无故缺课")
     mark(ht31, base, day[2], ABSENT)
     open_task(ht31, base, "家访并告知法定义务")
     expect(ht31.locator(".instructions")).to_contain_text("连续无故缺课 3 个教学日")
-    work(ht31, base, "家访并告知法定义务", form["home_visit"], "流程正在等待后续事件")
+    work(ht31, base, "家访并告知法定义务", form["home_visit"], "下一步由系统在以下情况发生时自动启动")
 
     # Day 4: the village secretary of 蛟潭村 verifies the cause and draws up the plan.
     mark(ht31, base, day[3], ABSENT)
     expect(ht31.get_by_role("link", name="入户核实原因并制定就学方案")).to_have_count(0)
-    work(people("vsjt"), base, "入户核实原因并制定就学方案", form["village_check"], "流程正在等待后续事件")
+    work(people("vsjt"), base, "入户核实原因并制定就学方案", form["village_check"], "下一步由系统在以下情况发生时自动启动")
 
     # Day 5: the town tier — report, the principal's confirmation, the town's notice.
     mark(ht31, base, day[4], ABSENT)
     work(ht31, base, "填报辍学情况报告单", form["dropout_report"], "已转交: 校长 蛟潭中心学校")
     work(people("pzx"), base, "审核并报送辍学情况报告单", form["confirm_report"], "已转交: 镇政府 蛟潭镇")
-    work(people("town"), base, "签发并送达限期返校通知书", form["issue_notice"], "流程正在等待后续事件")
+    work(people("town"), base, "签发并送达限期返校通知书", form["issue_notice"], "下一步由系统在以下情况发生时自动启动")
 
     # Back at school before the notice's deadline: registry restored, then struck off the ledger.
     expect(mark(ht31, base, day[6], PRESENT)).to_contain_text("已返校")
@@ -188,7 +188,7 @@ def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
     livelihood = people("livelihood")
     open_task(livelihood, base, "销号")
     expect(livelihood.locator(".instructions")).to_contain_text(f"已于 {day[6]} 返校")
-    work(livelihood, base, "销号", form["strike_off"], "流程正在等待后续事件")
+    work(livelihood, base, "销号", form["strike_off"], "下一步由系统在以下情况发生时自动启动")
     ht31.goto(f"{base}/inbox")
     expect(ht31.locator("body")).to_contain_text("暂无待办任务")
 
@@ -198,7 +198,7 @@ def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
         assert fire_due(live_app, struck_off_at + timedelta(days=8 * week)) == 1
         open_task(ht31, base, "返校后每周跟踪")
         expect(ht31.locator(".instructions")).to_contain_text(f"第 {week} 周，共 4 周")
-        work(ht31, base, "返校后每周跟踪", form["weekly_check"], "流程已结束" if week == 4 else "流程正在等待后续事件")
+        work(ht31, base, "返校后每周跟踪", form["weekly_check"], "此案件已办结" if week == 4 else "下一步由系统在以下情况发生时自动启动")
 
     # Closed: nothing left in the inbox, the child page shows no case, the trail is complete.
     expect(ht31.locator("body")).to_contain_text("暂无待办任务")

@@ -81,7 +81,7 @@ def test_a_good_submit_hands_over_to_the_village_and_a_second_one_conflicts(town
     assert re.search(r'<button type="submit" class="button">完成</button>', page)
     done = submit(vsjt, follow, {})
     assert done.status_code == 302
-    assert "已提交。流程已结束" in vsjt.get("/inbox").get_data(as_text=True)
+    assert "已提交。此案件已办结。" in vsjt.get("/inbox").get_data(as_text=True)
 
 
 def test_someone_outside_the_scope_gets_a_chinese_404(browser, home_visit):

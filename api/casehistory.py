@@ -1,0 +1,247 @@
+"""A case's history as a file reads: what happened, about what, in the order it happened.
+
+Each entry says what it is about in plain Chinese: which task was completed or cancelled (and
+why it was cancelled), which deadline a timer was for (the task it watches), which day an
+absence message reports. Entries are ordered by business time, then by the order they were
+recorded; a message that reports an earlier day than the one it was recorded on (attendance
+entered late) sits on the day it reports and says when it was recorded (issue 17).
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+
+from ledger.attendance_cases import MESSAGE_NAMES
+from ledger.directory import role_name, unit_names
+from ledger.models import User
+
+from .web.forms import build_fields
+
+HISTORY_KINDS = {"task_completed", "task_cancelled", "instance_started", "timer_fired", "message_received",
+                 "task_claimed", "task_unclaimed", "task_assigned", "error", "retried", "incident_resolved"}
+LABELS = {"instance_started": "流程启动", "task_completed": "办结", "task_cancelled": "已取消",
+          "task_claimed": "认领", "task_unclaimed": "退回待认领", "task_assigned": "改派",
+          "timer_fired": "到期", "message_received": "收到消息",
+          "error": "流程出错，等待系统管理员处理", "retried": "系统管理员重试成功",
+          "incident_resolved": "系统管理员已处理故障"}
+SYSTEM_ACTORS = {"timer": "系统（到期自动）"}
+# What ends a task that nobody completed: the event recorded in the same step just before.
+_CAUSES = {"message_received", "timer_fired", "task_completed", "incident_resolved", "retried"}
+_UNCLAIM_REASONS = {"role revoked": "岗位已撤销", "account disabled": "账号已停用"}
+
+
+def case_history(engine, instance_id: int, *, definition_id: int | None = None) -> list[dict]:
+    """The case's steps, oldest first: ``[{kind, label, title, detail, at, recorded_at, late,
+    actor, actor_name, element_id, role_name, org_unit_name, task_id, answers}]``.
+
+    ``title`` names what the entry is about (the task, the timer's deadline, the message in
+    its Chinese name), ``detail`` adds what it carried (the day an absence message reports,
+    why a task was cancelled, the note of an unclaim). ``at`` is the business time the entry
+    is sorted by (ISO); ``recorded_at`` when it was written; ``late`` is True when it was
+    written on a later day than the day it reports. For a completed task ``answers`` is
+    ``[{label, value}]`` in the words of its form. An error's technical message is never shown.
+
+    Callers show it only to people who may view a task of the case (``taskactions.visible_task``).
+    """
+    events = [e for e in engine.history.events(instance_id) if e.kind in HISTORY_KINDS]
+    rows = {}
+    for task_id in {e.task_id for e in events if e.task_id}:
+        try:
+            rows[task_id] = engine.tasks.get(task_id)
+        except Exception:  # noqa: BLE001 - a task row that is gone: the entry keeps its own data
+            continue
+    actors = {e.actor for e in events if e.actor}
+    with engine.db.read() as session:
+        names = unit_names(session, {r.org_unit for r in rows.values()})
+        people = dict(session.execute(select(User.username, User.display_name)
+                                      .where(User.username.in_(actors))).all()) if actors else {}
+    if definition_id is None:
+        definition_id = engine.runtime.get(instance_id).definition_id
+    elements = _Elements(engine, definition_id)
+    form_fields = _FormFields(engine, definition_id)
+    zone = engine.zone
+    history, cause = [], None
+    for event in events:
+        row = rows.get(event.task_id)
+        data = json.loads(event.data or "{}")
+        entry = {
+            "kind": event.kind, "label": LABELS[event.kind], "at": event.at, "recorded_at": event.at.isoformat(),
+            "late": False, "actor": event.actor,
+            "actor_name": SYSTEM_ACTORS.get(event.actor) or (people.get(event.actor) if event.actor else None),
+            "element_id": event.element_id, "title": (row.name if row else None) or data.get("name"),
+            "detail": None, "role_name": role_name(row.candidate_role) if row else None,
+            "org_unit_name": names.get(row.org_unit) if row else None,
+            "task_id": event.task_id, "answers": [],
+        }
+        if event.kind == "task_completed" and row is not None and row.form_key:
+            entry["answers"] = labelled_answers(form_fields(row.form_key, row.ui_form_key), data.get("submitted"))
+        elif event.kind == "incident_resolved" and data.get("note"):
+            entry["answers"] = [{"label": "处理说明", "value": str(data["note"])}]   # the administrator's words
+        elif event.kind == "instance_started":
+            entry["title"] = elements.process_name
+        elif event.kind == "timer_fired":
+            entry["title"] = elements.deadline(event.element_id, start=bool(data.get("start")))
+        elif event.kind == "message_received":
+            _message(entry, data, zone)
+        elif event.kind == "task_cancelled":
+            entry["detail"] = _cancel_reason(cause, event.at)
+        elif event.kind == "task_unclaimed" and data.get("reason"):
+            entry["detail"] = _UNCLAIM_REASONS.get(data["reason"], data["reason"])
+        if event.kind in _CAUSES:
+            cause = entry
+        history.append(entry)
+    history.sort(key=lambda h: h["at"])   # stable: equal times keep the recorded order
+    for entry in history:
+        entry["at"] = entry["at"].isoformat()
+    return history
+
+
+def _message(entry: dict, data: dict, zone) -> None:
+    """Name the message in Chinese and say which day it reports (``payload.date``; an
+    absence also its count of consecutive days)."""
+    payload = data.get("payload") or {}
+    entry["title"] = MESSAGE_NAMES.get(data.get("name"), data.get("name"))
+    try:
+        day = date.fromisoformat(str(payload.get("date")))
+    except ValueError:
+        return
+    parts = [f"第{payload['count']}天" if isinstance(payload.get("count"), int) else None,
+             f"{day.month}月{day.day}日"]
+    entry["detail"] = "，".join(p for p in parts if p)
+    if day < entry["at"].astimezone(zone).date():
+        # Reported on a later day: it belongs to the day it reports (its end, after that
+        # day's own steps), and says when it was entered.
+        entry["at"] = datetime.combine(day, time(23, 59, 59), zone)
+        entry["late"] = True
+
+
+def _cancel_reason(cause: dict | None, at: datetime) -> str:
+    """Why a task was cancelled: the event of the same step that moved the case on."""
+    if cause is None or cause["recorded_at"] != at.isoformat():   # one step's entries share its time
+        return "流程已转入其他步骤，此任务不再需要办理"
+    what = {"message_received": f"收到“{cause['title']}”", "timer_fired": f"“{cause['title']}”",
+            "task_completed": f"“{cause['title']}”已办结",
+            "incident_resolved": "系统管理员处理了故障", "retried": "系统管理员重试了失败的步骤"}[cause["kind"]]
+    return f"{what}，流程转入其他步骤，此任务不再需要办理"
+
+
+class _Elements:
+    """Names of a version's elements, and the task each boundary timer watches."""
+
+    def __init__(self, engine, definition_id):
+        self.names: dict[str, str | None] = {}
+        self.attached: dict[str, str] = {}
+        self.process_name: str | None = None
+        try:
+            definition = engine.repository.get(definition_id)
+            spec, subprocess_specs = engine.repository.specs(definition)
+        except Exception:  # noqa: BLE001 - an unreadable version: entries keep their ids only
+            return
+        self.process_name = definition.name or definition.process_key
+        for process in (spec, *(s for s in subprocess_specs.values() if s is not None)):
+            for ts in process.task_specs.values():
+                bpmn_id = getattr(ts, "bpmn_id", None)
+                if bpmn_id:
+                    self.names[bpmn_id] = ts.bpmn_name
+                if type(ts).__name__ == "BoundaryEvent" and ts.inputs:
+                    host = next((o for o in ts.inputs[0].outputs if type(o).__name__ != "BoundaryEvent"), None)
+                    if host is not None and getattr(host, "bpmn_id", None):
+                        self.attached[bpmn_id] = host.bpmn_name or host.bpmn_id
+
+    def deadline(self, element_id: str | None, *, start: bool = False) -> str:
+        """``“电话联系监护人”逾期`` for a timer on a task, else the timer's own name."""
+        if start:
+            return "定时启动"
+        name = self.names.get(element_id or "") or "期限"
+        host = self.attached.get(element_id or "")
+        return f"“{host}”{name}" if host else name
+
+
+class _FormFields:
+    """The fields of the forms of one process version: each form file read once per
+    ``case_history`` call, however many steps use it."""
+
+    def __init__(self, engine, definition_id):
+        self.forms = engine.repository.forms(definition_id) if definition_id is not None else None
+        self.schemas: dict[str, dict | None] = {}
+        self.fields: dict[tuple, list] = {}
+
+    def __call__(self, form_key: str, ui_form_key: str | None):
+        key = (form_key, ui_form_key)
+        if key not in self.fields:
+            schema = self._schema(form_key)
+            self.fields[key] = build_fields(schema, self._schema(ui_form_key)) if schema else []
+        return self.fields[key]
+
+    def _schema(self, name: str | None) -> dict | None:
+        if not name or self.forms is None:
+            return None
+        if name not in self.schemas:
+            try:
+                self.schemas[name] = self.forms.schema(name)
+            except Exception:  # noqa: BLE001 - a form file gone or unreadable: no answers, not a failed page
+                self.schemas[name] = None
+        return self.schemas[name]
+
+
+YES_NO_TEXT = {True: "是", False: "否"}
+
+
+def labelled_answers(fields, submitted) -> list[dict]:
+    """[{label, value}] of the submitted data, one per form field in the form's order.
+
+    Choices show their option titles (several joined by "、"), booleans 是/否; fields left
+    empty are omitted, and keys the form does not define are never shown.
+    """
+    if not isinstance(submitted, dict):
+        return []
+    answers = []
+    for f in fields:
+        value = _display(f, submitted.get(f.name))
+        if value:
+            answers.append({"label": f.label, "value": value})
+    return answers
+
+
+def _display(f, value) -> str:
+    if value is None or value == "" or value == []:
+        return ""
+    titles = dict(f.options)
+    if isinstance(value, list):
+        parts = [_scalar(v, titles) for v in value]
+        return "、".join(p for p in parts if p)
+    return _scalar(value, titles)
+
+
+def _scalar(value, titles: dict) -> str:
+    if isinstance(value, (dict, list)) or value is None:
+        return ""  # nested objects have no form of their own here: not dumped raw
+    key = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if key in titles:
+        return titles[key]
+    if isinstance(value, bool):
+        return YES_NO_TEXT[value]
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def waiting_for(engine, instance_id: int) -> list[str]:
+    """What a case with no open task waits for, in plain Chinese: each message it can take
+    (``又一天无故缺课（考勤自动送达）``) and each timer with its due day (``“限期返校”期满，
+    12月03日``). Empty when it waits for nothing (it has ended)."""
+    from engine.persistence.models import MessageSubscription, TimerJob
+    with engine.db.read() as session:
+        messages = sorted(set(session.scalars(select(MessageSubscription.message_name).where(
+            MessageSubscription.instance_id == instance_id))))
+        timers = session.execute(select(TimerJob.element_id, TimerJob.due_at).where(
+            TimerJob.instance_id == instance_id, TimerJob.status == "waiting").order_by(TimerJob.due_at)).all()
+    elements = _Elements(engine, engine.runtime.get(instance_id).definition_id)
+    attendance = {"absence_day", "returned"}
+    told = [f"“{MESSAGE_NAMES.get(name, name)}”" + ("（由考勤自动送达）" if name in attendance else "")
+            for name in messages]
+    told += [f"{elements.deadline(element_id)}，{due.astimezone(engine.zone):%m月%d日 %H:%M} 到期"
+             for element_id, due in timers]
+    return told
