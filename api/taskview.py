@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from engine.persistence.models import HumanTask
 from ledger import access
-from ledger.inbox import describe_tasks
+from ledger.inbox import CANDIDATE_FIELDS, describe_tasks, needed_fields
 
 from .casehistory import case_history, labelled_answers  # noqa: F401 - labelled_answers: part of this view's API
 
@@ -32,14 +32,18 @@ def render_instructions(template: str, data: dict) -> tuple[str, str]:
 
 
 def task_detail(engine, row, principal) -> dict:
-    view = describe_tasks(engine, [row], engine.clock())[0]
+    """The task as its page shows it (``describe_task`` plus form, data, instructions,
+    history, answers, documentation). The task's candidates see its child unmasked as far as
+    the task needs (``subject.shown``; docs/privacy.md); the caller logs it with
+    ``log_case_view(..., fields=detail["subject"]["shown"])``."""
     workflow = engine.runtime.workflow(row.instance_id)
     try:
         task = workflow.get_task_from_id(UUID(row.id))
     except Exception:  # noqa: BLE001 - finished tasks may be pruned from old states
         task = None
-    data = engine.store.to_json_safe(dict(task.data)) if task is not None else {}
     extensions = (getattr(task.task_spec, "extensions", None) or {}) if task is not None else {}
+    view = describe_tasks(engine, [row], engine.clock(), shown=shown_fields(principal, row, extensions))[0]
+    data = engine.store.to_json_safe(dict(task.data)) if task is not None else {}
     text, html = render_instructions(extensions.get("instructionsForEndUser") or "", data)
     definition_id = engine.runtime.get(row.instance_id).definition_id
     forms = engine.repository.forms(definition_id)
@@ -57,16 +61,30 @@ def task_detail(engine, row, principal) -> dict:
     return view
 
 
-def log_case_view(engine, username: str, instance_id: int, view: str, task_id: str | None = None) -> None:
+def shown_fields(principal, row, extensions: dict) -> frozenset[str]:
+    """What of the task's child ``principal`` sees unmasked (docs/privacy.md "What a task shows
+    of its child"): nothing unless a candidate; a candidate the name and gender, and while the
+    task is open the contact fields it declares (``subjectFields``)."""
+    if not access.can_work(principal, row):
+        return frozenset()
+    if row.status != "open":
+        return CANDIDATE_FIELDS
+    return CANDIDATE_FIELDS | needed_fields(extensions.get("properties") or {})
+
+
+def log_case_view(engine, username: str, instance_id: int, view: str, task_id: str | None = None,
+                  fields: list[str] | None = None) -> None:
     """Append the access-log row of one look at a case: a task (``view`` = ``task``: its data,
     instructions and the case so far) or the case's events (``case_events``). A case shows
     causes (poverty, disability) and guardians' names, so every look is logged (DOMAIN.md
     "Personal data"; issue 8). Subject ``child:<id>`` when the case is about a child, else
-    ``instance:<id>``; detail ``{view, instance_id, task_id?}``. Runs in its own short
+    ``instance:<id>``; detail ``{view, instance_id, task_id?, fields?}`` (``fields``: the
+    child's values shown unmasked; the action is then ``reveal``). Runs in its own short
     transaction through ``ledger.access.log_access`` (never around a page render)."""
     with engine.db.transaction() as session:
         child_id = session.scalar(select(HumanTask.subject_id).where(
             HumanTask.instance_id == instance_id, HumanTask.subject_id.is_not(None)).limit(1))
-        detail = {"view": view, "instance_id": instance_id, **({"task_id": task_id} if task_id else {})}
-        access.log_access(session, username, "view", f"child:{child_id}" if child_id else f"instance:{instance_id}",
-                          detail, engine.clock())
+        detail = {"view": view, "instance_id": instance_id, **({"task_id": task_id} if task_id else {}),
+                  **({"fields": list(fields)} if fields else {})}
+        access.log_access(session, username, "reveal" if fields else "view",
+                          f"child:{child_id}" if child_id else f"instance:{instance_id}", detail, engine.clock())

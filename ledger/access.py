@@ -163,6 +163,16 @@ def child_scope(session: Session, principal) -> ChildScope:
     return ChildScope(False, frozenset(units))
 
 
+def visible_children(session: Session, principal, child_ids) -> set[int]:
+    """Those of ``child_ids`` whose child page this person may open (``child_scope``): pages
+    link a child's name only then."""
+    ids = {int(i) for i in child_ids}
+    if not ids:
+        return set()
+    scope = child_scope(session, principal)
+    return set(session.scalars(select(Child.id).where(Child.id.in_(ids), scope.condition())))
+
+
 def can_flag_tendency(principal, child: Child) -> bool:
     """May this person flag ``child``'s dropout tendency (start the school's first
     persuasion, DOMAIN.md "Three-tier persuasion")? The child's head teacher, the principal

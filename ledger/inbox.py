@@ -1,7 +1,10 @@
 """The staff inbox and task views: the human-task index scoped to the caller, with subjects.
 
-Listing reads only the index and the child register (never a workflow). Children are shown
-masked (张*明) with their school/class or village.
+Listing reads only the index and the child register (never a workflow). What is shown of a
+task's child follows docs/privacy.md "What a task shows of its child": the task's candidates
+see the full name and gender (an inbox lists only one's own candidate tasks), plus the contact
+fields the task declares it needs (``subjectFields``); everyone else sees the masked name
+(张*明) with the school/class or village. Whoever shows unmasked values logs them.
 """
 from __future__ import annotations
 
@@ -13,9 +16,20 @@ from sqlalchemy import select
 from engine.persistence.models import HumanTask
 from engine.tasks import TaskQuery
 
+from .access_log import log_access
 from .directory import role_name, unit_names
 from .models import Child
 from .privacy import mask_name
+
+CANDIDATE_FIELDS = frozenset({"name", "gender"})       # what every candidate of a task sees
+CONTACT_FIELDS = ("guardian", "phone", "address")      # what a task may declare it needs
+
+
+def needed_fields(properties: dict) -> frozenset[str]:
+    """The contact fields a user task declares in its ``subjectFields`` property (comma list
+    of guardian, phone, address), e.g. a call needs guardian and phone, a visit the address."""
+    declared = {part.strip() for part in str(properties.get("subjectFields") or "").split(",")}
+    return frozenset(declared & set(CONTACT_FIELDS))
 
 
 @dataclass
@@ -30,7 +44,9 @@ class InboxFilter:
 
 
 def inbox(engine, principal, flt: InboxFilter) -> tuple[list[dict], int]:
-    """Open tasks the caller may work on (as candidate), overdue first, with a total count."""
+    """Open tasks the caller may work on (as candidate), overdue first, with a total count.
+    Their children are shown by full name and gender, and each child listed gets an
+    access-log row (``view``, detail ``{view: inbox, fields}``)."""
     pairs = sorted(p for p in principal.pairs()
                    if (flt.role is None or p[0] == flt.role) and (flt.org_unit is None or p[1] == flt.org_unit))
     now = engine.clock()
@@ -41,7 +57,14 @@ def inbox(engine, principal, flt: InboxFilter) -> tuple[list[dict], int]:
         if query.subject_id is None:
             return [], 0
     rows, total = engine.tasks.list(query)
-    return describe_tasks(engine, rows, now), total
+    items = describe_tasks(engine, rows, now, shown=CANDIDATE_FIELDS)
+    children = sorted({item["subject"]["child_id"] for item in items if item["subject"]})
+    if children:
+        with engine.db.transaction() as session:
+            for child_id in children:
+                log_access(session, principal.username, "view", f"child:{child_id}",
+                           {"view": "inbox", "fields": sorted(CANDIDATE_FIELDS)}, now)
+    return items, total
 
 
 def _subject_by_name(engine, principal, q, pairs) -> str | None:
@@ -56,23 +79,33 @@ def _subject_by_name(engine, principal, q, pairs) -> str | None:
     return None
 
 
-def describe_tasks(engine, rows: list[HumanTask], now: datetime) -> list[dict]:
+def describe_tasks(engine, rows: list[HumanTask], now: datetime, *, shown: frozenset[str] = frozenset()) -> list[dict]:
+    """Task views (``describe_task``); ``shown``: the child's fields to show unmasked, for
+    callers who are the tasks' candidates (the caller logs what was shown)."""
     with engine.db.read() as session:
         children = {str(c.id): c for c in session.scalars(
             select(Child).where(Child.id.in_([int(r.subject_id) for r in rows if r.subject_id])))}
         names = unit_names(session, {r.org_unit for r in rows} | {
             code for c in children.values() for code in (c.school_code, c.class_code, c.village_code)})
-    return [describe_task(row, children.get(row.subject_id), names, now) for row in rows]
+    return [describe_task(row, children.get(row.subject_id), names, now, shown=shown) for row in rows]
 
 
-def describe_task(row: HumanTask, child: Child | None, names: dict, now: datetime) -> dict:
+def describe_task(row: HumanTask, child: Child | None, names: dict, now: datetime, *,
+                  shown: frozenset[str] = frozenset()) -> dict:
+    """One task as pages and the API show it: ``{task_id, name, title, process_key,
+    instance_id, role, role_name, org_unit, org_unit_name, unroutable, subject, status,
+    due_at, overdue, assignee, created_at, completed_at, completed_by}``; ``subject`` is None
+    or ``{child_id, name, school, class, village, where, shown}`` plus ``gender``,
+    ``guardian``, ``phone``, ``address`` when in ``shown`` (else the name is masked)."""
     subject = None
     if child is not None:
         where = [names.get(child.school_code), names.get(child.class_code)] if child.class_code else []
-        subject = {"child_id": child.id, "name": mask_name(child.name),
+        subject = {"child_id": child.id, "name": child.name if "name" in shown else mask_name(child.name),
                    "school": names.get(child.school_code), "class": names.get(child.class_code),
                    "village": names.get(child.village_code),
-                   "where": " ".join(filter(None, where)) or names.get(child.village_code)}
+                   "where": " ".join(filter(None, where)) or names.get(child.village_code),
+                   "shown": sorted(shown)}
+        subject.update(_contact(child, shown))
     return {
         "task_id": row.id, "name": row.element_id, "title": row.name or row.element_id,
         "process_key": row.process_key, "instance_id": row.instance_id,
@@ -85,6 +118,14 @@ def describe_task(row: HumanTask, child: Child | None, names: dict, now: datetim
         "completed_at": row.completed_at.isoformat() if row.completed_at else None,
         "completed_by": row.completed_by,
     }
+
+
+def _contact(child: Child, shown: frozenset[str]) -> dict:
+    values = {"gender": child.gender,
+              "guardian": "".join(filter(None, [child.guardian_name, f"（{child.guardian_relation}）"
+                                                if child.guardian_relation else None])) or None,
+              "phone": child.guardian_phone, "address": child.address}
+    return {key: value for key, value in values.items() if key in shown}
 
 
 def handed_to(engine, next_tasks: list[dict]) -> list[str]:

@@ -54,8 +54,10 @@ def get_task(task_id):
     Each call writes an access-log row (``taskview.log_case_view``)."""
     principal = api_user()
     row = visible_task(principal, task_id)
-    log_case_view(engine(), principal.username, row.instance_id, "task", row.id)
-    return task_detail(engine(), row, principal)
+    detail = task_detail(engine(), row, principal)
+    log_case_view(engine(), principal.username, row.instance_id, "task", row.id,
+                  fields=(detail["subject"] or {}).get("shown"))
+    return detail
 
 
 @blp.post("/tasks/<task_id>/claim")

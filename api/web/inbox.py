@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from ledger import access
 from ledger.directory import describe, unit_names
 from ledger.inbox import InboxFilter, inbox as list_inbox
 
@@ -48,11 +49,13 @@ def _page(source, q: str):
     items, total = list_inbox(eng, principal, InboxFilter(
         role=role, org_unit=org_unit, overdue=overdue or None, q=q or None, page=page, per_page=PER_PAGE))
     claimed_by = display_names(item["assignee"] for item in items)
+    with eng.db.read() as session:
+        linked = access.visible_children(session, principal, {i["subject"]["child_id"] for i in items if i["subject"]})
     pages = max(1, -(-total // PER_PAGE))
     # The pager's links carry the address filters only; with a name it posts (inbox.html).
     filters = {k: v for k, v in (("scope", scope if role else ""), ("overdue", "1" if overdue else "")) if v}
     return render_template(
         "inbox.html", items=items, total=total, page=page, pages=pages, scopes=scopes,
-        scope=scope if role else "", overdue=overdue, q=q, claimed_by=claimed_by,
+        scope=scope if role else "", overdue=overdue, q=q, claimed_by=claimed_by, linked=linked,
         prev_url=page_url("/inbox", filters, page - 1) if page > 1 else None,
         next_url=page_url("/inbox", filters, page + 1) if page < pages else None)

@@ -17,6 +17,7 @@ from .. import taskactions
 from ..auth import current_principal, login_required
 from ..casehistory import SYSTEM_ACTORS, waiting_for
 from ..taskview import log_case_view, task_detail
+from .cases import child_visible
 from .common import display_names, engine, error_page
 from .forms import build_fields, initial_values, parse_submission, posted_values
 
@@ -134,8 +135,9 @@ def _field_errors(errors, fields) -> dict:
 
 def _render(row, principal, *, fields=None, values=None, errors=None, notice=None, status=200):
     eng = engine()
-    log_case_view(eng, principal.username, row.instance_id, "task", row.id)   # the page shows the case
     detail = task_detail(eng, row, principal)
+    log_case_view(eng, principal.username, row.instance_id, "task", row.id,   # the page shows the case
+                  fields=(detail["subject"] or {}).get("shown"))
     if fields is None:
         fields = build_fields(detail["form"]["schema"], detail["form"]["ui_schema"])
     history = detail["history"]
@@ -144,5 +146,6 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
         "task.html", task=detail, row=row, fields=fields, rights=taskactions.rights(eng, principal, row),
         values=values if values is not None else initial_values(fields), errors=errors or {},
         notice=notice, history=history, people=people, system_actors=SYSTEM_ACTORS,
+        child_link=bool(detail["subject"]) and child_visible(principal, detail["subject"]["child_id"]),
         documents=documents.available(eng, row.instance_id, principal))  # the case's printable documents
     return body, status

@@ -1,0 +1,64 @@
+"""``/instances/<id>``: one case as a file: its child, where it stands, its open tasks, its
+documents and its history (``api.casehistory``).
+
+Who may open it is who may trace it (``ledger.access.can_trace_instance``: the holders of a
+pair of one of its tasks, its supervisors, the discipline inspector); anyone else gets the
+same 404 as for a case that does not exist. The child is shown masked here (the task page
+shows a task's candidates what that task needs), and every view is logged.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from sqlalchemy import select
+
+from engine.errors import NotFound
+from engine.persistence.models import HumanTask
+from ledger import access, documents
+from ledger.inbox import describe_tasks
+
+from ..auth import current_principal, login_required
+from ..casehistory import SYSTEM_ACTORS, case_history, waiting_for
+from ..taskview import log_case_view
+from .common import engine, error_page
+
+bp = Blueprint("cases", __name__)
+
+NOT_VISIBLE = "案件不存在，或您无权查看此案件。"
+STATUS_NAMES = {"active": "办理中", "completed": "已办结", "error": "出错，等待系统管理员处理",
+                "terminated": "已终止"}
+
+
+@bp.get("/instances/<int:instance_id>")
+@login_required
+def show(instance_id: int):
+    principal = current_principal()
+    eng = engine()
+    with eng.db.transaction() as session:
+        visible = access.can_trace_instance(session, principal, instance_id)
+    try:
+        instance = eng.runtime.get(instance_id) if visible else None
+    except NotFound:
+        instance = None
+    if instance is None:
+        return error_page(404, NOT_VISIBLE, "案件不存在")
+    log_case_view(eng, principal.username, instance_id, "case")
+    with eng.db.read() as session:
+        rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
+                                    .order_by(HumanTask.created_at, HumanTask.id)))
+    tasks = describe_tasks(eng, rows, eng.clock())
+    subject = next((t["subject"] for t in tasks if t["subject"]), None)
+    open_tasks = [t for t in tasks if t["status"] == "open"]
+    definition = eng.repository.get(instance.definition_id)
+    return render_template(
+        "case.html", instance=instance, status_name=STATUS_NAMES.get(instance.status, instance.status),
+        process_name=definition.name or definition.process_key, subject=subject,
+        child_link=subject is not None and child_visible(principal, subject["child_id"]),
+        open_tasks=open_tasks, waits=waiting_for(eng, instance_id) if instance.status == "active" and not open_tasks
+        else [], history=case_history(eng, instance_id, definition_id=instance.definition_id),
+        system_actors=SYSTEM_ACTORS, documents=documents.available(eng, instance_id, principal))
+
+
+def child_visible(principal, child_id: int) -> bool:
+    """May ``principal`` open ``/children/<child_id>``? Pages link to it only then."""
+    with engine().db.read() as session:
+        return child_id in access.visible_children(session, principal, [child_id])
