@@ -15,12 +15,15 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 
 
 def user_task(task_id: str, *, form: str | None = None, loop: str = "", postscript: str | None = None,
-              name: str | None = None) -> str:
-    """A userTask, optionally with a form, a postScript and loop characteristics."""
+              name: str | None = None, variable: str | None = None) -> str:
+    """A userTask, optionally with a form (its data under ``variable``), a postScript and
+    loop characteristics."""
     extensions = ""
     if form:
         extensions += ('<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" '
                        f'value="{form}"/></spiffworkflow:properties>')
+    if variable:
+        extensions += f"<spiffworkflow:variableName>{variable}</spiffworkflow:variableName>"
     if postscript:
         extensions += f"<spiffworkflow:postScript>{postscript}</spiffworkflow:postScript>"
     if extensions:

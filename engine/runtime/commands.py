@@ -105,7 +105,11 @@ def _start_element(wf):
 
 
 class CompleteTask(Command):
-    """Validate ``data`` against the task's form, merge it into the task, run on."""
+    """Validate ``data`` against the task's form, merge it into the task, run on.
+
+    Refused with InvalidInput (422, nothing changed): data failing the form, fields the form
+    does not declare or protected variables (``forminput``), an instance of a multi-instance
+    without its output item (``multiinstance``)."""
 
     type = "complete_task"
 
@@ -138,8 +142,9 @@ class CompleteTask(Command):
             spec.add_data_from_form(task, self.data)
         else:
             task.data.update(self.data)
-        if missing_output(task):
-            refuse_missing_output(missing_output(task), ctx.hooks.form_message)
+        missing = missing_output(task)   # refused before run(): the instance stays open
+        if missing:
+            refuse_missing_output(missing, ctx.hooks.form_message)
         ctx.completed_by[self.task_id] = ctx.actor
         # Who and when, as the task index will say them (human_task.completed_by/_at): inside
         # the keyed chain, so engine.audit.verify_all can catch an edited task row.

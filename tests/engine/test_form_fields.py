@@ -92,6 +92,23 @@ def test_deploy_refuses_a_form_that_declares_a_protected_variable(make_engine):
     assert error["element_id"] == "fill" and "case_ref" in error["message"]
 
 
+def test_a_form_nested_under_a_variable_sets_that_variable_only(make_engine):
+    engine = make_engine(protected_variables={"child_id"})
+    deploy_diagram(engine, linear_process("visit", user_task("fill", form="loose.schema.json", variable="visit")),
+                   forms={"loose.schema.json": LOOSE})
+    started = engine.runtime.start("visit", {"child_id": 1})
+    fill = task_named(engine, started.instance_id, "fill")
+    with pytest.raises(InvalidInput) as refused:
+        engine.runtime.complete_task(fill.id, {"amount": 1, "child_id": 2}, actor="u")
+    assert list(refused.value.errors) == ["child_id"]                 # not a field of the form
+    engine.runtime.complete_task(fill.id, {"amount": 1}, actor="u")
+    assert engine.runtime.variables(started.instance_id, "fill")["visit"] == {"amount": 1}
+    with pytest.raises(InvalidInput) as refused:
+        deploy_diagram(engine, linear_process("visit", user_task("fill", form="loose.schema.json", variable="child_id")),
+                       forms={"loose.schema.json": LOOSE})
+    assert "child_id" in refused.value.errors[0]["message"]
+
+
 def test_declared_fields_follow_combinators_and_local_references():
     schema = {"$defs": {"who": {"properties": {"visitor": {"type": "string"}}}},
               "properties": {"on": {"type": "string"}},
