@@ -32,7 +32,8 @@ def user_task(task_id: str, *, form: str | None = None, loop: str = "", postscri
 
 
 def multi_instance(collection: str | None, output: str | None, item: str | None, output_item: str | None, *,
-                   cardinality: str | None = None, sequential: bool = False, scripts_on_instances: bool = False) -> str:
+                   cardinality: str | None = None, sequential: bool = False, scripts_on_instances: bool = False,
+                   completion: str | None = None) -> str:
     """multiInstanceLoopCharacteristics over ``collection`` (or ``cardinality``), collecting
     each instance's ``output_item`` into ``output``. The task's pre/postScript run once on the
     whole multi-instance unless ``scripts_on_instances``."""
@@ -40,7 +41,8 @@ def multi_instance(collection: str | None, output: str | None, item: str | None,
              f"<bpmn:loopDataInputRef>{collection}</bpmn:loopDataInputRef>" if collection else "",
              f"<bpmn:loopDataOutputRef>{output}</bpmn:loopDataOutputRef>" if output else "",
              f'<bpmn:inputDataItem id="{item}" name="{item}"/>' if item else "",
-             f'<bpmn:outputDataItem id="{output_item}" name="{output_item}"/>' if output_item else ""]
+             f'<bpmn:outputDataItem id="{output_item}" name="{output_item}"/>' if output_item else "",
+             f"<bpmn:completionCondition>{completion}</bpmn:completionCondition>" if completion else ""]
     flag = (' isSequential="true"' if sequential else "") + \
         (' spiffworkflow:scriptsOnInstances="true"' if scripts_on_instances else "")
     return f"<bpmn:multiInstanceLoopCharacteristics{flag}>{''.join(parts)}</bpmn:multiInstanceLoopCharacteristics>"

@@ -77,6 +77,14 @@ def test_a_running_list_output_keeps_a_slot_per_input(engine):
     assert multi_instance_task.data["signatures"] == [None, None, "C-sig"]
 
 
+def test_instances_a_completion_condition_cancels_keep_empty_slots(engine):
+    agreements(engine, multi_instance("units", "signatures", "unit", "signature",
+                                      completion='signature == "B-sig"'))
+    started = engine.runtime.start("agreements", {"units": UNITS})
+    sign_in_order(engine, started.instance_id, ["C", "B"])             # B ends it: A is cancelled
+    assert filed(engine, started.instance_id) == [None, "B-sig", "C-sig"]
+
+
 @pytest.mark.parametrize("sequential", [False, True], ids=["parallel", "sequential"])
 def test_an_instance_without_its_output_is_refused_and_the_others_go_on(engine, sequential):
     agreements(engine, multi_instance("units", "signatures", "unit", "signature", sequential=sequential))
