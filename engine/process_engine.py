@@ -11,8 +11,9 @@
     engine.consistency.run()                               # the consistency check
 
 The caller plugs in a role directory (``known_roles``), a ``router`` and a ``due_policy``
-(see ``engine.runtime.hooks``), pure script functions (``sandbox.functions``) and checks of
-its own for ``baoxue check`` (``checks``: ``engine.consistency.Check``).
+(see ``engine.runtime.hooks``), pure script functions (``sandbox.functions``), the variables
+its hooks read that no form may set (``protected_variables``: ``engine.runtime.forminput``)
+and checks of its own for ``baoxue check`` (``checks``: ``engine.consistency.Check``).
 """
 from __future__ import annotations
 
