@@ -12,7 +12,7 @@ from ledger.due import make_due_policy
 from ledger.form_messages import form_message
 from ledger.migrate import VERSIONS as LEDGER_MIGRATIONS
 from ledger.roles import LANE_ROLES
-from ledger.routing import route_task
+from ledger.routing import ROUTING_VARIABLES, route_task
 
 from .settings import Settings
 
@@ -35,5 +35,6 @@ def build_engine(settings: Settings, **overrides) -> ProcessEngine:
         database_url=settings.database_url, timezone=settings.timezone, known_roles=LANE_ROLES,
         form_dirs=[settings.forms_dir], search_path=[settings.processes_dir],
         migration_locations=[LEDGER_MIGRATIONS], router=route_task, due_policy=make_due_policy(calendar),
-        form_message=form_message, audit_key=settings.audit_key, **overrides)
+        form_message=form_message, protected_variables=ROUTING_VARIABLES, audit_key=settings.audit_key,
+        **overrides)
     return ProcessEngine(config)

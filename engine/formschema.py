@@ -169,3 +169,49 @@ def _reference_problem(ref: str, resolver) -> str | None:
     except Exception as exc:  # noqa: BLE001 - a malformed pointer is the same mistake
         return f"does not point to anything in this form ({type(exc).__name__})"
     return None
+
+
+_COMBINATORS = ("allOf", "anyOf", "oneOf")
+_BRANCHES = ("if", "then", "else")
+
+
+def declared_fields(schema) -> set[str]:
+    """The top-level field names a form schema declares: the only fields a completion may
+    carry (``engine.runtime.forminput``), whatever ``additionalProperties`` says. Names
+    come from ``properties``, also inside ``allOf``/``anyOf``/``oneOf``, ``if``/``then``/
+    ``else``, ``dependentSchemas`` and local ``$ref``s; ``patternProperties`` and
+    ``additionalProperties`` declare no name. Never raises: a reference that does not
+    resolve declares nothing."""
+    names: set[str] = set()
+    _collect(schema, schema, names, set())
+    return names
+
+
+def _collect(node, root, names, seen) -> None:
+    if not isinstance(node, dict) or id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node.get("properties"), dict):
+        names.update(node["properties"])
+    subschemas = [s for key in _COMBINATORS if isinstance(node.get(key), list) for s in node[key]]
+    subschemas += [node.get(key) for key in _BRANCHES]
+    if isinstance(node.get("dependentSchemas"), dict):
+        subschemas += list(node["dependentSchemas"].values())
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        subschemas.append(_local(root, ref))
+    for sub in subschemas:
+        _collect(sub, root, names, seen)
+
+
+def _local(root, ref: str):
+    node = root
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node

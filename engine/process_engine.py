@@ -11,8 +11,9 @@
     engine.consistency.run()                               # the consistency check
 
 The caller plugs in a role directory (``known_roles``), a ``router`` and a ``due_policy``
-(see ``engine.runtime.hooks``), pure script functions (``sandbox.functions``) and checks of
-its own for ``baoxue check`` (``checks``: ``engine.consistency.Check``).
+(see ``engine.runtime.hooks``), pure script functions (``sandbox.functions``), the variables
+its hooks read that no form may set (``protected_variables``: ``engine.runtime.forminput``)
+and checks of its own for ``baoxue check`` (``checks``: ``engine.consistency.Check``).
 """
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ class EngineConfig:
     router: Router = lane_router
     due_policy: DuePolicy = duration_due_policy
     form_message: Callable | None = None             # jsonschema error -> user-facing text
+    # Variables no form may set or declare (e.g. the router's): runtime.forminput.
+    protected_variables: Collection[str] = ()
     clock: Callable = clock_module.system_clock
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     form_dirs: Sequence[Path] = ()                    # where forms referenced by user tasks live
@@ -69,9 +72,10 @@ class ProcessEngine:
         self.store = WorkflowStore(self.script_engine)
         self.repository = Repository(self.db, self.clock, known_roles=config.known_roles,
                                      form_dirs=config.form_dirs, search_path=config.search_path,
-                                     check_compiles=check_compiles)
-        self.executor = CommandExecutor(self.db, self.store, Hooks(config.router, config.due_policy, config.form_message),
-                                        self.clock, self.repository.forms)
+                                     check_compiles=check_compiles,
+                                     protected_variables=config.protected_variables)
+        hooks = Hooks(config.router, config.due_policy, config.form_message, frozenset(config.protected_variables))
+        self.executor = CommandExecutor(self.db, self.store, hooks, self.clock, self.repository.forms)
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
         self.messages = MessageService(self)

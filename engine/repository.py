@@ -79,8 +79,9 @@ def _json(raw: bytes):
 class Repository:
     def __init__(self, db, clock: Callable[[], datetime], *, known_roles: Collection[str] | None,
                  form_dirs: Sequence[Path] = (), search_path: Sequence[Path] = (),
-                 check_compiles=None):
+                 check_compiles=None, protected_variables: Collection[str] = ()):
         self.db, self.clock = db, clock
+        self.protected_variables = frozenset(protected_variables)
         self.known_roles, self.form_dirs, self.search_path = known_roles, form_dirs, search_path
         self.check_compiles = check_compiles
         self._files_cache: dict[int, dict[str, bytes]] = {}
@@ -97,7 +98,8 @@ class Repository:
         """
         bundle = validate_bundle(files, known_roles=self.known_roles,
                                  search_path=self.search_path if search_path is None else search_path,
-                                 form_dirs=self.form_dirs, check_compiles=self.check_compiles)
+                                 form_dirs=self.form_dirs, check_compiles=self.check_compiles,
+                                 protected_variables=self.protected_variables)
         if bundle.errors:
             raise InvalidInput(f"{len(bundle.errors)} problem(s) in the deployed files",
                                errors=[e.to_dict() for e in bundle.errors])

@@ -34,6 +34,8 @@ def form_message(error: ValidationError) -> str:
         return "格式不正确"
     if v == "additionalProperties":
         return "包含表单中没有的字段"
+    if v == "x-protected":
+        return "此项由系统设定，不能通过表单修改"
     if v == "x-notAfterToday":
         return f"日期不能晚于今天（{value}）"
     if v == "x-notBeforeToday":

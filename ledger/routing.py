@@ -15,6 +15,10 @@ from .models import Child
 from .roles import ROLE_BY_CODE
 
 FALLBACK_ROLE = "task_force_deputy"
+# What routing (and the due policy, ledger.due) reads from a case's data: no form may set it
+# (EngineConfig.protected_variables), or a completion could move the case to another child
+# and its next task to another village.
+ROUTING_VARIABLES = frozenset({"child_id"})
 _SCOPE_FIELD = {"class": "class_code", "school": "school_code", "village": "village_code"}
 
 

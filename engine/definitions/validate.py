@@ -13,6 +13,7 @@ from lxml import etree
 from .checks import (check_dmn_expressions, check_expressions, check_lanes, check_lengths, check_references,
                      check_subprocess_lanes, guarded, note_called_lanes, syntax_only)
 from .errors import DeployError
+from .formfields import check_form_fields
 from .forms import FormChecker, parse_json
 from .parsing import ParseSession, file_kind
 from .timers import check_due_properties, check_timers, timer_expressions
@@ -145,7 +146,8 @@ def _as_bytes(data) -> bytes | None:
 
 def validate_bundle(files: Mapping[str, bytes], *, known_roles: Collection[str] | None = None,
                     search_path: Sequence[Path] = (), form_dirs: Sequence[Path] = (),
-                    check_compiles: Callable[[str, str], list[str]] | None = None) -> Bundle:
+                    check_compiles: Callable[[str, str], list[str]] | None = None,
+                    protected_variables: Collection[str] = ()) -> Bundle:
     """Validate a deploy: ``files`` maps file name -> bytes (.bpmn, .dmn, .json forms).
 
     known_roles: role codes lane names must match (None: lanes are not checked)
@@ -154,20 +156,22 @@ def validate_bundle(files: Mapping[str, bytes], *, known_roles: Collection[str] 
     form_dirs:   folders to find referenced form files that are not in ``files``
     check_compiles: ``(source, 'exec'|'eval') -> [messages]`` (the sandbox's compile check);
                  None falls back to a plain Python syntax check
+    protected_variables: variables no form may declare (the caller's; the diagram's own
+                 correlation and message variables are added, ``formfields``)
 
     Returns a Bundle; ``errors`` lists every problem found (XML safety and syntax, XSD,
     SpiffWorkflow parse errors, missing called processes, duplicate ids, lanes, forms,
     timers, scripts and expressions, DMN). Never raises for bad input.
     """
     try:
-        return _validate(files, known_roles, search_path, form_dirs, check_compiles)
+        return _validate(files, known_roles, search_path, form_dirs, check_compiles, protected_variables)
     except Exception as exc:  # noqa: BLE001 - a bug here must refuse the deploy, not crash the caller
         kept = {name: data for name, data in files.items() if isinstance(data, bytes)}
         return Bundle(kept, {}, [DeployError(None, None, None, 'internal error while validating '
                                              f'(please report): {type(exc).__name__}: {exc}')])
 
 
-def _validate(files, known_roles, search_path, form_dirs, check_compiles) -> Bundle:
+def _validate(files, known_roles, search_path, form_dirs, check_compiles, protected_variables) -> Bundle:
     check = guarded(check_compiles or syntax_only)
     errors: list[DeployError] = []
     out: dict[str, bytes] = {}
@@ -241,6 +245,7 @@ def _validate(files, known_roles, search_path, form_dirs, check_compiles) -> Bun
         errors += check_references(name, root)
         errors += check_lengths(name, root)
         errors += forms.check(name, root)
+        errors += check_form_fields(name, root, forms, protected_variables)
         errors += check_timers(name, root, check)
         errors += check_due_properties(name, root, check)
         errors += check_expressions(name, root, check)

@@ -23,6 +23,8 @@ from ..clock import local_zone
 from ..errors import Conflict, InvalidInput, NotFound
 from ..formschema import UnsafePattern, form_validator
 from ..persistence.models import HumanTask, Incident
+from .forminput import engine_variables, field_errors
+from .multiinstance import MissingOutputItem, missing_output, output_item_name, refuse_missing_output
 from .projections import event_parts, timer_due
 
 
@@ -103,7 +105,11 @@ def _start_element(wf):
 
 
 class CompleteTask(Command):
-    """Validate ``data`` against the task's form, merge it into the task, run on."""
+    """Validate ``data`` against the task's form, merge it into the task, run on.
+
+    Refused with InvalidInput (422, nothing changed): data failing the form, fields the form
+    does not declare or protected variables (``forminput``), an instance of a multi-instance
+    without its output item (``multiinstance``)."""
 
     type = "complete_task"
 
@@ -119,21 +125,38 @@ class CompleteTask(Command):
         row = ctx.session.get(HumanTask, self.task_id)
         if self.enforce_assignee and row is not None and row.assignee and row.assignee != ctx.actor:
             raise Conflict(f"task {self.task_id} is claimed by {row.assignee}")
-        if row is not None and row.form_key:
-            validate_form(ctx.forms.schema(row.form_key), self.data, ctx.hooks.form_message,
-                          today=ctx.now.astimezone(local_zone()).date())
+        schema = ctx.forms.schema(row.form_key) if row is not None and row.form_key else None
+        refused = field_errors(task, self.data, schema, ctx.hooks.protected_variables | engine_variables(ctx.workflow),
+                               ctx.hooks.form_message)
+        try:
+            if schema is not None:
+                validate_form(schema, self.data, ctx.hooks.form_message,
+                              today=ctx.now.astimezone(local_zone()).date())
+        except InvalidInput as exc:   # one answer lists every problem
+            raise InvalidInput(exc.message, errors={**(exc.errors or {}), **refused}) from None
+        if refused:
+            raise InvalidInput("the completion sets fields it may not: " + ", ".join(sorted(refused)),
+                               errors=refused)
         spec = task.task_spec
         if hasattr(spec, "add_data_from_form"):
             spec.add_data_from_form(task, self.data)
         else:
             task.data.update(self.data)
+        missing = missing_output(task)   # refused before run(): the instance stays open
+        if missing:
+            refuse_missing_output(missing, ctx.hooks.form_message)
         ctx.completed_by[self.task_id] = ctx.actor
         # Who and when, as the task index will say them (human_task.completed_by/_at): inside
         # the keyed chain, so engine.audit.verify_all can catch an edited task row.
         ctx.audit("task_completed", element_id=spec.bpmn_id, task_id=self.task_id,
                   data={"name": spec.bpmn_name, "submitted": self.data,
                         "completed_by": ctx.actor, "completed_at": utc_text(ctx.now)})
-        task.run()
+        try:
+            task.run()
+        except MissingOutputItem as exc:   # its postScript did not set it either
+            if exc.task is not task:
+                raise
+            refuse_missing_output(output_item_name(task), ctx.hooks.form_message)
         run_engine_steps(ctx.workflow)
 
 

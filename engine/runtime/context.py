@@ -18,6 +18,9 @@ class Hooks:
     router: Any
     due_policy: Any
     form_message: Any = None   # jsonschema ValidationError -> message shown to the user
+    # Variables no form may set (the caller's, e.g. its router's); the engine adds its own
+    # (runtime.forminput.engine_variables).
+    protected_variables: frozenset = frozenset()
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """Helpers shared by the engine tests."""
 from __future__ import annotations
 
+import json
+
 from engine.tasks import TaskQuery
 
 from .conftest import BPMN
@@ -23,3 +25,10 @@ def task_named(engine, instance_id, element_id):
 
 def kinds(engine, instance_id):
     return [e.kind for e in engine.history.events(instance_id)]
+
+
+def deploy_diagram(engine, xml: str, forms: dict | None = None, actor="admin"):
+    """Deploy a diagram written in the test (tests/diagrams.py) with its forms ({file: schema})."""
+    files = {"diagram.bpmn": xml.encode()}
+    files.update({name: json.dumps(schema).encode() for name, schema in (forms or {}).items()})
+    return engine.repository.deploy(files, actor=actor)
