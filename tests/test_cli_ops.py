@@ -14,12 +14,13 @@ from engine.tasks import TaskQuery
 from .test_cli import baoxue
 
 FAILING = ROOT / "tests" / "engine" / "bpmn" / "failing.bpmn"
+DIVISOR_FORM = ROOT / "tests" / "engine" / "forms" / "divisor.schema.json"
 
 
 def test_an_operator_finds_and_resolves_an_incident_from_the_shell(db_url, tmp_path):
     env = {**os.environ, "BAOXUE_DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
     assert baoxue("init", env=env, cwd=tmp_path).returncode == 0
-    assert baoxue("deploy", str(FAILING), env=env, cwd=tmp_path).returncode == 0
+    assert baoxue("deploy", str(FAILING), str(DIVISOR_FORM), env=env, cwd=tmp_path).returncode == 0
     clean = baoxue("check", env=env, cwd=tmp_path)
     assert clean.returncode == 0 and clean.stdout.startswith("一致 (consistent)")
 

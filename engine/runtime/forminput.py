@@ -9,8 +9,8 @@ So, whatever the schema says:
 * a task with a form accepts only the top-level fields its schema declares (``properties``,
   also inside ``allOf``/``anyOf``/``oneOf``/``if``/``then``/``else``/``dependentSchemas`` and
   local ``$ref``s); ``patternProperties`` and ``additionalProperties`` declare nothing;
-* a task without a form accepts any field that is not protected (the diagram's author chose
-  free data; Baoxue's own processes give every user task a form);
+* a task without a form declares nothing: it accepts no field, except the output item an
+  instance of a multi-instance must set (``multiinstance.output_item_name``);
 * no completion may set a protected variable: the engine's own (``engine_variables``:
   correlation properties of the process's messages and the variables they are read from,
   the variables message catches fill) and those the caller declares
@@ -28,6 +28,7 @@ from jsonschema import ValidationError
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 
 from ..formschema import declared_fields
+from .multiinstance import output_item_name
 
 
 def engine_variables(workflow) -> set[str]:
@@ -58,19 +59,20 @@ def _event_variables(definition) -> Iterable[str]:
 def field_errors(task, data, schema: dict | None, protected: Collection[str],
                  message: Callable | None = None) -> dict[str, str]:
     """``{field: reason}`` for every field of ``data`` the completion of ``task`` may not
-    set: not declared by ``schema`` (when the task has a form), or a protected variable;
-    ``{}`` when none. ``message(ValidationError)`` words the reasons (validator
-    ``additionalProperties`` for an undeclared field, ``x-protected`` for a protected one)."""
+    set: not declared by ``schema`` (a task without a form declares only a multi-instance
+    output item), or a protected variable; ``{}`` when none. ``message(ValidationError)``
+    words the reasons (validator ``additionalProperties`` for an undeclared field,
+    ``x-protected`` for a protected one)."""
     if not isinstance(data, dict):
         return {}   # validate_form words that one
     variable = getattr(task.task_spec, "variable", None)
     errors = {}
-    if schema is not None:
-        declared = declared_fields(schema)
-        for name in data:
-            if name not in declared:
-                errors[name] = _reason(message, "additionalProperties", name, data,
-                                       f"{name} is not a field of this form")
+    declared = declared_fields(schema) if schema is not None else {output_item_name(task)} - {None}
+    for name in data:
+        if name not in declared:
+            errors[name] = _reason(message, "additionalProperties", name, data,
+                                   f"{name} is not a field of this form" if schema is not None
+                                   else f"{name}: this task has no form, it takes no data")
     for name in [variable] if variable else list(data):
         if name in protected:
             errors[name] = _reason(message, "x-protected", name, data,

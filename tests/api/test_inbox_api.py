@@ -46,7 +46,7 @@ def test_each_scope_kind_routes_to_the_childs_units(deployed, as_user):
     assert inbox(client, as_user, "ht32")["total"] == 0
 
     item = inbox(client, as_user, "ht31")["items"][0]
-    assert item["subject"]["name"] == "张*明" and item["subject"]["where"] == "蛟潭中心学校 三年级1班"
+    assert item["subject"]["name"] == "张小明" and item["subject"]["where"] == "蛟潭中心学校 三年级1班"
     done = complete(client, as_user, "ht31", item["task_id"], CALL)
     assert done.status_code == 200, done.json
     assert done.json["handed_to"] == ["村（场、社区）书记 蛟潭村"]                        # village

@@ -9,12 +9,13 @@ from engine.persistence.models import Incident
 from engine.tasks import TaskQuery
 
 FAILING = Path(__file__).resolve().parent.parent / "engine" / "bpmn" / "failing.bpmn"
+DIVISOR_FORM = FAILING.parent.parent / "forms" / "divisor.schema.json"
 
 
 def failed_case(town, variables=None, divisor=0) -> tuple[int, int]:
     """A case whose script step failed: (instance id, incident id)."""
     engine = town.extensions["baoxue.engine"]
-    engine.repository.deploy_paths([FAILING], actor="admin")
+    engine.repository.deploy_paths([FAILING, DIVISOR_FORM], actor="admin")
     started = engine.runtime.start("failing", {"total": 10} if variables is None else variables)
     (task,) = engine.tasks.list(TaskQuery(instance_id=started.instance_id))[0]
     try:
