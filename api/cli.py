@@ -38,6 +38,8 @@ def _deploy(engine, paths, actor) -> None:
     for result in results:
         state = "new version" if result.created else "unchanged"
         click.echo(f"{result.process_key} v{result.version} ({state})")
+        for item in result.warnings:
+            click.echo(f"  警告 (warning) {item['file']}:{item['line']} [{item['element_id']}]: {item['message']}")
 
 
 @click.group()

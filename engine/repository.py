@@ -11,7 +11,7 @@ import ast
 from contextlib import contextmanager
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -39,10 +39,14 @@ class DeployedProcess:
     definition_id: int
     name: str | None
     created: bool          # False when the content was unchanged and the version reused
+    # Deploy warnings about this process's file ({file, element_id, line, message}): it
+    # deployed, but something may not behave as meant (validate.Bundle.warnings).
+    warnings: tuple = ()
 
     def to_dict(self) -> dict:
         return dict(process_key=self.process_key, version=self.version,
-                    definition_id=self.definition_id, name=self.name, created=self.created)
+                    definition_id=self.definition_id, name=self.name, created=self.created,
+                    warnings=list(self.warnings))
 
 
 class FormSource:
@@ -83,7 +87,8 @@ class Repository:
         """Validate and store ``files`` ({filename: bytes}); returns one entry per process.
 
         Raises InvalidInput (422) whose ``errors`` is a list of ``{file, element_id, line,
-        message}``; nothing is stored then.
+        message}``; nothing is stored then. Warnings (same shape) do not stop a deploy; each
+        entry carries those about its process's file.
         """
         bundle = validate_bundle(files, known_roles=self.known_roles,
                                  search_path=self.search_path if search_path is None else search_path,
@@ -102,7 +107,9 @@ class Repository:
             deployment = self._store_files(session, bundle.files, actor, now)
             for pid, info in sorted(bundle.processes.items()):
                 results.append(self._store_version(session, deployment, info, hashes[pid], actor, now))
-        return results
+        return [replace(r, warnings=tuple(w.to_dict() for w in bundle.warnings
+                                          if w.file == bundle.processes[r.process_key].file))
+                for r in results]
 
     def deploy_paths(self, paths: Sequence[Path], actor: str | None = None) -> list[DeployedProcess]:
         """Deploy files and folders (each folder: its BPMN/DMN files, also the call search path)."""

@@ -31,6 +31,8 @@ class DeployedSchema(Schema):
     version = fields.Integer()
     definition_id = fields.Integer()
     created = fields.Boolean(metadata={"description": "false when the content was unchanged"})
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "{file, element_id, line, message}: deployed, but may not behave as meant"})
 
 
 class DeployResultSchema(Schema):

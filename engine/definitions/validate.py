@@ -12,6 +12,7 @@ from lxml import etree
 
 from .checks import (check_dmn_expressions, check_expressions, check_lanes, check_lengths, check_references,
                      check_subprocess_lanes, guarded, syntax_only)
+from .correlations import check_correlations
 from .errors import DeployError
 from .forms import FormChecker, parse_json
 from .parsing import ParseSession, file_kind
@@ -44,10 +45,13 @@ class Bundle:
            pulled from the search path for call activities / business rule tasks
            (transitively), and the form files the user tasks reference
     processes: {process id: ProcessInfo} for executable top-level processes of the given files
+    warnings: what deploys but may not behave as meant (same shape as errors; e.g. a message
+           catch whose correlation may have no value: ``correlations.check_correlations``)
     """
     files: dict[str, bytes]
     processes: dict[str, ProcessInfo]
     errors: list[DeployError] = field(default_factory=list)
+    warnings: list[DeployError] = field(default_factory=list)
 
 
 class _SearchPath:
@@ -164,6 +168,7 @@ def validate_bundle(files: Mapping[str, bytes], *, known_roles: Collection[str] 
 def _validate(files, known_roles, search_path, form_dirs, check_compiles) -> Bundle:
     check = guarded(check_compiles or syntax_only)
     errors: list[DeployError] = []
+    warnings: list[DeployError] = []
     out: dict[str, bytes] = {}
     roots: dict[str, etree._Element] = {}
     session = ParseSession()
@@ -238,13 +243,14 @@ def _validate(files, known_roles, search_path, form_dirs, check_compiles) -> Bun
         errors += check_timers(name, root, check)
         errors += check_due_properties(name, root, check)
         errors += check_expressions(name, root, check)
+        warnings += check_correlations(name, root)
     for name, data in forms.found.items():
         out.setdefault(name, data)
 
     order = {name: i for i, name in enumerate(out)}
     unique = list(dict.fromkeys(errors))
     unique.sort(key=lambda e: (-1 if e.file is None else order.get(e.file, len(order)), e.line or 0))
-    return Bundle(out, processes, unique)
+    return Bundle(out, processes, unique, list(dict.fromkeys(warnings)))
 
 
 def _resolve(session: ParseSession, process_ids: list[str], search: _SearchPath,
