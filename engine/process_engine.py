@@ -10,7 +10,8 @@
     engine.incidents.list(IncidentQuery(status="open"))    # failed steps: retry, resolve
     engine.consistency.run()                               # the consistency check
 
-The caller plugs in a role directory (``known_roles``), a ``router`` and a ``due_policy``
+The caller plugs in a role directory (``known_roles``), a ``router``, a ``due_policy`` and the
+``business_key`` of message-started instances
 (see ``engine.runtime.hooks``), pure script functions (``sandbox.functions``) and checks of
 its own for ``baoxue check`` (``checks``: ``engine.consistency.Check``).
 """
@@ -32,7 +33,9 @@ from .persistence.database import Database
 from .repository import Repository
 from .runtime.context import Hooks
 from .runtime.executor import CommandExecutor
-from .runtime.hooks import DuePolicy, Router, duration_due_policy, lane_router
+from .runtime.hooks import (
+    BusinessKeyRule, DuePolicy, Router, correlation_business_key, duration_due_policy, lane_router,
+)
 from .sandbox import SandboxConfig, check_compiles, make_script_engine
 from .store import WorkflowStore
 from .tasks import TaskService
@@ -47,6 +50,7 @@ class EngineConfig:
     router: Router = lane_router
     due_policy: DuePolicy = duration_due_policy
     form_message: Callable | None = None             # jsonschema error -> user-facing text
+    business_key: BusinessKeyRule = correlation_business_key   # of instances message start events start
     clock: Callable = clock_module.system_clock
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     form_dirs: Sequence[Path] = ()                    # where forms referenced by user tasks live
@@ -70,8 +74,8 @@ class ProcessEngine:
         self.repository = Repository(self.db, self.clock, known_roles=config.known_roles,
                                      form_dirs=config.form_dirs, search_path=config.search_path,
                                      check_compiles=check_compiles)
-        self.executor = CommandExecutor(self.db, self.store, Hooks(config.router, config.due_policy, config.form_message),
-                                        self.clock, self.repository.forms)
+        hooks = Hooks(config.router, config.due_policy, config.form_message, config.business_key)
+        self.executor = CommandExecutor(self.db, self.store, hooks, self.clock, self.repository.forms)
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
         self.messages = MessageService(self)

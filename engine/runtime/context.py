@@ -18,6 +18,7 @@ class Hooks:
     router: Any
     due_policy: Any
     form_message: Any = None   # jsonschema ValidationError -> message shown to the user
+    business_key: Any = None   # (process_key, correlation, payload) -> key of a message-started instance
 
 
 @dataclass
