@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ from .persistence.models import HumanTask, Incident, ProcessInstance, WorkflowSt
 from .runtime.commands import (
     CompleteTask, ResolveIncident, SetVariables, StartInstance, command_from_json,
 )
+from .runtime.correlation import has_value
 from .runtime.executor import NewInstance
 
 
@@ -42,6 +44,41 @@ def task_summary(row: HumanTask) -> dict:
             "due_at": row.due_at.isoformat() if row.due_at else None}
 
 
+REQUIRED_PROPERTY = "requiredVariables"
+
+
+def required_start_variables(spec) -> list[str]:
+    """Variables a process needs, with a value, to start: its data inputs (``ioSpecification``)
+    and the comma-separated ``requiredVariables`` property of its top-level start events.
+    The property exists because SpiffWorkflow names a correlation property by its XML id: a
+    ``child_id`` property and a ``child_id`` data input would share one id, which XML forbids."""
+    names = [var.bpmn_id for var in getattr(getattr(spec, "io_specification", None), "data_inputs", None) or []]
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEvent):
+            value = ((getattr(task_spec, "extensions", None) or {}).get("properties") or {}).get(REQUIRED_PROPERTY)
+            names += [name.strip() for name in (value or "").split(",") if name.strip()]
+    return list(dict.fromkeys(names))
+
+
+def _require_inputs(process_key: str, spec, variables: dict | None, command: StartInstance | None) -> None:
+    """A start without a value for each of ``required_start_variables`` raises InvalidInput
+    (422) naming them, before anything is stored. A message start gives them in its message;
+    a timer start has no data to give, so it is not checked. This is how a diagram says that
+    a start without its correlation key (``child_id``) is refused rather than left waiting
+    uncorrelatable (issue 9)."""
+    required = required_start_variables(spec)
+    if not required or (command is not None and command.timer):
+        return
+    given = dict(variables or {})
+    if command is not None and command.message:
+        given.update(command.message.get("payload") or {})
+        given.update(command.message.get("correlation") or {})
+    missing = [name for name in required if not has_value(given.get(name))]
+    if missing:
+        raise InvalidInput(f"{process_key} needs {', '.join(missing)} to start (required by the process)",
+                           errors={f"variables.{name}": "required by the process" for name in missing})
+
+
 class RuntimeService:
     def __init__(self, engine):
         self.engine = engine
@@ -50,7 +87,8 @@ class RuntimeService:
               actor: str | None = None) -> CommandResult:
         """Start the latest version of ``process_key`` with ``variables`` as its initial data.
 
-        Raises NotFound (no such key), InvalidInput (variables not a JSON object), StepFailed
+        Raises NotFound (no such key), InvalidInput (variables not a JSON object, or without a
+        value for a variable the process requires: ``required_start_variables``), StepFailed
         (the first steps failed: the instance exists in ``error`` with an incident).
         """
         definition = self.engine.repository.latest(process_key)
@@ -63,6 +101,7 @@ class RuntimeService:
             raise InvalidInput("variables must be a JSON object", errors={"variables": "must be an object"})
         definition = self.engine.repository.get(definition_id, session)
         spec, subprocess_specs = self.engine.repository.specs(definition, session)
+        _require_inputs(definition.process_key, spec, variables, command)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.engine.script_engine)
         # Initial data goes on the root task: workflow.data is not visible to tasks.
         workflow.task_tree.data.update(variables or {})

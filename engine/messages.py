@@ -3,7 +3,11 @@
 SpiffWorkflow accepts a message when *any* correlation key matches (PR #434) and silently
 queues one that nothing catches. Here a waiting catch event matches only if every
 correlation property it expects is given with an equal value, and a message that reaches
-nothing is stored with status ``unmatched``.
+nothing is stored with status ``unmatched``. A property without a value matches nothing (the
+catch waits ``uncorrelatable``), a message without a value for one of its message's
+correlation properties is refused (422), and an instance a message start event opens gets a
+business key, so one open instance per key holds for message starts too (issue 9;
+engine/README.md, "Messages and correlation").
 
 Delivery is at least once and applied once. A message is first stored ``pending`` in the
 sender's transaction (``enqueue``: the API's ``deliver``, or a process that throws one,
@@ -23,11 +27,14 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .outbox import backoff, claim_next, wall_clock
 from .errors import Busy, Conflict, InstanceInError, InvalidInput, NotFound
-from .persistence.models import Message, MessageDelivery, MessageStart, MessageSubscription
+from .persistence.models import (
+    Message, MessageDelivery, MessageStart, MessageSubscription, ProcessDefinition, ProcessInstance,
+)
+from .runtime.correlation import correlation_matches, message_keys, require_keys
 from .runtime.commands import CatchMessage, StartInstance
 from .runtime.executor import PendingFailure
 
@@ -42,24 +49,21 @@ class DeliveryResult:
     reached: list[int] = field(default_factory=list)     # waiting instances that caught it
     started: list[int] = field(default_factory=list)     # instances started by a message start event
     failed: list[dict] = field(default_factory=list)     # [{instance_id, incident_id, message}]
+    refused: list[dict] = field(default_factory=list)    # starts refused: [{process_key, business_key, reason}]
     waiting: list = field(default_factory=list)          # targets that get it later (busy, in error)
     errors: list[str] = field(default_factory=list)      # why they could not take it now
 
     def to_dict(self) -> dict:
         return {"message_id": self.message_id, "status": self.status, "reached": self.reached,
-                "started": self.started, "failed": self.failed,
+                "started": self.started, "failed": self.failed, "refused": self.refused,
                 "waiting": [w for w in self.waiting if w is not None]}
-
-
-def correlation_matches(expected: dict, given: dict) -> bool:
-    """Every property the catch event expects must be given, with an equal value."""
-    return all(key in given and given[key] == value for key, value in expected.items())
 
 
 class MessageService:
     def __init__(self, engine):
         self.engine = engine
         self._local = threading.local()
+        self._keys: dict[int, dict[str, set[str]]] = {}   # definition id -> {message: properties}
 
     # -- sending -------------------------------------------------------------------------
     def deliver(self, name: str, correlation: dict | None = None, payload: dict | None = None, *,
@@ -69,9 +73,12 @@ class MessageService:
         event of that name (``payload`` as data). Returns where it went; status ``pending``
         means some target takes it later (busy or in error), by the worker.
 
-        Raises InvalidInput (422) for a malformed message; nothing is stored then.
+        Raises InvalidInput (422) for a malformed message, or one that lacks a value for a
+        correlation property its message has in a deployed process
+        (``correlation_properties``); nothing is stored then.
         """
         correlation, payload = _checked(name, correlation, payload)
+        require_keys(name, correlation, self.correlation_properties(name))
         with self.engine.db.transaction() as session:
             row = self.enqueue(session, name, correlation, payload, sender=actor)
             row.lease_until = wall_clock() + LEASE     # ours: the worker leaves it alone
@@ -98,6 +105,7 @@ class MessageService:
         ``executor.execute`` with a session does (PendingFailure, InstanceInError, Busy,
         NotFound, Conflict)."""
         correlation, payload = _checked(name, correlation, payload)
+        require_keys(name, correlation, self.correlation_properties(name, session))
         _, caught, _, _ = self.engine.executor.execute(instance_id, CatchMessage(name, correlation, payload),
                                                        actor, session=session)
         row = self.enqueue(session, name, correlation, payload, sender=actor)
@@ -173,14 +181,25 @@ class MessageService:
                 result.reached.append(instance_id)
 
     def _start(self, result, message_id, definition_id, command, actor) -> None:
+        """Start ``definition_id`` by its message start event. Its business key comes from
+        the engine's ``business_key`` hook, as for every start: a second open instance for
+        the same key is refused (the one-open-case rule), recorded in ``result.refused``."""
         target = f"start:{definition_id}"
+        message = command.message
+        process_key = self.engine.repository.get(definition_id).process_key
+        business_key = self.engine.executor.hooks.business_key(process_key, message["correlation"],
+                                                               message["payload"])
         try:
             with self.engine.db.transaction() as session:
-                outcome = self.engine.runtime.start_definition(definition_id, {}, actor=actor, command=command,
-                                                               session=session)
+                outcome = self.engine.runtime.start_definition(definition_id, {}, business_key=business_key,
+                                                               actor=actor, command=command, session=session)
                 session.add(_delivery(message_id, target, outcome.instance_id, "started", self.engine.clock()))
         except PendingFailure as failure:
             self._hand_to_incident(result, failure, message_id, target)
+        except (Conflict, InvalidInput) as exc:
+            result.refused.append({"process_key": process_key, "business_key": business_key,
+                                   "reason": exc.message})
+            result.errors.append(f"{target}: {exc.message}")
         except Busy as exc:
             result.waiting.append(None)
             result.errors.append(f"{target}: {exc.message}")
@@ -214,7 +233,8 @@ class MessageService:
     def _matching_instances(self, name, correlation) -> list[int]:
         with self.engine.db.read() as session:
             rows = session.scalars(select(MessageSubscription).where(
-                MessageSubscription.message_name == name).order_by(MessageSubscription.instance_id))
+                MessageSubscription.message_name == name, MessageSubscription.status == "waiting")
+                .order_by(MessageSubscription.instance_id))
             matched = [row.instance_id for row in rows
                        if correlation_matches(json.loads(row.correlation), correlation)]
         return sorted(set(matched))
@@ -229,8 +249,47 @@ class MessageService:
         subscription (``[{"child_id": 7}, ...]``): who would catch it if it came now."""
         with self.engine.db.read() as session:
             rows = session.scalars(select(MessageSubscription.correlation).where(
-                MessageSubscription.message_name == name).order_by(MessageSubscription.id))
+                MessageSubscription.message_name == name, MessageSubscription.status == "waiting")
+                .order_by(MessageSubscription.id))
             return [json.loads(row) for row in rows]
+
+    def subscriptions(self, instance_id: int) -> list[MessageSubscription]:
+        """The message catches ``instance_id`` waits on (status ``waiting`` or ``uncorrelatable``)."""
+        with self.engine.db.read() as session:
+            return list(session.scalars(select(MessageSubscription).where(
+                MessageSubscription.instance_id == instance_id).order_by(MessageSubscription.id)))
+
+    def uncorrelatable(self) -> list[MessageSubscription]:
+        """Waiting catch events that can never be matched: their instance has no value for a
+        correlation property (``missing``). Not an incident (nothing failed); an administrator
+        sets the variable (``runtime.set_variables``) and the catch waits for its message."""
+        with self.engine.db.read() as session:
+            return list(session.scalars(select(MessageSubscription).where(
+                MessageSubscription.status == "uncorrelatable").order_by(MessageSubscription.id)))
+
+    def correlation_properties(self, name: str, session=None) -> set[str]:
+        """Names of the correlation properties that message ``name`` has in the processes
+        that can catch or be started by it now (latest versions, and the versions of instances
+        waiting for it). SpiffWorkflow reads them out of every message it is given, so a message
+        without them could only fail (NameError) or match the wrong case."""
+        def ids(session):
+            latest = select(func.max(ProcessDefinition.id)).group_by(ProcessDefinition.process_key)
+            running = select(ProcessInstance.definition_id).join(
+                MessageSubscription, MessageSubscription.instance_id == ProcessInstance.id).where(
+                MessageSubscription.message_name == name)
+            return set(session.scalars(latest)) | set(session.scalars(running.distinct()))
+        if session is None:
+            with self.engine.db.read() as own:
+                found = ids(own)
+        else:
+            found = ids(session)
+        wanted = set()
+        for definition_id in found:
+            if definition_id not in self._keys:
+                definition = self.engine.repository.get(definition_id, session)
+                self._keys[definition_id] = message_keys(*self.engine.repository.specs(definition, session))
+            wanted |= self._keys[definition_id].get(name, set())
+        return wanted
 
     def unmatched(self) -> list[Message]:
         with self.engine.db.read() as session:

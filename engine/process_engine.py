@@ -10,10 +10,11 @@
     engine.incidents.list(IncidentQuery(status="open"))    # failed steps: retry, resolve
     engine.consistency.run()                               # the consistency check
 
-The caller plugs in a role directory (``known_roles``), a ``router`` and a ``due_policy``
-(see ``engine.runtime.hooks``), pure script functions (``sandbox.functions``), the variables
-its hooks read that no form may set (``protected_variables``: ``engine.runtime.forminput``)
-and checks of its own for ``baoxue check`` (``checks``: ``engine.consistency.Check``).
+The caller plugs in a role directory (``known_roles``), a ``router``, a ``due_policy`` and the
+``business_key`` of message-started instances (see ``engine.runtime.hooks``), pure script
+functions (``sandbox.functions``), the variables its hooks read that no form may set
+(``protected_variables``: ``engine.runtime.forminput``) and checks of its own for
+``baoxue check`` (``checks``: ``engine.consistency.Check``).
 """
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ from .persistence.database import Database
 from .repository import Repository
 from .runtime.context import Hooks
 from .runtime.executor import CommandExecutor
-from .runtime.hooks import DuePolicy, Router, duration_due_policy, lane_router
+from .runtime.hooks import (
+    BusinessKeyRule, DuePolicy, Router, correlation_business_key, duration_due_policy, lane_router,
+)
 from .sandbox import SandboxConfig, check_compiles, make_script_engine
 from .store import WorkflowStore
 from .tasks import TaskService
@@ -50,6 +53,7 @@ class EngineConfig:
     form_message: Callable | None = None             # jsonschema error -> user-facing text
     # Variables no form may set or declare (e.g. the router's): runtime.forminput.
     protected_variables: Collection[str] = ()
+    business_key: BusinessKeyRule = correlation_business_key   # of instances message start events start
     clock: Callable = clock_module.system_clock
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     form_dirs: Sequence[Path] = ()                    # where forms referenced by user tasks live
@@ -74,7 +78,8 @@ class ProcessEngine:
                                      form_dirs=config.form_dirs, search_path=config.search_path,
                                      check_compiles=check_compiles,
                                      protected_variables=config.protected_variables)
-        hooks = Hooks(config.router, config.due_policy, config.form_message, frozenset(config.protected_variables))
+        hooks = Hooks(config.router, config.due_policy, config.form_message, frozenset(config.protected_variables),
+                      config.business_key)
         self.executor = CommandExecutor(self.db, self.store, hooks, self.clock, self.repository.forms)
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)

@@ -94,7 +94,7 @@ class Repository:
         with the deploy's warnings (``DeployResult.warnings``).
 
         Raises InvalidInput (422) whose ``errors`` is a list of ``{file, element_id, line,
-        message}``; nothing is stored then.
+        message}``; nothing is stored then. Warnings (same shape) do not stop a deploy.
         """
         bundle = validate_bundle(files, known_roles=self.known_roles,
                                  search_path=self.search_path if search_path is None else search_path,

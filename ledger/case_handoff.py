@@ -29,6 +29,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Mapping
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
@@ -36,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from engine.errors import Busy, Conflict, InstanceInError, NotFound
 from engine.outbox import backoff, claim_next, wall_clock
 from engine.persistence.models import MessageSubscription, ProcessInstance
+from engine.runtime.hooks import correlation_business_key
 from engine.runtime.commands import SetVariables
 from engine.runtime.executor import PendingFailure
 from engine.runtime.locking import is_transient, lock_instance
@@ -59,6 +61,17 @@ class CaseEvent:
 
 def business_key(child_id: int) -> str:
     return f"child:{child_id}"
+
+
+def start_business_key(process_key: str, correlation: Mapping, payload: Mapping) -> str | None:
+    """The business key of an instance a message start event opens (the engine's
+    ``business_key`` hook): ``child:<id>`` for a message about a child, as every other start
+    of a child's case has, so a child has one open case per process however it was started
+    (issue 9); otherwise the engine's default (the correlation)."""
+    child_id = correlation.get("child_id", payload.get("child_id"))
+    if child_id is not None:
+        return business_key(child_id)
+    return correlation_business_key(process_key, correlation, payload)
 
 
 def open_case(session, child_id: int) -> int | None:

@@ -23,7 +23,9 @@ def _admins_only():
 
 class FindingView(Schema):
     check = fields.String(metadata={"description": "what disagrees: workflow_state, human_task, timer_job, "
-                                                  "message_subscription, audit_chain, incidents, or a domain check"})
+                                                  "message_subscription, uncorrelatable (a message catch "
+                                                  "without a value for its correlation key), audit_chain, "
+                                                  "incidents, or a domain check"})
     message = fields.String()
     instance_id = fields.Integer(allow_none=True)
     element_id = fields.String(allow_none=True)

@@ -143,7 +143,10 @@ def traced(principal, instance_id: int):
 
 @blp.get("/<int:instance_id>")
 def get_instance(instance_id):
-    """Status, version, active tasks, completed element ids and open incidents."""
+    """Status, version, active tasks, completed element ids, open incidents, and the messages
+    it waits for (``waiting_messages``: {element_id, message_name, correlation, status,
+    missing}; status ``uncorrelatable``: a correlation property has no value in the case, so
+    no message can reach it until an administrator sets ``missing``)."""
     from SpiffWorkflow.util.task import TaskState
     principal = api_user()
     traced(principal, instance_id)
@@ -161,8 +164,11 @@ def get_instance(instance_id):
               if t.task_spec.bpmn_id]
     incidents = [{"incident_id": i.id, "element_id": i.element_id, "message": public_message(i.message),
                   "created_at": i.created_at.isoformat()} for i in eng.runtime.incidents(instance_id)]
+    waiting = [{"element_id": w.element_id, "message_name": w.message_name, "correlation": json.loads(w.correlation),
+                "status": w.status, "missing": w.missing.split(",") if w.missing else []}
+               for w in eng.messages.subscriptions(instance_id)]
     return {**_summary(instance), "version": definition.version, "active": active,
-            "completed_elements": completed, "incidents": incidents}
+            "completed_elements": completed, "incidents": incidents, "waiting_messages": waiting}
 
 
 @blp.get("/<int:instance_id>/events")

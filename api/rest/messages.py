@@ -22,9 +22,12 @@ class MessageArgs(Schema):
 @blp.post("")
 @blp.arguments(MessageArgs)
 def deliver(args):
-    """``{message_id, status: delivered|unmatched|pending, reached, started, failed, waiting}``;
-    task force and admins only. ``pending``: some waiting instance cannot take it now (busy,
-    or in error: ``waiting`` lists them); the worker delivers it later, nothing is dropped."""
+    """``{message_id, status: delivered|unmatched|pending, reached, started, failed, refused,
+    waiting}``; task force and admins only. ``pending``: some waiting instance cannot take it
+    now (busy, or in error: ``waiting`` lists them); the worker delivers it later, nothing is
+    dropped. ``refused``: a message start event would open a second case for the same
+    business key (one open case per child). 422 (nothing stored) when ``correlation`` lacks a
+    value for a correlation property of the message (``errors: {"correlation.child_id": ...}``)."""
     principal = api_user()
     if not (principal.is_admin or any(principal.holds(r) for r in access.TOWN_SUPERVISORS)):
         raise Forbidden("只有专班或管理员可以发送消息 (task force or administrators only)")

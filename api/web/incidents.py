@@ -41,7 +41,8 @@ ABANDON_EFFECTS = {
     "catch_message": "这条消息不再投递给本案件。",
 }
 CHECK_NAMES = {"workflow_state": "流程状态无法读取", "human_task": "待办索引不一致", "timer_job": "定时器不一致",
-               "message_subscription": "消息订阅不一致", "audit_chain": "审计链异常", "incidents": "案件出错",
+               "message_subscription": "消息订阅不一致", "uncorrelatable": "等待消息但缺少关联值",
+               "audit_chain": "审计链异常", "incidents": "案件出错",
                "check": "检查本身出错"}
 
 

@@ -5,7 +5,10 @@
   tables, recomputed as ``runtime.projections`` would write them (without writing):
   ``human_task`` (one open row per ready user task), ``timer_job`` (one waiting job per
   waiting timer, due when the workflow says), ``message_subscription`` (one row per waiting
-  message catch, same correlation).
+  message catch, same correlation and status).
+* ``uncorrelatable``: message catches that wait without a value for a correlation property
+  (a case started without its key): never matched, not an incident; an administrator sets
+  the variable (``runtime.set_variables``).
 * ``closed_instances``: open tasks, waiting timers or subscriptions left on an instance that
   is completed or terminated.
 * ``audit_chain``: every instance's chain and the definitions chain verify, and no instance
@@ -128,10 +131,10 @@ def _diff_timers(instance_id, workflow, jobs) -> Iterable[Finding]:
 
 def _diff_subscriptions(instance_id, workflow, store, rows) -> Iterable[Finding]:
     def key(row: dict) -> tuple:
-        return row["task_id"], row["element_id"], row["message_name"], row["correlation"]
+        return row["task_id"], row["element_id"], row["message_name"], f'{row["correlation"]} ({row["status"]})'
     expected = [key(row) for row in expected_subscriptions(workflow, store)]
     actual = [key({"task_id": r.task_id, "element_id": r.element_id, "message_name": r.message_name,
-                   "correlation": r.correlation}) for r in rows]
+                   "correlation": r.correlation, "status": r.status}) for r in rows]
     for item in expected:
         if item in actual:
             actual.remove(item)
@@ -141,6 +144,18 @@ def _diff_subscriptions(instance_id, workflow, store, rows) -> Iterable[Finding]
     for item in actual:
         yield Finding("message_subscription", f"message_subscription for '{item[2]}' {item[3]} but nothing "
                                               "waits for it", instance_id, item[1])
+
+
+def check_uncorrelatable(engine) -> Iterable[Finding]:
+    with engine.db.snapshot() as session:
+        rows = session.scalars(select(MessageSubscription).join(
+            ProcessInstance, MessageSubscription.instance_id == ProcessInstance.id).where(
+            MessageSubscription.status == "uncorrelatable", ProcessInstance.status.in_(OPEN_STATUSES))
+            .order_by(MessageSubscription.id)).all()
+    for row in rows:
+        yield Finding("uncorrelatable", f"waits for message '{row.message_name}' but has no value for "
+                                        f"{row.missing}: no message can reach it; set the variable",
+                      row.instance_id, row.element_id)
 
 
 # ------------------------------------------------------------------ closed instances
@@ -209,6 +224,7 @@ def check_incidents(engine) -> Iterable[Finding]:
 ENGINE_CHECKS = [
     Check("instances", check_instances),
     Check("closed_instances", check_closed_instances),
+    Check("uncorrelatable", check_uncorrelatable),
     Check("audit_chain", check_audit_chains),
     Check("incidents", check_incidents),
 ]

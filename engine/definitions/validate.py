@@ -12,6 +12,7 @@ from lxml import etree
 
 from .checks import (check_dmn_expressions, check_expressions, check_lanes, check_lengths, check_references,
                      check_subprocess_lanes, guarded, note_called_lanes, syntax_only)
+from .correlations import check_correlations
 from .errors import DeployError
 from .formfields import check_form_fields
 from .forms import FormChecker, parse_json
@@ -49,7 +50,8 @@ class Bundle:
     processes: {process id: ProcessInfo} for executable top-level processes of the given files
     errors: problems that refuse the deploy
     warnings: notes that do not refuse it but that the modeller must read: a rule the engine
-              applies that the diagram does not show, a value that may be missing at run time
+              applies that the diagram does not show (``checks.note_called_lanes``), a message
+              catch whose correlation may have no value (``correlations.check_correlations``)
     """
     files: dict[str, bytes]
     processes: dict[str, ProcessInfo]
@@ -174,6 +176,7 @@ def validate_bundle(files: Mapping[str, bytes], *, known_roles: Collection[str] 
 def _validate(files, known_roles, search_path, form_dirs, check_compiles, protected_variables) -> Bundle:
     check = guarded(check_compiles or syntax_only)
     errors: list[DeployError] = []
+    warnings: list[DeployError] = []
     out: dict[str, bytes] = {}
     roots: dict[str, etree._Element] = {}
     session = ParseSession()
@@ -249,10 +252,11 @@ def _validate(files, known_roles, search_path, form_dirs, check_compiles, protec
         errors += check_timers(name, root, check)
         errors += check_due_properties(name, root, check)
         errors += check_expressions(name, root, check)
+        warnings += check_correlations(name, root)
     for name, data in forms.found.items():
         out.setdefault(name, data)
 
-    warnings = note_called_lanes({n: _executable_view(r) for n, r in roots.items() if file_kind(n) == 'bpmn'})
+    warnings += note_called_lanes({n: _executable_view(r) for n, r in roots.items() if file_kind(n) == 'bpmn'})
 
     order = {name: i for i, name in enumerate(out)}
 

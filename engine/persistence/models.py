@@ -181,6 +181,10 @@ class MessageSubscription(Base):
     element_id: Mapped[str] = mapped_column(String(255))
     message_name: Mapped[str] = mapped_column(String(255), index=True)
     correlation: Mapped[str] = mapped_column(Text)  # JSON {property: value}
+    # waiting | uncorrelatable: a correlation property has no value in the instance (``missing``,
+    # comma-separated names); such a catch never matches a message (engine.messages).
+    status: Mapped[str] = mapped_column(String(16), default="waiting", server_default="waiting")
+    missing: Mapped[str | None] = mapped_column(Text)
 
 
 class MessageStart(Base):

@@ -23,6 +23,7 @@ from ..clock import local_zone
 from ..errors import Conflict, InvalidInput, NotFound
 from ..formschema import UnsafePattern, form_validator
 from ..persistence.models import HumanTask, Incident
+from .correlation import message_values, takes
 from .forminput import engine_variables, field_errors
 from .multiinstance import MissingOutputItem, missing_output, output_item_name, refuse_missing_output
 from .projections import event_parts, timer_due
@@ -291,22 +292,39 @@ def _safe_task(wf, task_id):
 
 
 def deliver_to_workflow(ctx, name: str, correlation: dict, payload: dict) -> int:
-    """Hand a message to the waiting catch events of this workflow; returns how many caught it."""
+    """Hand a message to the waiting catch events of this workflow that take it; returns
+    how many caught it.
+
+    Each catch is matched on its own (``correlation.takes``), not by SpiffWorkflow's
+    ``catch``: that gives a message to every waiting task of a (sub)workflow that has no
+    correlation yet, so one child's ``returned`` would complete every multi-instance
+    child's wait, and it raises a bare NameError into the instance for a message without
+    the property. A catch without ``messageVariable`` gets the payload merged into its data
+    (SpiffWorkflow's spiff parser drops it silently).
+    """
     wf = ctx.workflow
-    catchers = [(t, d) for t in wf.event_manager.tasks.values() for d in _catching_definitions(t)
-                if getattr(d, "name", None) == name]
-    if not catchers:
-        return 0
-    definition = catchers[0][1]
     # BPMN reads correlation properties out of the message itself, so the correlation
     # values travel in the payload (the API keeps them apart for matching).
     content = {**payload, **correlation}
-    correlations = definition.calculate_correlations(wf.script_engine, definition.correlation_properties, content)
-    event = BpmnEvent(definition, payload=content, correlations=correlations)
-    caught = wf.event_manager.catch(event, internal=False)
-    if caught:
-        ctx.audit("message_received", element_id=catchers[0][0].task_spec.bpmn_id,
-                  data={"name": name, "correlation": correlation, "payload": payload})
+    caught = 0
+    for task in list(wf.event_manager.tasks.values()):
+        if task.state != TaskState.WAITING:
+            continue
+        for definition in _catching_definitions(task):
+            if not isinstance(definition, MessageEventDefinition) or definition.name != name:
+                continue
+            if not takes(task, definition, message_values(definition, wf.script_engine, content)):
+                continue
+            correlations = definition.calculate_correlations(wf.script_engine, definition.correlation_properties,
+                                                             content)
+            task.task_spec.catch(task, BpmnEvent(definition, payload=content, correlations=correlations))
+            if getattr(definition, "message_var", None) is None:
+                task.data.update(content)
+            task.task_spec._update(task)
+            caught += 1
+            ctx.audit("message_received", element_id=task.task_spec.bpmn_id, task_id=str(task.id),
+                      data={"name": name, "correlation": correlation, "payload": payload})
+            break
     return caught
 
 

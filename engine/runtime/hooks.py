@@ -2,7 +2,8 @@
 
 * ``Router``: given a new user task, who should do it (candidate role and org unit).
 * ``DuePolicy``: when the task is due.
-Both receive a ``TaskContext`` and must not change workflow state.
+* ``BusinessKeyRule``: the business key of an instance a message start event starts.
+The first two receive a ``TaskContext`` and must not change workflow state.
 """
 from __future__ import annotations
 
@@ -43,6 +44,22 @@ class Route:
 
 Router = Callable[[TaskContext], Route]
 DuePolicy = Callable[[TaskContext], "datetime | None"]
+BusinessKeyRule = Callable[[str, Mapping[str, Any], Mapping[str, Any]], "str | None"]
+
+
+def correlation_business_key(process_key: str, correlation: Mapping[str, Any],
+                             payload: Mapping[str, Any]) -> str | None:
+    """Default business key of a message-started instance: its message's correlation,
+    ``"child_id=7"`` (properties sorted, joined by ``&``); None without a correlation.
+
+    The key makes the one-open-instance rule (unique open ``(process_key, business_key)``)
+    hold for message starts as for any other (issue 9): a second message for the same
+    correlation cannot open a second instance. A caller whose other starts use another key
+    form plugs in its own rule, so that both forms agree.
+    """
+    if not correlation:
+        return None
+    return "&".join(f"{key}={correlation[key]}" for key in sorted(correlation))[:255]
 
 
 def lane_router(task: TaskContext) -> Route:

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventD
 from SpiffWorkflow.util.task import TaskState
 
 from ..persistence.models import HumanTask, Message, MessageSubscription, TimerJob
+from .correlation import expected_correlation
 from .hooks import TaskContext
 
 
@@ -195,43 +196,41 @@ def business_day_due(ctx, task, due: datetime) -> datetime:
 
 
 def subscription_correlation(task, definition=None) -> dict:
-    """Correlation values a waiting message catch expects, by property name.
-
-    A property already fixed for the (sub)process (``workflow.correlations``) wins; else the
-    task's variable of the same name (a process started with ``child_id`` waits for
-    messages about that ``child_id``).
-    """
-    known = {}
-    for workflow in (task.workflow.top_workflow, task.workflow):
-        for values in workflow.correlations.values():
-            known.update(values)
-    values = {}
-    definition = definition or task.task_spec.event_definition
-    for prop in definition.correlation_properties:
-        if prop.name in known:
-            values[prop.name] = known[prop.name]
-        elif prop.retrieval_expression in task.data:
-            values[prop.name] = task.data[prop.retrieval_expression]
-    return values
+    """Correlation values a waiting message catch expects, by property name (those that
+    have a value; ``correlation.expected_correlation`` also says which have none)."""
+    return expected_correlation(task, definition or task.task_spec.event_definition)[0]
 
 
 def expected_subscriptions(wf, store) -> list[dict]:
-    """The message_subscription rows (as column dicts, without ids) that ``wf`` should have."""
+    """The message_subscription rows (as column dicts, without ids) that ``wf`` should have.
+    A catch with a correlation property that has no value is ``uncorrelatable`` (``missing``
+    names the properties): it is listed, and never matched (``engine.runtime.correlation``)."""
     rows = []
     for task in _waiting_event_tasks(wf, MessageEventDefinition):
         for definition in event_parts(task, MessageEventDefinition):
-            correlation = store.to_json_safe(subscription_correlation(task, definition))
+            values, missing = expected_correlation(task, definition)
+            correlation = store.to_json_safe(values)
             rows.append({"task_id": str(task.id), "element_id": task.task_spec.bpmn_id,
                          "message_name": definition.name,
-                         "correlation": json.dumps(correlation, sort_keys=True, ensure_ascii=False)})
+                         "correlation": json.dumps(correlation, sort_keys=True, ensure_ascii=False),
+                         "status": "uncorrelatable" if missing else "waiting",
+                         "missing": ",".join(missing) or None})
     return rows
 
 
 def sync_message_subscriptions(ctx) -> None:
+    """Rewrite the instance's subscriptions; a catch that has just become uncorrelatable is
+    audited (``message_uncorrelatable``: the inspector's timeline says why the case waits)."""
     session = ctx.session
-    session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == ctx.instance.id))
+    mine = MessageSubscription.instance_id == ctx.instance.id
+    before = set(session.execute(select(MessageSubscription.task_id, MessageSubscription.message_name).where(
+        mine, MessageSubscription.status == "uncorrelatable")).all())
+    session.execute(delete(MessageSubscription).where(mine))
     for row in expected_subscriptions(ctx.workflow, ctx.store):
         session.add(MessageSubscription(instance_id=ctx.instance.id, **row))
+        if row["status"] == "uncorrelatable" and (row["task_id"], row["message_name"]) not in before:
+            ctx.audit("message_uncorrelatable", element_id=row["element_id"], task_id=row["task_id"],
+                      data={"name": row["message_name"], "missing": row["missing"].split(",")})
 
 
 def sync_all(ctx) -> list[HumanTask]:

@@ -129,7 +129,7 @@ def test_caller_checks_run_after_the_engines_and_a_broken_one_is_itself_a_findin
         raise RuntimeError("bug in a check")
     engine = make_engine(checks=[Check("absent", absent_children), Check("broken", broken)])
     names = [c.name for c in engine.consistency.checks()]
-    assert names == ["instances", "closed_instances", "audit_chain", "incidents", "absent", "broken"]
+    assert names == ["instances", "closed_instances", "uncorrelatable", "audit_chain", "incidents", "absent", "broken"]
     report = engine.consistency.run()
     assert [f.line() for f in report.findings] == [
         "absence_without_case: child 12: absent 3 school days, no open case",

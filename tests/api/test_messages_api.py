@@ -1,0 +1,43 @@
+"""POST /api/v1/messages (issue 9): a message without its correlation key is a 422, and
+nothing of it reaches a case or is stored."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from api.settings import ROOT
+from engine.persistence.models import Message
+
+
+def test_a_returned_message_without_child_id_is_422_and_reaches_no_case(app, client, as_user):
+    engine = app.extensions["baoxue.engine"]
+    engine.repository.deploy_paths([ROOT / "processes"], actor="admin")
+    leader = as_user("leader")
+    started = client.post("/api/v1/process-instances", headers=leader,
+                          json={"process_key": "persuasion", "variables": {"child_id": 1}})
+    assert started.status_code == 201, started.json
+    case_id = started.json["instance_id"]
+    before = engine.history.events(case_id)
+    for correlation in ({}, {"child_id": None}, {"child_id": ""}, {"pupil": 1}):
+        response = client.post("/api/v1/messages", headers=leader,
+                               json={"name": "returned", "correlation": correlation, "payload": {"child_id": 1}}
+                               if correlation == {} else {"name": "returned", "correlation": correlation})
+        assert response.status_code == 422, response.json
+        assert response.json["code"] == "invalid" and list(response.json["errors"]) == ["correlation.child_id"]
+    with engine.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+    assert engine.runtime.get(case_id).status == "active" and engine.runtime.incidents(case_id) == []
+    assert len(engine.history.events(case_id)) == len(before)
+    detail = client.get(f"/api/v1/process-instances/{case_id}", headers=as_user("inspector")).json
+    assert all(w["status"] == "waiting" and w["correlation"] == {"child_id": 1} for w in detail["waiting_messages"])
+
+
+def test_a_persuasion_case_without_child_id_is_refused_at_start(app, client, as_user):
+    """persuasion requires child_id to start (its start event's requiredVariables): without
+    it the case would wait uncorrelatable on every absence and return message."""
+    engine = app.extensions["baoxue.engine"]
+    engine.repository.deploy_paths([ROOT / "processes"], actor="admin")
+    response = client.post("/api/v1/process-instances", headers=as_user("leader"),
+                           json={"process_key": "persuasion", "variables": {"absence_days": 1}})
+    assert response.status_code == 422 and response.json["errors"] == {"variables.child_id": "required by the process"}
+    assert engine.runtime.incidents(1) == [] and client.get("/api/v1/process-instances",
+                                                            headers=as_user("inspector")).json["total"] == 0
