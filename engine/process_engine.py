@@ -33,6 +33,7 @@ from .repository import Repository
 from .runtime.context import Hooks
 from .runtime.executor import CommandExecutor
 from .runtime.hooks import DuePolicy, Router, duration_due_policy, lane_router
+from .runtime.steps import StepLimits
 from .sandbox import SandboxConfig, check_compiles, make_script_engine
 from .store import WorkflowStore
 from .tasks import TaskService
@@ -56,6 +57,7 @@ class EngineConfig:
     # The secret that keys the audit chains (bytes/str of >= 16 bytes, or an AuditKeyring with
     # retired keys). Required: the caller reads it from its own configuration, never the engine.
     audit_key: bytes | str | AuditKeyring | None = None
+    steps: StepLimits = field(default_factory=StepLimits)   # engine steps per transaction, per run
 
 
 class ProcessEngine:
@@ -71,7 +73,7 @@ class ProcessEngine:
                                      form_dirs=config.form_dirs, search_path=config.search_path,
                                      check_compiles=check_compiles)
         self.executor = CommandExecutor(self.db, self.store, Hooks(config.router, config.due_policy, config.form_message),
-                                        self.clock, self.repository.forms)
+                                        self.clock, self.repository.forms, config.steps)
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
         self.messages = MessageService(self)

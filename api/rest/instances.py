@@ -127,6 +127,8 @@ def list_instances(args):
 def _summary(row: ProcessInstance) -> dict:
     return {"instance_id": row.id, "process_key": row.process_key, "definition_id": row.definition_id,
             "business_key": row.business_key, "status": row.status, "started_by": row.started_by,
+            # engine steps left that the worker goes on with (a long loop): "still running"
+            "running": row.pending_steps is not None,
             "created_at": row.created_at.isoformat(),
             "completed_at": row.completed_at.isoformat() if row.completed_at else None}
 

@@ -24,6 +24,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..formschema import UnsafePattern, form_validator
 from ..persistence.models import HumanTask, Incident
 from .projections import event_parts, timer_due
+from .steps import run_bounded
 
 
 class Command:
@@ -58,9 +59,11 @@ def _check_depth(task) -> None:
         raise RunawayNesting(caller or task)
 
 
-def run_engine_steps(wf) -> None:
-    """``do_engine_steps`` with a bound on subprocess nesting (see ``RunawayNesting``)."""
-    wf.do_engine_steps(will_complete_task=_check_depth)
+def run_engine_steps(wf) -> bool:
+    """``do_engine_steps`` with a bound on subprocess nesting (see ``RunawayNesting``) and on
+    the steps of one transaction (``engine.runtime.steps``); False if it paused with work
+    left for the worker's continuation."""
+    return run_bounded(wf, _check_depth)
 
 
 class StartInstance(Command):
@@ -352,6 +355,8 @@ class ResolveIncident(Command):
         row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now, ctx.actor
         row.resolution, row.note = "resolved", self.note
         ctx.instance.status = "active"
+        if ctx.instance.pending_steps is not None:
+            ctx.instance.pending_steps = 0   # steps left: the administrator's decision starts a new run
         ctx.audit("incident_resolved", element_id=row.element_id,
                   data={"incident_id": row.id, "note": self.note, "abandoned": _command_type(row.command)})
 
@@ -363,8 +368,46 @@ def _command_type(stored: str) -> str | None:
         return None
 
 
+class RunawayLoop(Exception):
+    """An instance ran ``StepLimits.per_run`` engine steps without stopping at a user task,
+    a timer or a message: a loop whose exit condition never holds. ``task`` is the next
+    step, named in the incident; a retry grants the instance a fresh allowance."""
+
+    def __init__(self, task, steps: int):
+        self.task = task
+        super().__init__(f"{task.task_spec.bpmn_id or task.task_spec.name} was reached after {steps} engine "
+                         "steps without waiting for a person, a timer or a message: a loop without end?")
+
+
+class ContinueSteps(Command):
+    """Go on with an instance's engine steps that an earlier command left for the worker
+    (``process_instance.pending_steps``); does nothing if none are left."""
+
+    type = "continue_steps"
+
+    def __init__(self, fresh: bool = False):
+        self.fresh = fresh   # set when the incident is recorded: its retry counts anew
+
+    def to_json(self):
+        return {"type": self.type, "fresh": self.fresh}
+
+    def run(self, ctx):
+        if ctx.instance.pending_steps is None:
+            return 0
+        if self.fresh:
+            ctx.instance.pending_steps = 0
+        if ctx.instance.pending_steps >= ctx.limits.per_run:
+            ready = [t for t in ctx.workflow.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
+            if ready:
+                self.fresh = True
+                raise RunawayLoop(ready[0], ctx.instance.pending_steps)
+        run_engine_steps(ctx.workflow)
+        return 1
+
+
 # What an incident may store (and a retry re-run); ResolveIncident never fails, so never stored.
-COMMANDS = {cls.type: cls for cls in (StartInstance, CompleteTask, FireTimers, CatchMessage, SetVariables)}
+COMMANDS = {cls.type: cls for cls in (StartInstance, CompleteTask, FireTimers, CatchMessage, SetVariables,
+                                      ContinueSteps)}
 
 
 def command_from_json(doc: dict) -> Command:

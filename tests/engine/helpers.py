@@ -23,3 +23,13 @@ def task_named(engine, instance_id, element_id):
 
 def kinds(engine, instance_id):
     return [e.kind for e in engine.history.events(instance_id)]
+
+
+def run_to_rest(engine, instance_id, limit=10_000):
+    """Continue ``instance_id`` as the worker's ``continue`` job does until no engine steps
+    are left; returns how many continuations ran."""
+    for count in range(limit):
+        if engine.runtime.get(instance_id).pending_steps is None:
+            return count
+        engine.runtime.continue_steps(instance_id)
+    raise AssertionError(f"instance {instance_id} still running after {limit} continuations")
