@@ -45,10 +45,10 @@ def _live(workflow) -> set:
     return live
 
 
-def _spine(workflow, live) -> tuple[list, object]:
-    """The done tasks from the root down while exactly one child leads to live work, and the
+def _spine(start, live) -> tuple[list, object]:
+    """The done tasks from ``start`` down while exactly one child leads to live work, and the
     task where that stops (unfinished, or where branches run in parallel)."""
-    spine, node = [], workflow.task_tree
+    spine, node = [], start
     while node.state in DONE:
         ahead = [child for child in node.children if child.id in live]
         if len(ahead) != 1:
@@ -59,12 +59,20 @@ def _spine(workflow, live) -> tuple[list, object]:
 
 
 def _compact(top, workflow, keep: int) -> int:
-    live = _live(workflow)
-    if not live:
-        return 0   # finished: the end of a workflow is left as it is
-    spine, _ = _spine(workflow, live)
-    if len(spine) <= keep:
-        return 0
+    """Compact every spine of ``workflow``: the one from the root and, below a parallel split
+    or an unfinished task, the one of each branch still running (a loop on one branch while
+    another waits). A spine's first task stays: its parent's list of children names it."""
+    live = _live(workflow)   # empty when finished: the end of a workflow is left as it is
+    starts, dropped = [workflow.task_tree] if live else [], 0
+    while starts:
+        spine, stop = _spine(starts.pop(), live)
+        if len(spine) > keep:
+            dropped += _cut(top, workflow, spine)
+        starts.extend(child for child in stop.children if child.id in live)
+    return dropped
+
+
+def _cut(top, workflow, spine) -> int:
     pinned = _holding(spine, workflow.last_task)
     seen, kept = set(), {spine[0].id, spine[-1].id}
     for task in reversed(spine):

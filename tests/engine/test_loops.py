@@ -57,6 +57,22 @@ def test_parallel_loop_runs_past_the_recursion_limit(make_engine):
     assert engine.runtime.complete_task(after.id, {}, actor="clerk1").status == "completed"
 
 
+def test_a_loop_on_one_branch_while_the_other_waits(make_engine):
+    # Compaction cannot cut above the split (the waiting branch is open): each branch's own
+    # finished run is compacted, so the depth still does not grow with the rounds.
+    engine = make_engine(steps=SMALL)
+    deploy(engine, "branch_loop.bpmn")
+    started = engine.runtime.start("branch_loop", {"rounds": 0, "target": 400})
+    run_to_rest(engine, started.instance_id)
+    assert sorted(t.element_id for t in open_tasks(engine, started.instance_id)) == ["after", "wait"]
+    workflow = engine.runtime.workflow(started.instance_id)
+    assert max(t.depth for t in workflow.tasks.values()) < 40
+    assert engine.runtime.variables(started.instance_id, "count")["rounds"] == 400
+    for element in ("wait", "after"):
+        done = engine.runtime.complete_task(task_named(engine, started.instance_id, element).id, {}, actor="clerk1")
+    assert done.status == "completed"
+
+
 def test_a_short_loop_finishes_inside_the_request(engine):
     deploy(engine, "gateway_loop.bpmn")
     started = engine.runtime.start("gateway_loop", {"rounds": 0, "target": 5})
