@@ -38,7 +38,8 @@ class ListArgs(Schema):
 @blp.post("")
 @blp.arguments(StartArgs)
 def start(args):
-    """Start ``process_key`` with ``variables``; returns ``{instance_id, status, next_tasks}``.
+    """Start ``process_key`` with ``variables``; returns ``{instance_id, status, running, next_tasks}``
+    (``running``: a long run of engine steps goes on in the worker; its tasks appear later).
 
     A case about a child carries ``variables.child_id``. Who may start: the holders of the
     start event's lane role (in the child's class, school or village), or the town task

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import StepFailed
-from engine.persistence.models import HumanTask, ProcessInstance
+from engine.persistence.models import HumanTask, ProcessInstance, TimerJob
 from engine.runtime.steps import EndNotReached, StepLimits, check_end_reached
 
 from .helpers import deploy, kinds, open_tasks, run_to_rest, task_named
@@ -71,6 +71,30 @@ def test_a_loop_on_one_branch_while_the_other_waits(make_engine):
     for element in ("wait", "after"):
         done = engine.runtime.complete_task(task_named(engine, started.instance_id, element).id, {}, actor="clerk1")
     assert done.status == "completed"
+
+
+def test_compaction_keeps_subprocesses_timers_and_task_rows_right(make_engine):
+    # Rounds of a person's visit (a boundary reminder on it) prepared by an embedded
+    # subprocess: compaction drops finished rounds with their subprocesses and cancelled
+    # reminders, while the open round's task row and timer job stay exact.
+    engine = make_engine(steps=StepLimits(per_transaction=40, slice=5, keep=4, per_run=5_000))
+    deploy(engine, "visit_rounds.bpmn")
+    started = engine.runtime.start("visit_rounds", {"visits": 0, "target": 12})
+    for visit in range(1, 13):
+        [row] = open_tasks(engine, started.instance_id)
+        with engine.db.read() as session:
+            timers = list(session.scalars(select(TimerJob).where(
+                TimerJob.instance_id == started.instance_id, TimerJob.status == "waiting")))
+        assert row.element_id == "visit" and [t.element_id for t in timers] == ["remind"]
+        assert engine.runtime.variables(started.instance_id, "p_count")["visits"] == visit
+        done = engine.runtime.complete_task(row.id, {"note": f"visit {visit}"}, actor="clerk1")
+    assert done.status == "completed"
+    workflow = engine.runtime.workflow(started.instance_id)
+    assert len(workflow.subprocesses) <= 2 and len(workflow.tasks) < 40
+    with engine.db.read() as session:
+        rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == started.instance_id)))
+    assert sorted(r.status for r in rows) == ["completed"] * 12
+    assert kinds(engine, started.instance_id).count("task_completed") == 12
 
 
 def test_a_short_loop_finishes_inside_the_request(engine):
