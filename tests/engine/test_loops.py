@@ -119,6 +119,18 @@ def test_a_task_reached_by_the_worker_is_indexed_and_audited_once(make_engine):
     assert kinds(engine, started.instance_id).count("task_ready") == 1
 
 
+def test_the_consistency_check_finds_steps_no_worker_will_run(make_engine):
+    engine = make_engine(steps=SMALL)
+    deploy(engine, "gateway_loop.bpmn")
+    started = engine.runtime.start("gateway_loop", {"rounds": 0, "target": 30})
+    assert engine.consistency.run(record=False).findings == []   # running, and marked so
+    with engine.db.transaction() as session:
+        session.get(ProcessInstance, started.instance_id).pending_steps = None
+    report = engine.consistency.run(record=False)
+    assert [(f.check, f.instance_id) for f in report.findings] == [("process_instance", started.instance_id)]
+    assert "never run" in report.findings[0].message
+
+
 def test_an_endless_loop_becomes_an_incident_and_a_fix_lets_it_finish(make_engine):
     engine = make_engine(steps=StepLimits(per_transaction=40, slice=10, keep=8, per_run=100))
     deploy(engine, "gateway_loop.bpmn")
