@@ -28,7 +28,7 @@ from .commands import Command
 from .context import CommandContext
 from .locking import as_busy, is_transient, lock_instance
 from .projections import queue_thrown_messages, sync_all
-from .steps import StepLimits, check_end_reached, engine_work_left, step_budget
+from .steps import StepLimits, check_end_reached, step_budget
 
 
 @dataclass
@@ -149,10 +149,12 @@ class CommandExecutor:
     def _save(self, ctx, budget):
         wf, instance = ctx.workflow, ctx.instance
         # Engine work left for the worker: the steps run so far in this run of steps, which
-        # ContinueSteps checks against StepLimits.per_run (None: nothing left to do). Looked
-        # up, not assumed: a command that runs no steps (a data fix) leaves the work pending.
-        left = budget.paused or engine_work_left(wf)
-        instance.pending_steps = (instance.pending_steps or 0) + budget.taken if left else None
+        # ContinueSteps checks against StepLimits.per_run (None: nothing left to do). A
+        # command that ran no engine steps (a data fix) leaves the mark as it was.
+        if budget.paused:
+            instance.pending_steps = (instance.pending_steps or 0) + budget.taken
+        elif budget.rested:
+            instance.pending_steps = None
         state = ctx.state_row  # held by the context: re-getting it would re-read the whole text
         state.state = self.store.dumps(wf)
         state.serializer_version = self.store.version

@@ -46,11 +46,13 @@ class StepLimits:
 @dataclass
 class StepBudget:
     """The steps one command has run (``taken``) against its limits; ``paused`` once it
-    stopped with engine work left (the instance must be continued)."""
+    stopped with engine work left (the instance must be continued), ``rested`` once the
+    engine ran out of work (nothing is left). Neither: the command ran no engine steps."""
 
     limits: StepLimits
     taken: int = 0
     paused: bool = False
+    rested: bool = False
 
 
 _current: ContextVar[StepBudget | None] = ContextVar("baoxue_step_budget", default=None)
@@ -98,14 +100,15 @@ def run_bounded(wf, before_step: Callable | None = None) -> bool:
                 return False
             continue
         compact_history(wf, limits.keep)
+        budget.rested = True
         return True
 
 
 def engine_work_left(wf) -> bool:
     """True if a task the engine itself runs (not a user or manual task) is READY in ``wf``
-    or one of its subprocesses: steps are left for a continuation."""
+    or one of its active subprocesses (where ``do_engine_steps`` looks): steps are left."""
     return any(task.state == TaskState.READY and not task.task_spec.manual
-               for workflow in (wf, *wf.subprocesses.values()) for task in workflow.tasks.values())
+               for workflow in (wf, *wf.get_active_subprocesses()) for task in workflow.tasks.values())
 
 
 class EndNotReached(Exception):
