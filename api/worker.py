@@ -1,7 +1,7 @@
 """The background worker: periodic jobs run by ``baoxue worker`` (several may run at once).
 
 Jobs: ``timers`` (fire due timers), ``outbox`` (deliver pending messages and attendance
-events). Each job is a ``PeriodicJob``: a name, how often it runs (seconds) and a function of the
+events), ``continue`` (engine steps a command left for later), ``check``. Each job is a ``PeriodicJob``: a name, how often it runs (seconds) and a function of the
 engine that returns a short line to log (or None when it did nothing). A job that raises
 is logged and retried with back-off; the worker never dies of a transient database error.
 Jobs must be safe to run in several workers at the same moment (locks in the database,
@@ -34,6 +34,15 @@ def _fire_timers(engine) -> str | None:
         return None
     shown = ", ".join(f"#{f.instance_id} {f.process_key}/{f.element_id}" for f in fired[:10])
     return f"fired {len(fired)} timer(s): {shown}" + (" ..." if len(fired) > 10 else "")
+
+
+CONTINUE_LIMIT = 20  # instances continued per run: each is one transaction of bounded steps
+
+
+def _continue_instances(engine) -> str | None:
+    """Engine steps a command left for later (a long loop: engine.runtime.steps)."""
+    ran = engine.runtime.continue_pending(limit=CONTINUE_LIMIT)
+    return f"continued {ran} instance(s)" if ran else None
 
 
 def _deliver_outboxes(engine) -> str | None:
@@ -85,7 +94,8 @@ def default_jobs(interval: float, settings=None, *, check_hours: float | None = 
     hours = check_hours or (settings.check_hours if settings is not None else 24.0)
     jobs = [PeriodicJob("timers", interval, _fire_timers),
             PeriodicJob("outbox", interval, _deliver_outboxes),
-            PeriodicJob("check", min(CHECK_POLL, hours * 3600), consistency_check(hours))]
+            PeriodicJob("check", min(CHECK_POLL, hours * 3600), consistency_check(hours)),
+            PeriodicJob("continue", interval, _continue_instances)]
     if settings is not None:
         jobs.append(audit_checkpoint_job(settings.audit_checkpoint_file, settings.audit_checkpoint_minutes))
     return jobs

@@ -13,10 +13,10 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, InstanceInError, InvalidInput, NotFound, StepFailed
 from .persistence.models import HumanTask, Incident, ProcessInstance, WorkflowState
 from .runtime.commands import (
-    CompleteTask, ResolveIncident, SetVariables, StartInstance, command_from_json,
+    CompleteTask, ContinueSteps, ResolveIncident, SetVariables, StartInstance, command_from_json,
 )
 from .runtime.correlation import has_value
 from .runtime.executor import NewInstance
@@ -27,15 +27,19 @@ NOTE_MAX = 2000   # characters of an administrator's note on a resolved incident
 
 @dataclass(frozen=True)
 class CommandResult:
-    """What a state change did: the instance, its status after, and the tasks it opened."""
+    """What a state change did: the instance, its status after, and the tasks it opened.
+    ``running``: engine steps are left that the worker goes on with (``engine.runtime.steps``);
+    tasks they reach appear in the inbox then, not in ``next_tasks``."""
 
     instance_id: int
     status: str
     next_tasks: list[dict]
     result: object = None
+    running: bool = False
 
     def to_dict(self) -> dict:
-        return {"instance_id": self.instance_id, "status": self.status, "next_tasks": self.next_tasks}
+        return {"instance_id": self.instance_id, "status": self.status, "running": self.running,
+                "next_tasks": self.next_tasks}
 
 
 def task_summary(row: HumanTask) -> dict:
@@ -176,6 +180,29 @@ class RuntimeService:
         self.engine.messages.deliver_pending(ignore_backoff=True)   # what waited for this instance
         return outcome
 
+    def continue_steps(self, instance_id: int) -> CommandResult:
+        """Run the next slice of engine steps an earlier command left (a no-op if none are
+        left). Raises NotFound, Conflict (completed, stale), InstanceInError, StepFailed
+        (a step failed, or ``StepLimits.per_run`` steps ran without a wait: endless loop)."""
+        return self._run(instance_id, ContinueSteps(), "engine")
+
+    def continue_pending(self, limit: int = 20) -> int:
+        """The worker's job: one ``continue_steps`` for each of up to ``limit`` active
+        instances with steps left, least recently changed first; returns how many ran. An
+        instance another worker holds, or that fails (its incident is recorded), is skipped."""
+        with self.engine.db.read() as session:
+            ids = list(session.scalars(select(ProcessInstance.id).where(
+                ProcessInstance.pending_steps.is_not(None), ProcessInstance.status == "active")
+                .order_by(ProcessInstance.updated_at, ProcessInstance.id).limit(limit)))
+        ran = 0
+        for instance_id in ids:
+            try:
+                self.continue_steps(instance_id)
+                ran += 1
+            except (Conflict, NotFound, InstanceInError, StepFailed):
+                continue
+        return ran
+
     def _open_incident(self, incident_id: int) -> Incident:
         with self.engine.db.read() as session:
             incident = session.get(Incident, incident_id)
@@ -189,7 +216,15 @@ class RuntimeService:
         instance_id, result, created, status = self.engine.executor.execute(target, command, actor, **kwargs)
         if kwargs.get("session") is None:
             self.engine.messages.deliver_pending()
-        return CommandResult(instance_id, status, [task_summary(r) for r in created], result)
+        return CommandResult(instance_id, status, [task_summary(r) for r in created], result,
+                             running=self._running(instance_id, kwargs.get("session")))
+
+    def _running(self, instance_id: int, session=None) -> bool:
+        query = select(ProcessInstance.pending_steps).where(ProcessInstance.id == instance_id)
+        if session is not None:
+            return session.scalar(query) is not None
+        with self.engine.db.read() as own:
+            return own.scalar(query) is not None
 
     # -- reading ------------------------------------------------------------------------
     def get(self, instance_id: int) -> ProcessInstance:

@@ -37,6 +37,7 @@ from .runtime.executor import CommandExecutor
 from .runtime.hooks import (
     BusinessKeyRule, DuePolicy, Router, correlation_business_key, duration_due_policy, lane_router,
 )
+from .runtime.steps import StepLimits
 from .sandbox import SandboxConfig, check_compiles, make_script_engine
 from .store import WorkflowStore
 from .tasks import TaskService
@@ -63,6 +64,7 @@ class EngineConfig:
     # The secret that keys the audit chains (bytes/str of >= 16 bytes, or an AuditKeyring with
     # retired keys). Required: the caller reads it from its own configuration, never the engine.
     audit_key: bytes | str | AuditKeyring | None = None
+    steps: StepLimits = field(default_factory=StepLimits)   # engine steps per transaction, per run
 
 
 class ProcessEngine:
@@ -80,7 +82,7 @@ class ProcessEngine:
                                      protected_variables=config.protected_variables)
         hooks = Hooks(config.router, config.due_policy, config.form_message, frozenset(config.protected_variables),
                       config.business_key)
-        self.executor = CommandExecutor(self.db, self.store, hooks, self.clock, self.repository.forms)
+        self.executor = CommandExecutor(self.db, self.store, hooks, self.clock, self.repository.forms, config.steps)
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
         self.messages = MessageService(self)

@@ -38,7 +38,8 @@ class ListArgs(Schema):
 @blp.post("")
 @blp.arguments(StartArgs)
 def start(args):
-    """Start ``process_key`` with ``variables``; returns ``{instance_id, status, next_tasks}``.
+    """Start ``process_key`` with ``variables``; returns ``{instance_id, status, running, next_tasks}``
+    (``running``: a long run of engine steps goes on in the worker; its tasks appear later).
 
     A case about a child carries ``variables.child_id``. Who may start: the holders of the
     start event's lane role (in the child's class, school or village), or the town task
@@ -127,6 +128,8 @@ def list_instances(args):
 def _summary(row: ProcessInstance) -> dict:
     return {"instance_id": row.id, "process_key": row.process_key, "definition_id": row.definition_id,
             "business_key": row.business_key, "status": row.status, "started_by": row.started_by,
+            # engine steps left that the worker goes on with (a long loop): "still running"
+            "running": row.pending_steps is not None,
             "created_at": row.created_at.isoformat(),
             "completed_at": row.completed_at.isoformat() if row.completed_at else None}
 

@@ -93,7 +93,8 @@ def assign(args, task_id):
 @blp.post("/tasks/<task_id>/complete")
 @blp.arguments(CompleteArgs)
 def complete(args, task_id):
-    """Validate ``data`` against the form and complete: ``{instance_id, status, next_tasks, handed_to}``.
+    """Validate ``data`` against the form and complete: ``{instance_id, status, running, next_tasks, handed_to}``
+    (``running``: engine steps go on in the worker; tasks they reach appear in the inbox later).
 
     403 if not a candidate (or claimed by another), 409 if already done, 422 with
     ``errors`` {field: 中文 message} if the data fails the form.

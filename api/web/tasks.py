@@ -67,6 +67,8 @@ def submit(task_id):
         flash("已提交。已转交: " + "、".join(handed), "success")
     elif result.status == "completed":
         flash("已提交。此案件已办结。", "success")
+    elif result.running:
+        flash("已提交。流程仍在后台运行，后续任务稍后出现在待办中。", "success")
     else:
         waits = waiting_for(eng, result.instance_id)
         flash("已提交。" + ("下一步由系统在以下情况发生时自动启动：" + "；".join(waits) if waits

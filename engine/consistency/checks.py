@@ -5,7 +5,8 @@
   tables, recomputed as ``runtime.projections`` would write them (without writing):
   ``human_task`` (one open row per ready user task), ``timer_job`` (one waiting job per
   waiting timer, due when the workflow says), ``message_subscription`` (one row per waiting
-  message catch, same correlation and status).
+  message catch, same correlation and status); and an active instance with engine steps
+  ready is marked for the worker's continuation (``pending_steps``), or they would never run.
 * ``uncorrelatable``: message catches that wait without a value for a correlation property
   (a case started without its key): never matched, not an incident; an administrator sets
   the variable (``runtime.set_variables``).
@@ -34,6 +35,7 @@ from ..persistence.models import (
     HumanTask, Incident, MessageSubscription, ProcessInstance, TimerJob, WorkflowState,
 )
 from ..runtime.projections import expected_subscriptions, ready_human_tasks, waiting_timers
+from ..runtime.steps import engine_work_left
 from . import Check, Finding
 
 BATCH = 100
@@ -66,6 +68,9 @@ def check_instances(engine) -> Iterable[Finding]:
             tasks = _grouped(session, HumanTask, HumanTask.instance_id.in_(ids), HumanTask.status == "open")
             jobs = _grouped(session, TimerJob, TimerJob.instance_id.in_(ids), TimerJob.status == "waiting")
             subscriptions = _grouped(session, MessageSubscription, MessageSubscription.instance_id.in_(ids))
+            unmarked = set(session.scalars(select(ProcessInstance.id).where(
+                ProcessInstance.id.in_(ids), ProcessInstance.status == "active",
+                ProcessInstance.pending_steps.is_(None))))
         for instance_id in ids:
             if instance_id not in states:
                 yield Finding("workflow_state", "the instance has no workflow state row", instance_id)
@@ -79,6 +84,9 @@ def check_instances(engine) -> Iterable[Finding]:
             yield from _diff_tasks(instance_id, workflow, tasks.get(instance_id, []))
             yield from _diff_timers(instance_id, workflow, jobs.get(instance_id, []))
             yield from _diff_subscriptions(instance_id, workflow, engine.store, subscriptions.get(instance_id, []))
+            if instance_id in unmarked and engine_work_left(workflow):
+                yield Finding("process_instance", "engine steps are ready but the instance is not marked to go on "
+                                               "(pending_steps): the worker will never run them", instance_id)
 
 
 def _state_name(workflow, task_id: str) -> str:

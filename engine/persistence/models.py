@@ -105,6 +105,9 @@ class ProcessInstance(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Engine steps left for the worker's continuation (engine.runtime.steps): the count of
+    # steps run so far in this run; NULL when the instance waits on people, timers, messages.
+    pending_steps: Mapped[int | None] = mapped_column(Integer, index=True)
     __mapper_args__ = {"version_id_col": row_version}
     # One open instance per (process, business key): migration 0003.
     __table_args__ = (Index("uq_process_instance_open_business_key", "process_key", "business_key", unique=True,

@@ -27,6 +27,7 @@ from .correlation import message_values, takes
 from .forminput import engine_variables, field_errors
 from .multiinstance import MissingOutputItem, missing_output, output_item_name, refuse_missing_output
 from .projections import event_parts, timer_due
+from .steps import run_bounded
 
 
 class Command:
@@ -61,9 +62,11 @@ def _check_depth(task) -> None:
         raise RunawayNesting(caller or task)
 
 
-def run_engine_steps(wf) -> None:
-    """``do_engine_steps`` with a bound on subprocess nesting (see ``RunawayNesting``)."""
-    wf.do_engine_steps(will_complete_task=_check_depth)
+def run_engine_steps(wf) -> bool:
+    """``do_engine_steps`` with a bound on subprocess nesting (see ``RunawayNesting``) and on
+    the steps of one transaction (``engine.runtime.steps``); False if it paused with work
+    left for the worker's continuation."""
+    return run_bounded(wf, _check_depth)
 
 
 class StartInstance(Command):
@@ -393,6 +396,8 @@ class ResolveIncident(Command):
         row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now, ctx.actor
         row.resolution, row.note = "resolved", self.note
         ctx.instance.status = "active"
+        if ctx.instance.pending_steps is not None:
+            ctx.instance.pending_steps = 0   # steps left: the administrator's decision starts a new run
         ctx.audit("incident_resolved", element_id=row.element_id,
                   data={"incident_id": row.id, "note": self.note, "abandoned": _command_type(row.command)})
 
@@ -404,8 +409,11 @@ def _command_type(stored: str) -> str | None:
         return None
 
 
+from .continuation import ContinueSteps  # noqa: E402 - builds on Command and run_engine_steps above
+
 # What an incident may store (and a retry re-run); ResolveIncident never fails, so never stored.
-COMMANDS = {cls.type: cls for cls in (StartInstance, CompleteTask, FireTimers, CatchMessage, SetVariables)}
+COMMANDS = {cls.type: cls for cls in (StartInstance, CompleteTask, FireTimers, CatchMessage, SetVariables,
+                                      ContinueSteps)}
 
 
 def command_from_json(doc: dict) -> Command:

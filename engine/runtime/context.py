@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from ..audit import append_event, instance_stream
 from ..persistence.models import ProcessInstance
 from ..store import WorkflowStore
+from .steps import StepLimits
 
 
 @dataclass
@@ -37,6 +38,7 @@ class CommandContext:
     state_row: Any = None                                # the WorkflowState row being rewritten
     completed_by: dict[str, str | None] = field(default_factory=dict)
     fired_timers: set[str] = field(default_factory=set)
+    limits: StepLimits = field(default_factory=StepLimits)   # the executor's bounds on engine steps
 
     def audit(self, kind: str, *, element_id: str | None = None, task_id: str | None = None,
               data: dict | None = None) -> None:

@@ -28,6 +28,7 @@ from .commands import Command
 from .context import CommandContext
 from .locking import as_busy, is_transient, lock_instance
 from .projections import queue_thrown_messages, sync_all
+from .steps import StepLimits, check_end_reached, step_budget
 
 
 @dataclass
@@ -42,9 +43,11 @@ class NewInstance:
 
 
 class CommandExecutor:
-    def __init__(self, db, store, hooks, clock: Callable, forms_for: Callable[[int], object]):
+    def __init__(self, db, store, hooks, clock: Callable, forms_for: Callable[[int], object],
+                 limits: StepLimits | None = None):
         self.db, self.store, self.hooks, self.clock = db, store, hooks, clock
         self.forms_for = forms_for
+        self.limits = limits or StepLimits()
 
     # -- public -------------------------------------------------------------------------
     def execute(self, target: int | NewInstance, command: Command, actor: str | None, *,
@@ -95,17 +98,19 @@ class CommandExecutor:
             raise InstanceInError(f"instance {instance.id} is in error: resolve its incident first")
         ctx = CommandContext(session=session, instance=instance, workflow=workflow,
                              store=self.store, hooks=self.hooks, actor=actor, now=now,
-                             forms=self.forms_for(instance.definition_id, session), state_row=state)
-        with frozen_at(now):
+                             forms=self.forms_for(instance.definition_id, session), state_row=state,
+                             limits=self.limits)
+        with frozen_at(now), step_budget(self.limits) as budget:
             try:
                 result = command.run(ctx)
+                check_end_reached(workflow)
             except (EngineError, DBAPIError, StaleDataError):
                 raise   # a database clash is never the process's fault: no incident
             except Exception as exc:  # noqa: BLE001 - any failure inside SpiffWorkflow
                 raise _StepError(exc, workflow) from exc
             created = sync_all(ctx)
             queue_thrown_messages(ctx)
-        self._save(ctx)
+        self._save(ctx, budget)
         if on_success is not None:
             on_success(ctx)
         session.flush()
@@ -141,8 +146,15 @@ class CommandExecutor:
         state = session.get(WorkflowState, target)
         return instance, state, self.store.loads(state.state)
 
-    def _save(self, ctx):
+    def _save(self, ctx, budget):
         wf, instance = ctx.workflow, ctx.instance
+        # Engine work left for the worker: the steps run so far in this run of steps, which
+        # ContinueSteps checks against StepLimits.per_run (None: nothing left to do). A
+        # command that ran no engine steps (a data fix) leaves the mark as it was.
+        if budget.paused:
+            instance.pending_steps = (instance.pending_steps or 0) + budget.taken
+        elif budget.rested:
+            instance.pending_steps = None
         state = ctx.state_row  # held by the context: re-getting it would re-read the whole text
         state.state = self.store.dumps(wf)
         state.serializer_version = self.store.version

@@ -26,7 +26,8 @@ def test_two_workers_run_the_check_once_a_period(db_url, tmp_path):
     try:
         first.migrate()
         jobs = {engine: default_jobs(5.0, check_hours=24) for engine in (first, second)}
-        assert [(job.name, job.every) for job in jobs[first]] == [("timers", 5.0), ("outbox", 5.0), ("check", 3600.0)]
+        assert [(job.name, job.every) for job in jobs[first]] == [("timers", 5.0), ("outbox", 5.0), ("check", 3600.0),
+                                                                  ("continue", 5.0)]
         run_due(first, jobs[first], 0.0)
         assert runs(first) == 1 and first.consistency.last().ok
         run_due(second, jobs[second], 0.0)          # the other worker sees a fresh result

@@ -32,3 +32,13 @@ def deploy_diagram(engine, xml: str, forms: dict | None = None, actor="admin"):
     files = {"diagram.bpmn": xml.encode()}
     files.update({name: json.dumps(schema).encode() for name, schema in (forms or {}).items()})
     return engine.repository.deploy(files, actor=actor)
+
+
+def run_to_rest(engine, instance_id, limit=10_000):
+    """Continue ``instance_id`` as the worker's ``continue`` job does until no engine steps
+    are left; returns how many continuations ran."""
+    for count in range(limit):
+        if engine.runtime.get(instance_id).pending_steps is None:
+            return count
+        engine.runtime.continue_steps(instance_id)
+    raise AssertionError(f"instance {instance_id} still running after {limit} continuations")
