@@ -168,7 +168,10 @@ def fire_due(now):
     try:
         if moment is not None and moment.tzinfo is None:
             moment = moment.replace(tzinfo=engine.zone)   # a naive time is BAOXUE_TIMEZONE's
-        click.echo(engine.timers.fire_due(moment))
+        fired = engine.timers.fire_due(moment)
+        from ledger.child_status import apply_case_events
+        apply_case_events(engine)     # as the worker's timer job: a fired step may move a child's status
+        click.echo(fired)
     finally:
         engine.close()
 

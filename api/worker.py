@@ -1,7 +1,7 @@
 """The background worker: periodic jobs run by ``baoxue worker`` (several may run at once).
 
 Jobs: ``timers`` (fire due timers), ``outbox`` (deliver pending messages and attendance
-events). Each job is a ``PeriodicJob``: a name, how often it runs (seconds) and a function of the
+events, apply the cases' ``case_event`` messages to the children's status: ledger.child_status). Each job is a ``PeriodicJob``: a name, how often it runs (seconds) and a function of the
 engine that returns a short line to log (or None when it did nothing). A job that raises
 is logged and retried with back-off; the worker never dies of a transient database error.
 Jobs must be safe to run in several workers at the same moment (locks in the database,
@@ -29,16 +29,22 @@ class PeriodicJob:
 
 
 def _fire_timers(engine) -> str | None:
+    from ledger.child_status import apply_case_events
     fired = engine.timers.fire_due(limit=SWEEP_LIMIT)
-    return f"fired {fired} timer(s)" if fired else None
+    applied = apply_case_events(engine) if fired else 0   # a timer's step may tell the ledger something
+    return f"fired {fired} timer(s)" + (f", {applied} case event(s) applied" if applied else "") if fired else None
 
 
 def _deliver_outboxes(engine) -> str | None:
     """Messages and attendance events left pending (a crash after commit, a busy or failed
     case): delivered at least once, applied once (engine.messages, ledger.case_handoff)."""
     from ledger.case_handoff import dispatch_pending
+    from ledger.child_status import apply_case_events
     messages, handoffs = engine.messages.deliver_pending(), dispatch_pending(engine)
-    return f"{messages} message(s), {handoffs} attendance event(s) handed on" if messages or handoffs else None
+    applied = apply_case_events(engine)     # what the cases told the ledger (the child's status)
+    if not (messages or handoffs or applied):
+        return None
+    return f"{messages} message(s), {handoffs} attendance event(s) handed on, {applied} case event(s) applied"
 
 
 CHECK_POLL = 3600.0  # seconds between looks at whether the consistency check is due
