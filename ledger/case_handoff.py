@@ -16,8 +16,9 @@ day 5 town; the case is an instance of ``persuasion`` with business key ``child:
 * absence, the case waits for ``absence_day`` → that message ``{count, date, first, recent}``;
   at a task instead → its ``absence_days`` / ``first_absence`` / ``recent_absences`` are set
   in place (the task page shows the count, the gateway after the task sees it);
-* returned, the case waits for ``returned`` → that message ``{date, corrected, status}``
-  (status: the child's 就学状态, ``ledger.child_status``); else
+* returned, the case waits for ``returned`` → that message ``{date, corrected, status,
+  watch_until}`` (status: the child's 就学状态, ``ledger.child_status``; watch_until: the end
+  of the watch should the child never have been reported, ``ledger.local_rules``); else
   nothing (a case opened for a tendency is never "returned").
 
 A row that cannot be applied now stays ``pending`` with a back-off (``next_attempt_at``):
@@ -31,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
@@ -48,6 +49,7 @@ from .local_rules import local_rules
 from .attendance_models import UNEXCUSED, AttendanceRecord, CaseHandoff
 from .child_status import apply_case_events
 from .models import Child
+from .school_calendar import school_calendar
 
 log = logging.getLogger(__name__)
 PROCESS_KEY = "persuasion"
@@ -251,10 +253,19 @@ def _apply_in(engine, session, row: CaseHandoff) -> CaseEvent | None:
     if case_id is not None and _waits_for(session, case_id, "returned"):
         # How far the case went (ledger.child_status, from the case's own case_event messages):
         # the diagram decides by it whether the child was ever a dropout (issue 10 §1).
-        status = session.scalar(select(Child.enrolment_status).where(Child.id == row.child_id))
+        child = session.get(Child, row.child_id)
         return _message(engine, session, case_id, row, "returned",
-                        {"date": row.day.isoformat(), "corrected": row.corrected, "status": status})
+                        {"date": row.day.isoformat(), "corrected": row.corrected, "status": child.enrolment_status,
+                         "watch_until": _watch_until(engine, session, row.day, child.school_code)})
     return None
+
+
+def _watch_until(engine, session, day: date, school_code: str | None) -> str:
+    """The end of the watch after a return before the report (issue 10 §1): the local
+    setting's school days of the child's school counted from the return day (ISO date-time)."""
+    calendar = school_calendar(session, engine.zone)
+    noon = datetime.combine(day, time(12), engine.zone)
+    return calendar.due_after(noon, local_rules().return_watch_days, "school", school_code).isoformat()
 
 
 def _message(engine, session, case_id, row, name, payload) -> CaseEvent:

@@ -7,7 +7,8 @@ the environment (README "Local settings"):
 
 * ``BAOXUE_RETURN_WATCH_DAYS`` (default 10 school days = 2 weeks): the watch period of a
   child back before the dropout report (outcome 劝返成功（未辍学）); an unexcused day in it
-  reopens the case.
+  reopens the case. Counted from the return day in the child's school's days
+  (``returned.watch_until``, ``ledger.case_handoff``).
 * ``BAOXUE_INTERMITTENT_DAYS`` / ``BAOXUE_INTERMITTENT_WINDOW`` (default 5 within 20 school
   days): intermittent absence. That many unexcused school days within the last window of
   school days open a case as 辍学倾向, or move an open one to the home visit; while the
@@ -27,7 +28,7 @@ class LocalRules:
 
     def case_variables(self) -> dict:
         """What a new persuasion case needs of these settings (its start variables)."""
-        return {"return_watch": f"P{self.return_watch_days}D", "intermittent_days": self.intermittent_days}
+        return {"intermittent_days": self.intermittent_days}
 
 
 def local_rules() -> LocalRules:
