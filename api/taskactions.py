@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from engine.errors import Forbidden, NotFound
 from engine.persistence.models import HumanTask
 from ledger import access
-from ledger.child_status import apply_case_events
+from ledger.child_status import apply_now
 
 NOT_FOUND = "任务不存在 (task not found)"
 
@@ -83,5 +83,5 @@ def complete(engine, principal, task_id: str, data: dict):
     result = engine.runtime.complete_task(task_id, data, actor=principal.username)
     # The step may have told the ledger something (a case_event: the child's status, the
     # outcome): apply it now so the child page shows it (the worker would, a moment later).
-    apply_case_events(engine)
+    apply_now(engine)
     return result

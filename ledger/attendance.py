@@ -49,7 +49,7 @@ from .absence_runs import absence_runs, recent_unexcused
 from .attendance_cases import EngineCaseSink
 from .attendance_models import PRESENT, STATUSES, UNEXCUSED, AttendanceRecord
 from .case_handoff import ABSENCE, RETURNED, CaseEvent
-from .child_status import apply_case_events
+from .child_status import apply_now
 from .directory import unit_names
 from .local_rules import local_rules
 from .access_log import log_access
@@ -148,7 +148,7 @@ def apply_handoffs(engine, result: AttendanceResult) -> AttendanceResult:
         elif "child_id" in event.detail:
             result.pending.append({"child_id": event.detail["child_id"],
                                    "message": "已记录，稍后自动转交案件 (stored; handed to the case shortly)"})
-    apply_case_events(engine)     # a return may have moved a child's status (ledger.child_status)
+    apply_now(engine)     # a return may have moved a child's status (ledger.child_status)
     return result
 
 

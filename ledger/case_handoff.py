@@ -47,7 +47,7 @@ from engine.runtime.locking import is_transient, lock_instance
 from .absence_runs import MAX_LOOKBACK_DAYS
 from .local_rules import local_rules
 from .attendance_models import UNEXCUSED, AttendanceRecord, CaseHandoff
-from .child_status import apply_case_events
+from .child_status import apply_case_events, apply_now
 from .models import Child
 from .school_calendar import school_calendar
 
@@ -89,7 +89,7 @@ def enqueue(session, kind: str, child_id: int, day: date, reported_by: str, now:
 def dispatch(engine, ids: list[int]) -> list[CaseEvent]:
     """Apply the events ``ids`` now (a report's own, right after its commit), oldest first;
     returns what each did (``pending``: it could not be applied yet, the worker will)."""
-    apply_case_events(engine)   # a return reads the child's status: what the cases said comes first
+    apply_now(engine)   # a return reads the child's status: what the cases said comes first
     return [event for event in (_dispatch_one(engine, row_id) for row_id in sorted(ids)) if event is not None]
 
 

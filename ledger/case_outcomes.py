@@ -74,7 +74,7 @@ class Outcome:
 OUTCOMES: dict[str, Outcome] = {o.code: o for o in (
     Outcome("returned_before_report", "劝返成功（未辍学）", "enrolled", False, True),
     Outcome("returned_after_report", "劝返复学（报告单报送后）", "enrolled", True, True),
-    Outcome("returned_after_notice", "劝返复学（限期返校通知书送达后）", "enrolled", True, True),
+    Outcome("returned_after_notice", "劝返复学（返校期限届满后）", "enrolled", True, True),
     Outcome("tendency_cleared", "辍学倾向解除", None, False, True),
     Outcome("home_teaching", "转送教上门", "home_teaching", True, False),
     Outcome("transferred", "转学（已转出）", "transferred", False, False),

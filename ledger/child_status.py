@@ -19,7 +19,7 @@ import json
 import logging
 
 from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from engine.persistence.models import AuditEvent, Message
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 CASE_EVENT = "case_event"       # the message name the persuasion diagram throws
 BATCH = 100
 
-__all__ = ["CASE_EVENT", "apply_case_events", "history", "outcomes"]
+__all__ = ["CASE_EVENT", "apply_case_events", "apply_now", "history", "outcomes"]
 
 
 def apply_case_events(engine, limit: int = 500) -> int:
@@ -55,6 +55,16 @@ def apply_case_events(engine, limit: int = 500) -> int:
             except IntegrityError:   # another process applied it first
                 continue
     return applied
+
+
+def apply_now(engine) -> int:
+    """``apply_case_events`` right after a step, on the caller's path: a database setback is
+    logged, never raised (the step itself is done; the worker's sweep applies it later)."""
+    try:
+        return apply_case_events(engine)
+    except DBAPIError as exc:
+        log.warning("case events left to the worker: %s", exc)
+        return 0
 
 
 def _apply(engine, session, message_id: int) -> int:

@@ -165,3 +165,21 @@ def test_every_outcome_and_status_is_documented_in_the_one_list():
                              "referred_to_county"}
     assert all(o.status is None or o.status in STATUSES for o in OUTCOMES.values())
     assert {"enrolled", "suspected_dropout", "dropped_out", "home_teaching", "suspended", "transferred"} <= set(STATUSES)
+
+
+def test_a_status_another_procedure_set_is_never_overwritten_by_the_case(scenario):
+    from .forms_data import CONFIRM, REPORT
+    from .test_persuasion import through_village
+    town = scenario
+    case = through_village(town)
+    with town.engine.db.transaction() as session:
+        session.get(Child, 1).enrolment_status = "transferred"     # e.g. a transfer recorded meanwhile
+    town.report("2025-10-11", {1: U})
+    town.complete("ht31", "dropout_report", REPORT)
+    town.complete("pzx", "confirm_report", CONFIRM)
+    assert status_of(town) == "transferred" and changes(town) == []
+    with town.engine.db.read() as session:
+        from ledger.status_models import CaseEventRecord
+        [row] = session.query(CaseEventRecord).all()
+    assert (row.instance_id, row.event, row.status_after) == (case.id, "report_filed", "transferred")
+    assert "another procedure" in row.note
