@@ -18,9 +18,12 @@ from __future__ import annotations
 import json
 import logging
 
+from datetime import timedelta
+
 from sqlalchemy import exists, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from engine.outbox import wall_clock
 from engine.persistence.models import AuditEvent, Message
 
 from .case_outcomes import RuleError, next_status
@@ -55,6 +58,14 @@ def apply_case_events(engine, limit: int = 500) -> int:
             except IntegrityError:   # another process applied it first
                 continue
     return applied
+
+
+def unapplied(session, older_than: timedelta = timedelta(minutes=1)) -> list[Message]:
+    """``case_event`` messages not applied ``older_than`` after they were thrown (as
+    ``engine.messages.undelivered``), for ``baoxue check``: a status change not yet made."""
+    return list(session.scalars(select(Message).where(
+        Message.name == CASE_EVENT, Message.received_at < wall_clock() - older_than,
+        ~exists().where(CaseEventRecord.message_id == Message.id)).order_by(Message.id)))
 
 
 def apply_now(engine) -> int:

@@ -183,3 +183,15 @@ def test_a_status_another_procedure_set_is_never_overwritten_by_the_case(scenari
         [row] = session.query(CaseEventRecord).all()
     assert (row.instance_id, row.event, row.status_after) == (case.id, "report_filed", "transferred")
     assert "another procedure" in row.note
+
+
+def test_a_case_event_the_ledger_could_not_apply_is_a_finding_of_baoxue_check(scenario):
+    from ledger.checks import case_event_unapplied
+    from ledger.child_status import apply_case_events
+    town = scenario
+    with town.engine.db.transaction() as session:
+        town.engine.messages.enqueue(session, "case_event", {"child_id": 999}, {"child_id": 999, "event": "returned"},
+                                     sender="instance:1")
+    assert apply_case_events(town.engine) == 0           # no such child: left, never guessed
+    [finding] = case_event_unapplied(town.engine)
+    assert finding.check == "case_event_unapplied" and "999" in finding.message
