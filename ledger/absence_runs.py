@@ -100,7 +100,7 @@ class Recent:
 
     now: int
     before: int
-    run_before: int = 0    # the unexcused school days just before the day asked, in a row
+    run_before: int = 0    # the unexcused school days just before the day asked, in a row (reported days)
 
 
 _RECENT_SPAN = 150   # calendar days that hold any window of school days we allow (holidays included)
@@ -122,7 +122,9 @@ def recent_unexcused(session: Session, calendar: BusinessCalendar, school_code: 
     for child_id, statuses in history.items():
         marks = [statuses.get(d) == UNEXCUSED for d in days]
         now, before = sum(marks[:window]), sum(marks[1:window + 1])
-        run = next((n for n, mark in enumerate(marks[1:]) if not mark), len(marks) - 1)
+        # The run just before: reported days only (a day nobody reported neither ends nor extends it).
+        reported = [statuses[d] for d in days[1:] if d in statuses]
+        run = next((n for n, status in enumerate(reported) if status != UNEXCUSED), len(reported))
         if now or before:
             found[child_id] = Recent(now, before, run)
     return found

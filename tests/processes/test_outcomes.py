@@ -195,3 +195,13 @@ def test_a_case_event_the_ledger_could_not_apply_is_a_finding_of_baoxue_check(sc
     assert apply_case_events(town.engine) == 0           # no such child: left, never guessed
     [finding] = case_event_unapplied(town.engine)
     assert finding.check == "case_event_unapplied" and "999" in finding.message
+
+
+def test_a_return_after_a_long_run_and_an_unreported_day_is_a_return_not_a_pattern(scenario):
+    """5 days in a row, a day nobody reported, then present: a real return (the intermittent
+    rule is about short runs, the unreported day neither ends nor extends the run)."""
+    town = scenario
+    through_notice(town)
+    back = town.report("2025-10-14", {1: P})                 # 10-13 not reported
+    assert back["messages_sent"][0]["message"] == "returned"
+    assert town.names("regzx") == ["restore_registry"] and status_of(town) == "enrolled"
