@@ -179,6 +179,8 @@ def fire_due(now, as_json):
         if moment is not None and moment.tzinfo is None:
             moment = moment.replace(tzinfo=engine.zone)   # a naive time is BAOXUE_TIMEZONE's
         fired = engine.timers.sweep(moment)
+        from ledger.child_status import apply_case_events
+        apply_case_events(engine)     # as the worker's timer job: a fired step may move a child's status
         if as_json:
             click.echo(json.dumps({"fired": len(fired), "timers": [f.to_dict() for f in fired]},
                                   ensure_ascii=False, indent=1))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from engine.errors import Forbidden, NotFound
 from engine.persistence.models import HumanTask
 from ledger import access
+from ledger.child_status import apply_now
 
 NOT_FOUND = "任务不存在 (task not found)"
 
@@ -79,4 +80,8 @@ def complete(engine, principal, task_id: str, data: dict):
         raise Forbidden("您不是该任务的办理人 (not a candidate for this task)")
     if row.assignee and row.assignee != principal.username:
         raise Forbidden(f"该任务已由 {row.assignee} 认领 (claimed by {row.assignee})")
-    return engine.runtime.complete_task(task_id, data, actor=principal.username)
+    result = engine.runtime.complete_task(task_id, data, actor=principal.username)
+    # The step may have told the ledger something (a case_event: the child's status, the
+    # outcome): apply it now so the child page shows it (the worker would, a moment later).
+    apply_now(engine)
+    return result

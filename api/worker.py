@@ -1,8 +1,9 @@
 """The background worker: periodic jobs run by ``baoxue worker`` (several may run at once).
 
 Jobs: ``timers`` (fire due timers), ``outbox`` (deliver pending messages and attendance
-events), ``continue`` (engine steps a command left for later), ``check``. Each job is a ``PeriodicJob``: a name, how often it runs (seconds) and a function of the
-engine that returns a short line to log (or None when it did nothing). A job that raises
+events, apply the cases' ``case_event`` messages to the children's status: ledger.child_status),
+``continue`` (engine steps a command left for later), ``check``, ``audit-checkpoint``. Each job
+is a ``PeriodicJob``: a name, how often it runs (seconds) and a function of the engine that returns a short line to log (or None when it did nothing). A job that raises
 is logged and retried with back-off; the worker never dies of a transient database error.
 Jobs must be safe to run in several workers at the same moment (locks in the database,
 never in the process).
@@ -29,11 +30,14 @@ class PeriodicJob:
 
 
 def _fire_timers(engine) -> str | None:
+    from ledger.child_status import apply_case_events
     fired = engine.timers.sweep(limit=SWEEP_LIMIT)
     if not fired:
         return None
+    applied = apply_case_events(engine)   # a timer's step may tell the ledger something
     shown = ", ".join(f"#{f.instance_id} {f.process_key}/{f.element_id}" for f in fired[:10])
-    return f"fired {len(fired)} timer(s): {shown}" + (" ..." if len(fired) > 10 else "")
+    return (f"fired {len(fired)} timer(s): {shown}" + (" ..." if len(fired) > 10 else "")
+            + (f"; {applied} case event(s) applied" if applied else ""))
 
 
 CONTINUE_LIMIT = 20  # instances continued per run: each is one transaction of bounded steps
@@ -49,8 +53,12 @@ def _deliver_outboxes(engine) -> str | None:
     """Messages and attendance events left pending (a crash after commit, a busy or failed
     case): delivered at least once, applied once (engine.messages, ledger.case_handoff)."""
     from ledger.case_handoff import dispatch_pending
+    from ledger.child_status import apply_case_events
     messages, handoffs = engine.messages.deliver_pending(), dispatch_pending(engine)
-    return f"{messages} message(s), {handoffs} attendance event(s) handed on" if messages or handoffs else None
+    applied = apply_case_events(engine)     # what the cases told the ledger (the child's status)
+    if not (messages or handoffs or applied):
+        return None
+    return f"{messages} message(s), {handoffs} attendance event(s) handed on, {applied} case event(s) applied"
 
 
 CHECK_POLL = 3600.0  # seconds between looks at whether the consistency check is due

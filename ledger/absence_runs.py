@@ -89,3 +89,42 @@ def _walk(history: dict[date, str], days: list[date]) -> tuple[Run, bool]:
         absent_before = absent_before or history[days[index]] == UNEXCUSED
         index += 1
     return Run(count, first_day, absent_before), count_done and index < len(days)
+
+
+@dataclass(frozen=True)
+class Recent:
+    """Unexcused school days within the last ``window`` school days ending at the day asked
+    (``now``) and ending at the school day before it (``before``): the intermittent-absence
+    rule (``ledger.local_rules``; issue 10 §4). Counting only consecutive days misses a pupil
+    absent every other day."""
+
+    now: int
+    before: int
+    run_before: int = 0    # the unexcused school days just before the day asked, in a row (reported days)
+
+
+_RECENT_SPAN = 150   # calendar days that hold any window of school days we allow (holidays included)
+
+
+def recent_unexcused(session: Session, calendar: BusinessCalendar, school_code: str, day: date,
+                     child_ids: Collection[int], window: int) -> dict[int, Recent]:
+    """``Recent`` of each child at ``day`` (records already flushed); children with no
+    unexcused day in the span are left out (read them as 0)."""
+    if not child_ids:
+        return {}
+    days = _school_days_back(calendar, school_code, day, _RECENT_SPAN)[:window + 1]
+    if not days:
+        return {}
+    if days[0] != day:   # asked about a day that is no school day: it counts in neither window
+        days = [day] + days[:window]
+    history = _history(session, child_ids, days[-1], day)
+    found: dict[int, Recent] = {}
+    for child_id, statuses in history.items():
+        marks = [statuses.get(d) == UNEXCUSED for d in days]
+        now, before = sum(marks[:window]), sum(marks[1:window + 1])
+        # The run just before: reported days only (a day nobody reported neither ends nor extends it).
+        reported = [statuses[d] for d in days[1:] if d in statuses]
+        run = next((n for n, status in enumerate(reported) if status != UNEXCUSED), len(reported))
+        if now or before:
+            found[child_id] = Recent(now, before, run)
+    return found

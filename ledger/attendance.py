@@ -24,6 +24,13 @@ count in school days (``ledger.absence_runs`` has the rule).
   count (a case must not keep a run the correction broke or lengthened).
 * Re-sending a day repairs: an unexcused child whose latest day this is, with no open
   case, no event pending and no case closed since, gets its ``absence`` again.
+* Intermittent absence (issue 10 §4, a local setting: ``ledger.local_rules``): every
+  ``absence`` carries ``recent``, the unexcused school days within the last window (default
+  5 within 20 opens a case as a dropout tendency or moves an open one to the home visit).
+  While ``recent`` is at the threshold, a present day after a short run (fewer than the
+  plan's 3 days of the home visit) is not a ``returned``: the pattern goes on (a present day
+  after a longer run is a real return). The present day on which ``recent`` falls below the
+  threshold is the return, for a case that waits for one.
 """
 from __future__ import annotations
 
@@ -38,11 +45,13 @@ from sqlalchemy.orm import Session
 from engine.errors import Conflict, InvalidInput
 
 from . import case_handoff
-from .absence_runs import absence_runs
+from .absence_runs import absence_runs, recent_unexcused
 from .attendance_cases import EngineCaseSink
 from .attendance_models import PRESENT, STATUSES, UNEXCUSED, AttendanceRecord
 from .case_handoff import ABSENCE, RETURNED, CaseEvent
+from .child_status import apply_now
 from .directory import unit_names
+from .local_rules import local_rules
 from .access_log import log_access
 from .models import Child, OrgUnit
 from .school_calendar import DEFAULT_ZONE, school_calendar
@@ -50,6 +59,7 @@ from .school_calendar import DEFAULT_ZONE, school_calendar
 __all__ = ["AttendanceResult", "CaseEvent", "EngineCaseSink", "Outcome", "record_day", "apply_handoffs"]
 MAX_RECORDS = 3000        # a whole school's day in one request
 MAX_REASON = 200
+HOME_VISIT_DAYS = 3       # DOMAIN.md: 3 days absent → home visit (a run that long is no "intermittent" absence)
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,7 @@ def apply_handoffs(engine, result: AttendanceResult) -> AttendanceResult:
         elif "child_id" in event.detail:
             result.pending.append({"child_id": event.detail["child_id"],
                                    "message": "已记录，稍后自动转交案件 (stored; handed to the case shortly)"})
+    apply_now(engine)     # a return may have moved a child's status (ledger.child_status)
     return result
 
 
@@ -185,21 +196,31 @@ def _handoffs(session, calendar, school_code, day, rows, outcomes, reported_by, 
     """Write the outbox rows of this report (see the module docstring); returns their ids."""
     latest = dict(session.execute(select(AttendanceRecord.child_id, func.max(AttendanceRecord.date)).where(
         AttendanceRecord.child_id.in_([row.child_id for row in rows])).group_by(AttendanceRecord.child_id)).all())
+    rules = local_rules()
+    recent = recent_unexcused(session, calendar, school_code, day, [row.child_id for row in rows],
+                              rules.intermittent_window)
+    pattern = {child_id for child_id, r in recent.items()
+               if r.now >= rules.intermittent_days and r.run_before < HOME_VISIT_DAYS}
     events: list[tuple] = []            # (kind, child_id, day, count, first_day, corrected)
     for outcome in outcomes:
         if latest.get(outcome.child_id, day) > day:
             continue                    # a past day: the latest day is re-counted below
         if outcome.status == UNEXCUSED and outcome.consecutive_unexcused >= 1:
             events.append((ABSENCE, outcome.child_id, day, outcome.consecutive_unexcused, outcome.first_absence, False))
-        elif outcome.returned:
+        elif outcome.returned and outcome.child_id not in pattern:
             events.append((RETURNED, outcome.child_id, day, 0, None, outcome.corrected))
     events += _recounts(session, calendar, school_code, day, outcomes, latest)
     handled = {event[1] for event in events}
-    events += _repairs(session, calendar, school_code, day, rows, latest, handled)
+    events += _repairs(session, calendar, school_code, day, rows, latest, handled | pattern)
+    events += _pattern_ends(session, day, rows, recent, rules, {event[1] for event in events} | pattern)
     ids = []
     for kind, child_id, on, count, first_day, corrected in events:
+        # A recount's day may be later than this one: its window is that day's.
+        window = recent if on == day else recent_unexcused(session, calendar, school_code, on, [child_id],
+                                                           rules.intermittent_window)
         row = case_handoff.enqueue(session, kind, child_id, on, reported_by, now, count=count,
-                                   first_day=first_day, corrected=corrected)
+                                   first_day=first_day, corrected=corrected,
+                                   recent=window[child_id].now if child_id in window else 0)
         session.flush()
         ids.append(row.id)
     return ids
@@ -237,6 +258,15 @@ def _repairs(session, calendar, school_code, day, rows, latest, handled) -> list
     for child_id in sorted(case_handoff.awaiting_return(session, present, day)):
         events.append((RETURNED, child_id, day, 0, None, False))
     return events
+
+
+def _pattern_ends(session, day, rows, recent, rules, handled) -> list[tuple]:
+    """A present child whose intermittent pattern ends today (below the threshold now, at it
+    the school day before) and whose case waits for the return → returned."""
+    ending = [r.child_id for r in rows if r.status == PRESENT and r.child_id not in handled
+              and r.child_id in recent and recent[r.child_id].now < rules.intermittent_days <= recent[r.child_id].before]
+    return [(RETURNED, child_id, day, 0, None, False)
+            for child_id in sorted(case_handoff.waiting_for_return(session, ending))]
 
 
 def _validate(session, school_code, day, records, checks, today, calendar) -> list[_Row]:

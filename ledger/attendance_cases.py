@@ -12,6 +12,7 @@ from __future__ import annotations
 from engine.errors import Conflict, NotFound, StepFailed
 
 from . import case_handoff
+from .local_rules import local_rules
 from .case_handoff import OPEN_STATUSES, PROCESS_KEY, CaseEvent, business_key
 
 __all__ = ["EngineCaseSink", "MESSAGE_NAMES", "OPEN_STATUSES", "PROCESS_KEY", "business_key"]
@@ -33,7 +34,7 @@ class EngineCaseSink:
         dropout tendency" → the head teacher acts).
 
         Variables ``{child_id, absence_days: 0, first_absence: None, trigger: "tendency",
-        tendency_reason}``; returns ``CaseEvent("started", {child_id, instance_id[, status:
+        tendency_reason, recent_absences: 0}`` and the local settings (``ledger.local_rules``); returns ``CaseEvent("started", {child_id, instance_id[, status:
         "error"]})``. Raises Conflict (409) when the child already has an open case, NotFound
         (404) when ``persuasion`` is not deployed. ``reason`` is the caller's checked text.
         """
@@ -41,7 +42,7 @@ class EngineCaseSink:
         if existing is not None:
             raise Conflict(f"已有未结的劝返案件（编号 {existing}），无需重复标记；请在该案件中继续办理。")
         variables = {"child_id": child_id, "absence_days": 0, "first_absence": None, "trigger": "tendency",
-                     "tendency_reason": reason}
+                     "tendency_reason": reason, "recent_absences": 0, **local_rules().case_variables()}
         try:
             started = self.engine.runtime.start(PROCESS_KEY, variables, business_key=business_key(child_id),
                                                 actor=self.actor)

@@ -69,6 +69,7 @@ class CaseHandoff(LedgerBase):
     kind: Mapped[str] = mapped_column(String(16))
     day: Mapped[dt.date] = mapped_column(Date)
     count: Mapped[int] = mapped_column(Integer, default=0)
+    recent: Mapped[int] = mapped_column(Integer, default=0)          # unexcused days in the intermittent window
     first_day: Mapped[dt.date | None] = mapped_column(Date)
     corrected: Mapped[bool] = mapped_column(Boolean, default=False)
     reported_by: Mapped[str] = mapped_column(String(120))

@@ -10,11 +10,15 @@ Applying an event (DOMAIN.md "Three-tier persuasion": day 1 phone call, day 3 ho
 day 5 town; the case is an instance of ``persuasion`` with business key ``child:<id>``):
 
 * absence, no open case → start one with ``{child_id, absence_days, first_absence,
-  trigger: "absence"}``;
-* absence, the case waits for ``absence_day`` → that message ``{count, date, first}``;
-  at a task instead → its ``absence_days`` / ``first_absence`` are set in place (the task
-  page shows the count, the gateway after the task sees it);
-* returned, the case waits for ``returned`` → that message ``{date, corrected}``; else
+  trigger: "absence", recent_absences}`` and the local settings (``ledger.local_rules``);
+  when ``recent`` (unexcused school days in the intermittent window) reaches the local
+  threshold, the case opens as a dropout tendency (``trigger: "tendency"``, issue 10 §4);
+* absence, the case waits for ``absence_day`` → that message ``{count, date, first, recent}``;
+  at a task instead → its ``absence_days`` / ``first_absence`` / ``recent_absences`` are set
+  in place (the task page shows the count, the gateway after the task sees it);
+* returned, the case waits for ``returned`` → that message ``{date, corrected, status,
+  watch_until}`` (status: the child's 就学状态, ``ledger.child_status``; watch_until: the end
+  of the watch should the child never have been reported, ``ledger.local_rules``); else
   nothing (a case opened for a tendency is never "returned").
 
 A row that cannot be applied now stays ``pending`` with a back-off (``next_attempt_at``):
@@ -28,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Mapping
 
 from sqlalchemy import func, select, update
@@ -43,7 +47,11 @@ from engine.runtime.executor import PendingFailure
 from engine.runtime.locking import is_transient, lock_instance
 
 from .absence_runs import MAX_LOOKBACK_DAYS
+from .local_rules import local_rules
 from .attendance_models import UNEXCUSED, AttendanceRecord, CaseHandoff
+from .child_status import apply_case_events, apply_now
+from .models import Child
+from .school_calendar import school_calendar
 
 log = logging.getLogger(__name__)
 PROCESS_KEY = "persuasion"
@@ -82,9 +90,10 @@ def open_case(session, child_id: int) -> int | None:
 
 
 def enqueue(session, kind: str, child_id: int, day: date, reported_by: str, now: datetime, *,
-            count: int = 0, first_day: date | None = None, corrected: bool = False) -> CaseHandoff:
-    """Add a pending event in the caller's transaction (the report's)."""
-    row = CaseHandoff(child_id=child_id, kind=kind, day=day, count=count, first_day=first_day,
+            count: int = 0, first_day: date | None = None, corrected: bool = False, recent: int = 0) -> CaseHandoff:
+    """Add a pending event in the caller's transaction (the report's). ``recent``: unexcused
+    school days within the intermittent window ending at ``day`` (``ledger.local_rules``)."""
+    row = CaseHandoff(child_id=child_id, kind=kind, day=day, count=count, first_day=first_day, recent=recent,
                       corrected=corrected, reported_by=reported_by, status="pending", attempts=0, created_at=now)
     session.add(row)
     return row
@@ -93,12 +102,14 @@ def enqueue(session, kind: str, child_id: int, day: date, reported_by: str, now:
 def dispatch(engine, ids: list[int]) -> list[CaseEvent]:
     """Apply the events ``ids`` now (a report's own, right after its commit), oldest first;
     returns what each did (``pending``: it could not be applied yet, the worker will)."""
+    apply_now(engine)   # a return reads the child's status: what the cases said comes first
     return [event for event in (_dispatch_one(engine, row_id) for row_id in sorted(ids)) if event is not None]
 
 
 def dispatch_pending(engine, limit: int = 200, *, ignore_backoff: bool = False) -> int:
     """Apply pending events whose time has come (left by a crash, or waiting for a busy or
     failed case); returns how many were worked on. Safe in several processes at once."""
+    apply_case_events(engine)   # a return reads the child's status: what the cases said comes first
     handled = 0
     while handled < limit:
         row_id = _claim_next(engine, ignore_backoff)
@@ -143,13 +154,7 @@ def awaiting_return(session, child_ids, day: date) -> set[int]:
     and whose last reported day before ``day`` was an unexcused absence: a present day after
     days nobody reported still ends their absence (a case opened for a tendency, never
     absent, is not "returned")."""
-    if not child_ids:
-        return set()
-    keys = {business_key(child_id): child_id for child_id in child_ids}
-    waiting = {keys[key] for key in session.scalars(
-        select(ProcessInstance.business_key).join(MessageSubscription, MessageSubscription.instance_id == ProcessInstance.id)
-        .where(ProcessInstance.process_key == PROCESS_KEY, ProcessInstance.business_key.in_(keys),
-               ProcessInstance.status.in_(OPEN_STATUSES), MessageSubscription.message_name == "returned"))}
+    waiting = waiting_for_return(session, child_ids)
     if not waiting:
         return set()
     last: dict[int, str] = {}
@@ -160,6 +165,17 @@ def awaiting_return(session, child_ids, day: date) -> set[int]:
     for child_id, status in rows:
         last.setdefault(child_id, status)
     return {child_id for child_id in waiting if last.get(child_id) == UNEXCUSED}
+
+
+def waiting_for_return(session, child_ids) -> set[int]:
+    """Of ``child_ids``, those whose open case waits for the ``returned`` message."""
+    if not child_ids:
+        return set()
+    keys = {business_key(child_id): child_id for child_id in child_ids}
+    return {keys[key] for key in session.scalars(
+        select(ProcessInstance.business_key).join(MessageSubscription, MessageSubscription.instance_id == ProcessInstance.id)
+        .where(ProcessInstance.process_key == PROCESS_KEY, ProcessInstance.business_key.in_(keys),
+               ProcessInstance.status.in_(OPEN_STATUSES), MessageSubscription.message_name == "returned"))}
 
 
 def absent_without_case(session) -> list[int]:
@@ -229,23 +245,40 @@ def _apply_in(engine, session, row: CaseHandoff) -> CaseEvent | None:
     if row.kind == ABSENCE:
         first = (row.first_day or row.day).isoformat()
         if case_id is None:
+            rules = local_rules()
             variables = {"child_id": row.child_id, "absence_days": row.count, "first_absence": first,
-                         "trigger": "absence"}
+                         "trigger": "absence", "recent_absences": row.recent, **rules.case_variables()}
+            if row.recent >= rules.intermittent_days:
+                variables.update(trigger="tendency", tendency_reason=(
+                    f"间断性缺课：近 {rules.intermittent_window} 个教学日内无故缺课 {row.recent} 天"))
             definition = engine.repository.latest(PROCESS_KEY)   # NotFound: kept, retried after a deploy
             started = engine.runtime.start_definition(definition.id, variables, business_key=business_key(row.child_id),
                                                       actor=actor, session=session)
             return CaseEvent("started", {"child_id": row.child_id, "instance_id": started.instance_id})
         if _waits_for(session, case_id, "absence_day"):
-            payload = {"count": row.count, "date": row.day.isoformat(), "first": first}
+            payload = {"count": row.count, "date": row.day.isoformat(), "first": first, "recent": row.recent}
             return _message(engine, session, case_id, row, "absence_day", payload)
-        engine.executor.execute(case_id, SetVariables({"absence_days": row.count, "first_absence": first}),
+        engine.executor.execute(case_id, SetVariables({"absence_days": row.count, "first_absence": first,
+                                                       "recent_absences": row.recent}),
                                 actor, session=session)
         return CaseEvent("message", {"child_id": row.child_id, "message": "absence_day", "status": "updated",
                                      "reached": [case_id]})
     if case_id is not None and _waits_for(session, case_id, "returned"):
+        # How far the case went (ledger.child_status, from the case's own case_event messages):
+        # the diagram decides by it whether the child was ever a dropout (issue 10 §1).
+        child = session.get(Child, row.child_id)
         return _message(engine, session, case_id, row, "returned",
-                        {"date": row.day.isoformat(), "corrected": row.corrected})
+                        {"date": row.day.isoformat(), "corrected": row.corrected, "status": child.enrolment_status,
+                         "watch_until": _watch_until(engine, session, row.day, child.school_code)})
     return None
+
+
+def _watch_until(engine, session, day: date, school_code: str | None) -> str:
+    """The end of the watch after a return before the report (issue 10 §1): the local
+    setting's school days of the child's school counted from the return day (ISO date-time)."""
+    calendar = school_calendar(session, engine.zone)
+    noon = datetime.combine(day, time(12), engine.zone)
+    return calendar.due_after(noon, local_rules().return_watch_days, "school", school_code).isoformat()
 
 
 def _message(engine, session, case_id, row, name, payload) -> CaseEvent:

@@ -6,6 +6,9 @@ dropout control, read-only.
   the report): a lost absence (DOMAIN.md: a day-1 absence starts the school's persuasion).
 * ``undelivered_outbox``: a thrown or sent message, or an attendance event, still pending a
   minute after it was written: a dispatcher is down, or a case is busy or in error that long.
+* ``case_event_unapplied``: what a case told the ledger (``case_event``: the child's status,
+  the outcome) not applied a minute later (``ledger.child_status``): the worker is down, or the
+  message names no known child.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from typing import Iterable
 
 from engine.consistency import Check, Finding
 
-from . import case_handoff
+from . import case_handoff, child_status
 
 STALE = timedelta(minutes=1)
 
@@ -40,5 +43,14 @@ def undelivered_outbox(engine) -> Iterable[Finding]:
                       f"{row.last_error or '-'}", subject=f"message {row.id}")
 
 
+def case_event_unapplied(engine) -> Iterable[Finding]:
+    with engine.db.snapshot() as session:
+        rows = child_status.unapplied(session, STALE)
+    for row in rows:
+        yield Finding("case_event_unapplied", f"case event {row.payload} of {row.sender} not applied to the "
+                      "child's status (run the worker)", subject=f"message {row.id}")
+
+
 DOMAIN_CHECKS = [Check("absence_without_case", absence_without_case),
-                 Check("undelivered_outbox", undelivered_outbox)]
+                 Check("undelivered_outbox", undelivered_outbox),
+                 Check("case_event_unapplied", case_event_unapplied)]

@@ -28,6 +28,7 @@ from typing import Callable, Collection
 from sqlalchemy import select
 
 from .attendance import record_day
+from .child_status import apply_case_events
 from .attendance_models import EXCUSED as EXCUSED_STATUS, PRESENT, UNEXCUSED
 from .models import Child
 from .school_calendar import school_calendar
@@ -71,9 +72,13 @@ SCRIPTS = (
     Script("legal_education", (10, 1), tuple(zip((10, 8, 7, 6, 6, 6), _TO_VILLAGE + _TO_TOWN)), older=True),
     Script("leader_decision", (13, 1),
            tuple(zip((13, 11, 10, 9, 9, 9, 5), _TO_VILLAGE + _TO_TOWN + ("legal_education",))), older=True),
-    # Back at school: registry to restore, case to strike off, struck off and followed up.
-    Script("restore_registry", (9, 3), tuple(zip((9, 7, 6), _TO_VILLAGE))),
-    Script("strike_off", (8, 5), ((8, "phone_call"), (6, "home_visit"), (3, "restore_registry"))),
+    # Back before the report (never a dropout, issue 10 §1): watched two weeks, then closed as
+    # 劝返成功（未辍学）; and one still in its watch.
+    Script("returned_before_report", (16, 15), ((16, "phone_call"),)),
+    Script("watching", (3, 3), ((3, "phone_call"),)),
+    # Back after the report: registry to restore, case to strike off, struck off and followed up.
+    Script("restore_registry", (9, 3), tuple(zip((9, 7, 6, 5, 5), _TO_VILLAGE + _TO_TOWN[:2]))),
+    Script("strike_off", (10, 5), tuple(zip((10, 8, 7, 6, 6, 3), _TO_VILLAGE + _TO_TOWN[:2] + ("restore_registry",)))),
     Script("followup", (16, 10), tuple(zip((16, 14, 13, 12, 11, 8, 7), _TO_VILLAGE + _TO_TOWN[:2]
                                            + ("restore_registry", "strike_off"))), older=True),
 )
@@ -149,6 +154,7 @@ def replay(engine, advance: Callable[[Step], None], *, reserved: Collection[int]
         for step in steps.get(day, []):
             advance(step)
         engine.timers.fire_due(engine.clock())
+        apply_case_events(engine)     # as the worker does after its timer sweep
     return result
 
 

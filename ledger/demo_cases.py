@@ -6,10 +6,12 @@ directly), so inboxes, audit trails and due dates are real. Deterministic:
 * dropout-risk checks (``dropout_risk_check``): the first pupil of each class; some are
   advanced to the village and the principal; two returned pupils wait for their registry
   to be restored (``registry_restoration`` started by hand);
-* three-tier persuasion (``persuasion``, issue 4): four weeks of attendance replayed
+* three-tier persuasion (``persuasion``, issues 4 and 10): four weeks of attendance replayed
   through ``ledger.attendance.record_day`` (``ledger.demo_attendance``), each scripted
   task completed by a holder of its lane's role in its org unit (``ledger.directory.holders``)
-  with answers valid for its form (``forms/*.schema.json``) and dated on the replayed day.
+  with answers valid for its form (``forms/*.schema.json``) and dated on the replayed day;
+  one case closes as 劝返成功（未辍学） (back before the report, watched two weeks), and the
+  reported children's pages show their 就学状态 history (疑似辍学, 辍学, back to 在校).
 
 ``seed_cases(engine)`` returns ``DemoCases``; ``persuasion`` maps each open persuasion task
 element id to how many cases wait on it, ``followup`` counts cases struck off and in
@@ -21,11 +23,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.persistence.models import HumanTask, TimerJob
 
 from .attendance_cases import EngineCaseSink
+from .case_outcomes import outcome_label
+from .child_status import outcomes
+from .status_models import CaseEventRecord
 from .demo_attendance import Step, replay
 from .directory import holders
 from .models import Child
@@ -53,12 +58,16 @@ class DemoCases:
     persuasion: Counter = field(default_factory=Counter)   # open task element id -> cases
     followup: int = 0
     excused: int = 0
+    closed: Counter = field(default_factory=Counter)        # outcome label -> closed cases
+    status_changes: int = 0                                  # rows of the children's status history
 
     def lines(self) -> list[str]:
         waiting = "、".join(f"{element} {n}" for element, n in sorted(self.persuasion.items()))
+        closed = "、".join(f"{label} {n}" for label, n in sorted(self.closed.items())) or "无"
         return [f"考勤回放 (attendance replayed): {self.attendance_days} 个教学日, {self.attendance_records} 条记录",
                 f"三级劝返待办 (persuasion tasks): {waiting}; 返校跟踪 {self.followup} 件; "
-                f"请假 {self.excused} 人未立案"]
+                f"请假 {self.excused} 人未立案",
+                f"已结案 (closed): {closed}; 就学状态变更 {self.status_changes} 条（见儿童页面）"]
 
 
 def seed_cases(engine) -> DemoCases:
@@ -156,6 +165,9 @@ def _count_persuasion(engine, cases: DemoCases) -> None:
                                .order_by(HumanTask.created_at, HumanTask.id)).all()
         cases.followup = len(session.scalars(select(TimerJob.id).where(
             TimerJob.element_id == "week_passes", TimerJob.status == "waiting")).all())
+        cases.closed = Counter(outcome_label(row.outcome) for row in outcomes(session))
+        cases.status_changes = session.scalar(select(func.count()).select_from(CaseEventRecord).where(
+            CaseEventRecord.status_before != CaseEventRecord.status_after))
         first: dict[str, tuple[str, str]] = {}
         for element, role, unit in rows:
             cases.persuasion[element] += 1

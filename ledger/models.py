@@ -66,7 +66,7 @@ class Child(LedgerBase):
     guardian_phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(255))
     special_groups: Mapped[str] = mapped_column(Text, default="")   # comma list of flags
-    enrolment_status: Mapped[str] = mapped_column(String(16), default="enrolled")
+    enrolment_status: Mapped[str] = mapped_column(String(32), default="enrolled")   # ledger.case_outcomes.STATUSES
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -179,8 +179,8 @@ def test_demo_cases_put_work_in_every_tier(engine):
     with engine.db.read() as session:
         instances = session.scalars(select(ProcessInstance).where(ProcessInstance.process_key == "persuasion")).all()
         keys = Counter(i.business_key for i in instances)
-        assert len(instances) == 16 and set(keys.values()) == {1}          # one case per child
-        assert {i.status for i in instances} == {"active"}
+        assert len(instances) == 18 and set(keys.values()) == {1}          # one case per child
+        assert Counter(i.status for i in instances) == {"active": 17, "completed": 1}
         by_id = {i.id: i for i in instances}
         # Attendance went through record_day: every pupil every replayed day, each school's
         # principal the reporter, one access-log row per school and day.
@@ -198,7 +198,7 @@ def test_demo_cases_put_work_in_every_tier(engine):
         starters = session.execute(select(AuditEvent.instance_id, AuditEvent.actor).where(
             AuditEvent.instance_id.in_(by_id), AuditEvent.kind == "instance_started")).all()
         children = {c.id: c for c in session.scalars(select(Child))}
-        assert len(starters) == 16 and all(
+        assert len(starters) == 18 and all(
             actor == f"principal-{children[int(by_id[i].business_key[6:])].school_code}" for i, actor in starters)
         # Excused absences start nothing.
         excused = {r.child_id for r in records if r.status == "absent_excused"}
@@ -209,7 +209,16 @@ def test_demo_cases_put_work_in_every_tier(engine):
         assert len(referral) == 1
         assert "disability" in children[json.loads(referral[0].payload)["child_id"]].special_groups
         assert session.scalar(select(func.count()).select_from(Message).where(
-            Message.name == "returned", Message.status == "delivered")) == 3
+            Message.name == "returned", Message.status == "delivered")) == 5
+        # Back before the report: closed as 劝返成功（未辍学）, the child 在校 throughout (issue 10 §1);
+        # the reported ones have a status history (疑似辍学, 辍学, back to 在校: issue 10 §8).
+        from ledger.child_status import history, outcomes
+        [closed] = outcomes(session)
+        assert closed.outcome == "returned_before_report" and by_id[closed.instance_id].status == "completed"
+        assert history(session, closed.child_id) == []
+        assert cases.closed == {"劝返成功（未辍学）": 1} and cases.status_changes >= 8
+        changed = {r.status_after for c in children for r in history(session, c)}
+        assert {"suspected_dropout", "dropped_out", "enrolled"} <= changed
         # One case struck off and in its follow-up weeks: a weekly timer, no open task.
         followup = session.scalars(select(TimerJob).where(TimerJob.element_id == "week_passes",
                                                           TimerJob.status == "waiting")).all()

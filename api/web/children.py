@@ -23,6 +23,8 @@ from ledger import access
 from ledger.absence_runs import absence_runs
 from ledger.attendance_cases import OPEN_STATUSES, PROCESS_KEY, EngineCaseSink, business_key
 from ledger.attendance_models import AttendanceRecord
+from ledger.case_outcomes import CASE_EVENTS, outcome_label, status_label
+from ledger.child_status import history
 from ledger.directory import role_name, unit_names
 from ledger.models import Child
 from ledger.privacy import mask_id, mask_name
@@ -39,8 +41,6 @@ RECENT_DAYS = 20
 MAX_REASON = 200
 NOT_VISIBLE = "学生不存在，或您无权查看该学生。"
 NO_REGISTER = "您的岗位不能查看儿童名册（司法所、残联、民政只查看转交给本单位的案件）。"
-ENROLMENT = {"enrolled": "在校", "not_enrolled": "未入学", "dropped_out": "已辍学", "suspended": "休学",
-             "transferred": "已转出"}
 
 
 @bp.get("/children")
@@ -142,13 +142,14 @@ def _render(child_id: int, *, reason: str = "", errors=None, notice=None, status
         case_id = _open_cases(session, [child_id]).get(child_id)
         summary = _summary(child, names, _today())
         tasks = _case_tasks(session, principal, case_id) if case_id else []
+        changes = _status_history(session, child_id)
     if log:
-        _log(principal, f"child:{child_id}", {"fields": ["name", "id_number", "attendance", "case"]})
+        _log(principal, f"child:{child_id}", {"fields": ["name", "id_number", "attendance", "case", "status_history"]})
     return render_template(
         "child.html", child=summary, records=[{"date": r.date, "status": STATUS_NAMES.get(r.status, r.status),
                                                "unexcused": r.status == "absent_unexcused", "reason": r.reason or ""}
                                               for r in records],
-        run=run, case_id=case_id, tasks=tasks, can_flag=access.can_flag_tendency(principal, child),
+        run=run, case_id=case_id, tasks=tasks, changes=changes, can_flag=access.can_flag_tendency(principal, child),
         reason=reason, errors=errors or {}, notice=notice), status
 
 
@@ -167,7 +168,17 @@ def _summary(child: Child, names: dict, today: date) -> dict:
     return {"id": child.id, "name": mask_name(child.name), "id_number": mask_id(child.id_number),
             "gender": child.gender, "age": age, "school": names.get(child.school_code),
             "class": names.get(child.class_code), "village": names.get(child.village_code),
-            "enrolment": ENROLMENT.get(child.enrolment_status, child.enrolment_status)}
+            "enrolment": status_label(child.enrolment_status)}
+
+
+def _status_history(session, child_id: int) -> list[dict]:
+    """The child's 就学状态 changes, newest first: when, who, old → new, which case and why
+    (``ledger.child_status``; issue 10 §8)."""
+    rows = history(session, child_id)
+    return [{"at": r.at.astimezone(engine().zone).strftime("%Y-%m-%d %H:%M"), "who": "系统（到期自动）" if r.actor in (None, "timer") else r.actor,
+             "change": f"{status_label(r.status_before)} → {status_label(r.status_after)}", "case_id": r.instance_id,
+             "why": CASE_EVENTS.get(r.event, r.event) + (f"：{outcome_label(r.outcome)}" if r.outcome else "")}
+            for r in reversed(rows)]
 
 
 def _open_cases(session, child_ids) -> dict[int, int]:

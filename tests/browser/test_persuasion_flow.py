@@ -203,6 +203,9 @@ def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
     expect(ht31.locator("body")).to_contain_text("暂无待办任务")
     ht31.goto(f"{base}/children/1")
     expect(ht31.locator("#case")).to_contain_text("没有进行中的劝返案件")
+    # Its 就学状态 followed the case: 疑似辍学 when the report was filed, 在校 again on return.
+    expect(ht31.locator("#status-history")).to_contain_text("在校 → 疑似辍学")
+    expect(ht31.locator("#status-history")).to_contain_text("疑似辍学 → 在校")
     with engine.db.read() as session:
         [case] = session.scalars(select(ProcessInstance).where(ProcessInstance.business_key == "child:1"))
         case_id, status = case.id, case.status

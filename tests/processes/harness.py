@@ -13,6 +13,7 @@ from engine.calendar import BusinessCalendar
 from engine.clock import FixedClock
 from engine.persistence.models import AuditEvent, Message, ProcessInstance
 from ledger.accounts import create_user
+from ledger.child_status import apply_case_events
 from tests.api.town import PASSWORD, build_town
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -54,7 +55,9 @@ class Town:
     def pass_until(self, day: str, hour: int = 16) -> int:
         """Move the clock and fire every timer due by then (the worker's job); returns how many fired."""
         moment = self.at(day, hour)
-        return self.engine.timers.fire_due(moment)
+        fired = self.engine.timers.fire_due(moment)
+        apply_case_events(self.engine)      # the worker's timer job does the same
+        return fired
 
     # --- people
     def headers(self, username: str) -> dict:

@@ -56,6 +56,8 @@ def completed_elements(town, case_id):
 
 
 def test_returns_after_the_call(scenario):
+    """Back the next day, long before any report: never a dropout (issue 10 §1). No registry
+    restoration, no strike-off, no weekly checks: a two-week watch, then 劝返成功（未辍学）."""
     town = scenario
     case = start_case(town)
     assert town.tasks_in_order(case.id) == [("phone_call", *SCHOOL)]
@@ -64,17 +66,12 @@ def test_returns_after_the_call(scenario):
     town.complete("ht31", "phone_call", CALL)
     back = town.report("2025-09-30", {1: P})
     assert back["messages_sent"] == [{"child_id": 1, "message": "returned", "status": "delivered", "reached": [case.id]}]
-    assert town.names("regzx") == ["restore_registry"]
-    town.complete("regzx", "restore_registry", REGISTRY)
-    town.complete("livelihood", "strike_off", STRIKE)
-    assert town.variables(case.id)["status"] == "active"     # struck off, now in follow-up
-    for week in ("2025-10-08", "2025-10-16", "2025-10-24", "2025-11-01"):   # 7 days after each check, and a bit
-        town.pass_until(week, 18)
-        town.complete("ht31", "weekly_check", WEEK)
+    assert town.names("regzx") == [] and town.names("livelihood") == []
+    assert town.variables(case.id)["status"] == "active"     # watching
+    assert town.pass_until("2025-10-21", 20) == 0            # 10 school days after Tue 09-30 (the make-up Sat counts)
+    assert town.pass_until("2025-10-22", 8) == 1
     assert town.case(1).status == "completed"
-    assert town.tasks_in_order(case.id) == [
-        ("phone_call", *SCHOOL), ("restore_registry", "registrar", "zx"), ("strike_off", "livelihood_office", "town"),
-        ("weekly_check", *SCHOOL), ("weekly_check", *SCHOOL), ("weekly_check", *SCHOOL), ("weekly_check", *SCHOOL)]
+    assert town.tasks_in_order(case.id) == [("phone_call", *SCHOOL)]
     kinds = [e.kind for e in town.audit(case.id)]
     assert kinds[0] == "instance_started" and kinds[-1] == "instance_completed"
     assert [e.data["name"] for e in town.audit(case.id, "message_received")] == ["returned"]
@@ -85,10 +82,11 @@ def test_returns_after_the_home_visit(scenario):
     town = scenario
     case = through_visit(town)
     town.report("2025-10-10", {1: P})
-    assert town.names("vsjt") == [] and town.names("regzx") == ["restore_registry"]
+    assert town.names("vsjt") == [] and town.names("regzx") == []      # before the report: no registry step
     assert completed_elements(town, case.id) == ["phone_call", "home_visit"]
     started = town.audit(case.id, "instance_started")[0]
-    assert started.data["variables"] == {"child_id": 1, "absence_days": 1, "first_absence": "2025-09-29", "trigger": "absence"}
+    assert started.data["variables"] == {"child_id": 1, "absence_days": 1, "first_absence": "2025-09-29", "trigger": "absence",
+                                         "recent_absences": 1, "intermittent_days": 5}
 
 
 def test_village_plan_succeeds(scenario):
@@ -97,8 +95,8 @@ def test_village_plan_succeeds(scenario):
     assert town.names("civil") == []                         # weariness: no aid task
     back = town.report("2025-10-11", {1: P})
     assert back["messages_sent"][0]["message"] == "returned"
-    assert town.names("ht31") == [] and town.names("regzx") == ["restore_registry"]
-    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check", "restore_registry"]
+    assert town.names("ht31") == [] and town.names("regzx") == []
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check"]
 
 
 def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
@@ -216,15 +214,12 @@ def test_the_same_day_reported_twice_makes_one_case(scenario):
     assert town.tasks_in_order(case.id) == [("phone_call", *SCHOOL)]
 
 
-def test_a_second_absence_during_follow_up_reopens_the_same_case(scenario):
+def test_a_second_absence_during_the_watch_reopens_the_same_case(scenario):
     town = scenario
     case = start_case(town)
     town.complete("ht31", "phone_call", CALL)
     town.report("2025-09-30", {1: P})
-    town.complete("regzx", "restore_registry", REGISTRY)
-    town.complete("livelihood", "strike_off", STRIKE)
     town.pass_until("2025-10-09", 18)
-    town.complete("ht31", "weekly_check", WEEK)
     reopened = town.report("2025-10-13", {1: U})
     assert reopened["cases_started"] == [] and reopened["messages_sent"][0]["reached"] == [case.id]
     assert len(town.cases(1)) == 1 and town.names("ht31") == ["phone_call"]
@@ -232,11 +227,10 @@ def test_a_second_absence_during_follow_up_reopens_the_same_case(scenario):
     assert any(e.kind == "task_ready" and e.element_id == "phone_call" for e in events[-5:])
     town.complete("ht31", "phone_call", CALL)
     town.report("2025-10-14", {1: P})
-    assert town.names("regzx") == ["restore_registry"]
-    assert [t[0] for t in town.tasks_in_order(case.id)] == [
-        "phone_call", "restore_registry", "strike_off", "weekly_check", "phone_call", "restore_registry"]
+    assert town.names("regzx") == []
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "phone_call"]
     received = [(e.element_id, e.data["name"]) for e in town.audit(case.id, "message_received")]
-    assert received == [("on_returned", "returned"), ("on_absent_again", "absence_day"), ("on_returned", "returned")]
+    assert received == [("on_returned", "returned"), ("on_absent_in_watch", "absence_day"), ("on_returned", "returned")]
 
 
 def test_every_overdue_deadline_escalates_once(scenario):
@@ -276,7 +270,7 @@ def test_a_return_after_days_nobody_reported_still_reaches_the_case(scenario):
     assert back["outcomes"][0]["returned"] is False          # no unexcused day right before it ...
     assert back["messages_sent"] == [                        # ... but the case waits for a return
         {"child_id": 1, "message": "returned", "status": "delivered", "reached": [case.id]}]
-    assert town.names("regzx") == ["restore_registry"]
+    assert town.names("regzx") == [] and town.variables(case.id)["status"] == "active"   # watching
     # Present on later days: nothing waits for a return any more, nothing is sent.
     assert town.report("2025-10-14", {1: P})["messages_sent"] == []
 
@@ -367,12 +361,11 @@ def test_dates_that_cannot_be_true_are_refused_beside_the_field(scenario):
 
 def test_an_overdue_strike_off_escalates_to_the_task_force_deputy_once(scenario):
     town = scenario
-    case = start_case(town)
-    town.complete("ht31", "phone_call", CALL)
-    town.report("2025-09-30", {1: P})
-    town.complete("regzx", "restore_registry", REGISTRY)      # Tue 09-30: strike-off due by the end of Fri 10-10
-    assert town.pass_until("2025-10-10", 20) == 0             # 10-01..08 are not working days
-    assert town.pass_until("2025-10-11", 8) == 1 and town.names("deputy") == ["strike_off_oversee"]
-    town.pass_until("2025-10-20", 8)
+    case = through_notice(town)
+    town.report("2025-10-13", {1: P})                         # back after the report: restoration and strike-off
+    town.complete("regzx", "restore_registry", {**REGISTRY, "done_on": "2025-10-13"})   # due by the end of Wed 10-15
+    assert town.pass_until("2025-10-15", 20) == 0
+    assert town.pass_until("2025-10-16", 8) == 1 and town.names("deputy") == ["strike_off_oversee"]
+    town.pass_until("2025-10-27", 8)
     assert town.names("deputy") == ["strike_off_oversee"]
     assert [e.element_id for e in town.audit(case.id, "timer_fired")] == ["strike_off_overdue"]

@@ -73,7 +73,7 @@ def test_the_child_page_is_masked_logged_and_counts_unexcused_school_days(town, 
     assert "张*明" in html and "张小明" not in html and "4401**********001X" in html
     assert "连续无故缺课 3 个上课日" in html and "自 2025-03-06 起" in html and "没有进行中的劝返案件" in html
     assert "标记辍学倾向" in html
-    assert access_log(town, "child:1") == [("ht31", "view", {"fields": ["name", "id_number", "attendance", "case"]})]
+    assert access_log(town, "child:1") == [("ht31", "view", {"fields": ["name", "id_number", "attendance", "case", "status_history"]})]
     village = html_of(browser("vsjt").get("/children/1"))
     assert "张*明" in village and 'action="/children/1/tendency"' not in village   # may see, may not flag
 
@@ -89,7 +89,8 @@ def test_a_tendency_flag_starts_a_case_once(town, browser):
     assert done.status_code == 302 and done.headers["Location"].endswith("/children/1")
     [(case_id, status)] = cases(town, 1)
     assert status == "active" and start_variables(town, case_id) == {
-        "child_id": 1, "absence_days": 0, "first_absence": None, "trigger": "tendency", "tendency_reason": REASON}
+        "child_id": 1, "absence_days": 0, "first_absence": None, "trigger": "tendency", "tendency_reason": REASON,
+        "recent_absences": 0, "intermittent_days": 5}
     page = html_of(teacher.get("/children/1"))
     assert "已标记辍学倾向" in page and f"案件编号 {case_id}" in page and "电话联系监护人" in page
     assert ("ht31", "change", {"instance_id": case_id, "tendency": True}) in access_log(town, "child:1")
