@@ -64,3 +64,24 @@ def _task_page(town, username, task_id) -> str:
     response = client.get(f"/tasks/{task_id}")
     assert response.status_code == 200
     return response.get_data(as_text=True)
+
+
+def test_the_call_shows_its_candidate_the_guardians_phone_and_the_visit_the_address(scenario):
+    """processes/persuasion.bpmn declares what each tier's task needs (subjectFields)."""
+    from ledger.models import Child
+    town = scenario
+    with town.engine.db.transaction() as session:
+        child = session.get(Child, 1)
+        child.guardian_name, child.guardian_phone, child.address = "张建国", "13812345678", "蛟潭村三组12号"
+    town.report("2025-09-29", {1: U, 2: P})
+    call = town.task("ht31", "phone_call")
+    seen = town.client.get(f"/api/v1/tasks/{call['task_id']}", headers=town.headers("ht31")).json["subject"]
+    assert (seen["name"], seen["phone"], seen["guardian"]) == ("张小明", "13812345678", "张建国")
+    assert "address" not in seen
+    supervised = town.client.get(f"/api/v1/tasks/{call['task_id']}", headers=town.headers("pzx")).json["subject"]
+    assert supervised["name"] == "张*明" and "phone" not in supervised
+    town.complete("ht31", "phone_call", CALL)
+    town.report_days("2025-09-30", "2025-10-09", {1: U})
+    visit = town.task("ht31", "home_visit")
+    seen = town.client.get(f"/api/v1/tasks/{visit['task_id']}", headers=town.headers("ht31")).json["subject"]
+    assert seen["address"] == "蛟潭村三组12号" and seen["phone"] == "13812345678"
