@@ -24,11 +24,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tests.stress.common import pg_schema  # noqa: E402 - one way to make a throwaway schema
+
 BPMN = ROOT / "tests" / "engine" / "bpmn"
 BEFORE_LIMITS = {"gateway_loop": 330, "parallel_loop": 150}   # past these 3.2 fails (see above)
 
@@ -90,23 +94,6 @@ def after_engine(engine, key: str, rounds: int) -> tuple[float, float, int]:
     return request, time.perf_counter() - start, continuations
 
 
-def pg_schema_url(url: str):
-    from sqlalchemy import create_engine, text
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema}", lambda: _drop(admin, schema)
-
-
-def _drop(admin, schema):
-    from sqlalchemy import text
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg-url", help="also time the engine on this PostgreSQL database")
@@ -114,10 +101,11 @@ def main() -> None:
     args = parser.parse_args()
     lengths = {"gateway_loop": [100, 300] + ([] if args.quick else [1000, 3000]),
                "parallel_loop": [50, 150] + ([] if args.quick else [300, 1000])}
-    backends = [("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", None)]
+    stack = ExitStack()
+    backends = [("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db")]
     if args.pg_url:
-        backends.append(("postgresql", *pg_schema_url(args.pg_url)))
-    engines = {name: make_engine(url) for name, url, _ in backends}
+        backends.append(("postgresql", stack.enter_context(pg_schema(args.pg_url))))
+    engines = {name: make_engine(url) for name, url in backends}
     print(f"{'loop':<14}{'rounds':>7}  {'before ms/round':>16}  {'after mem ms/round':>19}  "
           + "  ".join(f"{name + ' ms/round (request s, continuations)':>42}" for name in engines))
     for key, sizes in lengths.items():
@@ -136,9 +124,7 @@ def main() -> None:
             print(f"{key:<14}{rounds:>7}  {before_text:>16}  {memory:>19.2f}  " + "  ".join(f"{c:>42}" for c in cells))
     for engine in engines.values():
         engine.close()
-    for _, _, drop in backends:
-        if drop:
-            drop()
+    stack.close()   # drops the PostgreSQL schema
 
 
 if __name__ == "__main__":
