@@ -20,10 +20,12 @@ from ledger.models import User
 from .web.forms import build_fields
 
 HISTORY_KINDS = {"task_completed", "task_cancelled", "instance_started", "timer_fired", "message_received",
-                 "task_claimed", "task_unclaimed", "task_assigned", "error", "retried", "incident_resolved"}
+                 "message_uncorrelatable", "task_claimed", "task_unclaimed", "task_assigned", "error", "retried",
+                 "incident_resolved"}
 LABELS = {"instance_started": "流程启动", "task_completed": "办结", "task_cancelled": "已取消",
           "task_claimed": "认领", "task_unclaimed": "退回待认领", "task_assigned": "改派",
           "timer_fired": "到期", "message_received": "收到消息",
+          "message_uncorrelatable": "无法接收消息，等待系统管理员补全案件数据",
           "error": "流程出错，等待系统管理员处理", "retried": "系统管理员重试成功",
           "incident_resolved": "系统管理员已处理故障"}
 SYSTEM_ACTORS = {"timer": "系统（到期自动）"}
@@ -85,6 +87,9 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
             entry["title"] = elements.deadline(event.element_id, start=bool(data.get("start")))
         elif event.kind == "message_received":
             _message(entry, data, zone)
+        elif event.kind == "message_uncorrelatable":
+            entry["title"] = MESSAGE_NAMES.get(data.get("name"), data.get("name"))
+            entry["detail"] = "缺少" + "、".join(data.get("missing") or [])
         elif event.kind == "task_cancelled":
             entry["detail"] = _cancel_reason(cause, event.at)
         elif event.kind == "task_unclaimed" and data.get("reason"):

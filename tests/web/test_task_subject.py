@@ -85,3 +85,15 @@ def test_the_case_page_is_for_those_who_may_trace_the_case(town, browser):
     assert browser("ht31").get("/instances/99999").status_code == 404
     views = [(who, d["view"]) for who, _, d in access_log(town, "child:1") if d.get("view") == "case"]
     assert views == [("ht31", "case"), ("pzx", "case"), ("inspector", "case")]
+
+
+def test_the_case_page_says_why_a_case_cannot_take_its_message(town, browser):
+    """A case started without its correlation value waits 'uncorrelatable' (issue 9 item 1):
+    its history says so in Chinese, naming what is missing."""
+    from api.settings import ROOT
+    engine = town.extensions["baoxue.engine"]
+    engine.repository.deploy_paths([ROOT / "tests" / "engine" / "bpmn" / "corr_missing_key.bpmn"], actor="admin")
+    case = engine.runtime.start("await_return", {}).instance_id
+    html = browser("inspector").get(f"/instances/{case}").get_data(as_text=True)
+    assert "无法接收消息，等待系统管理员补全案件数据：学生已返校（缺少child_id）" in html
+    assert "message_uncorrelatable" not in html
