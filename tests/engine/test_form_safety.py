@@ -7,7 +7,7 @@ import json
 import pytest
 
 from engine.errors import InvalidInput
-from engine.runtime.commands import validate_form
+from engine.runtime.formvalidation import validate_form
 
 from .test_validation import VISIT_LINE, assert_error, deploy
 
