@@ -87,7 +87,7 @@ def test_compaction_keeps_subprocesses_timers_and_task_rows_right(make_engine):
                 TimerJob.instance_id == started.instance_id, TimerJob.status == "waiting")))
         assert row.element_id == "visit" and [t.element_id for t in timers] == ["remind"]
         assert engine.runtime.variables(started.instance_id, "p_count")["visits"] == visit
-        done = engine.runtime.complete_task(row.id, {"note": f"visit {visit}"}, actor="clerk1")
+        done = engine.runtime.complete_task(row.id, {}, actor="clerk1")
     assert done.status == "completed"
     workflow = engine.runtime.workflow(started.instance_id)
     assert len(workflow.subprocesses) <= 2 and len(workflow.tasks) < 40
