@@ -311,6 +311,11 @@ def _checked(name, correlation, payload) -> tuple[dict, dict]:
         if value is not None and not isinstance(value, dict):
             raise InvalidInput(f"{label} must be a JSON object", errors={label: "must be an object"})
     correlation, payload = correlation or {}, payload or {}
+    # A key identifies one thing: a text or a whole number (not true/false, a fraction, a list).
+    kinds = {f"correlation.{key}": "must be a text or a whole number" for key, value in correlation.items()
+             if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int)))}
+    if kinds:
+        raise InvalidInput("a correlation value must be a text or a whole number", errors=kinds)
     clashes = [key for key in correlation if key in payload and payload[key] != correlation[key]]
     if clashes:
         raise InvalidInput("payload contradicts the correlation",

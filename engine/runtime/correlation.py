@@ -24,6 +24,12 @@ def has_value(value) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
+def same_value(a, b) -> bool:
+    """Equal as correlation values: same JSON type and value. Python's ``True == 1`` would let
+    a message correlated on ``child_id: true`` reach child 1's case."""
+    return type(a) is type(b) and a == b
+
+
 def _fixed_correlations(workflow) -> dict:
     """``{property: value}`` fixed for ``workflow`` by messages it caught or threw: its own,
     then those of the workflows it is embedded in (nearest first). A called process is an
@@ -88,15 +94,15 @@ def takes(task, definition, given: dict) -> bool:
     if not all(name in given for name in names):
         return False
     if missing and isinstance(task.task_spec, StartEvent):
-        return all(given[name] == expected[name] for name in expected)
-    return not missing and all(given[name] == expected[name] for name in names)
+        return all(same_value(given[name], expected[name]) for name in expected)
+    return not missing and all(same_value(given[name], expected[name]) for name in names)
 
 
 def correlation_matches(expected: dict, given: dict) -> bool:
     """Every property the catch event expects must be given, with a value, and equal. A
     property with no value (None, blank) matches nothing, not even another missing one
     (issue 9: a case without ``child_id`` caught every child's ``returned``)."""
-    return all(has_value(value) and has_value(given.get(key)) and given[key] == value
+    return all(has_value(value) and has_value(given.get(key)) and same_value(given[key], value)
                for key, value in expected.items())
 
 

@@ -92,6 +92,20 @@ def test_a_message_without_its_key_is_refused_and_no_case_fails(engine):
     assert "message_received" not in kinds(engine, keyless)
 
 
+def test_a_key_of_another_type_is_refused_or_never_matches(engine):
+    """``true == 1`` in Python: a message for ``child_id: true`` reached child 1's case."""
+    deploy(engine, "corr_missing_key.bpmn")
+    one = engine.runtime.start("await_return", {"child_id": 1}).instance_id
+    for value in (True, False, 1.0, [1], {"id": 1}):
+        with pytest.raises(InvalidInput) as refused:
+            engine.messages.deliver("returned", {"child_id": value}, {})
+        assert refused.value.errors == {"correlation.child_id": "must be a text or a whole number"}
+    assert count(engine, Message) == 0
+    assert engine.messages.deliver("returned", {"child_id": "1"}, {}).status == "unmatched"   # text is not 1
+    assert "message_received" not in kinds(engine, one)
+    assert engine.messages.deliver("returned", {"child_id": 1}, {}).reached == [one]
+
+
 def test_a_thrown_message_without_a_value_reaches_no_keyless_case(engine):
     """A process may throw a message whose key has no value (it is its own data): it is kept
     unmatched, and a case waiting without the key does not catch it."""
