@@ -164,18 +164,16 @@ class RuntimeService:
         command is abandoned: a task it was completing is open again for its holder to submit,
         a message it was delivering is not delivered again, a timer it was firing is still due
         and the worker fires it again. ``incident_resolved`` {incident_id, note, abandoned} is
-        audited on the instance's chain. Raises InvalidInput (``note`` empty or longer than
-        ``NOTE_MAX`` characters), NotFound, Conflict (already resolved; or a failed start,
-        which has run no step and can only be retried).
+        audited on the instance's chain. A failed start (no step has run) is abandoned: the
+        instance ends ``terminated`` (``instance_terminated`` audited) and its business key is
+        free for a new start. Raises InvalidInput (``note`` empty or longer than ``NOTE_MAX``
+        characters), NotFound, Conflict (already resolved).
         """
         note = note.strip() if isinstance(note, str) else ""
         if not note or len(note) > NOTE_MAX:
             reason = "required" if not note else f"at most {NOTE_MAX} characters"
             raise InvalidInput(f"a note is {reason}", errors={"note": reason})
         incident = self._open_incident(incident_id)
-        if json.loads(incident.command).get("type") == StartInstance.type:
-            raise Conflict(f"incident {incident_id} is a failed start: the instance has run no step yet, "
-                           "so it can only be retried")
         outcome = self._run(incident.instance_id, ResolveIncident(incident_id, note), actor)
         self.engine.messages.deliver_pending(ignore_backoff=True)   # what waited for this instance
         return outcome

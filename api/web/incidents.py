@@ -102,7 +102,7 @@ def retry(incident_id):
 def resolve(incident_id):
     note = request.form.get("note", "")
     try:
-        engine().incidents.resolve(incident_id, note, actor=current_principal().username)
+        outcome = engine().incidents.resolve(incident_id, note, actor=current_principal().username)
     except NotFound:
         return error_page(404, NO_INCIDENT, "故障不存在")
     except InvalidInput:
@@ -110,7 +110,10 @@ def resolve(incident_id):
         return _render(incident_id, note=note, errors={"note": message}, status=422)
     except Conflict:
         return _refused(incident_id)
-    flash("已处理：失败的操作已放弃，案件恢复办理。处理说明已记入案件的办理经过。", "success")
+    if outcome.status == "terminated":
+        flash("已处理：这次启动已放弃，案件已终止，该学生可以重新发起。处理说明已记入案件的办理经过。", "success")
+    else:
+        flash("已处理：失败的操作已放弃，案件恢复办理。处理说明已记入案件的办理经过。", "success")
     return redirect(f"/admin/incidents/{incident_id}")
 
 
@@ -119,8 +122,6 @@ def _refused(incident_id: int):
     detail = engine().incidents.get(incident_id)
     if detail["status"] != "open":
         flash("该故障已处理，无需再次操作。", "error")
-    elif detail["command"] == "start":
-        flash("启动失败的故障只能重试：案件还没有办理任何环节。", "error")
     else:
         flash("案件刚被他人改动，本次操作未执行。请刷新页面后重试。", "error")
     return redirect(f"/admin/incidents/{incident_id}")

@@ -319,7 +319,8 @@ class SetVariables(Command):
 class ResolveIncident(Command):
     """Administrator's resolution without a retry: the failed command is abandoned and the
     instance goes on from its state before it (the failed command was rolled back, so that
-    is the stored state). ``note`` says how the case was put right otherwise."""
+    is the stored state). ``note`` says how the case was put right otherwise. A failed start
+    is abandoned: the instance is terminated."""
 
     type = "resolve_incident"
     allowed_in_error = True
@@ -338,11 +339,16 @@ class ResolveIncident(Command):
             raise Conflict(f"incident {self.incident_id} is already {row.status}")
         row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now, ctx.actor
         row.resolution, row.note = "resolved", self.note
-        ctx.instance.status = "active"
+        # A failed start has run no step: abandoning it ends the instance (terminated), which
+        # frees its business key for a new start (a child is never blocked by a dead start).
+        abandoned_start = _command_type(row.command) == StartInstance.type
+        ctx.instance.status = "terminated" if abandoned_start else "active"
         if ctx.instance.pending_steps is not None:
             ctx.instance.pending_steps = 0   # steps left: the administrator's decision starts a new run
         ctx.audit("incident_resolved", element_id=row.element_id,
                   data={"incident_id": row.id, "note": self.note, "abandoned": _command_type(row.command)})
+        if abandoned_start:
+            ctx.audit("instance_terminated", data={"reason": "failed start abandoned", "note": self.note})
 
 
 def _command_type(stored: str) -> str | None:

@@ -161,7 +161,7 @@ class CommandExecutor:
         if wf.is_completed() and instance.status != "completed":
             instance.status, instance.completed_at = "completed", ctx.now
             ctx.audit("instance_completed")
-        elif not wf.is_completed() and instance.status != "error":
+        elif not wf.is_completed() and instance.status not in ("error", "terminated"):
             instance.status = "active"
         instance.updated_at = ctx.now
         flag_modified(instance, "updated_at")  # always UPDATE: bumps row_version, the optimistic check

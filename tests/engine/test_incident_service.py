@@ -88,15 +88,25 @@ def test_resolve_without_retry_reopens_the_task_and_audits_the_note(engine):
     assert engine.consistency.run(record=False).ok
 
 
-def test_a_failed_start_can_only_be_retried(engine):
+def test_a_failed_start_abandoned_ends_its_instance_and_frees_its_business_key(engine):
+    """A failed start held its business key for good: resolving it without a retry now
+    terminates the instance, and the child can have a case again."""
     from tests.engine.test_incidents import HOSTILE
     engine.repository.deploy({"boom.bpmn": HOSTILE.replace("SCRIPT", "x = 1 / 0").encode()})
     with pytest.raises(StepFailed) as err:
-        engine.runtime.start("hostile", {})
-    with pytest.raises(Conflict) as refused:
-        engine.incidents.resolve(err.value.incident_id, "done", actor="admin")
-    assert "only be retried" in refused.value.message
-    assert engine.runtime.get(err.value.instance_id).status == "error"
+        engine.runtime.start("hostile", {}, business_key="child:7")
+    with pytest.raises(Conflict):
+        engine.runtime.start("hostile", {}, business_key="child:7")   # the failed start holds it
+    done = engine.incidents.resolve(err.value.incident_id, "数据有误，放弃这次启动", actor="admin")
+    assert done.status == "terminated"
+    assert engine.runtime.get(err.value.instance_id).status == "terminated"
+    assert kinds(engine, err.value.instance_id)[-2:] == ["incident_resolved", "instance_terminated"]
+    with pytest.raises(StepFailed) as again:                           # the key is free: a new start
+        engine.runtime.start("hostile", {}, business_key="child:7")
+    assert again.value.instance_id != err.value.instance_id
+    findings = engine.consistency.run(record=False).findings
+    assert {f.check for f in findings} <= {"incidents"} and all(
+        str(err.value.instance_id) not in f.where for f in findings)
 
 
 def test_public_message_hides_database_text_and_bounds_the_rest():
