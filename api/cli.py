@@ -182,7 +182,9 @@ def fire_due(now, as_json):
         from ledger.child_status import apply_case_events
         apply_case_events(engine)     # as the worker's timer job: a fired step may move a child's status
         if as_json:
-            click.echo(json.dumps({"fired": len(fired), "timers": [f.to_dict() for f in fired]},
+            click.echo(json.dumps({"fired": sum(1 for f in fired if f.incident_id is None),
+                                   "failed": sum(1 for f in fired if f.incident_id is not None),
+                                   "timers": [f.to_dict() for f in fired]},
                                   ensure_ascii=False, indent=1))
             return
         for line in _fired_lines(fired, engine.zone):
@@ -195,12 +197,18 @@ def _fired_lines(fired, zone) -> list[str]:
     """``fire-due``'s report: a headline with the count by kind, then one line per timer."""
     if not fired:
         return ["没有到期的定时器 (no timer was due)"]
-    kinds = Counter("启动流程" if f.kind == "start" else "流程中的定时事件" for f in fired)
-    lines = [f"已触发 {len(fired)} 个定时器 ({len(fired)} fired): "
-             + "，".join(f"{kind} {n} 个" for kind, n in sorted(kinds.items()))]
+    failed = [f for f in fired if f.incident_id is not None]
+    kinds = Counter("启动流程" if f.kind == "start" else "流程中的定时事件" for f in fired if f.incident_id is None)
+    done = len(fired) - len(failed)
+    lines = [f"已触发 {done} 个定时器 ({done} fired)" + (": " if kinds else "")
+             + "，".join(f"{kind} {n} 个" for kind, n in sorted(kinds.items()))
+             + (f"；{len(failed)} 个触发后出错 ({len(failed)} failed)，见故障处理" if failed else "")]
     for f in fired:
         what = f"「{f.element_name}」" if f.element_name else ""
         case = f"案件 #{f.instance_id}" + (f"（{f.business_key}）" if f.business_key else "")
+        if f.incident_id is not None:
+            lines.append(f"  出错：{case} {f.process_key} {what}[{f.element_id}] 故障 #{f.incident_id}")
+            continue
         started = "启动了" if f.kind == "start" else ""
         due = f.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         lines.append(f"  {started}{case} {f.process_key} {what}[{f.element_id}] 到期 {due}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -29,16 +29,20 @@ class FiredTimer:
 
     kind: ``event`` (a timer event of a running instance: boundary, intermediate, cycle) or
           ``start`` (a version's timer start event; ``instance_id`` is the instance it started)
-    element_id, element_name: the timer event in the diagram (name None when it has none)
+    element_id, element_name: the timer event in the diagram (name None when it has none;
+          for a failed step, the element that failed)
     due_at: when it was due (UTC)
+    incident_id: set when the step the timer started failed: it rolled back and the instance
+          waits in error for an administrator (the timer fires again after a retry)
     """
     kind: str
     instance_id: int
     process_key: str
     business_key: str | None
-    element_id: str
+    element_id: str | None
     element_name: str | None
     due_at: datetime
+    incident_id: int | None = None
 
     def to_dict(self) -> dict:
         return {**asdict(self), "due_at": self.due_at.isoformat()}
@@ -50,12 +54,13 @@ class TimerService:
 
     def fire_due(self, now: datetime | None = None, limit: int | None = None) -> int:
         """Fire the timers due at ``now`` (default: the engine clock); returns how many fired
-        (``sweep`` says which)."""
-        return len(self.sweep(now, limit))
+        without a failure (``sweep`` says which, and which failed)."""
+        return sum(1 for f in self.sweep(now, limit) if f.incident_id is None)
 
     def sweep(self, now: datetime | None = None, limit: int | None = None) -> list[FiredTimer]:
         """Fire the timers due at ``now`` (default: the engine clock); returns what fired, in
-        firing order. ``limit`` bounds how many jobs one call works on (the worker's sweep size).
+        firing order; one whose step failed carries its ``incident_id``. ``limit`` bounds how
+        many jobs one call works on (the worker's sweep size).
 
         An instance whose step fails gets an incident (its job stays waiting and is skipped
         while the instance is in error). Timers that become due because others fired (a
@@ -84,10 +89,13 @@ class TimerService:
             # does not start a new failing instance on every sweep.
             err = self.engine.executor.record_failure(failure)
             log.warning("timer step failed: %s", err)
-            if failure.job_id is not None:
-                with self.engine.db.transaction() as session:
+            with self.engine.db.transaction() as session:
+                if failure.job_id is not None:
                     self._consume_start(session, session.get(TimerJob, failure.job_id), now)
-            return []
+                instance = session.get(ProcessInstance, err.instance_id)
+                failed = self._fired("start" if failure.job_id is not None else "event", instance,
+                                     err.element_id, now, session)
+            return [replace(failed, incident_id=err.incident_id)]
         except Conflict:
             return []  # a clash (Busy) or the instance moved on: the job, if still due, stays waiting
 

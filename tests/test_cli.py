@@ -25,7 +25,7 @@ def test_init_then_deploy_processes(db_url, tmp_path):
     fired = baoxue("timers", "fire-due", "--now", "2030-01-01T08:00:00", env=env, cwd=tmp_path)
     assert fired.returncode == 0 and fired.stdout.strip() == "没有到期的定时器 (no timer was due)"
     as_json = baoxue("timers", "fire-due", "--json", env=env, cwd=tmp_path)
-    assert as_json.returncode == 0 and json.loads(as_json.stdout) == {"fired": 0, "timers": []}
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == {"fired": 0, "failed": 0, "timers": []}
 
 
 def test_deploy_of_a_broken_file_exits_1_with_element_errors(sqlite_url, tmp_path):
@@ -64,3 +64,18 @@ def test_fire_due_prints_each_timer_with_its_case(sqlite_url, tmp_path):
     head, line = fired.stdout.strip().splitlines()
     assert head == "已触发 1 个定时器 (1 fired): 启动流程 1 个"
     assert line.startswith("  启动了案件 #") and "timer_start 「Every day」[every_day] 到期 " in line
+
+
+def test_fire_due_says_which_timers_failed_and_where_to_look():
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from api.cli import _fired_lines
+    from engine.timers import FiredTimer
+    due = datetime(2026, 12, 3, 1, 0, tzinfo=timezone.utc)
+    lines = _fired_lines([FiredTimer("event", 7, "persuasion", "child:3", "remind", "逾期", due),
+                          FiredTimer("event", 9, "persuasion", "child:4", "boom", None, due, incident_id=5)],
+                         ZoneInfo("Asia/Shanghai"))
+    assert lines == ["已触发 1 个定时器 (1 fired): 流程中的定时事件 1 个；1 个触发后出错 (1 failed)，见故障处理",
+                     "  案件 #7（child:3） persuasion 「逾期」[remind] 到期 2026-12-03 09:00",
+                     "  出错：案件 #9（child:4） persuasion [boom] 故障 #5"]

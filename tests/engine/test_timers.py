@@ -110,3 +110,21 @@ def test_a_sweep_says_what_it_fired_for_which_case(engine, clock):
     assert start.instance_id != started.instance_id
     assert start.to_dict()["due_at"] == start.due_at.isoformat()
     assert engine.timers.sweep(clock() + timedelta(hours=25)) == []
+
+
+def test_a_sweep_names_a_timer_whose_step_failed_with_its_incident(engine, clock):
+    """A timer whose following step fails is not "nothing was due": the sweep lists it with
+    the incident the administrator will find (the CLI prints it)."""
+    from tests.diagrams import linear_process
+
+    from .helpers import deploy_diagram
+    deploy_diagram(engine, linear_process(
+        "late_fail", '<bpmn:intermediateCatchEvent id="wait" name="Two days"><bpmn:timerEventDefinition>'
+        '<bpmn:timeDuration>"P2D"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>',
+        '<bpmn:scriptTask id="boom" name="Boom"><bpmn:script>x = 1 / 0</bpmn:script></bpmn:scriptTask>'))
+    started = engine.runtime.start("late_fail", {}, business_key="child:3")
+    swept = engine.timers.sweep(clock() + timedelta(days=3))
+    assert [(f.instance_id, f.business_key, f.element_id, f.incident_id is not None) for f in swept] == [
+        (started.instance_id, "child:3", "boom", True)]
+    assert swept[0].incident_id == engine.runtime.incidents(started.instance_id)[0].id
+    assert engine.timers.fire_due(clock() + timedelta(days=3)) == 0        # in error: skipped, not failed again
