@@ -94,6 +94,10 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
             entry["detail"] = _cancel_reason(cause, event.at)
         elif event.kind == "task_unclaimed" and data.get("reason"):
             entry["detail"] = _UNCLAIM_REASONS.get(data["reason"], data["reason"])
+        if event.kind in ("task_cancelled", "task_unclaimed"):
+            # The actor caused it from another post (an attendance report, an administrator):
+            # naming the task's post beside them would say they acted in it.
+            entry["role_name"] = entry["org_unit_name"] = None
         if event.kind in _CAUSES:
             cause = entry
         history.append(entry)
