@@ -187,9 +187,11 @@ class MessageService:
         target = f"start:{definition_id}"
         message = command.message
         process_key = self.engine.repository.get(definition_id).process_key
-        business_key = self.engine.executor.hooks.business_key(process_key, message["correlation"],
-                                                               message["payload"])
+        business_key = None
         try:
+            # The hook may refuse what cannot identify a case (InvalidInput): the start is refused.
+            business_key = self.engine.executor.hooks.business_key(process_key, message["correlation"],
+                                                                   message["payload"])
             with self.engine.db.transaction() as session:
                 outcome = self.engine.runtime.start_definition(definition_id, {}, business_key=business_key,
                                                                actor=actor, command=command, session=session)

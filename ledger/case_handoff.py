@@ -38,7 +38,7 @@ from typing import Mapping
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from engine.errors import Busy, Conflict, InstanceInError, NotFound
+from engine.errors import Busy, Conflict, InstanceInError, InvalidInput, NotFound
 from engine.outbox import backoff, claim_next, wall_clock
 from engine.persistence.models import MessageSubscription, ProcessInstance
 from engine.runtime.hooks import correlation_business_key
@@ -75,9 +75,13 @@ def start_business_key(process_key: str, correlation: Mapping, payload: Mapping)
     """The business key of an instance a message start event opens (the engine's
     ``business_key`` hook): ``child:<id>`` for a message about a child, as every other start
     of a child's case has, so a child has one open case per process however it was started
-    (issue 9); otherwise the engine's default (the correlation)."""
+    (issue 9); otherwise the engine's default (the correlation). Raises InvalidInput when
+    ``child_id`` is not a child's id (a positive whole number): no case starts for it."""
     child_id = correlation.get("child_id", payload.get("child_id"))
     if child_id is not None:
+        if isinstance(child_id, bool) or not isinstance(child_id, int) or child_id <= 0:
+            raise InvalidInput("child_id must be a child's id (a positive whole number)",
+                               errors={"correlation.child_id": "not a child's id"})
         return business_key(child_id)
     return correlation_business_key(process_key, correlation, payload)
 
