@@ -55,8 +55,11 @@ def index():
         return error_page(403, NO_REGISTER, "无权查看")
     with eng.db.read() as session:
         visible = select(Child).where(scope.condition())
-        class_codes = set(session.scalars(select(Child.class_code).where(scope.condition()).distinct())) - {None}
-        names = unit_names(session, class_codes)
+        # A class is named with its school: class names repeat across schools (issue 17).
+        class_schools = dict(session.execute(select(Child.class_code, Child.school_code).where(
+            scope.condition(), Child.class_code.is_not(None)).distinct()).all())
+        class_codes = set(class_schools)
+        names = unit_names(session, class_codes | set(class_schools.values()))
         klass = request.args.get("class", "")
         klass = klass if klass in class_codes else ""
         if klass:
@@ -74,7 +77,8 @@ def index():
     filters = {"class": klass} if klass else {}
     return render_template(
         "children.html", rows=rows, total=total, page=page, pages=pages, klass=klass,
-        class_choices=sorted(((code, names.get(code, code)) for code in class_codes), key=lambda item: item[0]),
+        class_choices=sorted(((code, " ".join(filter(None, [names.get(class_schools[code]), names.get(code, code)])))
+                              for code in class_codes), key=lambda item: item[0]),
         prev_url=page_url("/children", filters, page - 1) if page > 1 else None,
         next_url=page_url("/children", filters, page + 1) if page < pages else None)
 

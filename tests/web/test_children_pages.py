@@ -50,6 +50,8 @@ def test_the_class_filter_and_paging(town, browser):
     principal = browser("pzx")
     first = html_of(principal.get("/children?class=zx-3-2"))
     assert "共 56 人" in first and "第 1 / 2 页" in first and len(listed(first)) == 50 and 1 not in listed(first)
+    # Class names repeat across schools: the filter says the school too (issue 17).
+    assert '<option value="zx-3-2" selected>蛟潭中心学校 三年级2班</option>' in first
     assert "/children?class=zx-3-2&amp;page=2" in first
     assert len(listed(html_of(principal.get("/children?class=zx-3-2&page=2")))) == 6
     assert 1 in listed(html_of(principal.get("/children?class=fg-1-1")))      # not one of mine: ignored
