@@ -61,7 +61,9 @@ def can_view_task(session: Session, principal, task: HumanTask) -> bool:
 
 
 def can_trace_instance(session: Session, principal, instance_id: int) -> bool:
-    if principal.holds(INSPECTOR):
+    """The inspector and the town's task force trace every case (also one with no task yet,
+    e.g. waiting for a message); others through a task of it they work or supervise."""
+    if principal.holds(INSPECTOR) or any(principal.holds(role) for role in TOWN_SUPERVISORS):
         return True
     tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
     return any(can_work(principal, t) or can_supervise(session, principal, t) for t in tasks)

@@ -97,3 +97,15 @@ def test_the_case_page_says_why_a_case_cannot_take_its_message(town, browser):
     html = browser("inspector").get(f"/instances/{case}").get_data(as_text=True)
     assert "无法接收消息，等待系统管理员补全案件数据：学生已返校（缺少child_id）" in html
     assert "message_uncorrelatable" not in html
+
+
+def test_the_task_force_traces_a_case_that_has_no_task_yet(town, browser, as_user):
+    """A case waiting for a message has no task: the deputy who started it could not see it."""
+    from api.settings import ROOT
+    engine = town.extensions["baoxue.engine"]
+    engine.repository.deploy_paths([ROOT / "tests" / "engine" / "bpmn" / "corr_missing_key.bpmn"], actor="admin")
+    case = engine.runtime.start("await_return", {"child_id": 1}).instance_id
+    for user in ("deputy", "leader", "inspector"):
+        assert browser(user).get(f"/instances/{case}").status_code == 200, user
+        assert town.test_client().get(f"/api/v1/process-instances/{case}", headers=as_user(user)).status_code == 200
+    assert browser("ht31").get(f"/instances/{case}").status_code == 404
