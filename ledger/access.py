@@ -3,8 +3,8 @@
 * work a task: hold the task's (candidate role, org unit);
 * supervise a task (see it, reassign it): the principal of the school whose subtree holds
   the task's org unit, or the town's task-force leader or deputy;
-* trace a case read-only: the discipline inspector, anyone who holds the (role, org unit)
-  of one of its tasks, and its supervisors;
+* trace a case read-only: the discipline inspector and the town's task force (every case),
+  anyone who holds the (role, org unit) of one of its tasks, and its supervisors;
 Every right follows the (role, org unit) pairs a person holds now, never a name on a task
 (assignee, completed by): losing a role ends the access it gave at once (issue 9), and a
 claim is only ever held by a candidate (revoking the pair releases it, ledger.users).
