@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy import select
 
+from engine.persistence.models import HumanTask
 from ledger.attendance_cases import MESSAGE_NAMES
 from ledger.directory import role_name, unit_names
 from ledger.models import User
@@ -48,14 +49,12 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
     Callers show it only to people who may view a task of the case (``taskactions.visible_task``).
     """
     events = [e for e in engine.history.events(instance_id) if e.kind in HISTORY_KINDS]
-    rows = {}
-    for task_id in {e.task_id for e in events if e.task_id}:
-        try:
-            rows[task_id] = engine.tasks.get(task_id)
-        except Exception:  # noqa: BLE001 - a task row that is gone: the entry keeps its own data
-            continue
+    task_ids = {e.task_id for e in events if e.task_id}
     actors = {e.actor for e in events if e.actor}
     with engine.db.read() as session:
+        # One query for every task the history names (a row gone: the entry keeps its own data).
+        rows = {row.id: row for row in session.scalars(select(HumanTask).where(HumanTask.id.in_(task_ids)))} \
+            if task_ids else {}
         names = unit_names(session, {r.org_unit for r in rows.values()})
         people = dict(session.execute(select(User.username, User.display_name)
                                       .where(User.username.in_(actors))).all()) if actors else {}
