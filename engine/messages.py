@@ -45,7 +45,8 @@ MAX_BACKOFF = timedelta(minutes=5)
 @dataclass
 class DeliveryResult:
     message_id: int
-    status: str                                   # delivered | unmatched | pending (will be retried)
+    # delivered | unmatched | pending (will be retried) | incident (every target failed on it)
+    status: str
     reached: list[int] = field(default_factory=list)     # waiting instances that caught it
     started: list[int] = field(default_factory=list)     # instances started by a message start event
     failed: list[dict] = field(default_factory=list)     # [{instance_id, incident_id, message}]
@@ -227,8 +228,11 @@ class MessageService:
                 result.status = row.status = "pending"
                 row.next_attempt_at = wall_clock() + backoff(row.attempts, MAX_BACKOFF)
             else:
-                result.status = row.status = "delivered" if (result.reached or result.started or result.failed) \
-                    else "unmatched"
+                row.status = "delivered" if (result.reached or result.started or result.failed) else "unmatched"
+                # The row is handed over either way (each incident holds it); the sender learns
+                # that no case took it yet.
+                result.status = "incident" if result.failed and not (result.reached or result.started) \
+                    else row.status
                 row.next_attempt_at = None
 
     # -- reading -------------------------------------------------------------------------

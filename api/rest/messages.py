@@ -22,8 +22,9 @@ class MessageArgs(Schema):
 @blp.post("")
 @blp.arguments(MessageArgs)
 def deliver(args):
-    """``{message_id, status: delivered|unmatched|pending, reached, started, failed, refused,
-    waiting}``; task force and admins only. ``pending``: some waiting instance cannot take it
+    """``{message_id, status: delivered|unmatched|pending|incident, reached, started, failed,
+    refused, waiting}``; task force and admins only. ``incident``: every case it reached failed
+    on it (``failed`` names each incident, whose retry applies the message). ``pending``: some waiting instance cannot take it
     now (busy, or in error: ``waiting`` lists them); the worker delivers it later, nothing is
     dropped. ``refused``: a message start event would open a second case for the same
     business key (one open case per child). 422 (nothing stored) when ``correlation`` lacks a

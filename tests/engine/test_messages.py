@@ -104,3 +104,18 @@ def test_a_thrown_message_left_by_a_crash_is_delivered_once_by_the_next_dispatch
     assert worker.messages.deliver_pending() == 1
     assert kinds(server, waiting).count("message_received") == 1
     assert [t.element_id for t in open_tasks(server, waiting)] == ["take_over"]
+
+
+def test_a_message_whose_only_target_fails_is_reported_as_held_by_the_incident(engine):
+    """The sender must not read "delivered" when the one case it reached failed on it: the
+    answer says ``incident`` and names it; the incident's retry applies the message."""
+    deploy(engine, "message_then_script.bpmn")
+    case = engine.runtime.start("split_bill", {"bill_id": 7}).instance_id
+    result = engine.messages.deliver("share", {"bill_id": 7}, {"people": 0})
+    assert result.status == "incident" and result.reached == [] and result.started == []
+    (failure,) = result.failed
+    assert failure["instance_id"] == case and failure["incident_id"]
+    assert open_tasks(engine, case) == []
+    fine = engine.runtime.start("split_bill", {"bill_id": 8}).instance_id
+    assert engine.messages.deliver("share", {"bill_id": 8}, {"people": 4}).status == "delivered"
+    assert [t.element_id for t in open_tasks(engine, fine)] == ["pay"]
