@@ -14,6 +14,7 @@ import click
 from engine.errors import EngineError, InvalidInput
 
 from .audit_cli import audit_group
+from .cli_errors import OperatorGroup
 from .settings import Settings
 from .wiring import build_engine
 
@@ -49,7 +50,7 @@ def _deploy(engine, paths, actor) -> None:
         click.echo(f"注意 (warning) {_located(note)}", err=True)
 
 
-@click.group()
+@click.group(cls=OperatorGroup)
 def main():
     """Baoxue 保学: dropout control on a BPMN engine."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -79,3 +79,21 @@ def test_fire_due_says_which_timers_failed_and_where_to_look():
     assert lines == ["已触发 1 个定时器 (1 fired): 流程中的定时事件 1 个；1 个触发后出错 (1 failed)，见故障处理",
                      "  案件 #7（child:3） persuasion 「逾期」[remind] 到期 2026-12-03 09:00",
                      "  出错：案件 #9（child:4） persuasion [boom] 故障 #5"]
+
+
+def test_operator_mistakes_are_one_line_not_a_traceback(sqlite_url, tmp_path):
+    """A database never initialised, a wrong setting, a database that is not there: each says
+    what to do in one line and exits 1 (an operator typed it; it is not a bug)."""
+    env = {**os.environ, "BAOXUE_DATABASE_URL": sqlite_url, "PYTHONPATH": str(ROOT)}
+    unmigrated = baoxue("incidents", "list", env=env, cwd=tmp_path)
+    assert unmigrated.returncode == 1 and "Traceback" not in unmigrated.stderr
+    assert "baoxue init" in unmigrated.stderr
+    bad_setting = baoxue("incidents", "list", env={**env, "BAOXUE_AUDIT_CHECKPOINT_MINUTES": "abc"}, cwd=tmp_path)
+    assert bad_setting.returncode == 1 and "Traceback" not in bad_setting.stderr
+    assert "配置错误" in bad_setting.stderr and "BAOXUE_AUDIT_CHECKPOINT_MINUTES" in bad_setting.stderr
+    nowhere = {**env, "BAOXUE_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/none"}
+    unreachable = baoxue("incidents", "list", env=nowhere, cwd=tmp_path)
+    assert unreachable.returncode == 1 and "Traceback" not in unreachable.stderr
+    assert "无法连接数据库" in unreachable.stderr
+    assert baoxue("init", env=env, cwd=tmp_path).returncode == 0
+    assert baoxue("incidents", "list", env=env, cwd=tmp_path).returncode == 0

@@ -1,0 +1,41 @@
+"""What an operator reads when a ``baoxue`` command cannot run: one line, no traceback.
+
+A wrong setting (``Settings.from_env``, ``ledger.local_rules``, the audit key) raises
+``ValueError`` with the variable's name; a database that was never initialised or is behind
+its migrations answers "no such table" / "relation does not exist"; an unreachable database
+refuses the connection. Each becomes a ``click.ClickException`` (exit status 1) that says
+what to do. Anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+_MISSING_SCHEMA = ("no such table", "no such column", "does not exist")
+
+
+def _explain(exc: Exception) -> str | None:
+    if isinstance(exc, ValueError) and ("BAOXUE_" in str(exc) or "audit key" in str(exc)):
+        return f"配置错误 (configuration error): {exc}"
+    if isinstance(exc, (OperationalError, ProgrammingError)):
+        text = str(exc.orig) if getattr(exc, "orig", None) is not None else str(exc)
+        if any(marker in text for marker in _MISSING_SCHEMA):
+            return ("数据库尚未初始化或未升级：请先运行 `baoxue init` "
+                    "(the database is not initialised or not migrated: run `baoxue init` first)")
+        if isinstance(exc, OperationalError):
+            first = text.strip().splitlines()[0] if text.strip() else type(exc.orig).__name__
+            return f"无法连接数据库 (cannot reach the database): {first}"
+    return None
+
+
+class OperatorGroup(click.Group):
+    """A click group whose commands report setting and database problems in one line."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (ValueError, OperationalError, ProgrammingError) as exc:
+            message = _explain(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from exc
