@@ -10,9 +10,12 @@ import json
 import sys
 
 import click
+from sqlalchemy import select
 
 from engine.errors import EngineError
 from engine.incidents import MAX_PER_PAGE, STATUSES, IncidentQuery
+from ledger import directory
+from ledger.models import User
 
 from .settings import Settings
 from .web.incidents import COMMAND_NAMES
@@ -39,6 +42,20 @@ def _run(action):
         _refused(err)
     finally:
         engine.close()
+
+
+def _acting_admin(engine, actor: str) -> str:
+    """``--by`` is written into the audit record as who acted: the default ``cli`` (the operator
+    at the console) or an active administrator's username; anything else exits 1."""
+    if actor == "cli":
+        return actor
+    with engine.db.read() as session:
+        user = session.scalars(select(User).where(User.username == actor)).first()
+        allowed = user is not None and user.active and directory.is_admin(directory.assignments_of(session, user.id))
+    if not allowed:
+        click.echo(f"未执行 (refused): --by {actor!r} 不是启用的管理员账号 (not an active administrator)", err=True)
+        sys.exit(1)
+    return actor
 
 
 def _when(moment) -> str:
@@ -97,20 +114,20 @@ def _echo_detail(detail: dict) -> None:
 
 @incidents.command("retry")
 @click.argument("incident_id", type=click.IntRange(1, 2**31 - 1))
-@click.option("--by", "actor", default="cli", show_default=True, help="who retries (recorded in the audit)")
+@click.option("--by", "actor", default="cli", show_default=True, help="who retries: an active administrator's username (recorded in the audit)")
 def incidents_retry(incident_id, actor):
     """Re-run the failed command; exit 1 with the new message if it fails again."""
-    result = _run(lambda engine: engine.incidents.retry(incident_id, actor=actor))
+    result = _run(lambda engine: engine.incidents.retry(incident_id, actor=_acting_admin(engine, actor)))
     click.echo(f"已重试 (retried): instance {result.instance_id} is {result.status}")
 
 
 @incidents.command("resolve")
 @click.argument("incident_id", type=click.IntRange(1, 2**31 - 1))
 @click.option("--note", required=True, help="how the case was put right without a retry (required)")
-@click.option("--by", "actor", default="cli", show_default=True, help="who resolves (recorded in the audit)")
+@click.option("--by", "actor", default="cli", show_default=True, help="who resolves: an active administrator's username (recorded in the audit)")
 def incidents_resolve(incident_id, note, actor):
     """Resolve without a retry: the failed command is abandoned, the instance goes on."""
-    result = _run(lambda engine: engine.incidents.resolve(incident_id, note, actor=actor))
+    result = _run(lambda engine: engine.incidents.resolve(incident_id, note, actor=_acting_admin(engine, actor)))
     click.echo(f"已处理 (resolved): instance {result.instance_id} is {result.status}")
 
 

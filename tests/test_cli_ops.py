@@ -10,6 +10,8 @@ from api.settings import ROOT, Settings
 from api.wiring import build_engine
 from engine.errors import StepFailed
 from engine.tasks import TaskQuery
+from ledger.models import OrgUnit
+from ledger.users import create_account
 
 from .test_cli import baoxue
 
@@ -50,7 +52,19 @@ def test_an_operator_finds_and_resolves_an_incident_from_the_shell(db_url, tmp_p
     assert baoxue("incidents", "resolve", incident, env=env, cwd=tmp_path).returncode == 2   # --note is required
     blank = baoxue("incidents", "resolve", incident, "--note", " ", env=env, cwd=tmp_path)
     assert blank.returncode == 1 and "note: required" in blank.stderr and "Traceback" not in blank.stderr
-    done = baoxue("incidents", "resolve", incident, "--note", "已核实，请重新提交", "--by", "admin",
+    stranger = baoxue("incidents", "resolve", incident, "--note", "已核实", "--by", "nobody", env=env, cwd=tmp_path)
+    assert stranger.returncode == 1 and "not an active administrator" in stranger.stderr
+    engine = build_engine(Settings.from_env(database_url=db_url, var_dir=tmp_path / "var", secret_key="x"))
+    try:
+        with engine.db.transaction() as session:
+            session.add(OrgUnit(code="town", name="蛟潭镇", kind="town"))
+            session.flush()
+            create_account(session, "test", username="ops-admin", display_name="运维管理员",
+                           password="a-long-secret-1", now=engine.clock(),
+                           roles=[{"role": "admin", "org_unit": "town"}])
+    finally:
+        engine.close()
+    done = baoxue("incidents", "resolve", incident, "--note", "已核实，请重新提交", "--by", "ops-admin",
                   env=env, cwd=tmp_path)
     assert done.returncode == 0 and "is active" in done.stdout
     again = baoxue("incidents", "retry", incident, env=env, cwd=tmp_path)
