@@ -191,9 +191,9 @@ class MessageService:
         business_key = None
         try:
             # The hook may refuse what cannot identify a case (InvalidInput): the start is refused.
-            business_key = self.engine.executor.hooks.business_key(process_key, message["correlation"],
-                                                                   message["payload"])
             with self.engine.db.transaction() as session:
+                business_key = self.engine.executor.hooks.business_key(
+                    process_key, message["correlation"], message["payload"], session=session)
                 outcome = self.engine.runtime.start_definition(definition_id, {}, business_key=business_key,
                                                                actor=actor, command=command, session=session)
                 session.add(_delivery(message_id, target, outcome.instance_id, "started", self.engine.clock()))

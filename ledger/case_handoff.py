@@ -71,19 +71,23 @@ def business_key(child_id: int) -> str:
     return f"child:{child_id}"
 
 
-def start_business_key(process_key: str, correlation: Mapping, payload: Mapping) -> str | None:
+def start_business_key(process_key: str, correlation: Mapping, payload: Mapping, *, session=None) -> str | None:
     """The business key of an instance a message start event opens (the engine's
     ``business_key`` hook): ``child:<id>`` for a message about a child, as every other start
     of a child's case has, so a child has one open case per process however it was started
     (issue 9); otherwise the engine's default (the correlation). Raises InvalidInput when
-    ``child_id`` is not a child's id (a positive whole number): no case starts for it."""
+    ``child_id`` is not a child's id (a positive whole number) or, given the start's
+    ``session``, names no child in the register: no case starts for it."""
     child_id = correlation.get("child_id", payload.get("child_id"))
     if child_id is not None:
         if isinstance(child_id, bool) or not isinstance(child_id, int) or child_id <= 0:
             raise InvalidInput("child_id must be a child's id (a positive whole number)",
                                errors={"correlation.child_id": "not a child's id"})
+        if session is not None and session.get(Child, child_id) is None:
+            raise InvalidInput(f"没有编号为 {child_id} 的儿童 (no child with this id)",
+                               errors={"correlation.child_id": "no such child"})
         return business_key(child_id)
-    return correlation_business_key(process_key, correlation, payload)
+    return correlation_business_key(process_key, correlation, payload, session=session)
 
 
 def open_case(session, child_id: int) -> int | None:

@@ -22,7 +22,7 @@ class Hooks:
     # Variables no form may set (the caller's, e.g. its router's); the engine adds its own
     # (runtime.forminput.engine_variables).
     protected_variables: frozenset = frozenset()
-    business_key: Any = None   # (process_key, correlation, payload) -> key of a message-started instance
+    business_key: Any = None   # (process_key, correlation, payload, *, session) -> key of a message-started instance
 
 
 @dataclass

@@ -44,11 +44,13 @@ class Route:
 
 Router = Callable[[TaskContext], Route]
 DuePolicy = Callable[[TaskContext], "datetime | None"]
-BusinessKeyRule = Callable[[str, Mapping[str, Any], Mapping[str, Any]], "str | None"]
+# (process_key, correlation, payload, *, session) -> key; ``session`` is the start's open
+# transaction (read from it, never commit); raising InvalidInput refuses the start.
+BusinessKeyRule = Callable[..., "str | None"]
 
 
 def correlation_business_key(process_key: str, correlation: Mapping[str, Any],
-                             payload: Mapping[str, Any]) -> str | None:
+                             payload: Mapping[str, Any], *, session: Any = None) -> str | None:
     """Default business key of a message-started instance: its message's correlation,
     ``"child_id=7"`` (properties sorted, joined by ``&``); None without a correlation.
 

@@ -44,12 +44,12 @@ def test_a_persuasion_case_without_child_id_is_refused_at_start(app, client, as_
 
 
 def test_a_message_start_never_opens_a_case_for_what_is_not_a_child(app, client, as_user):
-    """A referral for ``child_id`` -5, "220" or markup opened cases keyed ``child:-5`` ...:
+    """A referral for ``child_id`` -5, "220", markup or an unknown 99999 opened cases keyed ``child:-5`` ...:
     the domain's business key refuses them; the message is kept, unmatched, with the reason."""
     engine = app.extensions["baoxue.engine"]
     engine.repository.deploy_paths([ROOT / "tests" / "engine" / "bpmn" / "corr_referral_start.bpmn"], actor="admin")
     leader = as_user("leader")
-    for bad in (-5, 0, "220", "<script>x</script>"):
+    for bad in (-5, 0, "220", "<script>x</script>", 99999):
         sent = client.post("/api/v1/messages", headers=leader, json={"name": "referred", "correlation": {"child_id": bad}})
         assert sent.status_code == 200, sent.json
         assert (sent.json["status"], sent.json["started"]) == ("unmatched", []), bad
@@ -57,6 +57,7 @@ def test_a_message_start_never_opens_a_case_for_what_is_not_a_child(app, client,
         from engine.persistence.models import ProcessInstance
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
         errors = list(session.scalars(select(Message.last_error)))
-    assert len(errors) == 4 and all("not a child's id" in e or "positive whole number" in e for e in errors)
+    assert len(errors) == 5 and all("not a child's id" in e or "positive whole number" in e for e in errors[:4])
+    assert "没有编号为 99999 的儿童" in errors[4]          # a whole number, but no such child in the register
     good = client.post("/api/v1/messages", headers=leader, json={"name": "referred", "correlation": {"child_id": 2}})
     assert len(good.json["started"]) == 1

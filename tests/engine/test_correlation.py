@@ -177,7 +177,7 @@ def test_a_second_message_start_for_one_child_is_refused(engine):
 
 
 def test_a_message_start_and_a_direct_start_share_the_one_open_case_rule(make_engine):
-    engine = make_engine(business_key=lambda key, correlation, payload: f"child:{correlation['child_id']}")
+    engine = make_engine(business_key=lambda key, correlation, payload, session=None: f"child:{correlation['child_id']}")
     deploy(engine, "corr_referral_start.bpmn")
     started = engine.messages.deliver("referred", {"child_id": 9}).started
     assert engine.runtime.get(started[0]).business_key == "child:9"
