@@ -194,7 +194,11 @@ class MessageService:
             with self.engine.db.transaction() as session:
                 business_key = self.engine.executor.hooks.business_key(
                     process_key, message["correlation"], message["payload"], session=session)
-                outcome = self.engine.runtime.start_definition(definition_id, {}, business_key=business_key,
+                known = self._definition_keys(definition_id, session).get(message["name"], set())
+                # The correlation identifies the new instance: its later catches and its
+                # routing read it at the top level, also when the payload goes to a messageVariable.
+                identity = {key: value for key, value in message["correlation"].items() if key in known}
+                outcome = self.engine.runtime.start_definition(definition_id, identity, business_key=business_key,
                                                                actor=actor, command=command, session=session)
                 session.add(_delivery(message_id, target, outcome.instance_id, "started", self.engine.clock()))
         except PendingFailure as failure:
@@ -291,11 +295,15 @@ class MessageService:
             found = ids(session)
         wanted = set()
         for definition_id in found:
-            if definition_id not in self._keys:
-                definition = self.engine.repository.get(definition_id, session)
-                self._keys[definition_id] = message_keys(*self.engine.repository.specs(definition, session))
-            wanted |= self._keys[definition_id].get(name, set())
+            wanted |= self._definition_keys(definition_id, session).get(name, set())
         return wanted
+
+    def _definition_keys(self, definition_id: int, session=None) -> dict[str, set[str]]:
+        """{message name: correlation property names} of one process definition (cached)."""
+        if definition_id not in self._keys:
+            definition = self.engine.repository.get(definition_id, session)
+            self._keys[definition_id] = message_keys(*self.engine.repository.specs(definition, session))
+        return self._keys[definition_id]
 
     def unmatched(self) -> list[Message]:
         with self.engine.db.read() as session:

@@ -179,8 +179,12 @@ def test_a_second_message_start_for_one_child_is_refused(engine):
 def test_a_message_start_and_a_direct_start_share_the_one_open_case_rule(make_engine):
     engine = make_engine(business_key=lambda key, correlation, payload, session=None: f"child:{correlation['child_id']}")
     deploy(engine, "corr_referral_start.bpmn")
-    started = engine.messages.deliver("referred", {"child_id": 9}).started
+    started = engine.messages.deliver("referred", {"child_id": 9, "school_code": "x"}, {"note": "n"}).started
     assert engine.runtime.get(started[0]).business_key == "child:9"
+    # The payload goes to its messageVariable; the correlation is the instance's own variable
+    # (its routing and later catches read it), and nothing else of the sender's becomes one.
+    visit = engine.runtime.workflow(started[0]).get_next_task(spec_name="r_visit").data
+    assert visit["child_id"] == 9 and visit["referral"]["note"] == "n" and "school_code" not in visit
     with pytest.raises(Conflict):
         engine.runtime.start("referral", {"child_id": 9}, business_key="child:9")
     assert count(engine, ProcessInstance) == 1
