@@ -25,7 +25,7 @@ def test_entries_say_what_they_are_about_in_the_order_things_happened(scenario):
 
     history = case_history(town.engine, case.id)
     said = [(h["kind"], h["title"], h["detail"]) for h in history]
-    assert said[0] == ("instance_started", "三级劝返 Three-tier persuasion", None)
+    assert said[0] == ("instance_started", "三级劝返", None)
     assert said[1:5] == [
         ("timer_fired", "“电话联系监护人”逾期", None),
         ("task_completed", "电话联系监护人", None),
