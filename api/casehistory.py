@@ -22,17 +22,21 @@ from .web.forms import build_fields
 
 HISTORY_KINDS = {"task_completed", "task_cancelled", "instance_started", "timer_fired", "message_received",
                  "message_uncorrelatable", "task_claimed", "task_unclaimed", "task_assigned", "error", "retried",
-                 "incident_resolved"}
+                 "incident_resolved", "variables_set"}
 LABELS = {"instance_started": "流程启动", "task_completed": "办结", "task_cancelled": "已取消",
           "task_claimed": "认领", "task_unclaimed": "退回待认领", "task_assigned": "改派",
           "timer_fired": "到期", "message_received": "收到消息",
           "message_uncorrelatable": "无法接收消息，等待系统管理员补全案件数据",
           "error": "流程出错，等待系统管理员处理", "retried": "系统管理员重试成功",
-          "incident_resolved": "系统管理员已处理故障"}
+          "incident_resolved": "系统管理员已处理故障", "variables_set": "案件数据更新"}
 SYSTEM_ACTORS = {"timer": "系统（到期自动）"}
 # What ends a task that nobody completed: the event recorded in the same step just before.
 _CAUSES = {"message_received", "timer_fired", "task_completed", "incident_resolved", "retried"}
 _UNCLAIM_REASONS = {"role revoked": "岗位已撤销", "account disabled": "账号已停用"}
+# Case data the attendance ledger updates while the case is not waiting for an absence
+# message (ledger.case_handoff: a count corrected, a further day while a task is open).
+_VARIABLE_WORDS = {"absence_days": "连续无故缺课（教学日）", "first_absence": "首次缺课日",
+                   "recent_absences": "近期无故缺课（教学日）"}
 
 
 def case_history(engine, instance_id: int, *, definition_id: int | None = None) -> list[dict]:
@@ -89,6 +93,8 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
         elif event.kind == "message_uncorrelatable":
             entry["title"] = MESSAGE_NAMES.get(data.get("name"), data.get("name"))
             entry["detail"] = "缺少" + "、".join(data.get("missing") or [])
+        elif event.kind == "variables_set":
+            _variables(entry, data.get("variables") or {})
         elif event.kind == "task_cancelled":
             entry["detail"] = _cancel_reason(cause, event.at)
         elif event.kind == "task_unclaimed" and data.get("reason"):
@@ -123,6 +129,15 @@ def _message(entry: dict, data: dict, zone) -> None:
         # day's own steps), and says when it was entered.
         entry["at"] = datetime.combine(day, time(23, 59, 59), zone)
         entry["late"] = True
+
+
+def _variables(entry: dict, variables: dict) -> None:
+    """Say which case data changed and to what, for the data the words above know; other
+    variables are only counted (their values may be anything a process keeps)."""
+    known = [f"{_VARIABLE_WORDS[k]}：{v}" for k, v in variables.items() if k in _VARIABLE_WORDS]
+    others = len([k for k in variables if k not in _VARIABLE_WORDS])
+    entry["title"] = "考勤更新" if known and not others else "案件数据"
+    entry["detail"] = "；".join(known + ([f"另有 {others} 项数据"] if others else [])) or None
 
 
 def _cancel_reason(cause: dict | None, at: datetime) -> str:
@@ -238,18 +253,24 @@ def _scalar(value, titles: dict) -> str:
 
 def waiting_for(engine, instance_id: int) -> list[str]:
     """What a case with no open task waits for, in plain Chinese: each message it can take
-    (``又一天无故缺课（考勤自动送达）``) and each timer with its due day (``“限期返校”期满，
+    (``又一天无故缺课（考勤自动送达）``), each it cannot (its key is missing: an administrator
+    must complete the case's data) and each timer with its due day (``“限期返校”期满，
     12月03日``). Empty when it waits for nothing (it has ended)."""
     from engine.persistence.models import MessageSubscription, TimerJob
     with engine.db.read() as session:
-        messages = sorted(set(session.scalars(select(MessageSubscription.message_name).where(
-            MessageSubscription.instance_id == instance_id))))
+        subscriptions = session.execute(select(MessageSubscription.message_name, MessageSubscription.status,
+                                               MessageSubscription.missing).where(
+            MessageSubscription.instance_id == instance_id)).all()
         timers = session.execute(select(TimerJob.element_id, TimerJob.due_at).where(
             TimerJob.instance_id == instance_id, TimerJob.status == "waiting").order_by(TimerJob.due_at)).all()
     elements = _Elements(engine, engine.runtime.get(instance_id).definition_id)
     attendance = {"absence_day", "returned"}
+    waiting = sorted({name for name, status, _ in subscriptions if status == "waiting"})
     told = [f"“{MESSAGE_NAMES.get(name, name)}”" + ("（由考勤自动送达）" if name in attendance else "")
-            for name in messages]
+            for name in waiting]
+    # A catch whose key the case lacks can never be reached: say so instead of promising it.
+    told += [f"无法接收“{MESSAGE_NAMES.get(name, name)}”：案件缺少{missing or '关联数据'}，需系统管理员补全"
+             for name, status, missing in sorted(set(subscriptions)) if status != "waiting"]
     told += [f"{elements.deadline(element_id)}，{due.astimezone(engine.zone):%m月%d日 %H:%M} 到期"
              for element_id, due in timers]
     return told

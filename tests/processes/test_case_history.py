@@ -85,3 +85,19 @@ def test_the_call_shows_its_candidate_the_guardians_phone_and_the_visit_the_addr
     visit = town.task("ht31", "home_visit")
     seen = town.client.get(f"/api/v1/tasks/{visit['task_id']}", headers=town.headers("ht31")).json["subject"]
     assert seen["address"] == "蛟潭村三组12号" and seen["phone"] == "13812345678"
+
+
+def test_case_data_the_attendance_ledger_updates_is_in_the_history(scenario):
+    """A count the ledger sets on a case that was not waiting for an absence message (a
+    correction, a day while a task is open) is an entry too, saying what changed; values of
+    data the history has no words for are not shown, only counted."""
+    from engine.runtime.commands import SetVariables
+
+    town = scenario
+    town.report("2025-09-29", {1: U})
+    case = town.case(1)
+    town.engine.executor.execute(case.id, SetVariables({"absence_days": 3, "first_absence": "2025-09-29"}), "ht31")
+    town.engine.executor.execute(case.id, SetVariables({"absence_days": 2, "tendency_reason": "家中有事"}), "ht31")
+    updates = [(h["title"], h["detail"]) for h in case_history(town.engine, case.id) if h["kind"] == "variables_set"]
+    assert updates == [("考勤更新", "连续无故缺课（教学日）：3；首次缺课日：2025-09-29"),
+                       ("案件数据", "连续无故缺课（教学日）：2；另有 1 项数据")]

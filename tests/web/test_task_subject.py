@@ -97,6 +97,9 @@ def test_the_case_page_says_why_a_case_cannot_take_its_message(town, browser):
     html = browser("inspector").get(f"/instances/{case}").get_data(as_text=True)
     assert "无法接收消息，等待系统管理员补全案件数据：学生已返校（缺少child_id）" in html
     assert "message_uncorrelatable" not in html
+    # What it waits for does not promise the message it can never take.
+    assert "无法接收“学生已返校”：案件缺少child_id，需系统管理员补全" in html
+    assert "“学生已返校”（由考勤自动送达）" not in html
 
 
 def test_the_task_force_traces_a_case_that_has_no_task_yet(town, browser, as_user):
