@@ -15,6 +15,7 @@ from engine.errors import EngineError, InvalidInput
 
 from .audit_cli import audit_group
 from .cli_errors import OperatorGroup
+from .cli_org import org_group
 from .settings import Settings
 from .wiring import build_engine
 
@@ -270,6 +271,7 @@ from .cli_ops import check, incidents  # noqa: E402 - after main: the ops comman
 main.add_command(incidents)
 main.add_command(check)
 main.add_command(audit_group)
+main.add_command(org_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
