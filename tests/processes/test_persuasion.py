@@ -8,6 +8,8 @@ are school days. Day counts are consecutive unexcused school days.
 """
 from __future__ import annotations
 
+import json
+
 from .forms_data import (AID, CALL, CONFIRM, DECIDE, JOINT, LEGAL, NOTICE, REFER, REGISTRY, REPORT, STRIKE,
                          VILLAGE, VISIT, WEEK)
 from .harness import E, P, U
@@ -156,7 +158,9 @@ def test_disability_hands_the_child_to_home_teaching(scenario):
     assert sent.data["correlation"] == {"child_id": 1}
     [message] = town.messages("home_teaching_referral")
     assert message.status in ("unmatched", "delivered") and '"child_id": 1' in message.correlation
-    assert "home_teaching" in message.payload
+    # The free text about the child is kept by the case alone (issue 10 §7): the stored message,
+    # unmatched until the home-teaching process exists, keeps none of it.
+    assert json.loads(message.payload) == {"child_id": 1}
     assert town.names("civil") == []
 
 
