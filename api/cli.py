@@ -65,7 +65,13 @@ def main():
 def init(demo):
     """Apply migrations and deploy processes/."""
     settings = Settings.from_env()
-    engine = build_engine(settings)
+    initialise(build_engine(settings), settings, demo)
+
+
+def initialise(engine, settings, demo: bool) -> None:
+    """What ``baoxue init [--demo]`` does with ``engine`` (its clock dates the demo): migrate,
+    deploy ``processes/``, and with ``demo`` load the demo town and its cases (as ``make
+    demo``; the README walk's browser test starts from exactly this)."""
     engine.migrate()
     click.echo(f"database ready: {settings.database_url}")
     if any(settings.processes_dir.glob("*.bpmn")):

@@ -11,6 +11,7 @@ from ledger.case_handoff import start_business_key
 from ledger.checks import DOMAIN_CHECKS
 from ledger.due import make_due_policy
 from ledger.form_messages import form_message
+from ledger.message_privacy import PRIVATE_MESSAGE_FIELDS
 from ledger.migrate import VERSIONS as LEDGER_MIGRATIONS
 from ledger.roles import LANE_ROLES
 from ledger.routing import ROUTING_VARIABLES, route_task
@@ -37,5 +38,5 @@ def build_engine(settings: Settings, **overrides) -> ProcessEngine:
         form_dirs=[settings.forms_dir], search_path=[settings.processes_dir],
         migration_locations=[LEDGER_MIGRATIONS], router=route_task, due_policy=make_due_policy(calendar),
         form_message=form_message, protected_variables=ROUTING_VARIABLES, business_key=start_business_key,
-        audit_key=settings.audit_key, **overrides)
+        audit_key=settings.audit_key, private_message_fields=PRIVATE_MESSAGE_FIELDS, **overrides)
     return ProcessEngine(config)

@@ -19,6 +19,12 @@ writer) keeps the message ``pending`` with a later ``next_attempt_at``; a step t
 it hands the message to the incident (its retry applies it). A lease that runs out (the
 dispatcher died) frees the message for the next dispatcher: the worker runs
 ``deliver_pending`` on every sweep.
+
+Fields the caller names private (``EngineConfig.private_message_fields``: message name, or
+``"*"`` for every message, to field names) are kept only by the process that receives them:
+the stored message keeps them while it is pending (it must still be delivered) and loses
+them once it is delivered, unmatched or handed to an incident (whose stored command keeps
+them for its retry). An unmatched message thus keeps no such text.
 """
 from __future__ import annotations
 
@@ -112,6 +118,7 @@ class MessageService:
         row = self.enqueue(session, name, correlation, payload, sender=actor)
         row.status, row.reached, row.attempts = ("delivered" if caught else "unmatched"), \
             _dumps([instance_id] if caught else []), 1
+        self._withhold_private(row)
         session.flush()
         session.add(_delivery(row.id, f"instance:{instance_id}", instance_id, "applied", self.engine.clock()))
         return caught
@@ -238,6 +245,16 @@ class MessageService:
                 result.status = "incident" if result.failed and not (result.reached or result.started) \
                     else row.status
                 row.next_attempt_at = None
+                self._withhold_private(row)
+
+    def _withhold_private(self, row) -> None:
+        """Drop the payload's private fields from a message that is no longer pending (see
+        the module's docstring); the receiving process has them, nobody else keeps them."""
+        rules = self.engine.config.private_message_fields or {}
+        private = set(rules.get("*", ())) | set(rules.get(row.name, ()))
+        payload = json.loads(row.payload or "{}")
+        if private & set(payload):
+            row.payload = _dumps({k: v for k, v in payload.items() if k not in private})
 
     # -- reading -------------------------------------------------------------------------
     def _matching_instances(self, name, correlation) -> list[int]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Collection, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 from . import clock as clock_module
 from .audit import KEYS_INFO, AuditKeyring, as_keyring
@@ -65,6 +65,9 @@ class EngineConfig:
     # retired keys). Required: the caller reads it from its own configuration, never the engine.
     audit_key: bytes | str | AuditKeyring | None = None
     steps: StepLimits = field(default_factory=StepLimits)   # engine steps per transaction, per run
+    # {message name or "*": payload fields} kept only by the receiving process: a stored message
+    # loses them once it is no longer pending (engine.messages), so an unmatched one keeps none.
+    private_message_fields: Mapping[str, Collection[str]] = field(default_factory=dict)
 
 
 class ProcessEngine:

@@ -8,6 +8,24 @@ _TYPES = {"string": "文本", "integer": "整数", "number": "数字", "boolean"
 _FORMATS = {"date": "日期（YYYY-MM-DD）", "date-time": "日期时间", "email": "电子邮箱", "time": "时间"}
 
 
+# Case variables that forms name as date bounds (``x-notBefore: {"call_on": "$first_absence"}``).
+CASE_DATES = {"first_absence": "首次无故缺课日", "returned_on": "返校日期", "done_on": "学籍恢复日期",
+              "notice_issued_on": "通知书签发日期", "notice_served_on": "通知书送达日期",
+              "report_sent_on": "报告单报送日期", "call_on": "电话联系日期", "visit_on": "家访日期",
+              "village_on": "入户核实日期", "legal_on": "法治教育日期", "joint_on": "联合劝返日期",
+              "referral_on": "移交日期", "struck_off_on": "销号日期"}
+
+
+def _bound_label(error: ValidationError) -> str:
+    """What the date must not precede, in words: a case variable's name, or the sibling
+    field's title in the form (``engine.runtime.formvalidation._order_bound``)."""
+    bound = getattr(error, "bound", "")
+    if bound.startswith("$"):
+        return CASE_DATES.get(bound[1:], "")
+    field = ((error.schema or {}).get("properties") or {}).get(bound) if isinstance(error.schema, dict) else None
+    return field.get("title", "") if isinstance(field, dict) else ""
+
+
 def form_message(error: ValidationError) -> str:
     """One short Chinese sentence for a jsonschema error (the field is shown beside it)."""
     v, value = error.validator, error.validator_value
@@ -41,7 +59,8 @@ def form_message(error: ValidationError) -> str:
     if v == "x-notBeforeToday":
         return f"日期不能早于今天（{value}）"
     if v == "x-notBefore":
-        return f"日期不能早于 {value}"
+        label = _bound_label(error)
+        return f"不能早于{label}（{value}）" if label else f"日期不能早于 {value}"
     if v in ("minItems", "maxItems"):
         return f"请选择{'至少' if v == 'minItems' else '最多'} {value} 项"
     return "填写内容不符合要求"

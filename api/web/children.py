@@ -16,18 +16,20 @@ from datetime import date
 from flask import Blueprint, flash, redirect, render_template, request
 from sqlalchemy import func, select
 
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.persistence.models import ProcessInstance
 from engine.tasks import TaskQuery
 from ledger import access
 from ledger.absence_runs import absence_runs
 from ledger.attendance_cases import OPEN_STATUSES, PROCESS_KEY, EngineCaseSink, business_key
 from ledger.attendance_models import AttendanceRecord
+from ledger.child_cases import closed_cases
 from ledger.case_outcomes import CASE_EVENTS, outcome_label, status_label
 from ledger.child_status import history
 from ledger.directory import role_name, unit_names
 from ledger.models import Child
 from ledger.privacy import mask_id, mask_name
+from ledger.reveal import REVEALABLE, can_reveal, reveal_child
 from ledger.school_calendar import school_calendar
 
 from ..auth import current_principal, login_required
@@ -86,7 +88,8 @@ def index():
 @bp.get("/children/<int:child_id>")
 @login_required
 def detail(child_id):
-    """One child, masked: recent attendance, the current unexcused run, the open case."""
+    """One child, masked: recent attendance, the current unexcused run, the open case and the
+    closed ones (links to /instances/<id>, outcome, dates)."""
     return _render(child_id, log=True)
 
 
@@ -116,6 +119,28 @@ def flag_tendency(child_id):
     return redirect(f"/children/{child_id}")
 
 
+@bp.post("/children/<int:child_id>/reveal")
+@login_required
+def reveal(child_id):
+    """Show the child's full values (``fields``: 身份证号, 出生日期, 姓名) on this one answer,
+    for a required reason that the access log keeps (``ledger.reveal``); 422 with the field's
+    reason when it is missing, 403 for a role that may not, 404 outside the scope."""
+    principal = current_principal()
+    eng = engine()
+    fields, reason = request.form.getlist("fields"), request.form.get("reveal_reason", "")
+    try:
+        with eng.db.transaction() as session:
+            values = reveal_child(session, principal, child_id, fields, reason, eng.clock(), via="page")
+    except InvalidInput as exc:
+        errors = {"reveal_" + k: v for k, v in (exc.errors or {}).items()}
+        return _render(child_id, reveal_form={"fields": fields, "reason": reason}, errors=errors, status=422)
+    except Forbidden as exc:
+        return error_page(403, exc.message, "无权查看完整信息")
+    if values is None:
+        return error_page(404, NOT_VISIBLE, "学生不存在")
+    return _render(child_id, revealed={REVEALABLE[k]: v for k, v in values.items()})
+
+
 # ------------------------------------------------------------------ helpers
 
 def _visible_child(eng, principal, child_id: int) -> Child | None:
@@ -128,7 +153,8 @@ def _visible_child(eng, principal, child_id: int) -> Child | None:
         return child
 
 
-def _render(child_id: int, *, reason: str = "", errors=None, notice=None, status=200, log=False):
+def _render(child_id: int, *, reason: str = "", errors=None, notice=None, status=200, log=False,
+            revealed=None, reveal_form=None):
     principal = current_principal()
     eng = engine()
     child = _visible_child(eng, principal, child_id)
@@ -147,14 +173,17 @@ def _render(child_id: int, *, reason: str = "", errors=None, notice=None, status
         summary = _summary(child, names, _today())
         tasks = _case_tasks(session, principal, case_id) if case_id else []
         changes = _status_history(session, child_id)
+        closed = closed_cases(session, principal, child_id, eng.zone)
     if log:
         _log(principal, f"child:{child_id}", {"fields": ["name", "id_number", "attendance", "case", "status_history"]})
     return render_template(
         "child.html", child=summary, records=[{"date": r.date, "status": STATUS_NAMES.get(r.status, r.status),
                                                "unexcused": r.status == "absent_unexcused", "reason": r.reason or ""}
                                               for r in records],
-        run=run, case_id=case_id, tasks=tasks, changes=changes, can_flag=access.can_flag_tendency(principal, child),
-        reason=reason, errors=errors or {}, notice=notice), status
+        run=run, case_id=case_id, tasks=tasks, changes=changes, closed=closed, can_flag=access.can_flag_tendency(principal, child),
+        reason=reason, errors=errors or {}, notice=notice, revealed=revealed,
+        can_reveal=can_reveal(principal), revealable=REVEALABLE,
+        reveal_form=reveal_form or {"fields": ["id_number"], "reason": ""}), status
 
 
 def _log(principal, subject: str, detail: dict, action: str = "view") -> None:

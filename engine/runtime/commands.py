@@ -133,7 +133,7 @@ class CompleteTask(Command):
         try:
             if schema is not None:
                 validate_form(schema, self.data, ctx.hooks.form_message,
-                              today=ctx.now.astimezone(local_zone()).date())
+                              today=ctx.now.astimezone(local_zone()).date(), variables=task.data)
         except InvalidInput as exc:   # one answer lists every problem
             raise InvalidInput(exc.message, errors={**(exc.errors or {}), **refused}) from None
         if refused:

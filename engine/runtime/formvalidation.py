@@ -14,7 +14,7 @@ from ..formschema import UnsafePattern, form_validator
 def _date_keywords(today: date):
     """Date bounds JSON Schema cannot say, for ``format: date`` strings (ISO, so they compare
     as text): ``x-notAfterToday`` (an activity already happened), ``x-notBeforeToday`` (a
-    next check is ahead), ``x-notBefore: "<sibling field>"`` (served on or after issued).
+    next check is ahead); ``x-notBefore`` on the object orders dates (``_order_bound``).
     The error's ``validator`` is the keyword, its ``validator_value`` the bound (ISO date)."""
     def bound(check, value_of):
         def keyword(validator, value, instance, schema):
@@ -27,27 +27,50 @@ def _date_keywords(today: date):
             "x-notBeforeToday": bound(lambda got, limit: got < limit, lambda value: iso)}
 
 
-def _sibling_bound(validator, field, instance, schema):
-    """``x-notBefore`` on an object: {"served_on": "issued_on"} = served_on >= issued_on."""
-    if not isinstance(instance, dict) or not isinstance(field, dict):
-        return
-    for later, earlier in field.items():
-        got, limit = instance.get(later), instance.get(earlier)
-        if isinstance(got, str) and isinstance(limit, str) and got < limit:
-            yield ValidationError(f"{later} {got} is before {earlier} {limit}", path=[later], validator_value=limit)
+def _order_bound(variables: dict):
+    """``x-notBefore`` on an object schema: ``{later: earlier}`` or ``{later: [earlier, ...]}``
+    means the date field ``later`` is on or after each bound. A bound is a sibling field's
+    name, or ``$name`` for a variable of the case (``{"call_on": "$first_absence"}``, read
+    from ``variables``). A bound without a date value (not filled in, not set in this case)
+    checks nothing. Dates compare by their first 10 characters (ISO ``YYYY-MM-DD``). The
+    error's ``validator_value`` is the bound's date and its ``bound`` attribute the bound as
+    written (``issued_on``, ``$first_absence``), for the caller's message."""
+    def keyword(validator, rules, instance, schema):
+        if not isinstance(instance, dict) or not isinstance(rules, dict):
+            return
+        for later, bounds in rules.items():
+            got = instance.get(later)
+            if not _is_date(got):
+                continue
+            for bound in [bounds] if isinstance(bounds, str) else bounds if isinstance(bounds, list) else []:
+                limit = variables.get(bound[1:]) if isinstance(bound, str) and bound.startswith("$") \
+                    else instance.get(bound)
+                if _is_date(limit) and got[:10] < limit[:10]:
+                    error = ValidationError(f"{later} {got} is before {bound} {limit[:10]}", path=[later],
+                                            validator_value=limit[:10])
+                    error.bound = bound
+                    yield error
+                    break   # one reason per field
+    return keyword
 
 
-def validate_form(schema: dict, data, message=None, today: date | None = None) -> None:
+def _is_date(value) -> bool:
+    return isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"
+
+
+def validate_form(schema: dict, data, message=None, today: date | None = None,
+                  variables: dict | None = None) -> None:
     """Raise InvalidInput with ``{field path: message}`` for every JSON Schema violation.
 
     ``message(error)`` turns a jsonschema error into the text shown (the caller's language);
     the default is jsonschema's own English, and "required" for a missing field. With
     ``today`` (the engine clock's local date) the date keywords of ``_date_keywords`` and
-    ``x-notBefore`` apply. Validation never backtracks or fetches (``engine.formschema``).
+    ``x-notBefore`` (``_order_bound``; ``$name`` bounds read ``variables``, the task's case
+    variables) apply. Validation never backtracks or fetches (``engine.formschema``).
     """
     if not isinstance(data, dict):
         raise InvalidInput("form data must be a JSON object", errors={"data": "must be an object"})
-    keywords = {**_date_keywords(today), "x-notBefore": _sibling_bound} if today is not None else None
+    keywords = {**_date_keywords(today), "x-notBefore": _order_bound(variables or {})} if today is not None else None
     errors = {}
     try:
         for err in form_validator(schema, keywords).iter_errors(data):

@@ -17,7 +17,7 @@ from .forms_data import CALL, CONFIRM, NOTICE, REPORT, VILLAGE, VISIT
 from .harness import U
 
 FULL_ID = "44010120160501001X"   # child 1 of the test town (tests/api/town.py)
-MASKED_ID = "4401**********001X"
+MASKED_ID = "440101************"
 REPORT_URL = "/instances/{}/documents/dropout-report"
 NOTICE_URL = "/instances/{}/documents/return-notice"
 

@@ -34,7 +34,7 @@ def weekly_checks(town, days=("2025-10-23", "2025-10-30", "2025-11-06", "2025-11
     """The four weeks of follow-up after a strike-off at 16:00 on Thu 10-16."""
     for day, hour in zip(days, hours):
         assert town.pass_until(day, hour) == 1
-        town.complete("ht31", "weekly_check", WEEK)
+        town.complete("ht31", "weekly_check", {**WEEK, "week_checked_on": day})
 
 
 def test_a_child_back_before_the_report_was_never_a_dropout(scenario):

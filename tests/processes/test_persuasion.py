@@ -8,6 +8,8 @@ are school days. Day counts are consecutive unexcused school days.
 """
 from __future__ import annotations
 
+import json
+
 from .forms_data import (AID, CALL, CONFIRM, DECIDE, JOINT, LEGAL, NOTICE, REFER, REGISTRY, REPORT, STRIKE,
                          VILLAGE, VISIT, WEEK)
 from .harness import E, P, U
@@ -156,7 +158,9 @@ def test_disability_hands_the_child_to_home_teaching(scenario):
     assert sent.data["correlation"] == {"child_id": 1}
     [message] = town.messages("home_teaching_referral")
     assert message.status in ("unmatched", "delivered") and '"child_id": 1' in message.correlation
-    assert "home_teaching" in message.payload
+    # The free text about the child is kept by the case alone (issue 10 §7): the stored message,
+    # unmatched until the home-teaching process exists, keeps none of it.
+    assert json.loads(message.payload) == {"child_id": 1}
     assert town.names("civil") == []
 
 
@@ -355,7 +359,7 @@ def test_dates_that_cannot_be_true_are_refused_beside_the_field(scenario):
         return response.json["errors"]
     assert refused({"notice_served_on": "2025-10-12"}) == {"notice_served_on": "日期不能晚于今天（2025-10-11）"}
     assert refused({"notice_issued_on": "2025-10-11", "notice_served_on": "2025-10-10"}) == {
-        "notice_served_on": "日期不能早于 2025-10-11"}
+        "notice_served_on": "不能早于签发日期（2025-10-11）"}
     assert town.names("town") == ["issue_notice"] and through_notice_ready   # nothing moved on
 
 

@@ -1,0 +1,38 @@
+"""``POST /api/v1/children/{id}/reveal``: a child's full values, asked for with a reason
+(issue 10 §7; docs/privacy.md "Revealing a full value")."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema
+from marshmallow import fields as mf
+
+from engine.errors import NotFound
+from ledger.reveal import reveal_child
+
+from ..auth import api_user
+from . import engine
+
+blp = Blueprint("children", __name__, url_prefix="/api/v1/children", description="Children's register")
+
+
+class RevealArgs(Schema):
+    # Raw: ledger.reveal checks both and answers in Chinese per field (422).
+    wanted = mf.Raw(data_key="fields", load_default=None)
+    reason = mf.Raw(load_default=None)
+
+
+@blp.post("/<int:child_id>/reveal")
+@blp.arguments(RevealArgs)
+def reveal(args, child_id):
+    """``{"fields": ["id_number"|"birth_date"|"name", ...], "reason": "4–200 characters"}`` →
+    ``{"child_id", "values": {field: full value}}``. The reason is required and written to
+    the access log (action ``reveal``, detail ``{fields, reason, via: api}``). 422 with
+    ``errors.fields`` / ``errors.reason`` (nothing logged); 404 for a child that does not exist
+    or is outside the caller's scope; 403 for a role that may not reveal (``ledger.reveal``)."""
+    principal = api_user()
+    eng = engine()
+    with eng.db.transaction() as session:
+        values = reveal_child(session, principal, child_id, args["wanted"], args["reason"], eng.clock(), via="api")
+    if values is None:
+        raise NotFound(f"child {child_id} not found")
+    return {"child_id": child_id, "values": values}

@@ -1,0 +1,35 @@
+"""The child page on a phone and a desk: the ID masked to its region, a full value only for a
+written reason (issue 10 §7), nothing wider than the screen."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from .test_inbox_flow import login
+
+FULL_ID = "44010120160501001X"
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_reveal_the_id_with_a_reason(live_app, chromium, width):
+    base = live_app.config["LIVE_URL"]
+    context = chromium.new_context(viewport={"width": width, "height": 740}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        login(page, base, "ht31")
+        page.goto(f"{base}/children/1")
+        expect(page.locator(".facts")).to_contain_text("440101************")
+        assert FULL_ID not in page.content()
+        page.click("#reveal summary")
+        page.click("#reveal button[type=submit]")                  # no reason
+        expect(page.locator("#e-reveal_reason")).to_contain_text("请填写查看完整信息的理由")
+        assert FULL_ID not in page.content()
+        page.fill("#f-reveal_reason", "核对学籍系统中的身份证号")
+        page.click("#reveal button[type=submit]")
+        expect(page.locator("#revealed")).to_contain_text(FULL_ID)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.goto(f"{base}/children/1")                            # masked again on the next view
+        assert FULL_ID not in page.content()
+    finally:
+        context.close()
