@@ -142,7 +142,7 @@ def deploy(paths):
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=int,
               help="gunicorn worker processes (each has 8 threads); they share the login limits "
                    "through the database")

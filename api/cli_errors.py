@@ -19,6 +19,9 @@ def _explain(exc: Exception) -> str | None:
         return f"配置错误 (configuration error): {exc}"
     if isinstance(exc, (OperationalError, ProgrammingError)):
         text = str(exc.orig) if getattr(exc, "orig", None) is not None else str(exc)
+        if "database" in text and "does not exist" in text and isinstance(exc, OperationalError):
+            first = text.strip().splitlines()[0]
+            return f"无法连接数据库 (cannot reach the database): {first}（请先用 createdb 建库）"
         if any(marker in text for marker in _MISSING_SCHEMA):
             return ("数据库尚未初始化或未升级：请先运行 `baoxue init` "
                     "(the database is not initialised or not migrated: run `baoxue init` first)")

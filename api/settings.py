@@ -5,6 +5,10 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +55,8 @@ class Settings:
             Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         if settings.secure_cookies not in ("auto", "1", "0"):
             raise ValueError(f"BAOXUE_SECURE_COOKIES must be auto, 1 or 0, not {settings.secure_cookies!r}")
+        _check_database_url(settings.database_url)
+        _check_timezone(settings.timezone)
         if not settings.secret_key:
             settings.secret_key = _stored_secret(settings.var_dir / "secret_key")
         if not settings.audit_key:
@@ -58,6 +64,24 @@ class Settings:
         if settings.audit_checkpoint_file is None:
             settings.audit_checkpoint_file = settings.var_dir / "audit-checkpoints.jsonl"
         return settings
+
+
+def _check_database_url(url: str) -> None:
+    """SQLite or PostgreSQL through psycopg (ARCHITECTURE.md): anything else is a setting
+    mistake, said as one, not a driver's traceback."""
+    try:
+        driver = make_url(url).drivername
+    except ArgumentError:
+        raise ValueError(f"BAOXUE_DATABASE_URL is not a database URL: {url.split('@')[-1]!r}") from None
+    if driver not in ("sqlite", "postgresql+psycopg"):
+        raise ValueError(f"BAOXUE_DATABASE_URL must be sqlite:///… or postgresql+psycopg://…, not {driver}://…")
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"BAOXUE_TIMEZONE must be an IANA time zone such as Asia/Shanghai, not {name!r}") from None
 
 
 def _count(raw: str, name: str) -> int:

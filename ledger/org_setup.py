@@ -19,6 +19,7 @@ hold). Units missing from the file are left alone.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 import jsonschema
@@ -58,12 +59,15 @@ class LoadResult:
     created: list[str] = field(default_factory=list)     # codes
     renamed: list[str] = field(default_factory=list)
     unchanged: int = 0
+    kept: list[str] = field(default_factory=list)         # in the database, not in the file: left alone
 
 
 def units_from(document: dict) -> list[tuple[str, str, str, str | None]]:
     """``[(code, name, kind, parent_code)]``, parents before children. Raises InvalidInput
     ({json path: reason}) when the document breaks the schema or repeats a code."""
     problems = dict(_problem(error) for error in jsonschema.Draft202012Validator(SCHEMA).iter_errors(document))
+    if not problems:
+        problems = _unreadable_names(document)
     if problems:
         raise InvalidInput("单位文件格式有误 (organisation file is not valid)", errors=problems)
     town = document["town"]
@@ -87,6 +91,23 @@ def units_from(document: dict) -> list[tuple[str, str, str, str | None]]:
     if repeated:
         raise InvalidInput("单位代码重复 (repeated codes)", errors=repeated)
     return units
+
+
+def _unreadable_names(document: dict) -> dict[str, str]:
+    """Names a person could not read or would misread: blank, or with invisible format
+    characters (zero-width spaces, a right-to-left override that reverses the page header)."""
+    named = [("town", document["town"])]
+    for i, school in enumerate(document.get("schools", [])):
+        named.append((f"schools/{i}", school))
+        named += [(f"schools/{i}/teaching_points/{j}", tp) for j, tp in enumerate(school.get("teaching_points", []))]
+    named += [(f"villages/{i}", village) for i, village in enumerate(document.get("villages", []))]
+    problems = {}
+    for path, unit in named:
+        name = unit["name"]
+        if not name.strip() or any(unicodedata.category(c) in ("Cf", "Zl", "Zp") for c in name) \
+                or name != name.strip():
+            problems[f"{path}/name"] = "名称不能为空，不能以空格开头或结尾，不能含不可见的格式字符"
+    return problems
 
 
 def _problem(error: jsonschema.ValidationError) -> tuple[str, str]:
@@ -129,4 +150,6 @@ def load_org_units(session: Session, document: dict) -> LoadResult:
             result.renamed.append(code)
         else:
             result.unchanged += 1
+    listed = {code for code, *_ in units}
+    result.kept = sorted(code for code in existing if code not in listed)
     return result

@@ -95,5 +95,20 @@ def test_operator_mistakes_are_one_line_not_a_traceback(sqlite_url, tmp_path):
     unreachable = baoxue("incidents", "list", env=nowhere, cwd=tmp_path)
     assert unreachable.returncode == 1 and "Traceback" not in unreachable.stderr
     assert "无法连接数据库" in unreachable.stderr
+    for name, value, said in (("BAOXUE_DATABASE_URL", "garbage", "is not a database URL"),
+                              ("BAOXUE_DATABASE_URL", "mysql://x@y/z", "must be sqlite"),
+                              ("BAOXUE_TIMEZONE", "Mars/Olympus", "IANA time zone")):
+        wrong = baoxue("init", env={**env, name: value}, cwd=tmp_path)
+        assert wrong.returncode == 1 and "Traceback" not in wrong.stderr and said in wrong.stderr, wrong.stderr
+    port = baoxue("serve", "--port", "99999", env=env, cwd=tmp_path)
+    assert port.returncode == 2 and "Traceback" not in port.stderr
     assert baoxue("init", env=env, cwd=tmp_path).returncode == 0
     assert baoxue("incidents", "list", env=env, cwd=tmp_path).returncode == 0
+
+
+def test_a_postgresql_database_that_does_not_exist_is_named_not_called_uninitialised(pg_url, tmp_path):
+    missing = pg_url.rsplit("/", 1)[0] + "/no_such_database_baoxue"
+    env = {**os.environ, "BAOXUE_DATABASE_URL": missing, "PYTHONPATH": str(ROOT)}
+    result = baoxue("init", env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "无法连接数据库" in result.stderr and "createdb" in result.stderr and "baoxue init" not in result.stderr

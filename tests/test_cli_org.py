@@ -49,6 +49,10 @@ def test_a_new_town_loads_its_units_then_creates_its_first_administrator(db_url,
     (tmp_path / "renamed.json").write_text(json.dumps(renamed, ensure_ascii=False))
     moved = baoxue("org", "load", str(tmp_path / "renamed.json"), env=env, cwd=tmp_path)
     assert moved.returncode == 0 and "改名 1" in moved.stdout
+    shrunk = {"town": {"code": "jt", "name": "蛟潭镇"}, "villages": [{"code": "v-jiaotan", "name": "蛟潭社区"}]}
+    (tmp_path / "shrunk.json").write_text(json.dumps(shrunk, ensure_ascii=False))
+    kept = baoxue("org", "load", str(tmp_path / "shrunk.json"), env=env, cwd=tmp_path)
+    assert kept.returncode == 0 and "33 个单位不在文件中，已保留未动" in kept.stderr and "v-fugang" in kept.stderr
     assert _units(db_url, tmp_path)["v-jiaotan"][0] == "蛟潭社区" and "v-fugang" in _units(db_url, tmp_path)
 
 
@@ -62,12 +66,20 @@ def test_a_bad_file_is_refused_whole_with_each_place_and_reason(db_url, tmp_path
         "twice.json": ({"town": {"code": "jt", "name": "镇"}, "schools": [{"code": "zx", "name": "中心学校"}],
                         "villages": [{"code": "zx", "name": "重复"}]}, ["zx: 单位代码重复"]),
         "notown.json": ({"schools": []}, ["town: 此项为必填项"]),
+        "unreadable.json": ({"town": {"code": "jt", "name": "蛟潭镇\u202eEVIL"}, "schools": [
+            {"code": "zx", "name": "   "}, {"code": "ez", "name": "\u200b"}]},
+            ["town/name: 名称不能为空", "schools/0/name", "schools/1/name"]),
     }
     for name, (document, said) in cases.items():
         (tmp_path / name).write_text(json.dumps(document, ensure_ascii=False))
         refused = baoxue("org", "load", str(tmp_path / name), env=env, cwd=tmp_path)
         assert refused.returncode == 1 and "Traceback" not in refused.stderr, name
         assert all(s in refused.stderr for s in said), refused.stderr
+    (tmp_path / "dup.json").write_text('{"town": {"code": "jt", "name": "甲", "name": "乙"}}')
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    for name, said in (("dup.json", "重复的键 'name'"), ("deep.json", "嵌套层次过深")):
+        refused = baoxue("org", "load", str(tmp_path / name), env=env, cwd=tmp_path)
+        assert refused.returncode == 1 and said in refused.stderr and "Traceback" not in refused.stderr
     (tmp_path / "junk.json").write_bytes(b"\xff\xfe{")
     junk = baoxue("org", "load", str(tmp_path / "junk.json"), env=env, cwd=tmp_path)
     assert junk.returncode == 1 and "不是 UTF-8 编码的 JSON 文件" in junk.stderr
