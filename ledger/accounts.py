@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -37,8 +37,9 @@ def _digest(secret: str) -> str:
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None (same cost either way)."""
-    user = session.scalar(select(User).where(User.username == username))
+    """The active user with these credentials, or None (same cost either way). The username
+    matches whatever its case, as it is unique whatever its case (``ledger.users``)."""
+    user = session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower()))
     password = normalise(password)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)

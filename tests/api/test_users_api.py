@@ -212,3 +212,12 @@ def test_only_administrators_may_manage_accounts(client, as_user, app, method, p
     after = snapshot(app)
     after["ApiToken"] = before["ApiToken"] = None   # as_user logs in: its tokens are not changes
     assert after == before
+
+
+def test_a_username_signs_in_whatever_its_case_as_it_is_unique_whatever_its_case(client, as_user):
+    """Creation refuses "HT31" beside "ht31"; signing in as "HT31" is the same person."""
+    as_user("admin")
+    for typed in ("ht31", "HT31", " Ht31 "):
+        response = login(client, typed)
+        assert response.status_code == 201, (typed, response.json)
+    assert login(client, "HT31", "wrong-one").status_code == 401
