@@ -7,7 +7,10 @@ DOMAIN-REFERENCE §6 (attendance triggers count in the school's own 教学日):
   weekends, statutory holidays and the school's own days off are skipped, neither
   breaking nor extending a run; an official make-up day (调休, e.g. Sat 2025-10-11) counts;
 * ``absent_unexcused`` extends the run;
-* ``absent_excused`` breaks it: the child is accounted for (a guardian asked for leave);
+* ``absent_excused`` pauses it: the child is accounted for (a guardian asked for leave), so
+  the day neither counts nor ends the run; a case open for the child stops its thresholds
+  meanwhile (issue 10 §2, "attendance turning excused pauses the case", ``ledger.case_handoff``);
+  the reported excused day itself has a count of 0;
 * ``present`` breaks it, and so does a school day with no record for the child: a day
   nobody reported is no evidence of absence (a late report re-counts, see attendance).
 
@@ -25,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import BusinessCalendar
 
-from .attendance_models import PRESENT, UNEXCUSED, AttendanceRecord
+from .attendance_models import EXCUSED, PRESENT, UNEXCUSED, AttendanceRecord
 
 MAX_LOOKBACK_DAYS = 400
 _WINDOWS = (31, MAX_LOOKBACK_DAYS)   # most walks stop within a month: read that first
@@ -80,8 +83,12 @@ def _walk(history: dict[date, str], days: list[date]) -> tuple[Run, bool]:
     """Walk ``days`` (latest first, ``days[0]`` the day asked); True when both walks ended
     inside the window (else a longer window may change the answer)."""
     count, first_day, index = 0, None, 0
-    while index < len(days) and history.get(days[index]) == UNEXCUSED:
-        count, first_day, index = count + 1, days[index], index + 1
+    if days and history.get(days[0]) == UNEXCUSED:
+        # Back through the run; an excused day inside it pauses it (skipped, not an end).
+        while index < len(days) and history.get(days[index]) in (UNEXCUSED, EXCUSED):
+            if history[days[index]] == UNEXCUSED:
+                count, first_day = count + 1, days[index]
+            index += 1
     count_done = index < len(days)
     # Before the day asked: back through any absences (excused or not) to the last present day.
     absent_before, index = False, 1

@@ -19,7 +19,8 @@ count in school days (``ledger.absence_runs`` has the rule).
   the records (an outbox, ``ledger.case_handoff``) and applied after the commit, exactly
   once: unexcused with a count ≥ 1 → ``absence``; present after an absence that included
   an unexcused day, or a correction of this day from unexcused to present, or present
-  while the child's case waits for the return → ``returned``. An excused day sends nothing.
+  while the child's case waits for the return → ``returned``. An excused day of a child with
+  an open case → ``excused`` (the case pauses its thresholds, issue 10 §2); otherwise nothing.
 * A correction of a past day re-counts the child's latest reported day and hands on that
   count (a case must not keep a run the correction broke or lengthened).
 * Re-sending a day repairs: an unexcused child whose latest day this is, with no open
@@ -47,8 +48,8 @@ from engine.errors import Conflict, InvalidInput
 from . import case_handoff
 from .absence_runs import absence_runs, recent_unexcused
 from .attendance_cases import EngineCaseSink
-from .attendance_models import PRESENT, STATUSES, UNEXCUSED, AttendanceRecord
-from .case_handoff import ABSENCE, RETURNED, CaseEvent
+from .attendance_models import EXCUSED, PRESENT, STATUSES, UNEXCUSED, AttendanceRecord
+from .case_handoff import ABSENCE, EXCUSED_DAY, RETURNED, CaseEvent
 from .child_status import apply_now
 from .directory import unit_names
 from .local_rules import local_rules
@@ -202,6 +203,8 @@ def _handoffs(session, calendar, school_code, day, rows, outcomes, reported_by, 
     pattern = {child_id for child_id, r in recent.items()
                if r.now >= rules.intermittent_days and r.run_before < HOME_VISIT_DAYS}
     events: list[tuple] = []            # (kind, child_id, day, count, first_day, corrected)
+    on_leave = case_handoff.with_open_case(session, [o.child_id for o in outcomes if o.status == EXCUSED
+                                                     and latest.get(o.child_id, day) <= day])
     for outcome in outcomes:
         if latest.get(outcome.child_id, day) > day:
             continue                    # a past day: the latest day is re-counted below
@@ -209,6 +212,8 @@ def _handoffs(session, calendar, school_code, day, rows, outcomes, reported_by, 
             events.append((ABSENCE, outcome.child_id, day, outcome.consecutive_unexcused, outcome.first_absence, False))
         elif outcome.returned and outcome.child_id not in pattern:
             events.append((RETURNED, outcome.child_id, day, 0, None, outcome.corrected))
+        elif outcome.child_id in on_leave:
+            events.append((EXCUSED_DAY, outcome.child_id, day, 0, None, False))
     events += _recounts(session, calendar, school_code, day, outcomes, latest)
     handled = {event[1] for event in events}
     events += _repairs(session, calendar, school_code, day, rows, latest, handled | pattern)

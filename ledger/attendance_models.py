@@ -61,7 +61,7 @@ class CaseHandoff(LedgerBase):
 
     ``kind`` absence: ``count`` consecutive unexcused school days end at ``day``, the run
     began on ``first_day``; returned: back at school on ``day`` (``corrected``: this day was
-    unexcused before). ``status`` pending → done; ``result`` says what it did (JSON)."""
+    unexcused before); excused: an excused day of a child with an open case (it pauses the case). ``status`` pending → done; ``result`` says what it did (JSON)."""
 
     __tablename__ = "case_handoff"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

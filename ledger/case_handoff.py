@@ -16,6 +16,10 @@ day 5 town; the case is an instance of ``persuasion`` with business key ``child:
 * absence, the case waits for ``absence_day`` → that message ``{count, date, first, recent}``;
   at a task instead → its ``absence_days`` / ``first_absence`` / ``recent_absences`` are set
   in place (the task page shows the count, the gateway after the task sees it);
+* excused (请假, only for a child with an open case), the case waits for ``excused_day`` →
+  that message ``{date}``: the case pauses its day thresholds until the next unexcused day
+  and brings a leave that runs on back to the head teacher (issue 10 §2); else nothing (a
+  paused case does not hear every further day of the same leave);
 * returned, the case waits for ``returned`` → that message ``{date, corrected, status,
   watch_until}`` (status: the child's 就学状态, ``ledger.child_status``; watch_until: the end
   of the watch should the child never have been reported, ``ledger.local_rules``); else
@@ -56,7 +60,7 @@ from .school_calendar import school_calendar
 log = logging.getLogger(__name__)
 PROCESS_KEY = "persuasion"
 OPEN_STATUSES = ("active", "error")
-ABSENCE, RETURNED = "absence", "returned"
+ABSENCE, RETURNED, EXCUSED_DAY = "absence", "returned", "excused"
 LEASE = timedelta(seconds=30)   # a dispatcher still holding a row after this has died
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -95,6 +99,16 @@ def open_case(session, child_id: int) -> int | None:
     return session.scalar(select(ProcessInstance.id).where(
         ProcessInstance.process_key == PROCESS_KEY, ProcessInstance.business_key == business_key(child_id),
         ProcessInstance.status.in_(OPEN_STATUSES)).order_by(ProcessInstance.id).limit(1))
+
+
+def with_open_case(session, child_ids) -> set[int]:
+    """Of ``child_ids``, those with an open persuasion case (one query)."""
+    if not child_ids:
+        return set()
+    keys = {business_key(child_id): child_id for child_id in child_ids}
+    return {keys[key] for key in session.scalars(select(ProcessInstance.business_key).where(
+        ProcessInstance.process_key == PROCESS_KEY, ProcessInstance.business_key.in_(keys),
+        ProcessInstance.status.in_(OPEN_STATUSES)))}
 
 
 def enqueue(session, kind: str, child_id: int, day: date, reported_by: str, now: datetime, *,
@@ -250,6 +264,10 @@ def _apply_in(engine, session, row: CaseHandoff) -> CaseEvent | None:
         instance = lock_instance(session, case_id)     # decide on what the case is now
         if instance.status not in OPEN_STATUSES:
             case_id = None
+    if row.kind == EXCUSED_DAY:
+        if case_id is not None and _waits_for(session, case_id, "excused_day"):
+            return _message(engine, session, case_id, row, "excused_day", {"date": row.day.isoformat()})
+        return None
     if row.kind == ABSENCE:
         first = (row.first_day or row.day).isoformat()
         if case_id is None:

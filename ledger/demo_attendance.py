@@ -52,7 +52,7 @@ class Script:
     older: bool = False               # prefer a middle-school pupil (grade 7-9: most dropouts)
 
 
-_TO_VILLAGE = ("phone_call", "home_visit", "village_check")
+_TO_VILLAGE = ("phone_call", "home_visit", "visit_cosign", "village_check")
 _TO_TOWN = ("dropout_report", "confirm_report", "issue_notice")
 SCRIPTS = (
     # School first: day 1 phone call (same day); day 2, not yet called; day 3 home visit.
@@ -61,25 +61,27 @@ SCRIPTS = (
     Script("phone_call", (2, 1)),
     Script("home_visit", (3, 1), ((3, "phone_call"),)),
     Script("home_visit", (3, 1), ((3, "phone_call"),)),
-    # Village assists: day 4 (and day 6, the home visit a day late).
-    Script("village_check", (4, 1), ((4, "phone_call"), (2, "home_visit"))),
-    Script("village_check", (6, 1), ((6, "phone_call"), (3, "home_visit"))),
-    Script("civil_aid", (5, 1), tuple(zip((5, 3, 2), _TO_VILLAGE)), cause="poverty", flag="poverty_alleviated"),
-    Script("home_teaching", (4, 1), tuple(zip((4, 2, 1), _TO_VILLAGE)), cause="disability", flag="disability"),
+    # Village assists: day 4; in the second case the home visit is a day late: the village
+    # check opened on day 4 all the same (issue 10 §3), the moral education office has still to co-sign.
+    Script("village_check", (4, 1), ((4, "phone_call"), (2, "home_visit"), (2, "visit_cosign"))),
+    Script("village_check", (4, 1), ((4, "phone_call"), (1, "home_visit"))),
+    Script("civil_aid", (5, 1), tuple(zip((5, 3, 3, 2), _TO_VILLAGE)), cause="poverty", flag="poverty_alleviated"),
+    # A lawful cause found at the village check leaves the legal path (issue 10 §2).
+    Script("home_teaching", (4, 1), tuple(zip((4, 2, 2, 1), _TO_VILLAGE)), cause="disability", flag="disability"),
     # Town supervises: report to confirm, notice to issue, deadline passed, leader's decision.
-    Script("confirm_report", (5, 1), tuple(zip((5, 3, 2, 1), _TO_VILLAGE + _TO_TOWN[:1])), older=True),
-    Script("issue_notice", (6, 1), tuple(zip((6, 4, 3, 2, 2), _TO_VILLAGE + _TO_TOWN[:2])), older=True),
-    Script("legal_education", (10, 1), tuple(zip((10, 8, 7, 6, 6, 6), _TO_VILLAGE + _TO_TOWN)), older=True),
+    Script("confirm_report", (5, 1), tuple(zip((5, 3, 3, 2, 1), _TO_VILLAGE + _TO_TOWN[:1])), older=True),
+    Script("issue_notice", (6, 1), tuple(zip((6, 4, 4, 3, 2, 2), _TO_VILLAGE + _TO_TOWN[:2])), older=True),
+    Script("legal_education", (10, 1), tuple(zip((10, 8, 8, 7, 6, 6, 6), _TO_VILLAGE + _TO_TOWN)), older=True),
     Script("leader_decision", (13, 1),
-           tuple(zip((13, 11, 10, 9, 9, 9, 5), _TO_VILLAGE + _TO_TOWN + ("legal_education",))), older=True),
+           tuple(zip((13, 11, 11, 10, 9, 9, 9, 5), _TO_VILLAGE + _TO_TOWN + ("legal_education",))), older=True),
     # Back before the report (never a dropout, issue 10 §1): watched two weeks, then closed as
     # 劝返成功（未辍学）; and one still in its watch.
     Script("returned_before_report", (16, 15), ((16, "phone_call"),)),
     Script("watching", (3, 3), ((3, "phone_call"),)),
     # Back after the report: registry to restore, case to strike off, struck off and followed up.
-    Script("restore_registry", (9, 3), tuple(zip((9, 7, 6, 5, 5), _TO_VILLAGE + _TO_TOWN[:2]))),
-    Script("strike_off", (10, 5), tuple(zip((10, 8, 7, 6, 6, 3), _TO_VILLAGE + _TO_TOWN[:2] + ("restore_registry",)))),
-    Script("followup", (16, 10), tuple(zip((16, 14, 13, 12, 11, 8, 7), _TO_VILLAGE + _TO_TOWN[:2]
+    Script("restore_registry", (9, 3), tuple(zip((9, 7, 7, 6, 5, 5), _TO_VILLAGE + _TO_TOWN[:2]))),
+    Script("strike_off", (10, 5), tuple(zip((10, 8, 8, 7, 6, 6, 3), _TO_VILLAGE + _TO_TOWN[:2] + ("restore_registry",)))),
+    Script("followup", (16, 10), tuple(zip((16, 14, 14, 13, 12, 11, 8, 7), _TO_VILLAGE + _TO_TOWN[:2]
                                            + ("restore_registry", "strike_off"))), older=True),
 )
 # Excused days (k values) of children who asked for leave; one is off on the last day.

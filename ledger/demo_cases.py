@@ -44,7 +44,9 @@ CAUSE_DETAIL = {"weariness": "厌学，沉迷手机游戏，作息颠倒", "pove
                 "disability": "肢体残疾，行动不便，到校困难"}
 MEASURES = {"weariness": ["counselling", "buddy_teacher"], "poverty": ["civil_aid", "tutoring"],
             "disability": ["home_teaching"]}
-REASONS = {"weariness": "weariness", "poverty": "family", "disability": "illness"}
+# What the guardian says on the phone and at the visit; the village check finds the cause
+# (a lawful one said earlier would leave persuasion there, issue 10 §2).
+REASONS = {"weariness": "weariness", "poverty": "family", "disability": "other"}
 
 
 @dataclass
@@ -125,14 +127,24 @@ def answers(step: Step, actor_name: str) -> dict:
     day, child, cause = step.day.isoformat(), step.child, step.script.cause
     year, no = step.day.year, 10 + step.number
     forms = {
-        "phone_call": {"call_on": day, "call_time": "16:40", "call_reached": True,
-                       "call_answered_by": f"{child.guardian_name}（{child.guardian_relation}）",
-                       "call_reason": REASONS.get(cause, "other"), "call_notes": "已督促监护人尽快送孩子返校（演示数据）"},
-        "home_visit": {"visit_on": day, "visit_participants": "班主任、德育处主任", "told_art5": True,
-                       "told_art58": True, "visit_guardian_attitude": "hesitant", "visit_outcome": "still_refusing",
-                       "visit_record": f"{CAUSE_DETAIL[cause]}；已告知监护人法定义务（演示数据）"},
-        "village_check": {"cause": cause, "cause_detail": CAUSE_DETAIL[cause], "plan_measures": MEASURES[cause],
-                          "plan_responsible": "村书记、班主任", "grid_workers": "网格员两名、村妇联主任",
+        "phone_call": {"call_on": day, "call_time": "16:40", "call_participants": f"{actor_name}（班主任）",
+                       "call_method": "phone", "call_reached": True,
+                       "call_met": f"{child.guardian_name}（{child.guardian_relation}）", "call_attitude": "hesitant",
+                       "cause": REASONS.get(cause, "other"), "call_result": "已督促监护人尽快送孩子返校（演示数据）",
+                       "call_next_step": "次日核实是否到校"},
+        "home_visit": {"visit_on": day, "visit_time": "17:10", "visit_participants": f"{actor_name}（班主任）、德育处主任",
+                       "visit_method": "home_visit", "visit_met": f"{child.guardian_name}（{child.guardian_relation}）",
+                       "told_art5": True, "told_art58": True, "visit_attitude": "hesitant",
+                       "cause": REASONS.get(cause, "other"), "visit_outcome": "still_refusing",
+                       "visit_result": f"{CAUSE_DETAIL[cause]}；已告知监护人法定义务（演示数据）",
+                       "visit_next_step": "请村委会入户核实"},
+        "visit_cosign": {"cosign_on": day, "cosign_by": f"{actor_name}（德育处）", "cosign_agreed": True},
+        "village_check": {"village_on": day, "village_time": "10:00", "village_participants": f"{actor_name}（村书记）、网格员两名",
+                          "village_method": "door_check", "village_met": f"{child.guardian_name}（{child.guardian_relation}）",
+                          "village_attitude": "hesitant", "village_result": "已核实原因，制定就学方案（演示数据）",
+                          "village_next_step": "每周上门一次",
+                          "cause": cause, "cause_detail": CAUSE_DETAIL[cause], "plan_measures": MEASURES[cause],
+                          "plan_responsible": "村书记、班主任",
                           # Not before the day the form is sent (x-notBeforeToday): the replay
                           # reaches back four weeks, so six weeks on is still ahead.
                           "plan_next_check_on": (step.day + timedelta(days=42)).isoformat(),

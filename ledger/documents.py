@@ -33,8 +33,8 @@ PROCESS_KEY = "persuasion"
 MAX_ID = 2**31 - 1
 GUARDIAN_COPY_ROLES = ("town_government", "task_force_leader", "task_force_deputy", "livelihood_office")
 MEASURES = {  # step: (measure, its date field or None = the day it was done, its people field)
-    "phone_call": ("电话联系监护人", "call_on", None), "home_visit": ("家访", "visit_on", "visit_participants"),
-    "village_check": ("村级入户核实", None, "grid_workers"),
+    "phone_call": ("电话联系监护人", "call_on", "call_participants"), "home_visit": ("家访", "visit_on", "visit_participants"),
+    "village_check": ("村级入户核实", "village_on", "village_participants"),
     "joint_persuasion": ("联合劝返", "joint_on", "joint_participants")}
 
 
@@ -146,12 +146,12 @@ def _measure(case: "_Case", step: dict) -> dict:
     measure, date_field, people_field = MEASURES[step["element_id"]]
     got, title, kind = step["submitted"], lambda field: case.title(step, field), step["element_id"]  # noqa: E731
     if kind == "phone_call":
-        heard = f"（接听：{got['call_answered_by']}）" if got.get("call_answered_by") else ""
+        heard = f"（接听：{got['call_met']}）" if got.get("call_met") else ""
         promised = got.get("call_promised_return") and f"承诺{cn_date(got['call_promised_return'])}返校"
-        parts = [("已" if got.get("call_reached") else "未") + "联系上监护人" + heard, title("call_reason"),
-                 got.get("call_notes"), promised]
+        parts = [("已" if got.get("call_reached") else "未") + "联系上监护人" + heard, title("cause"),
+                 got.get("call_result"), promised]
     elif kind == "home_visit":
-        parts = [title("visit_outcome"), "监护人" + title("visit_guardian_attitude"), got.get("visit_record")]
+        parts = [title("visit_outcome"), "监护人" + title("visit_attitude"), got.get("visit_result")]
     elif kind == "village_check":
         parts = ["核实原因：" + title("cause"), got.get("cause_detail"), "帮扶措施：" + title("plan_measures")]
     else:

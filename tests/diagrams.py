@@ -65,3 +65,25 @@ def linear_process(process_id: str, *nodes: str, lanes: dict[str, list[str]] | N
             f'{head}<bpmn:process id="{process_id}" isExecutable="true">{lane_set}'
             f'<bpmn:startEvent id="start"/>{"".join(nodes)}<bpmn:endEvent id="end"/>{flows}'
             f"</bpmn:process></bpmn:definitions>")
+
+
+def process_file(process_id: str, body: str, *, head: str = "") -> str:
+    """A BPMN file with one executable process whose elements and flows are ``body`` as
+    written (for shapes ``linear_process`` cannot draw: branches, subprocesses, boundaries)."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+            f'xmlns:spiffworkflow="{SPIFF_NS}" id="defs_{process_id}" targetNamespace="http://baoxue.local/test">'
+            f'{head}<bpmn:process id="{process_id}" isExecutable="true">{body}</bpmn:process></bpmn:definitions>')
+
+
+def flows(*pairs: str) -> str:
+    """Sequence flows from ``"a>b"`` pairs; ``"a>b?cond"`` adds a condition. Ids are
+    ``f_a_b`` (a gateway's ``default`` names one of them)."""
+    out = []
+    for pair in pairs:
+        path, _, condition = pair.partition("?")
+        source, target = path.split(">")
+        cond = f"<bpmn:conditionExpression>{condition}</bpmn:conditionExpression>" if condition else ""
+        out.append(f'<bpmn:sequenceFlow id="f_{source}_{target}" sourceRef="{source}" targetRef="{target}">'
+                   f"{cond}</bpmn:sequenceFlow>")
+    return "".join(out)

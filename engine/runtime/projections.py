@@ -182,9 +182,12 @@ def business_day_due(ctx, task, due: datetime) -> datetime:
     """A new duration timer whose event says ``dueDays`` = working | school fires at the end
     of that many business days (the due policy decides, as for a user task's ``dueIn``):
     SpiffWorkflow's own fire time (calendar days) is replaced, so the two never disagree."""
-    props = _properties(task)
-    definition = task.task_spec.event_definition
-    if props.get("dueDays", "calendar") == "calendar" or not isinstance(definition, DurationTimerEventDefinition):
+    parts = event_parts(task, DurationTimerEventDefinition)
+    if not parts:
+        return due
+    definition = parts[0]
+    props = _timer_properties(task, definition)
+    if props.get("dueDays", "calendar") == "calendar":
         return due
     info = replace(task_context(ctx, task), properties={"dueIn": definition.expression, "dueDays": props["dueDays"]})
     computed = ctx.hooks.due_policy(info)
@@ -193,6 +196,22 @@ def business_day_due(ctx, task, due: datetime) -> datetime:
     computed = computed.astimezone(timezone.utc)
     task._set_internal_data(event_value=computed.isoformat())
     return computed
+
+
+def _timer_properties(task, definition) -> dict:
+    """The properties of the timer event ``definition`` belongs to: the task's own, or, when
+    ``task`` is an event-based gateway (SpiffWorkflow waits on the gateway, holding its
+    events' definitions), those of the timer catch event after it (engine/README.md)."""
+    own = task.task_spec.event_definition
+    if not isinstance(own, MultipleEventDefinition):
+        return _properties(task)
+    # The parser keeps the catch events as the gateway's outputs, in the order of its events,
+    # but gives them no event definition of their own: match by position.
+    outputs = task.task_spec.outputs
+    for index, event in enumerate(own.event_definitions):
+        if event is definition and index < len(outputs):
+            return dict((getattr(outputs[index], "extensions", None) or {}).get("properties", {}))
+    return _properties(task)
 
 
 def subscription_correlation(task, definition=None) -> dict:

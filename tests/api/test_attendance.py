@@ -24,10 +24,13 @@ def test_national_day_2025_is_skipped_and_the_makeup_saturday_counts(client, as_
     assert holiday.status_code == 422 and "不是该校的上课日" in holiday.json["errors"]["date"]
 
 
-def test_an_excused_day_breaks_the_run(client, as_user):
+def test_an_excused_day_pauses_the_run(client, as_user):
+    """Issue 10 §2: leave (请假) neither counts nor ends the run: the case pauses."""
     assert counts(client, as_user, "2025-03-03", {1: U}) == {1: 1}
     assert counts(client, as_user, "2025-03-04", {1: E}) == {1: 0}
-    assert counts(client, as_user, "2025-03-05", {1: U}) == {1: 1}
+    assert counts(client, as_user, "2025-03-05", {1: U}) == {1: 2}
+    assert counts(client, as_user, "2025-03-06", {1: P}) == {1: 0}
+    assert counts(client, as_user, "2025-03-07", {1: U}) == {1: 1}   # a present day ends it
 
 
 def test_the_schools_own_days_off_and_extra_days(client, app, as_user):

@@ -44,14 +44,20 @@ def recent_school_days(engine, count):
 def answers(d):
     """Valid answers for each task of the walk, dated on school days ``d[0]`` .. ``d[6]``."""
     return {
-        "phone_call": {"call_on": d[0], "call_time": "16:30", "call_reached": True, "call_answered_by": "父亲",
-                       "call_reason": "weariness", "call_promised_return": d[1], "call_notes": "孩子不想上学"},
-        "home_visit": {"visit_on": d[2], "visit_participants": "班主任、德育处主任", "told_art5": True,
-                       "told_art58": True, "visit_guardian_attitude": "hesitant", "visit_outcome": "still_refusing",
-                       "visit_record": "学生厌学，监护人犹豫"},
-        "village_check": {"cause": "weariness", "family_dibao": False, "cause_detail": "厌学，沉迷手机",
-                          "grid_workers": "网格员王某", "plan_measures": ["counselling", "buddy_teacher"],
-                          "plan_responsible": "村书记、班主任",
+        "phone_call": {"call_on": d[0], "call_time": "16:30", "call_participants": "李老师（班主任）",
+                       "call_method": "phone", "call_reached": True, "call_met": "父亲", "call_attitude": "hesitant",
+                       "cause": "weariness", "call_result": "孩子不想上学", "call_promised_return": d[1],
+                       "call_next_step": "次日核实是否到校"},
+        "home_visit": {"visit_on": d[2], "visit_time": "17:00", "visit_participants": "李老师（班主任）、王主任（德育处）",
+                       "visit_method": "home_visit", "visit_met": "父亲", "told_art5": True, "told_art58": True,
+                       "visit_attitude": "hesitant", "cause": "weariness", "visit_outcome": "still_refusing",
+                       "visit_result": "学生厌学，监护人犹豫", "visit_next_step": "请村委会协助"},
+        "visit_cosign": {"cosign_on": d[2], "cosign_by": "王主任（德育处）", "cosign_agreed": True},
+        "village_check": {"village_on": d[3], "village_time": "10:00", "village_participants": "张书记（村书记）、王某（网格员）",
+                          "village_method": "door_check", "village_met": "父亲", "village_attitude": "hesitant",
+                          "cause": "weariness", "family_dibao": False, "cause_detail": "厌学，沉迷手机",
+                          "village_result": "监护人同意配合", "plan_measures": ["counselling", "buddy_teacher"],
+                          "plan_responsible": "村书记、班主任", "village_next_step": "每周上门一次",
                           "plan_next_check_on": (date.fromisoformat(d[6]) + timedelta(days=30)).isoformat()},
         "dropout_report": {"report_last_attended_on": d[0], "report_absent_days": 5, "report_whereabouts": "at_home",
                            "report_reason": "厌学", "report_moral_office_signed": True},
@@ -144,9 +150,11 @@ def fire_due(app, moment) -> int:
 
 def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
     base, engine = live_app.config["LIVE_URL"], live_app.extensions["baoxue.engine"]
-    with engine.db.transaction() as session:   # the test town has no 镇民生服务办 account
+    with engine.db.transaction() as session:   # the test town has no 镇民生服务办 or 德育处 account
         create_user(session, "livelihood", "LIVELIHOOD", PASSWORD, now=engine.clock(),
                     roles=[("livelihood_office", "town")])
+        create_user(session, "moral", "MORAL", PASSWORD, now=engine.clock(),
+                    roles=[("moral_education_office", "zx")])
     day = recent_school_days(engine, 7)
     form = answers(day)
     ht31 = people("ht31")
@@ -168,7 +176,8 @@ def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
     mark(ht31, base, day[2], ABSENT)
     open_task(ht31, base, "家访并告知法定义务")
     expect(ht31.locator(".instructions")).to_contain_text("连续无故缺课 3 个教学日")
-    work(ht31, base, "家访并告知法定义务", form["home_visit"], "下一步由系统在以下情况发生时自动启动")
+    work(ht31, base, "家访并告知法定义务", form["home_visit"], "已转交: 德育处 蛟潭中心学校")
+    work(people("moral"), base, "德育处会签家访记录", form["visit_cosign"], "下一步由系统在以下情况发生时自动启动")
 
     # Day 4: the village secretary of 蛟潭村 verifies the cause and draws up the plan.
     mark(ht31, base, day[3], ABSENT)
@@ -212,11 +221,11 @@ def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
     assert status == "completed"
     events = engine.history.events(case_id)
     done = [(e.element_id, e.actor) for e in events if e.kind == "task_completed"]
-    assert done == [("phone_call", "ht31"), ("home_visit", "ht31"), ("village_check", "vsjt"),
+    assert done == [("phone_call", "ht31"), ("home_visit", "ht31"), ("visit_cosign", "moral"), ("village_check", "vsjt"),
                     ("dropout_report", "ht31"), ("confirm_report", "pzx"), ("issue_notice", "town"),
                     ("restore_registry", "regzx"), ("strike_off", "livelihood")] + [("weekly_check", "ht31")] * 4
     assert [e.element_id for e in events if e.kind == "message_received"] == [
-        "wait_day3", "wait_day3", "absent_after_visit", "absent_day5", "on_returned"]
+        "wait_day", "wait_day", "wait_day", "wait_day", "on_returned"]
     assert [e.element_id for e in events if e.kind == "timer_fired"] == ["week_passes"] * 4
     assert events[0].kind == "instance_started" and events[-1].kind == "instance_completed"
     assert engine.history.verify_chain(case_id).ok

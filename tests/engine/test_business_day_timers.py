@@ -93,3 +93,20 @@ def test_add_working_days_is_the_scripts_calendar():
         add_working_days("2025-10-10", -1)
     with pytest.raises(ValueError):
         add_working_days("not a date", 1)
+
+
+def test_a_timer_after_an_event_based_gateway_counts_its_own_working_days(engine, clock):
+    """SpiffWorkflow waits on the gateway (its events' definitions moved into it): the timer
+    catch event's ``dueDays`` still applies (projections._timer_properties)."""
+    from tests.diagrams import flows, process_file
+    from .helpers import deploy_diagram
+    body = ('<bpmn:startEvent id="start"/><bpmn:eventBasedGateway id="wait"/>'
+            '<bpmn:intermediateCatchEvent id="ping"><bpmn:signalEventDefinition/></bpmn:intermediateCatchEvent>'
+            '<bpmn:intermediateCatchEvent id="late"><bpmn:extensionElements><spiffworkflow:properties>'
+            '<spiffworkflow:property name="dueDays" value="working"/></spiffworkflow:properties></bpmn:extensionElements>'
+            '<bpmn:timerEventDefinition><bpmn:timeDuration>"P3D"</bpmn:timeDuration></bpmn:timerEventDefinition>'
+            '</bpmn:intermediateCatchEvent><bpmn:endEvent id="end"/><bpmn:endEvent id="end2"/>'
+            + flows("start>wait", "wait>ping", "wait>late", "ping>end2", "late>end"))
+    deploy_diagram(engine, process_file("gateway_days", body))
+    engine.runtime.start("gateway_days", {})
+    assert jobs(engine) == [("wait", "waiting", datetime(2025, 9, 30, 23, 59, 59, tzinfo=ZONE))]

@@ -1,12 +1,23 @@
 """Valid answers for each persuasion form (processes/persuasion.bpmn), keyed by task element id."""
 from __future__ import annotations
 
-CALL = {"call_on": "2025-09-29", "call_time": "16:30", "call_reached": True, "call_answered_by": "父亲",
-        "call_reason": "weariness", "call_promised_return": "2025-09-30"}
-VISIT = {"visit_on": "2025-10-09", "visit_participants": "班主任、德育处主任", "told_art5": True, "told_art58": True,
-         "visit_guardian_attitude": "hesitant", "visit_outcome": "still_refusing", "visit_record": "学生厌学，监护人犹豫"}
-VILLAGE = {"cause": "weariness", "cause_detail": "厌学，沉迷手机", "plan_measures": ["counselling", "buddy_teacher"],
-           "plan_responsible": "村书记、班主任", "plan_next_check_on": "2026-01-20", "family_dibao": False}
+CALL = {"call_on": "2025-09-29", "call_time": "16:30", "call_participants": "李老师（班主任）", "call_method": "phone",
+        "call_reached": True, "call_met": "父亲", "call_attitude": "hesitant", "cause": "weariness",
+        "call_result": "孩子不想上学，父亲答应劝说", "call_promised_return": "2025-09-30", "call_next_step": "明天核实是否到校"}
+UNREACHED = {**{k: v for k, v in CALL.items() if k not in ("call_met", "call_promised_return")},
+             "call_reached": False, "call_attitude": "not_met", "cause": "unknown", "call_result": "无人接听",
+             "call_next_step": "下一个教学日再打"}
+VISIT = {"visit_on": "2025-10-09", "visit_time": "17:00", "visit_participants": "李老师（班主任）、王主任（德育处）",
+         "visit_method": "home_visit", "visit_met": "父亲、母亲", "told_art5": True, "told_art58": True,
+         "visit_attitude": "hesitant", "cause": "weariness", "visit_outcome": "still_refusing",
+         "visit_result": "学生厌学，监护人犹豫", "visit_next_step": "请村委会协助入户"}
+COSIGN = {"cosign_on": "2025-10-09", "cosign_by": "王主任（德育处）", "cosign_agreed": True}
+VILLAGE = {"village_on": "2025-10-10", "village_time": "10:00", "village_participants": "张书记（村书记）、赵某（网格员）",
+           "village_method": "door_check", "village_met": "父亲", "village_attitude": "hesitant",
+           "cause": "weariness", "cause_detail": "厌学，沉迷手机", "village_result": "监护人同意配合",
+           "plan_measures": ["counselling", "buddy_teacher"], "plan_responsible": "村书记、班主任",
+           "plan_next_check_on": "2026-01-20", "family_dibao": False, "village_next_step": "每周上门一次"}
+REVIEW = {"review_on": "2025-10-20", "review_finding": "on_leave", "review_note": "家长说孩子住院"}
 REPORT = {"report_last_attended_on": "2025-09-26", "report_absent_days": 5, "report_whereabouts": "at_home",
           "report_reason": "厌学", "report_moral_office_signed": True}
 CONFIRM = {"report_confirmed": True, "report_no": "蛟中报〔2025〕3号", "report_sent_on": "2025-10-11"}

@@ -19,7 +19,7 @@ from tests.api.town import PASSWORD, build_town
 ZONE = ZoneInfo("Asia/Shanghai")
 CALENDAR = BusinessCalendar(ZONE)
 EXTRA_USERS = {"civil": [("civil_affairs", "town")], "judicial": [("judicial_office", "town")],
-               "livelihood": [("livelihood_office", "town")]}
+               "livelihood": [("livelihood_office", "town")], "moral": [("moral_education_office", "zx")]}
 U, E, P = "absent_unexcused", "absent_excused", "present"
 
 
@@ -130,6 +130,10 @@ class Town:
         response = self.client.get(f"/api/v1/process-instances/{instance_id}", headers=self.headers("inspector"))
         assert response.status_code == 200, response.json
         return response.json
+
+    def data(self, instance_id: int, element_id: str | None = None) -> dict:
+        """The case's data as the last completed task (or ``element_id``'s) left it."""
+        return self.engine.runtime.variables(instance_id, element_id)
 
     def tasks_in_order(self, instance_id: int) -> list[tuple[str, str, str | None]]:
         """(element, role, org unit) of every human task of the case, in the order they

@@ -8,10 +8,8 @@ are school days. Day counts are consecutive unexcused school days.
 """
 from __future__ import annotations
 
-import json
-
-from .forms_data import (AID, CALL, CONFIRM, DECIDE, JOINT, LEGAL, NOTICE, REFER, REGISTRY, REPORT, STRIKE,
-                         VILLAGE, VISIT, WEEK)
+from .forms_data import (AID, CALL, CONFIRM, COSIGN, DECIDE, JOINT, LEGAL, NOTICE, OVERSEE, REFER, REGISTRY,
+                         REPORT, STRIKE, VILLAGE, VISIT, WEEK)
 from .harness import E, P, U
 
 SCHOOL = ("head_teacher", "zx-3-1")
@@ -33,6 +31,7 @@ def through_visit(town):
     assert counts == [2, 3]
     assert town.names("ht31") == ["home_visit"]
     town.complete("ht31", "home_visit", VISIT)
+    town.complete("moral", "visit_cosign", COSIGN)          # the moral education office co-signs the record
     return case
 
 
@@ -85,7 +84,7 @@ def test_returns_after_the_home_visit(scenario):
     case = through_visit(town)
     town.report("2025-10-10", {1: P})
     assert town.names("vsjt") == [] and town.names("regzx") == []      # before the report: no registry step
-    assert completed_elements(town, case.id) == ["phone_call", "home_visit"]
+    assert completed_elements(town, case.id) == ["phone_call", "home_visit", "visit_cosign"]
     started = town.audit(case.id, "instance_started")[0]
     assert started.data["variables"] == {"child_id": 1, "absence_days": 1, "first_absence": "2025-09-29", "trigger": "absence",
                                          "recent_absences": 1, "intermittent_days": 5}
@@ -98,7 +97,7 @@ def test_village_plan_succeeds(scenario):
     back = town.report("2025-10-11", {1: P})
     assert back["messages_sent"][0]["message"] == "returned"
     assert town.names("ht31") == [] and town.names("regzx") == []
-    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check"]
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "visit_cosign", "village_check"]
 
 
 def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
@@ -123,7 +122,8 @@ def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
     assert town.names("regzx") == ["restore_registry"] and town.names("leader") == []
     order = [t[:2] for t in town.tasks_in_order(case.id)]
     assert order == [
-        ("phone_call", "head_teacher"), ("home_visit", "head_teacher"), ("village_check", "village_secretary"),
+        ("phone_call", "head_teacher"), ("home_visit", "head_teacher"), ("visit_cosign", "moral_education_office"),
+        ("village_check", "village_secretary"),
         ("dropout_report", "head_teacher"), ("confirm_report", "principal"), ("issue_notice", "town_government"),
         ("legal_education", "judicial_office"), ("leader_decision", "task_force_leader"),
         ("joint_persuasion", "village_secretary"), ("leader_decision", "task_force_leader"),
@@ -149,19 +149,14 @@ def test_return_during_the_notice_period_cancels_the_deadline(scenario):
         assert job.status == "cancelled"
 
 
-def test_disability_hands_the_child_to_home_teaching(scenario):
+def test_disability_found_at_the_village_check_leaves_the_legal_path(scenario):
+    """Issue 10 §2: a lawful cause never reaches the dropout report (test_persuasion_timing has each tier)."""
     town = scenario
     case = through_village(town, {**VILLAGE, "cause": "disability", "plan_measures": ["home_teaching"]})
-    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check"]
-    [sent] = town.audit(case.id, "message_sent")
-    assert sent.data["name"] == "home_teaching_referral"
-    assert sent.data["correlation"] == {"child_id": 1}
-    [message] = town.messages("home_teaching_referral")
-    assert message.status in ("unmatched", "delivered") and '"child_id": 1' in message.correlation
-    # The free text about the child is kept by the case alone (issue 10 §7): the stored message,
-    # unmatched until the home-teaching process exists, keeps none of it.
-    assert json.loads(message.payload) == {"child_id": 1}
-    assert town.names("civil") == []
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "visit_cosign", "village_check"]
+    assert town.names("ht31") == [] and town.names("civil") == []     # no report, no aid: persuasion is over
+    variables = town.data(case.id, "take_lawful_exit")
+    assert (variables["exit_cause"], variables["exit_from"]) == ("disability", "village_check")
 
 
 def test_poverty_adds_the_civil_affairs_aid_task(scenario):
@@ -177,7 +172,7 @@ def test_poverty_adds_the_civil_affairs_aid_task(scenario):
 
 def test_a_dibao_family_gets_aid_whatever_the_cause(scenario):
     town = scenario
-    through_village(town, {**VILLAGE, "cause": "illness", "family_dibao": True})
+    through_village(town, {**VILLAGE, "cause": "family", "family_dibao": True})
     assert town.names("civil") == ["civil_aid"]
 
 
@@ -244,6 +239,10 @@ def test_every_overdue_deadline_escalates_once(scenario):
     assert town.names("pzx") == ["phone_call_oversee"]
     town.pass_until("2025-10-20", 9)                         # weeks later: still one escalation
     assert town.names("pzx") == ["phone_call_oversee"]
+    # Two weeks with no attendance at all: the head teacher is asked to look (no case waits on nothing).
+    assert town.names("ht31") == ["attendance_gap", "phone_call"]
+    town.complete("ht31", "attendance_gap", {"review_on": "2025-10-20", "review_finding": "absent",
+                                             "review_note": "补报考勤"})
     oversee = town.task("pzx", "phone_call_oversee")
     assert oversee["title"].startswith("督办")
     town.complete("ht31", "phone_call", CALL)
@@ -253,6 +252,7 @@ def test_every_overdue_deadline_escalates_once(scenario):
     # The town tier: an unissued notice escalates to the task-force leader after 3 working days.
     town.report_days("2025-10-20", "2025-10-22", {1: U})
     town.complete("ht31", "home_visit", VISIT)
+    town.complete("moral", "visit_cosign", COSIGN)
     town.report("2025-10-23", {1: U})
     town.complete("vsjt", "village_check", VILLAGE)
     town.report("2025-10-24", {1: U})
@@ -292,7 +292,7 @@ def test_a_dropout_tendency_is_watched_two_weeks_then_cleared(scenario):
     assert town.messages("returned") == [] and town.messages("absence_day") == []
     assert town.pass_until("2025-10-14", 12) == 1           # two weeks after the call
     assert town.case(1).status == "completed"
-    assert [e.element_id for e in town.audit(case.id, "timer_fired")] == ["wait_day3"]   # the gateway's timer
+    assert [e.element_id for e in town.audit(case.id, "timer_fired")] == ["wait_day"]   # the gateway's timer
 
 
 def test_a_tendency_case_moves_on_when_the_child_stays_away(scenario):
@@ -306,17 +306,16 @@ def test_a_tendency_case_moves_on_when_the_child_stays_away(scenario):
     assert town.names("ht31") == ["home_visit"] and len(town.cases(1)) == 1
 
 
-def test_absences_while_the_call_is_open_are_not_lost(scenario):
+def test_absences_while_the_call_is_open_reach_the_day_counter(scenario):
+    """Issue 10 §3: the day counter does not wait for the call; day 3 opens the visit beside it."""
     town = scenario
     case = start_case(town)
     updates = [r["messages_sent"] for r in town.report_days("2025-09-30", "2025-10-09", {1: U})]
-    assert updates == [[{"child_id": 1, "message": "absence_day", "status": "updated", "reached": [case.id]}]] * 2
-    assert town.messages("absence_day") == []                # nothing stored unmatched
-    assert "无故缺课 3 个教学日" in town.client.get(
-        f"/api/v1/tasks/{town.task('ht31', 'phone_call')['task_id']}", headers=town.headers("ht31")).json["instructions"]
-    town.complete("ht31", "phone_call", CALL)                # day 3 already: the visit comes at once
+    assert updates == [[{"child_id": 1, "message": "absence_day", "status": "delivered", "reached": [case.id]}]] * 2
+    assert [m.status for m in town.messages("absence_day")] == ["delivered"] * 2   # nothing unmatched
+    assert town.names("ht31") == ["home_visit", "phone_call"]
+    town.complete("ht31", "phone_call", CALL)                # the late call is still recorded
     assert town.names("ht31") == ["home_visit"]
-    assert [e.kind for e in town.audit(case.id, "variables_set")] == ["variables_set"] * 2
 
 
 def test_concurrent_starts_for_one_child_make_one_case(scenario):
