@@ -150,13 +150,15 @@ def test_return_during_the_notice_period_cancels_the_deadline(scenario):
 def test_disability_hands_the_child_to_home_teaching(scenario):
     town = scenario
     case = through_village(town, {**VILLAGE, "cause": "disability", "plan_measures": ["home_teaching"]})
-    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check"]
+    # Issue 10 §2: no dropout report; the principal records the placement (test_lawful_exits).
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check",
+                                                          "home_teaching_placement"]
     [sent] = town.audit(case.id, "message_sent")
     assert sent.data["name"] == "home_teaching_referral"
     assert sent.data["correlation"] == {"child_id": 1}
     [message] = town.messages("home_teaching_referral")
     assert message.status in ("unmatched", "delivered") and '"child_id": 1' in message.correlation
-    assert "home_teaching" in message.payload
+    assert "cause_detail" not in message.payload             # no free text in a message (issue 10 §7)
     assert town.names("civil") == []
 
 
@@ -173,7 +175,7 @@ def test_poverty_adds_the_civil_affairs_aid_task(scenario):
 
 def test_a_dibao_family_gets_aid_whatever_the_cause(scenario):
     town = scenario
-    through_village(town, {**VILLAGE, "cause": "illness", "family_dibao": True})
+    through_village(town, {**VILLAGE, "cause": "weariness", "family_dibao": True})
     assert town.names("civil") == ["civil_aid"]
 
 
