@@ -225,3 +225,14 @@ def town_instructions(town, task):
     response = town.client.get(f"/api/v1/tasks/{task['task_id']}", headers=town.headers("regzx"))
     assert response.status_code == 200, response.json
     return str(response.json)
+
+
+def test_a_leave_without_its_dates_is_refused_and_changes_nothing(scenario):
+    town = scenario
+    exit_at_village(town, "illness")
+    task = town.task("ht31", "illness_plan")
+    response = town.client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=town.headers("ht31"),
+                                json={"data": {"illness_path": "leave", "illness_proof": "县医院诊断证明"}})
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"leave_from", "leave_until"}   # required for a leave, in Chinese
+    assert town.names("ht31") == ["illness_plan"]
