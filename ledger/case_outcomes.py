@@ -10,7 +10,12 @@ register but away, C risk, D not counted / ended). ``Child.enrolment_status`` ho
 ``OUTCOMES``: how a persuasion case ended. The stage matters (issue 10 §1): a child back
 before the dropout report (报告单) was filed was never a dropout (``returned_before_report``,
 no registry restoration, no strike-off); after the report it is ``returned_after_report``;
-after the return-by-deadline notice was served, ``returned_after_notice``.
+after the return-by-deadline notice was served, ``returned_after_notice``. A lawful reason
+(issue 10 §2: disability, illness, studying elsewhere, moving away, going abroad, death) closes
+the case without the report or the notice, with the placement (``home_teaching``,
+``inclusive_class``, ``special_school``), ``returned_after_leave``, ``suspended``,
+``transferred``, ``moved_away``, ``emigrated`` or ``deceased`` (processes/lawful_exit.bpmn).
+None of these counts as 劝返 (``returned``): the child was not a dropout.
 
 ``CASE_EVENTS``: what a case tells the ledger (the ``case_event`` message its diagram
 throws, ``ledger.child_status``), and the status each event gives the child:
@@ -76,12 +81,16 @@ OUTCOMES: dict[str, Outcome] = {o.code: o for o in (
     Outcome("returned_after_report", "劝返复学（报告单报送后）", "enrolled", True, True),
     Outcome("returned_after_notice", "劝返复学（返校期限届满后）", "enrolled", True, True),
     Outcome("tendency_cleared", "辍学倾向解除", None, False, True),
-    Outcome("home_teaching", "转送教上门", "home_teaching", True, False),
-    Outcome("transferred", "转学（已转出）", "transferred", False, False),
-    Outcome("suspended", "休学", "suspended", False, False),
-    Outcome("moved_away", "户籍迁出（已移交迁入地）", "moved_away", False, False),
-    Outcome("emigrated", "出国（境）", "emigrated", False, False),
-    Outcome("deceased", "死亡", "deceased", False, False),
+    # Lawful exits (issue 10 §2, processes/lawful_exit.bpmn): the case leaves the legal path.
+    Outcome("home_teaching", "转送教上门", "home_teaching", False, True),
+    Outcome("inclusive_class", "残疾儿童随班就读", "inclusive_class", False, True),
+    Outcome("special_school", "转特教学校就读", "special_school", False, True),
+    Outcome("returned_after_leave", "病假期满返校", "enrolled", False, True),
+    Outcome("suspended", "休学", "suspended", False, True),
+    Outcome("transferred", "在外地就读（已核实转出）", "transferred", False, True),
+    Outcome("moved_away", "户籍迁出（已移交迁入地）", "moved_away", False, True),
+    Outcome("emigrated", "出国（境）", "emigrated", False, True),
+    Outcome("deceased", "死亡", "deceased", False, True),
     Outcome("exempt_health", "经专家委员会认定不具备学习条件", "exempt_health", False, False),
     Outcome("referred_to_county", "移交县级程序", None, False, False),
 )}

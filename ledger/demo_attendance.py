@@ -83,6 +83,18 @@ SCRIPTS = (
     Script("strike_off", (10, 5), tuple(zip((10, 8, 8, 7, 6, 6, 3), _TO_VILLAGE + _TO_TOWN[:2] + ("restore_registry",)))),
     Script("followup", (16, 10), tuple(zip((16, 14, 14, 13, 12, 11, 8, 7), _TO_VILLAGE + _TO_TOWN[:2]
                                            + ("restore_registry", "strike_off"))), older=True),
+    # Lawful reasons leave the legal path (issue 10 §2, processes/lawful_exit.bpmn): each closes
+    # on the last replayed day (after it no unexcused day could open a new case), except the
+    # medical leave, paused until its return date.
+    Script("home_teaching_placed", (7, 1), tuple(zip((7, 5, 4, 1), _TO_VILLAGE + ("home_teaching_placement",))),
+           cause="disability", flag="disability"),
+    Script("suspended", (8, 1), tuple(zip((8, 6, 5, 5, 3, 2, 1), _TO_VILLAGE + (
+        "illness_plan", "suspension_application", "suspension_approval", "suspension_record"))), cause="illness"),
+    Script("medical_leave", (6, 1), tuple(zip((6, 4, 3, 3), _TO_VILLAGE + ("illness_plan",))), cause="illness"),
+    Script("transferred", (6, 1), tuple(zip((6, 4, 3, 1), _TO_VILLAGE + ("verify_enrolment",))),
+           cause="studying_elsewhere"),
+    *(Script(cause, (6, 1), tuple(zip((6, 4, 3, 1, 1), _TO_VILLAGE + ("record_exit_proof", "confirm_exit"))),
+             cause=cause) for cause in ("moved_away", "abroad", "deceased")),
 )
 # Excused days (k values) of children who asked for leave; one is off on the last day.
 EXCUSED = ((1,), (2, 1), (7,), (12, 11, 10), (15,), (4, 3))

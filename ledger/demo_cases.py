@@ -10,7 +10,10 @@ directly), so inboxes, audit trails and due dates are real. Deterministic:
   through ``ledger.attendance.record_day`` (``ledger.demo_attendance``), each scripted
   task completed by a holder of its lane's role in its org unit (``ledger.directory.holders``)
   with answers valid for its form (``forms/*.schema.json``) and dated on the replayed day;
-  one case closes as 劝返成功（未辍学） (back before the report, watched two weeks), and the
+  one case closes as 劝返成功（未辍学） (back before the report, watched two weeks), seven take a
+  lawful exit (issue 10 §2: home teaching placed, suspended, transferred, moved away, abroad,
+  deceased, and one paused on a medical leave; another disabled child waits at the principal's
+  placement task), and the
   reported children's pages show their 就学状态 history (疑似辍学, 辍学, back to 在校).
 
 ``seed_cases(engine)`` returns ``DemoCases``; ``persuasion`` maps each open persuasion task
@@ -41,12 +44,17 @@ HOME_CHECK = {"participants": "村干部、网格员、班主任", "cause": "pov
               "suggested_measures": ["civil_affairs_aid", "buddy_teacher"], "notes": "演示数据"}
 SCHOOL_SHORT = {"zx": "蛟中", "ez": "蛟二中", "fg": "福港校"}
 CAUSE_DETAIL = {"weariness": "厌学，沉迷手机游戏，作息颠倒", "poverty": "家庭经济困难，监护人外出务工无人照看",
-                "disability": "肢体残疾，行动不便，到校困难"}
+                "disability": "肢体残疾，行动不便，到校困难", "illness": "肺炎住院治疗（演示数据）",
+                "studying_elsewhere": "随父母到外省务工地就读（演示数据）", "moved_away": "随父母户口迁往外县（演示数据）",
+                "abroad": "随父母出国定居（演示数据）", "deceased": "因病去世（演示数据）"}
 MEASURES = {"weariness": ["counselling", "buddy_teacher"], "poverty": ["civil_aid", "tutoring"],
             "disability": ["home_teaching"]}
 # What the guardian says on the phone and at the visit; the village check finds the cause
 # (a lawful one said earlier would leave persuasion there, issue 10 §2).
 REASONS = {"weariness": "weariness", "poverty": "family", "disability": "other"}
+PROOF = {"moved_away": ("household_transfer", "某县公安局户口迁移证明（演示）", "某省某县"),
+         "abroad": ("exit_record", "出入境记录（演示）", "某国"),
+         "deceased": ("death_certificate", "死亡医学证明（演示）", "")}
 
 
 @dataclass
@@ -143,7 +151,7 @@ def answers(step: Step, actor_name: str) -> dict:
                           "village_method": "door_check", "village_met": f"{child.guardian_name}（{child.guardian_relation}）",
                           "village_attitude": "hesitant", "village_result": "已核实原因，制定就学方案（演示数据）",
                           "village_next_step": "每周上门一次",
-                          "cause": cause, "cause_detail": CAUSE_DETAIL[cause], "plan_measures": MEASURES[cause],
+                          "cause": cause, "cause_detail": CAUSE_DETAIL[cause], "plan_measures": MEASURES.get(cause, ["other"]),
                           "plan_responsible": "村书记、班主任",
                           # Not before the day the form is sent (x-notBeforeToday): the replay
                           # reaches back four weeks, so six weeks on is still ahead.
@@ -161,12 +169,40 @@ def answers(step: Step, actor_name: str) -> dict:
                             "legal_guardian_attitude": "hesitant"},
         "restore_registry": {"registry_action": "restore", "done_on": day, "confirmed_in_system": True},
         "strike_off": {"strike_confirmed": True, "struck_off_on": day, "strike_reviewer": actor_name},
+        **exit_answers(step, actor_name),
     }
     return forms[step.element_id]
 
 
-TIER_ORDER = ("phone_call", "home_visit", "village_check", "civil_aid", "dropout_report", "confirm_report",
-              "issue_notice", "legal_education", "leader_decision", "restore_registry", "strike_off")
+def exit_answers(step: Step, actor_name: str) -> dict:
+    """Valid submissions of the lawful-exit forms (processes/lawful_exit.bpmn), dated on ``step.day``."""
+    day, cause = step.day.isoformat(), step.script.cause
+    ahead = (step.day + timedelta(days=42)).isoformat()      # x-notBeforeToday: the replay reaches back 4 weeks
+    kind, ref, place = PROOF.get(cause, ("other", "证明（演示）", ""))
+    illness = ({"illness_path": "leave", "leave_from": day, "leave_until": ahead}
+               if step.script.name == "medical_leave" else {"illness_path": "suspension"})
+    return {
+        "home_teaching_placement": {"placement_status": "placed", "placement": "home_teaching", "placement_on": day,
+                                    "placement_plan": "每周送教两次，每次两课时，会同镇残联一人一策（演示数据）"},
+        "illness_plan": {**illness, "illness_proof": "县人民医院诊断证明（演示）"},
+        "suspension_application": {"suspension_from": day, "suspension_until": ahead, "suspension_hospital": "县人民医院",
+                                   "suspension_proof": "诊断证明（演示）", "suspension_guardian_applied": True,
+                                   "suspension_applied_on": day},
+        "suspension_approval": {"approval": "approved", "approval_no": f"蛟府教〔{step.day.year}〕{40 + step.number}号",
+                                "approval_on": day, "approval_reason": "病情属实，同意休学（《义务教育法》第十一条）"},
+        "suspension_record": {"suspension_recorded_on": day, "suspension_in_system": True},
+        "verify_enrolment": {"enrolment_verified": True, "other_school": "某市某区实验小学（演示）",
+                             "other_place": "广东省某市某区", "enrolment_proof": "certificate",
+                             "enrolment_proof_ref": "在外就读证明（演示）", "verified_by": f"{actor_name}（学籍管理员）",
+                             "verified_on": day},
+        "record_exit_proof": {"proof_confirmed": True, "proof_kind": kind, "proof_ref": ref, "proof_on": day,
+                              **({"new_place": place} if place else {}), "proof_note": CAUSE_DETAIL[cause]},
+        "confirm_exit": {"exit_decision": "confirm", "exit_decision_note": "证明齐全，同意结案"},
+    }
+
+
+TIER_ORDER = ("phone_call", "home_visit", "village_check", "civil_aid", "home_teaching_placement", "dropout_report",
+              "confirm_report", "issue_notice", "legal_education", "leader_decision", "restore_registry", "strike_off")
 
 
 def _count_persuasion(engine, cases: DemoCases) -> None:

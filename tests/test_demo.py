@@ -146,7 +146,9 @@ def seeded(engine):
 PERSUASION_TIERS = {"phone_call": 3, "home_visit": 2, "visit_cosign": 1, "village_check": 2, "civil_aid": 1,
                     "dropout_report": 1,
                     "confirm_report": 1, "issue_notice": 1, "legal_education": 1, "leader_decision": 1,
-                    "restore_registry": 1, "strike_off": 1}
+                    "restore_registry": 1, "strike_off": 1, "home_teaching_placement": 1}
+# The cases a lawful reason closed (issue 10 §2), besides the one back before the report.
+EXIT_OUTCOMES = {"home_teaching", "suspended", "transferred", "moved_away", "emigrated", "deceased"}
 
 
 def test_demo_cases_put_work_in_every_tier(engine):
@@ -180,8 +182,8 @@ def test_demo_cases_put_work_in_every_tier(engine):
     with engine.db.read() as session:
         instances = session.scalars(select(ProcessInstance).where(ProcessInstance.process_key == "persuasion")).all()
         keys = Counter(i.business_key for i in instances)
-        assert len(instances) == 18 and set(keys.values()) == {1}          # one case per child
-        assert Counter(i.status for i in instances) == {"active": 16, "completed": 2}
+        assert len(instances) == 25 and set(keys.values()) == {1}          # one case per child
+        assert Counter(i.status for i in instances) == {"active": 18, "completed": 7}
         by_id = {i.id: i for i in instances}
         # Attendance went through record_day: every pupil every replayed day, each school's
         # principal the reporter, one access-log row per school and day.
@@ -199,26 +201,35 @@ def test_demo_cases_put_work_in_every_tier(engine):
         starters = session.execute(select(AuditEvent.instance_id, AuditEvent.actor).where(
             AuditEvent.instance_id.in_(by_id), AuditEvent.kind == "instance_started")).all()
         children = {c.id: c for c in session.scalars(select(Child))}
-        assert len(starters) == 18 and all(
+        assert len(starters) == 25 and all(
             actor == f"principal-{children[int(by_id[i].business_key[6:])].school_code}" for i, actor in starters)
         from ledger.child_status import history, outcomes
         # Excused absences start nothing.
         excused = {r.child_id for r in records if r.status == "absent_excused"}
         assert len(excused) == cases.excused > 0 and not excused & unexcused
         assert not {f"child:{c}" for c in excused} & set(keys)
-        # The disability found at the village check left the legal path (issue 10 §2: a lawful
-        # exit); the returned ones got `returned`.
-        [exited] = [i for i in instances if i.status == "completed" and i.id != outcomes(session)[0].instance_id]
-        assert engine.runtime.variables(exited.id, "take_lawful_exit")["exit_cause"] == "disability"
-        assert "disability" in children[int(exited.business_key[6:])].special_groups
+        # The disability cases threw the home-teaching referral; the returned ones got `returned`.
+        referral = session.scalars(select(Message).where(Message.name == "home_teaching_referral")).all()
+        assert len(referral) == 2
+        assert all("disability" in children[json.loads(r.payload)["child_id"]].special_groups for r in referral)
         assert session.scalar(select(func.count()).select_from(Message).where(
             Message.name == "returned", Message.status == "delivered")) == 5
         # Back before the report: closed as 劝返成功（未辍学）, the child 在校 throughout (issue 10 §1);
         # the reported ones have a status history (疑似辍学, 辍学, back to 在校: issue 10 §8).
-        [closed] = outcomes(session)
-        assert closed.outcome == "returned_before_report" and by_id[closed.instance_id].status == "completed"
+        from ledger.case_outcomes import OUTCOMES, outcome_label
+        from ledger.child_status import history, outcomes
+        closures = {r.outcome: r for r in outcomes(session)}
+        assert set(closures) == {"returned_before_report"} | EXIT_OUTCOMES
+        closed = closures.pop("returned_before_report")
+        assert by_id[closed.instance_id].status == "completed"
         assert history(session, closed.child_id) == []
-        assert cases.closed == {"劝返成功（未辍学）": 1} and cases.status_changes >= 8
+        assert cases.closed == {outcome_label(code): 1 for code in ["returned_before_report", *EXIT_OUTCOMES]}
+        assert cases.status_changes >= 14
+        # A lawful exit: the child's status is the outcome's, one change in its history.
+        for code, row in closures.items():
+            assert children[row.child_id].enrolment_status == OUTCOMES[code].status
+            assert [(h.status_before, h.status_after) for h in history(session, row.child_id)] == [
+                ("enrolled", OUTCOMES[code].status)]
         changed = {r.status_after for c in children for r in history(session, c)}
         assert {"suspected_dropout", "dropped_out", "enrolled"} <= changed
         # One case struck off and in its follow-up weeks: a weekly timer, no open task.

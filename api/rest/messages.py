@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from engine.errors import Forbidden
 from ledger import access
+from ledger.child_status import apply_now
 
 from ..auth import api_user
 from . import engine
@@ -34,4 +35,7 @@ def deliver(args):
         raise Forbidden("只有专班或管理员可以发送消息 (task force or administrators only)")
     result = engine().messages.deliver(args["name"], args["correlation"], args["payload"],
                                        actor=principal.username)
+    # A message may close a case (home_teaching_placed, issue 10 §2): its case_event moves the
+    # child's status now, not at the worker's next sweep (as a completed task does).
+    apply_now(engine())
     return result.to_dict()

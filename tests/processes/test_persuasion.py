@@ -153,8 +153,16 @@ def test_disability_found_at_the_village_check_leaves_the_legal_path(scenario):
     """Issue 10 §2: a lawful cause never reaches the dropout report (test_persuasion_timing has each tier)."""
     town = scenario
     case = through_village(town, {**VILLAGE, "cause": "disability", "plan_measures": ["home_teaching"]})
-    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "visit_cosign", "village_check"]
-    assert town.names("ht31") == [] and town.names("civil") == []     # no report, no aid: persuasion is over
+    # Issue 10 §2: no dropout report; the principal records the placement (test_lawful_exits).
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "visit_cosign",
+                                                          "village_check", "home_teaching_placement"]
+    [sent] = town.audit(case.id, "message_sent")
+    assert sent.data["name"] == "home_teaching_referral"
+    assert sent.data["correlation"] == {"child_id": 1}
+    [message] = town.messages("home_teaching_referral")
+    assert message.status in ("unmatched", "delivered") and '"child_id": 1' in message.correlation
+    assert "cause_detail" not in message.payload             # no free text in a message (issue 10 §7)
+    assert town.names("civil") == []
     variables = town.data(case.id, "take_lawful_exit")
     assert (variables["exit_cause"], variables["exit_from"]) == ("disability", "village_check")
 
