@@ -88,7 +88,7 @@ def report() -> None:
 
 def notice() -> None:
     doc = _document()
-    doc.add_paragraph("{{ '送达联（交监护人）' if doc.copy == 'guardian' else '留存联' }}").alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    doc.add_paragraph("{{ '送达联（交监护人）' if doc['copy'] == 'guardian' else '留存联' }}").alignment = WD_ALIGN_PARAGRAPH.RIGHT
     _title(doc, "限期返校通知书")
     _centre(doc, "{{ doc.notice_no or blank }}")
     doc.add_paragraph("{{ doc.recipient or blank }}：")
