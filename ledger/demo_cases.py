@@ -20,7 +20,7 @@ their follow-up weeks; ``lines()`` gives the Chinese summary lines for the CLI.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -106,7 +106,10 @@ def seed_cases(engine) -> DemoCases:
 
 def advance(engine, step: Step) -> None:
     """Complete ``step.element_id`` of the child's open persuasion case as a holder of the
-    task's role in its org unit (the person whose inbox shows it)."""
+    task's role in its org unit (the person whose inbox shows it). The town signs for the
+    report (``receive_report``, in parallel) the day it serves the notice."""
+    if step.element_id == "issue_notice":
+        advance(engine, replace(step, element_id="receive_report"))
     instance_id = EngineCaseSink(engine).open_case(step.child.id)
     with engine.db.read() as session:
         task = session.scalars(select(HumanTask).where(
@@ -155,7 +158,7 @@ def answers(step: Step, actor_name: str) -> dict:
 
 
 TIER_ORDER = ("phone_call", "home_visit", "village_check", "civil_aid", "dropout_report", "confirm_report",
-              "issue_notice", "legal_education", "leader_decision", "restore_registry", "strike_off")
+              "receive_report", "issue_notice", "legal_education", "leader_decision", "restore_registry", "strike_off")
 
 
 def _count_persuasion(engine, cases: DemoCases) -> None:
