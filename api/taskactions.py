@@ -18,6 +18,7 @@ from engine.errors import Forbidden, NotFound
 from engine.persistence.models import HumanTask
 from ledger import access
 from ledger.child_status import apply_now
+from ledger.document_versions import seal_after
 
 NOT_FOUND = "任务不存在 (task not found)"
 
@@ -84,4 +85,6 @@ def complete(engine, principal, task_id: str, data: dict):
     # The step may have told the ledger something (a case_event: the child's status, the
     # outcome): apply it now so the child page shows it (the worker would, a moment later).
     apply_now(engine)
+    # A confirmed dropout report is kept as confirmed now (ledger.document_versions).
+    seal_after(engine, row.instance_id, row.element_id)
     return result

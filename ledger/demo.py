@@ -207,7 +207,7 @@ def _child(rng, fake, used, born, now, *, school, klass, village, status="enroll
     return Child(name=name, gender="男" if male else "女", birth_date=born, id_number=number,
                  school_code=school, class_code=klass, village_code=village, guardian_name=guardian,
                  guardian_relation=relation, guardian_phone=_phone(rng), address=_address(rng, village),
-                 special_groups=",".join(groups), enrolment_status=status, created_at=now)
+                 hukou_place=_hukou(region, village), special_groups=",".join(groups), enrolment_status=status, created_at=now)
 
 
 def _guardian(rng: random.Random, fake: Faker, surname: str, left_behind: bool) -> tuple[str, str]:
@@ -228,6 +228,14 @@ def _unique_id(rng: random.Random, used: set[str], region: str, born: date, male
 
 def _phone(rng: random.Random) -> str:
     return rng.choice(("138", "139", "135", "150", "187", "199")) + f"{rng.randrange(10**8):08d}"
+
+
+def _hukou(region: str, village: str | None) -> str:
+    """户籍地 (printed on the dropout report): a migrant's province, else the home village."""
+    if region != LOCAL_REGION:
+        return {"450999": "广西壮族自治区", "520999": "贵州省", "430999": "湖南省"}.get(region, "外省") + "（外省户籍）"
+    name = next((v[1] for v in VILLAGES if v[0] == village), "石岭镇下洞村")
+    return name if name.startswith("石岭") else f"{TOWN_NAME}{name}"
 
 
 def _address(rng: random.Random, village: str | None) -> str:

@@ -23,7 +23,7 @@ their follow-up weeks; ``lines()`` gives the Chinese summary lines for the CLI.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -116,7 +116,10 @@ def seed_cases(engine) -> DemoCases:
 
 def advance(engine, step: Step) -> None:
     """Complete ``step.element_id`` of the child's open persuasion case as a holder of the
-    task's role in its org unit (the person whose inbox shows it)."""
+    task's role in its org unit (the person whose inbox shows it). The town signs for the
+    report (``receive_report``, in parallel) the day it serves the notice."""
+    if step.element_id == "issue_notice":
+        advance(engine, replace(step, element_id="receive_report"))
     instance_id = EngineCaseSink(engine).open_case(step.child.id)
     with engine.db.read() as session:
         task = session.scalars(select(HumanTask).where(
@@ -157,13 +160,14 @@ def answers(step: Step, actor_name: str) -> dict:
                           # reaches back four weeks, so six weeks on is still ahead.
                           "plan_next_check_on": (step.day + timedelta(days=42)).isoformat(),
                           "family_dibao": cause == "poverty"},
-        "dropout_report": {"report_last_attended_on": step.last_present.isoformat(),
-                           "report_absent_days": step.absent_days, "report_whereabouts": "at_home",
-                           "report_reason": CAUSE_DETAIL[cause], "report_moral_office_signed": True},
-        "confirm_report": {"report_confirmed": True, "report_no": f"{SCHOOL_SHORT.get(child.school_code, '校')}报"
+        "dropout_report": {"report_whereabouts": "at_home", "report_reason": CAUSE_DETAIL[cause],
+                           "report_moral_office_signed": True},
+        "confirm_report": {"report_decision": "confirm", "report_no": f"{SCHOOL_SHORT.get(child.school_code, '校')}报"
                            f"〔{year}〕{no}号", "report_sent_on": day},
-        "issue_notice": {"notice_no": f"蛟府教〔{year}〕{no}号", "notice_issued_on": day, "notice_served_on": day,
-                         "notice_service_method": "in_person", "notice_recipient": child.guardian_name},
+        "receive_report": {"receipt_confirmed": True, "receipt_on": day},
+        "issue_notice": {"notice_no": f"蛟府教〔{year}〕{no}号", "notice_signer": "镇长（演示）", "notice_issued_on": day,
+                         "notice_served_on": day, "notice_service_method": "in_person",
+                         "notice_recipient": child.guardian_name, "notice_served_at": child.address or "监护人住所"},
         "legal_education": {"legal_on": day, "legal_participants": f"{actor_name}（司法所）、村书记",
                             "legal_content": "讲解《义务教育法》第五条、第五十八条，监护人的法定义务与法律责任",
                             "legal_guardian_attitude": "hesitant"},
@@ -201,8 +205,9 @@ def exit_answers(step: Step, actor_name: str) -> dict:
     }
 
 
-TIER_ORDER = ("phone_call", "home_visit", "village_check", "civil_aid", "home_teaching_placement", "dropout_report",
-              "confirm_report", "issue_notice", "legal_education", "leader_decision", "restore_registry", "strike_off")
+TIER_ORDER = ("phone_call", "home_visit", "visit_cosign", "village_check", "civil_aid", "home_teaching_placement",
+              "dropout_report", "confirm_report", "receive_report", "issue_notice", "legal_education", "leader_decision",
+              "restore_registry", "strike_off")
 
 
 def _count_persuasion(engine, cases: DemoCases) -> None:

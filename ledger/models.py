@@ -65,6 +65,8 @@ class Child(LedgerBase):
     guardian_relation: Mapped[str | None] = mapped_column(String(16))
     guardian_phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(255))
+    registry_no: Mapped[str | None] = mapped_column(String(32))     # 学籍号 (masked like an ID: "G" + ID number)
+    hukou_place: Mapped[str | None] = mapped_column(String(255))    # 户籍地
     special_groups: Mapped[str] = mapped_column(Text, default="")   # comma list of flags
     enrolment_status: Mapped[str] = mapped_column(String(32), default="enrolled")   # ledger.case_outcomes.STATUSES
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

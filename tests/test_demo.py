@@ -145,7 +145,7 @@ def seeded(engine):
 # Open persuasion tasks the demo leaves, per element (ledger.demo_attendance.SCRIPTS).
 PERSUASION_TIERS = {"phone_call": 3, "home_visit": 2, "visit_cosign": 1, "village_check": 2, "civil_aid": 1,
                     "dropout_report": 1,
-                    "confirm_report": 1, "issue_notice": 1, "legal_education": 1, "leader_decision": 1,
+                    "confirm_report": 1, "receive_report": 1, "issue_notice": 1, "legal_education": 1, "leader_decision": 1,
                     "restore_registry": 1, "strike_off": 1, "home_teaching_placement": 1}
 # The cases a lawful reason closed (issue 10 §2), besides the one back before the report.
 EXIT_OUTCOMES = {"home_teaching", "suspended", "transferred", "moved_away", "emigrated", "deceased"}

@@ -18,11 +18,13 @@ VILLAGE = {"village_on": "2025-10-10", "village_time": "10:00", "village_partici
            "plan_measures": ["counselling", "buddy_teacher"], "plan_responsible": "村书记、班主任",
            "plan_next_check_on": "2026-01-20", "family_dibao": False, "village_next_step": "每周上门一次"}
 REVIEW = {"review_on": "2025-10-20", "review_finding": "on_leave", "review_note": "家长说孩子住院"}
-REPORT = {"report_last_attended_on": "2025-09-26", "report_absent_days": 5, "report_whereabouts": "at_home",
-          "report_reason": "厌学", "report_moral_office_signed": True}
-CONFIRM = {"report_confirmed": True, "report_no": "蛟中报〔2025〕3号", "report_sent_on": "2025-10-11"}
-NOTICE = {"notice_no": "蛟府教〔2025〕7号", "notice_issued_on": "2025-10-11", "notice_served_on": "2025-10-11",
-          "notice_service_method": "in_person", "notice_recipient": "张父"}
+REPORT = {"report_whereabouts": "at_home", "report_reason": "厌学", "report_moral_office_signed": True}
+CONFIRM = {"report_decision": "confirm", "report_no": "蛟中报〔2025〕3号", "report_sent_on": "2025-10-11"}
+SEND_BACK = {"report_decision": "return", "report_return_reason": "去向写错：该生随父母在外地，请核实后改正"}
+RECEIPT = {"receipt_confirmed": True, "receipt_on": "2025-10-11"}
+NOTICE = {"notice_no": "蛟府教〔2025〕7号", "notice_signer": "镇长李某", "notice_issued_on": "2025-10-11",
+          "notice_served_on": "2025-10-11", "notice_service_method": "in_person", "notice_recipient": "张父",
+          "notice_served_at": "蛟潭村3组12号"}
 LEGAL = {"legal_on": "2025-10-16", "legal_participants": "司法所所长", "legal_content": "讲解义务教育法",
          "legal_guardian_attitude": "hesitant"}
 DECIDE = {"decision": "continue", "decision_measures": "镇村校联合入户"}

@@ -1,170 +1,142 @@
-"""The printed documents of a persuasion case (issue 4), on a real case driven day by day:
-《义务教育阶段学生辍学情况报告单》 once the school has filed it, 《限期返校通知书》 once the
-town has served it; ID numbers masked except on the copy served to the guardian; every
-view logged; people outside the case see nothing (SQLite and PostgreSQL)."""
+"""The dropout report (issue 10 §6, issue 17) on a real case driven day by day: filled from
+attendance and the recorded attempts, sent back by the principal with a reason, kept as
+confirmed, received by the town as its own step, a copy for the county bureau; masked ID
+numbers; every view logged; people outside the case see nothing (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-import json
 import re
 
-from sqlalchemy import select
-
-from engine.persistence.models import HumanTask
-from ledger.models import AccessLog
-from tests.web.conftest import sign_in
-
-from .forms_data import CALL, CONFIRM, NOTICE, REPORT, VILLAGE, VISIT
+from .documents_case import (FULL_ID, MASKED_ID, NOTICE_URL, REPORT_URL, browser, confirmed, page, print_part,
+                             school_and_village_fail, served, task_page, views)
+from .forms_data import DECIDE, JOINT, LEGAL, REPORT, SEND_BACK
 from .harness import U
-
-FULL_ID = "44010120160501001X"   # child 1 of the test town (tests/api/town.py)
-MASKED_ID = "440101************"
-REPORT_URL = "/instances/{}/documents/dropout-report"
-NOTICE_URL = "/instances/{}/documents/return-notice"
-
-
-def school_and_village_fail(town) -> int:
-    """Child 1 (三年级1班, 蛟潭村) stays away from Monday 29 September 2025: the call on day 1,
-    the home visit on day 3 (9 October, after the National Day holiday), the village check on
-    day 4; on day 5 (Saturday 11 October, a make-up working day) the report is due."""
-    town.report_days("2025-09-29", "2025-09-29", {1: U})
-    town.complete("ht31", "phone_call", CALL)
-    town.report_days("2025-09-30", "2025-10-09", {1: U})
-    town.complete("ht31", "home_visit", VISIT)
-    town.report_days("2025-10-10", "2025-10-10", {1: U})
-    town.complete("vsjt", "village_check", VILLAGE)
-    town.report_days("2025-10-11", "2025-10-11", {1: U})
-    return town.case(1).id
-
-
-def served(town) -> int:
-    """The report filed (13 October), confirmed and sent (16 October); the notice issued and served
-    on Friday 17 October."""
-    case_id = school_and_village_fail(town)
-    town.at("2025-10-13", 9)
-    town.complete("ht31", "dropout_report", {**REPORT, "report_suggestion": "请镇政府督促监护人送子女返校"})
-    town.at("2025-10-16", 9)
-    town.complete("pzx", "confirm_report", CONFIRM)
-    town.at("2025-10-17", 9)
-    town.complete("town", "issue_notice", {**NOTICE, "notice_witness": "村书记王某"})
-    return case_id
-
-
-def browser(town, username: str):
-    client = town.app.test_client()
-    response = sign_in(client, username)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
-
-
-def page(client, url: str) -> tuple[int, str]:
-    response = client.get(url)
-    return response.status_code, response.get_data(as_text=True)
-
-
-def views(town, child_id: int = 1) -> list[tuple[str, str, dict]]:
-    with town.engine.db.read() as session:
-        rows = session.scalars(select(AccessLog).where(AccessLog.subject == f"child:{child_id}").order_by(AccessLog.id))
-        return [(r.username, r.action, json.loads(r.detail)) for r in rows
-                if "document" in json.loads(r.detail or "{}")]
-
-
-def task_page(town, client, username: str, element_id: str) -> str:
-    status, body = page(client, f"/tasks/{town.task(username, element_id)['task_id']}")
-    assert status == 200, body
-    return body
 
 
 def test_no_report_before_the_school_files_it(scenario):
     town = scenario
     case_id = school_and_village_fail(town)
     teacher = browser(town, "ht31")
-    for url in (REPORT_URL.format(case_id), NOTICE_URL.format(case_id)):
-        status, body = page(teacher, url)
-        assert status == 409 and "尚未生成" in body and "办结后才能查看" in body
-    # The head teacher's open report task says where the report will be.
+    status, body = page(teacher, REPORT_URL.format(case_id))
+    assert status == 409 and "尚未生成" in body and "办结后才能查看" in body
+    status, body = page(teacher, NOTICE_URL.format(case_id))
+    assert status == 409 and "校长审核报送辍学情况报告单后才能打印草稿" in body
     body = task_page(town, teacher, "ht31", "dropout_report")
-    assert "文书" in body and "《义务教育阶段学生辍学情况报告单》" in body and "办结后生成" in body
+    assert "《义务教育阶段学生辍学情况报告单》" in body and "办结后生成" in body and "由考勤记录自动填入" in body
     assert REPORT_URL.format(case_id) not in body
     assert views(town) == []
 
 
-def test_the_dropout_report_shows_the_case_with_the_id_masked(scenario):
+def test_the_report_is_filled_from_attendance_and_the_recorded_attempts(scenario):
+    town = scenario
+    case_id = confirmed(town)
+    status, body = page(browser(town, "pzx"), REPORT_URL.format(case_id))
+    assert status == 200, body
+    text = print_part(body)
+    assert "编号： 蛟中报〔2025〕3号" in text or "编号：蛟中报〔2025〕3号" in text
+    assert "蛟潭中心学校" in text and "张小明" in text and "三年级1班" in text and "蛟潭村" in text
+    assert MASKED_ID in text and FULL_ID not in text and "G440" in text and "G" + FULL_ID not in text
+    # Not typed: the last day present and the run of unexcused school days come from attendance.
+    assert "最后到校日期 2025年9月26日" in text and "5 天" in text
+    assert "户籍地 蛟潭镇蛟潭村" in text and "原因分类 厌学" in text and "去向 在家" in text
+    assert "填报日期： 2025年10月13日" in text or "填报日期：2025年10月13日" in text
+    assert "报送日期： 2025年10月16日" in text or "报送日期：2025年10月16日" in text
+    # The measures: each recorded attempt, on the day it happened.
+    rows = re.findall(r"<tr><td>(\d)</td><td>([^<]*)</td><td class=\"doc-date\">([^<]*)", body)
+    assert [r[1:] for r in rows] == [("电话联系监护人", "2025年9月29日"), ("家访", "2025年10月9日"),
+                                     ("村级入户核实", "2025年10月10日")]
+    assert "已联系上监护人（接听：父亲）；厌学" in text and "班主任、德育处主任" in text
+    assert "第 1 版（已确认）" in text and "<script" not in body.lower()
+
+
+def test_the_principal_sends_the_report_back_with_a_reason(scenario):
     town = scenario
     case_id = school_and_village_fail(town)
     town.at("2025-10-13", 9)
-    town.complete("ht31", "dropout_report", {**REPORT, "report_suggestion": "请镇政府督促监护人送子女返校"})
-    principal = browser(town, "pzx")
-    # Before the principal confirms it: the report exists, its number still a blank line.
-    body = task_page(town, principal, "pzx", "confirm_report")
-    assert f'href="{REPORT_URL.format(case_id)}"' in body
-    status, body = page(principal, REPORT_URL.format(case_id))
-    assert status == 200 and "编号：<span class=\"blank" in body
-    town.complete("pzx", "confirm_report", CONFIRM)
-    # The town prints the notice before serving it: a draft, its own fields blank lines.
-    status, draft = page(browser(town, "town"), NOTICE_URL.format(case_id))
-    assert status == 200 and "尚未登记签发" in draft and "送达回证" in draft and "蛟府教" not in draft
-    status, body = page(principal, REPORT_URL.format(case_id))
-    assert status == 200, body
-    text = re.sub(r"\s+", " ", body)
-    assert "义务教育阶段学生辍学情况报告单" in text and "编号：蛟中报〔2025〕3号" in text
-    assert "蛟潭中心学校" in text and "张小明" in text and "三年级1班" in text and "蛟潭村" in text
-    assert MASKED_ID in text and FULL_ID not in text
-    assert "2025年9月26日" in text and "5 天" in text and "厌学" in text and "在家" in text
-    assert "请镇政府督促监护人送子女返校" in text and "报送日期：2025年10月11日" in text
-    cell = r"<td[^>]*>([^<]*)</td>"
-    rows = re.findall(r"<tr>" + cell * 5 + "</tr>", text)
-    assert [(r[1], r[2], r[3]) for r in rows] == [
-        ("电话联系监护人", "2025年9月29日", "李老师（班主任）"),
-        ("家访", "2025年10月9日", "李老师（班主任）、王主任（德育处）"),
-        ("村级入户核实", "2025年10月10日", "张书记（村书记）、赵某（网格员）")]
-    assert "已联系上监护人（接听：父亲）；厌学" in rows[0][4]
-    assert "仍不愿返校；监护人犹豫观望；学生厌学，监护人犹豫" == rows[1][4]
-    assert "核实原因：厌学；厌学，沉迷手机；帮扶措施：心理疏导、结对帮扶教师" == rows[2][4]
-    for line in ("班主任（签字）", "德育处（签字）", "校长（签字）", "学校（盖章）", "接收单位签收"):
-        assert line in text
-    assert "<script" not in body.lower()
-    report_view = ("pzx", "view", {"instance_id": case_id, "document": "dropout-report", "copy": "file",
-                                   "unmasked": False})
-    draft_view = ("town", "view", {"instance_id": case_id, "document": "return-notice", "copy": "file",
-                                   "unmasked": False})
-    assert views(town) == [report_view, draft_view, report_view]
-
-
-def test_the_return_notice_orders_the_return_within_three_working_days(scenario):
-    town = scenario
-    case_id = served(town)
-    assert town.engine.runtime.variables(case_id, "issue_notice")["return_deadline"] == "2025-10-15"
-    assert town.engine.runtime.variables(case_id)["notice_no"] == NOTICE["notice_no"]
-    government = browser(town, "town")
-    status, body = page(government, NOTICE_URL.format(case_id))
-    assert status == 200, body
-    text = re.sub(r"\s+", " ", body)
-    assert "限期返校通知书" in text and "蛟府教〔2025〕7号" in text and "张父：" in text
-    # Served Friday 17 October: three working days later is Wednesday 22 October.
-    assert "2025年10月15日" in text and "自2025年9月29日起无正当理由未到校" in text
-    assert "第五条第二款" in text and "第五十八条" in text and "未成年人保护法" in text and "家庭教育促进法" in text
-    assert "蛟潭镇人民政府（盖章）" in text and "2025年10月11日" in text
-    assert "送达回证" in text and "直接送达（本人签收）" in text and "村书记王某" in text
-    assert "留存联" in text and MASKED_ID in text and FULL_ID not in text
-    # The guardian's copy: the full ID number, for the town government only.
-    status, body = page(government, NOTICE_URL.format(case_id) + "?copy=guardian")
-    assert status == 200 and FULL_ID in body and "送达联（交监护人）" in body
+    town.complete("ht31", "dropout_report", REPORT)
+    task = town.task("pzx", "confirm_report")
+    # Sending back needs a reason; confirming needs the number and the date. Nothing moves.
+    for data, field in (({"report_decision": "return"}, "report_return_reason"),
+                        ({"report_decision": "confirm", "report_sent_on": "2025-10-13"}, "report_no")):
+        response = town.client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=town.headers("pzx"),
+                                    json={"data": data})
+        assert response.status_code == 422 and response.json["errors"] == {field: "此项为必填项"}, response.json
+    assert town.names("pzx") == ["confirm_report"] and town.names("ht31") == []
+    status, body = page(browser(town, "pzx"), REPORT_URL.format(case_id))
+    assert status == 200 and "草稿：本次填报尚待校长审核" in body
+    town.complete("pzx", "confirm_report", SEND_BACK)
+    # Back to the head teacher, with the reason on the task; the same deadline and oversight.
+    assert town.names("ht31") == ["dropout_report"] and town.names("town") == []
     teacher = browser(town, "ht31")
-    status, body = page(teacher, NOTICE_URL.format(case_id) + "?copy=guardian")
-    assert status == 403 and FULL_ID not in body and "送达监护人联" in body
-    status, body = page(teacher, NOTICE_URL.format(case_id))
-    assert status == 200 and MASKED_ID in body and FULL_ID not in body
-    # The town's (completed) notice task links both, and the guardian's copy.
-    with town.engine.db.read() as session:
-        task_id = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == case_id,
-                                                            HumanTask.element_id == "issue_notice"))
-    status, body = page(government, f"/tasks/{task_id}")
-    assert status == 200 and f'href="{REPORT_URL.format(case_id)}"' in body
-    assert f'href="{NOTICE_URL.format(case_id)}"' in body and f'href="{NOTICE_URL.format(case_id)}?copy=guardian"' in body
-    assert views(town) == [
-        ("town", "view", {"instance_id": case_id, "document": "return-notice", "copy": "file", "unmasked": False}),
-        ("town", "reveal", {"instance_id": case_id, "document": "return-notice", "copy": "guardian", "unmasked": True}),
-        ("ht31", "view", {"instance_id": case_id, "document": "return-notice", "copy": "file", "unmasked": False})]
+    body = task_page(town, teacher, "ht31", "dropout_report")
+    assert "校长退回了报告单" in body and SEND_BACK["report_return_reason"] in body
+    town.complete("ht31", "dropout_report", {**REPORT, "report_whereabouts": "with_parents_away"})
+    town.complete("pzx", "confirm_report", {"report_decision": "confirm", "report_no": "蛟中报〔2025〕4号",
+                                            "report_sent_on": "2025-10-13"})
+    status, body = page(teacher, REPORT_URL.format(case_id))
+    text = print_part(body)
+    assert "随父母外出" in text and "蛟中报〔2025〕4号" in text and "第 1 版（已确认）" in text
+    assert "退回修改：" + SEND_BACK["report_return_reason"] in body
+    assert sorted(town.names("town")) == ["issue_notice", "receive_report"]
+
+
+def test_the_town_signs_for_the_report_and_later_steps_see_the_confirmed_version(scenario):
+    town = scenario
+    case_id = confirmed(town)
+    leader = browser(town, "leader")
+    _, before = page(leader, REPORT_URL.format(case_id))
+    assert "签收人：TOWN" not in print_part(before).replace(" ", "")
+    town.complete("town", "receive_report", {"receipt_confirmed": True, "receipt_on": "2025-10-16"})
+    _, body = page(leader, REPORT_URL.format(case_id))
+    assert "签收人：TOWN签收日期：2025年10月16日" in print_part(body).replace(" ", "")
+    # The case goes on: notice served, deadline passed, legal education, a joint persuasion.
+    town.at("2025-10-17", 9)
+    town.complete("town", "issue_notice", {"notice_no": "蛟府教〔2025〕7号", "notice_signer": "镇长李某",
+                                           "notice_issued_on": "2025-10-17", "notice_served_on": "2025-10-17",
+                                           "notice_service_method": "in_person", "notice_recipient": "张建国",
+                                           "notice_served_at": "蛟潭镇蛟潭村3组12号"})
+    town.report_days("2025-10-13", "2025-10-22", {1: U})
+    town.pass_until("2025-10-23", 9)
+    town.complete("judicial", "legal_education", LEGAL)
+    town.complete("leader", "leader_decision", DECIDE)
+    town.complete("vsjt", "joint_persuasion", JOINT)
+    # The report the later steps open is the one the principal confirmed: no row added.
+    leader = browser(town, "leader")     # a week later: a new session
+    _, after = page(leader, REPORT_URL.format(case_id))
+    assert print_part(after).count("联合劝返") == 0 and "第 1 版（已确认）" in after
+    rows = re.findall(r"<tr><td>\d</td>", after[after.index('<article class="doc'):])
+    assert len(rows) == 3
+    _, version = page(leader, REPORT_URL.format(case_id) + "?version=1")
+    assert print_part(version) == print_part(after)
+    status, _ = page(leader, REPORT_URL.format(case_id) + "?version=2")
+    assert status == 404
+
+
+def test_a_copy_reaches_the_county_bureau_read_only(scenario):
+    town = scenario
+    case_id = school_and_village_fail(town)
+    town.at("2025-10-13", 9)
+    town.complete("ht31", "dropout_report", REPORT)
+    county = browser(town, "county")
+    status, body = page(county, REPORT_URL.format(case_id))
+    assert status == 404                                  # not sent yet: not the county's
+    status, body = page(county, "/documents")
+    assert status == 200 and "暂无已报送" in body
+    town.complete("pzx", "confirm_report", CONFIRM_13)
+    status, body = page(county, "/documents")
+    assert status == 200 and f'href="{REPORT_URL.format(case_id)}"' in body and "张*明" in body
+    assert "张小明" not in body
+    status, body = page(county, REPORT_URL.format(case_id))
+    assert status == 200 and "第 1 版" in body and MASKED_ID in body and FULL_ID not in body
+    response = county.get(REPORT_URL.format(case_id) + ".docx")
+    assert response.status_code == 200 and response.data[:2] == b"PK"
+    assert town.inbox("county") == []                     # read-only: no task is the county's
+    status, _ = page(county, NOTICE_URL.format(case_id) + "?copy=guardian")
+    assert status == 403
+    assert [(u, a, d["format"]) for u, a, d in views(town)] == [
+        ("county", "view", "html"), ("county", "export", "docx")]
+
+
+CONFIRM_13 = {"report_decision": "confirm", "report_no": "蛟中报〔2025〕3号", "report_sent_on": "2025-10-13"}
 
 
 def test_only_people_of_the_case_see_its_documents(scenario):
@@ -173,21 +145,18 @@ def test_only_people_of_the_case_see_its_documents(scenario):
     for outsider in ("ht11", "pfg", "vsfg"):   # another school's head teacher and principal, another village
         client = browser(town, outsider)
         for url in (REPORT_URL, NOTICE_URL):
-            status, body = page(client, url.format(case_id))
-            assert status == 404 and "张小明" not in body and "文书不存在" in body
+            for suffix in ("", ".docx"):
+                status, body = page(client, url.format(case_id) + suffix)
+                assert status == 404 and "张小明" not in body and "文书不存在" in body
         status, _ = page(client, NOTICE_URL.format(case_id + 1000))
         assert status == 404   # the same answer as a case that does not exist
-    for insider in ("inspector", "deputy", "vsjt"):   # traces every case / supervises / worked on it
+    for insider in ("inspector", "deputy", "vsjt", "livelihood"):   # inspector / task force / worked on it / town
         status, _ = page(browser(town, insider), REPORT_URL.format(case_id))
         assert status == 200
-    assert {u for u, _, _ in views(town)} == {"inspector", "deputy", "vsjt"}
+    assert {u for u, _, _ in views(town)} == {"inspector", "deputy", "vsjt", "livelihood"}
+    assert all(a == "view" for _, a, _ in views(town))
     status, _ = page(browser(town, "town"), REPORT_URL.format(case_id) + "?copy=guardian")
     assert status == 404   # the report has no guardian's copy
-    # Later steps link both documents; the guardian's copy only for those who may print it.
-    town.pass_until("2025-10-23", 9)
-    judicial = browser(town, "judicial")
-    body = task_page(town, judicial, "judicial", "legal_education")
-    assert f'href="{REPORT_URL.format(case_id)}"' in body and f'href="{NOTICE_URL.format(case_id)}"' in body
-    assert "copy=guardian" not in body
-    status, _ = page(judicial, NOTICE_URL.format(case_id) + "?copy=guardian")
-    assert status == 403
+    for bad in ("?version=0", "?version=x", "?version=99999999999"):
+        status, _ = page(browser(town, "town"), REPORT_URL.format(case_id) + bad)
+        assert status == 404

@@ -8,8 +8,8 @@ are school days. Day counts are consecutive unexcused school days.
 """
 from __future__ import annotations
 
-from .forms_data import (AID, CALL, CONFIRM, COSIGN, DECIDE, JOINT, LEGAL, NOTICE, OVERSEE, REFER, REGISTRY,
-                         REPORT, STRIKE, VILLAGE, VISIT, WEEK)
+from .forms_data import (AID, CALL, CONFIRM, COSIGN, DECIDE, JOINT, LEGAL, NOTICE, OVERSEE, RECEIPT, REFER,
+                         REGISTRY, REPORT, STRIKE, VILLAGE, VISIT, WEEK)
 from .harness import E, P, U
 
 SCHOOL = ("head_teacher", "zx-3-1")
@@ -48,6 +48,7 @@ def through_notice(town):
     town.report("2025-10-11", {1: U})                        # make-up Saturday: day 5
     town.complete("ht31", "dropout_report", REPORT)
     town.complete("pzx", "confirm_report", CONFIRM)
+    town.complete("town", "receive_report", RECEIPT)         # the town signs for the report (its own step)
     town.complete("town", "issue_notice", NOTICE)            # served Sat 10-11 (调休) → return by Wed 10-15
     return case
 
@@ -125,7 +126,7 @@ def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
         ("phone_call", "head_teacher"), ("home_visit", "head_teacher"), ("visit_cosign", "moral_education_office"),
         ("village_check", "village_secretary"),
         ("dropout_report", "head_teacher"), ("confirm_report", "principal"), ("issue_notice", "town_government"),
-        ("legal_education", "judicial_office"), ("leader_decision", "task_force_leader"),
+        ("receive_report", "town_government"), ("legal_education", "judicial_office"), ("leader_decision", "task_force_leader"),
         ("joint_persuasion", "village_secretary"), ("leader_decision", "task_force_leader"),
         ("county_referral", "livelihood_office"), ("restore_registry", "registrar")]
     assert [e.element_id for e in town.audit(case.id, "timer_fired")] == ["return_deadline_passed", "review_due"]
@@ -266,6 +267,7 @@ def test_every_overdue_deadline_escalates_once(scenario):
     town.report("2025-10-24", {1: U})
     town.complete("ht31", "dropout_report", REPORT)
     town.complete("pzx", "confirm_report", CONFIRM)         # Fri 10-24: notice due by end of Wed 10-29
+    town.complete("town", "receive_report", {**RECEIPT, "receipt_on": "2025-10-24"})
     assert town.pass_until("2025-10-29", 20) == 0
     assert town.pass_until("2025-10-30", 8) == 1
     assert town.names("leader") == ["issue_notice_oversee"]
@@ -367,7 +369,7 @@ def test_dates_that_cannot_be_true_are_refused_beside_the_field(scenario):
     assert refused({"notice_served_on": "2025-10-12"}) == {"notice_served_on": "日期不能晚于今天（2025-10-11）"}
     assert refused({"notice_issued_on": "2025-10-11", "notice_served_on": "2025-10-10"}) == {
         "notice_served_on": "不能早于签发日期（2025-10-11）"}
-    assert town.names("town") == ["issue_notice"] and through_notice_ready   # nothing moved on
+    assert town.names("town") == ["issue_notice", "receive_report"] and through_notice_ready   # nothing moved on
 
 
 def test_an_overdue_strike_off_escalates_to_the_task_force_deputy_once(scenario):
