@@ -71,7 +71,7 @@ def test_disability_waits_for_the_placement_then_closes_as_home_teaching(scenari
     assert closures(town) == [(case.id, "home_teaching", "home_teaching")]
     assert status_of(town) == "home_teaching"
     assert changes(town) == [("enrolled", "home_teaching", "pzx", case.id, "closed")]
-    assert elements(town, case.id) == ["phone_call", "home_visit", "village_check", "home_teaching_placement",
+    assert elements(town, case.id) == ["phone_call", "home_visit", "visit_cosign", "village_check", "home_teaching_placement",
                                        "home_teaching_placement"]
 
 
