@@ -8,7 +8,7 @@ are school days. Day counts are consecutive unexcused school days.
 """
 from __future__ import annotations
 
-from .forms_data import (AID, CALL, CONFIRM, DECIDE, JOINT, LEGAL, NOTICE, REFER, REGISTRY, REPORT, STRIKE,
+from .forms_data import (ACK, CALL, CONFIRM, DECIDE, JOINT, LEGAL, NOTICE, REFER, REGISTRY, REPORT, STRIKE,
                          VILLAGE, VISIT, WEEK)
 from .harness import E, P, U
 
@@ -42,8 +42,8 @@ def through_village(town, answers=VILLAGE):
     return case
 
 
-def through_notice(town):
-    case = through_village(town)
+def through_notice(town, answers=VILLAGE):
+    case = through_village(town, answers)
     town.report("2025-10-11", {1: U})                        # make-up Saturday: day 5
     town.complete("ht31", "dropout_report", REPORT)
     town.complete("pzx", "confirm_report", CONFIRM)
@@ -96,13 +96,16 @@ def test_village_plan_succeeds(scenario):
     back = town.report("2025-10-11", {1: P})
     assert back["messages_sent"][0]["message"] == "returned"
     assert town.names("ht31") == [] and town.names("regzx") == []
-    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check"]
+    # The school's acknowledgement of the plan (support_measures.bpmn) opened beside the main path.
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check", "plan_ack"]
 
 
 def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
     town = scenario
-    case = through_notice(town)
+    # A plan the school carries out itself: its acknowledgement is the only support task.
+    case = through_notice(town, {**VILLAGE, "cause": "family", "plan_measures": ["tutoring", "buddy_teacher"]})
     town.report_days("2025-10-13", "2025-10-15", {1: U})
+    town.complete("pzx", "plan_ack", ACK)
     assert town.names("judicial") == []
     assert town.pass_until("2025-10-15", 20) == 0            # the deadline day is not over yet
     assert town.pass_until("2025-10-16", 8) == 1             # the end of 10-15 has passed
@@ -122,7 +125,7 @@ def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
     order = [t[:2] for t in town.tasks_in_order(case.id)]
     assert order == [
         ("phone_call", "head_teacher"), ("home_visit", "head_teacher"), ("village_check", "village_secretary"),
-        ("dropout_report", "head_teacher"), ("confirm_report", "principal"), ("issue_notice", "town_government"),
+        ("plan_ack", "principal"), ("dropout_report", "head_teacher"), ("confirm_report", "principal"), ("issue_notice", "town_government"),
         ("legal_education", "judicial_office"), ("leader_decision", "task_force_leader"),
         ("joint_persuasion", "village_secretary"), ("leader_decision", "task_force_leader"),
         ("county_referral", "livelihood_office"), ("restore_registry", "registrar")]
@@ -139,7 +142,7 @@ def test_return_during_the_notice_period_cancels_the_deadline(scenario):
     assert town.names("regzx") == ["restore_registry"]
     assert town.pass_until("2025-10-30", 8) >= 0 and town.names("judicial") == []
     cancelled = [e.element_id for e in town.audit(case.id, "task_cancelled")]
-    assert cancelled == []                                  # nothing was open; the waiting timer just went
+    assert cancelled == ["plan_ack"]                        # only the plan's acknowledgement was open; the timer just went
     with town.engine.db.read() as session:
         from sqlalchemy import select
         from engine.persistence.models import TimerJob
@@ -150,7 +153,7 @@ def test_return_during_the_notice_period_cancels_the_deadline(scenario):
 def test_disability_hands_the_child_to_home_teaching(scenario):
     town = scenario
     case = through_village(town, {**VILLAGE, "cause": "disability", "plan_measures": ["home_teaching"]})
-    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check"]
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "village_check", "plan_ack"]
     [sent] = town.audit(case.id, "message_sent")
     assert sent.data["name"] == "home_teaching_referral"
     assert sent.data["correlation"] == {"child_id": 1}
@@ -158,23 +161,6 @@ def test_disability_hands_the_child_to_home_teaching(scenario):
     assert message.status in ("unmatched", "delivered") and '"child_id": 1' in message.correlation
     assert "home_teaching" in message.payload
     assert town.names("civil") == []
-
-
-def test_poverty_adds_the_civil_affairs_aid_task(scenario):
-    town = scenario
-    case = through_village(town, {**VILLAGE, "cause": "poverty", "plan_measures": ["civil_aid"]})
-    assert town.names("civil") == ["civil_aid"]
-    assert ("civil_aid", "civil_affairs", "town") in town.tasks_in_order(case.id)
-    town.report("2025-10-11", {1: U})                        # the main path goes on beside the aid task
-    assert town.names("ht31") == ["dropout_report"] and town.names("civil") == ["civil_aid"]
-    town.complete("civil", "civil_aid", AID)
-    assert town.names("civil") == [] and town.names("ht31") == ["dropout_report"]
-
-
-def test_a_dibao_family_gets_aid_whatever_the_cause(scenario):
-    town = scenario
-    through_village(town, {**VILLAGE, "cause": "illness", "family_dibao": True})
-    assert town.names("civil") == ["civil_aid"]
 
 
 def test_excused_absences_never_start_a_case(scenario):
@@ -250,7 +236,8 @@ def test_every_overdue_deadline_escalates_once(scenario):
     town.report_days("2025-10-20", "2025-10-22", {1: U})
     town.complete("ht31", "home_visit", VISIT)
     town.report("2025-10-23", {1: U})
-    town.complete("vsjt", "village_check", VILLAGE)
+    town.complete("vsjt", "village_check", {**VILLAGE, "cause": "family", "plan_measures": ["tutoring"]})
+    town.complete("pzx", "plan_ack", ACK)                    # the school's own plan: no other support task
     town.report("2025-10-24", {1: U})
     town.complete("ht31", "dropout_report", REPORT)
     town.complete("pzx", "confirm_report", CONFIRM)         # Fri 10-24: notice due by end of Wed 10-29
