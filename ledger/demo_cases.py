@@ -42,8 +42,12 @@ HOME_CHECK = {"participants": "村干部、网格员、班主任", "cause": "pov
 SCHOOL_SHORT = {"zx": "蛟中", "ez": "蛟二中", "fg": "福港校"}
 CAUSE_DETAIL = {"weariness": "厌学，沉迷手机游戏，作息颠倒", "poverty": "家庭经济困难，监护人外出务工无人照看",
                 "disability": "肢体残疾，行动不便，到校困难"}
-MEASURES = {"weariness": ["counselling", "buddy_teacher"], "poverty": ["civil_aid", "tutoring"],
+MEASURES = {"weariness": ["counselling", "buddy_teacher"],
+            "poverty": ["two_exempt_one_subsidy", "nutrition_meal", "dibao", "tutoring"],
             "disability": ["home_teaching"]}
+# Completed right after a scripted step, by the holder of its own lane: the school acknowledges
+# the village's plan the day it is made (processes/support_measures.bpmn).
+FOLLOW_UPS = {"village_check": ("plan_ack",)}
 REASONS = {"weariness": "weariness", "poverty": "family", "disability": "illness"}
 
 
@@ -108,20 +112,21 @@ def advance(engine, step: Step) -> None:
     """Complete ``step.element_id`` of the child's open persuasion case as a holder of the
     task's role in its org unit (the person whose inbox shows it)."""
     instance_id = EngineCaseSink(engine).open_case(step.child.id)
-    with engine.db.read() as session:
-        task = session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == instance_id, HumanTask.status == "open",
-            HumanTask.element_id == step.element_id)).first() if instance_id else None
-        people = holders(session, task.candidate_role, task.org_unit) if task and not task.unroutable else []
-    if not people:
-        raise RuntimeError(f"demo script {step.script.name}: child {step.child.id} has no open "
-                           f"{step.element_id} task with a holder on {step.day}")
-    actor = people[0]
-    engine.runtime.complete_task(task.id, answers(step, actor.display_name), actor=actor.username)
+    for element_id in (step.element_id, *FOLLOW_UPS.get(step.element_id, ())):
+        with engine.db.read() as session:
+            task = session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == instance_id, HumanTask.status == "open",
+                HumanTask.element_id == element_id)).first() if instance_id else None
+            people = holders(session, task.candidate_role, task.org_unit) if task and not task.unroutable else []
+        if not people:
+            raise RuntimeError(f"demo script {step.script.name}: child {step.child.id} has no open "
+                               f"{element_id} task with a holder on {step.day}")
+        actor = people[0]
+        engine.runtime.complete_task(task.id, answers(step, actor.display_name, element_id), actor=actor.username)
 
 
-def answers(step: Step, actor_name: str) -> dict:
-    """A valid submission of ``step.element_id``'s form, dated on ``step.day``."""
+def answers(step: Step, actor_name: str, element_id: str | None = None) -> dict:
+    """A valid submission of ``element_id``'s form (default ``step.element_id``), dated on ``step.day``."""
     day, child, cause = step.day.isoformat(), step.child, step.script.cause
     year, no = step.day.year, 10 + step.number
     forms = {
@@ -144,16 +149,21 @@ def answers(step: Step, actor_name: str) -> dict:
                            f"〔{year}〕{no}号", "report_sent_on": day},
         "issue_notice": {"notice_no": f"蛟府教〔{year}〕{no}号", "notice_issued_on": day, "notice_served_on": day,
                          "notice_service_method": "in_person", "notice_recipient": child.guardian_name},
-        "legal_education": {"legal_on": day, "legal_participants": f"{actor_name}（司法所）、村书记",
+        "legal_education": {"legal_on": day, "legal_time": "10:00", "legal_participants": f"{actor_name}（司法所）、村书记",
+                            "legal_method": "summons", "legal_met": f"{child.guardian_name}（{child.guardian_relation}）",
                             "legal_content": "讲解《义务教育法》第五条、第五十八条，监护人的法定义务与法律责任",
-                            "legal_guardian_attitude": "hesitant"},
+                            "legal_attitude": "hesitant", "legal_result": "监护人表示回去考虑（演示数据）",
+                            "legal_next_step": "专班组长研判"},
+        "plan_ack": {"ack_on": day, "ack_by": f"{actor_name}（校长）", "ack_teacher": "班主任",
+                     "ack_school_measures": "结对帮扶、每周学业辅导（演示数据）"},
         "restore_registry": {"registry_action": "restore", "done_on": day, "confirmed_in_system": True},
         "strike_off": {"strike_confirmed": True, "struck_off_on": day, "strike_reviewer": actor_name},
     }
-    return forms[step.element_id]
+    return forms[element_id or step.element_id]
 
 
-TIER_ORDER = ("phone_call", "home_visit", "village_check", "civil_aid", "dropout_report", "confirm_report",
+TIER_ORDER = ("phone_call", "home_visit", "village_check", "plan_ack", "student_aid", "civil_aid", "counselling",
+              "labour_referral", "mandatory_report", "dropout_report", "confirm_report",
               "issue_notice", "legal_education", "leader_decision", "restore_registry", "strike_off")
 
 
