@@ -81,6 +81,10 @@ SCRIPTS = (
     Script("strike_off", (10, 5), tuple(zip((10, 8, 7, 6, 6, 3), _TO_VILLAGE + _TO_TOWN[:2] + ("restore_registry",)))),
     Script("followup", (16, 10), tuple(zip((16, 14, 13, 12, 11, 8, 7), _TO_VILLAGE + _TO_TOWN[:2]
                                            + ("restore_registry", "strike_off"))), older=True),
+    # The village check finds child labour or early marriage: referred at once (support_measures.bpmn).
+    # Last, so that the children picked for the scripts above stay the same.
+    Script("labour_referral", (4, 1), tuple(zip((4, 2, 1), _TO_VILLAGE)), cause="child_labour", older=True),
+    Script("mandatory_report", (4, 1), tuple(zip((4, 2, 1), _TO_VILLAGE)), cause="early_marriage", older=True),
 )
 # Excused days (k values) of children who asked for leave; one is off on the last day.
 EXCUSED = ((1,), (2, 1), (7,), (12, 11, 10), (15,), (4, 3))

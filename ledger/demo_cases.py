@@ -11,7 +11,10 @@ directly), so inboxes, audit trails and due dates are real. Deterministic:
   task completed by a holder of its lane's role in its org unit (``ledger.directory.holders``)
   with answers valid for its form (``forms/*.schema.json``) and dated on the replayed day;
   one case closes as 劝返成功（未辍学） (back before the report, watched two weeks), and the
-  reported children's pages show their 就学状态 history (疑似辍学, 辍学, back to 在校).
+  reported children's pages show their 就学状态 history (疑似辍学, 辍学, back to 在校);
+* support measures (``support_measures``, issue 10 §5): the principal acknowledges each
+  village plan the day it is made (``FOLLOW_UPS``); student aid, civil aid, counselling, a
+  child-labour referral and a mandatory report stay open in their offices' inboxes.
 
 ``seed_cases(engine)`` returns ``DemoCases``; ``persuasion`` maps each open persuasion task
 element id to how many cases wait on it, ``followup`` counts cases struck off and in
@@ -41,10 +44,12 @@ HOME_CHECK = {"participants": "村干部、网格员、班主任", "cause": "pov
               "suggested_measures": ["civil_affairs_aid", "buddy_teacher"], "notes": "演示数据"}
 SCHOOL_SHORT = {"zx": "蛟中", "ez": "蛟二中", "fg": "福港校"}
 CAUSE_DETAIL = {"weariness": "厌学，沉迷手机游戏，作息颠倒", "poverty": "家庭经济困难，监护人外出务工无人照看",
-                "disability": "肢体残疾，行动不便，到校困难"}
+                "disability": "肢体残疾，行动不便，到校困难",
+                "child_labour": "在县城一家餐馆打工，老板招用（演示数据）",
+                "early_marriage": "被家人安排订婚，辍学在家（演示数据）"}
 MEASURES = {"weariness": ["counselling", "buddy_teacher"],
             "poverty": ["two_exempt_one_subsidy", "nutrition_meal", "dibao", "tutoring"],
-            "disability": ["home_teaching"]}
+            "disability": ["home_teaching"], "child_labour": ["buddy_teacher"], "early_marriage": ["other"]}
 # Completed right after a scripted step, by the holder of its own lane: the school acknowledges
 # the village's plan the day it is made (processes/support_measures.bpmn).
 FOLLOW_UPS = {"village_check": ("plan_ack",)}

@@ -147,7 +147,7 @@ def seeded(engine):
 # After the village check the school acknowledges the plan the same day (ledger.demo_cases.FOLLOW_UPS);
 # the poverty case's aid and the weariness cases' counselling stay open (processes/support_measures.bpmn).
 PERSUASION_TIERS = {"phone_call": 3, "home_visit": 2, "village_check": 2, "student_aid": 1, "civil_aid": 1,
-                    "counselling": 4, "dropout_report": 1,
+                    "counselling": 4, "labour_referral": 1, "mandatory_report": 1, "dropout_report": 1,
                     "confirm_report": 1, "issue_notice": 1, "legal_education": 1, "leader_decision": 1,
                     "restore_registry": 1, "strike_off": 1}
 
@@ -176,6 +176,7 @@ def test_demo_cases_put_work_in_every_tier(engine):
     roles = {row.element_id: row.candidate_role for row in rows if row.process_key == "persuasion"}
     assert roles["civil_aid"] == "civil_affairs" and roles["legal_education"] == "judicial_office"
     assert roles["student_aid"] == "student_aid_officer" and roles["counselling"] == "counsellor"
+    assert roles["labour_referral"] == "labour_inspectorate" and roles["mandatory_report"] == "police_liaison"
     assert roles["confirm_report"] == "principal" and roles["issue_notice"] == "town_government"
     assert roles["leader_decision"] == "task_force_leader" and roles["restore_registry"] == "registrar"
     assert cases.examples[0].startswith("head_teacher-") and {"judicial", "leader", "town"} <= set(cases.examples)
@@ -184,8 +185,8 @@ def test_demo_cases_put_work_in_every_tier(engine):
     with engine.db.read() as session:
         instances = session.scalars(select(ProcessInstance).where(ProcessInstance.process_key == "persuasion")).all()
         keys = Counter(i.business_key for i in instances)
-        assert len(instances) == 18 and set(keys.values()) == {1}          # one case per child
-        assert Counter(i.status for i in instances) == {"active": 17, "completed": 1}
+        assert len(instances) == 20 and set(keys.values()) == {1}          # one case per child
+        assert Counter(i.status for i in instances) == {"active": 19, "completed": 1}
         by_id = {i.id: i for i in instances}
         # Attendance went through record_day: every pupil every replayed day, each school's
         # principal the reporter, one access-log row per school and day.
@@ -203,7 +204,7 @@ def test_demo_cases_put_work_in_every_tier(engine):
         starters = session.execute(select(AuditEvent.instance_id, AuditEvent.actor).where(
             AuditEvent.instance_id.in_(by_id), AuditEvent.kind == "instance_started")).all()
         children = {c.id: c for c in session.scalars(select(Child))}
-        assert len(starters) == 18 and all(
+        assert len(starters) == 20 and all(
             actor == f"principal-{children[int(by_id[i].business_key[6:])].school_code}" for i, actor in starters)
         # Excused absences start nothing.
         excused = {r.child_id for r in records if r.status == "absent_excused"}
