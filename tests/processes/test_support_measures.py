@@ -163,3 +163,19 @@ def test_a_return_ends_the_persuasion_and_its_open_support_tasks(scenario):
     town.report("2025-10-11", {1: P})
     assert town.names("pzx") == []
     assert "plan_ack" in [e.element_id for e in town.audit(case.id, "task_cancelled")]
+
+
+def test_the_aid_officers_task_page_shows_the_form_in_chinese(scenario):
+    from tests.web.conftest import sign_in
+    town = scenario
+    village(town, cause="poverty", plan_measures=["nutrition_meal"], family_dibao=False)
+    town.at("2025-10-13", 9)
+    town.complete("pzx", "plan_ack", ACK)
+    task = town.task("aidzx", "student_aid")
+    browser = town.app.test_client()
+    assert sign_in(browser, "aidzx").status_code == 302
+    page = browser.get(f"/tasks/{task['task_id']}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "落实学生资助" in html and "落实的资助" in html and "两免一补" in html and "营养餐" in html
+    assert "张小明" in html                                        # the candidate sees the child's name
