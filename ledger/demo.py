@@ -50,6 +50,11 @@ FIXED_ACCOUNTS = (  # CONTRACT.md: fixed usernames of the town-level roles
     ("county", "county_bureau"),
 )
 SCHOOL_ROLES = ("principal", "moral_education_office", "registrar")
+# Roles added later (issue 10 §5, support measures): named by a Faker of their own, so that
+# every name generated before (accounts and children) stays the same.
+SUPPORT_ACCOUNTS = (("labour", "labour_inspectorate"), ("police", "police_liaison"))
+SUPPORT_SCHOOL_ROLES = ("student_aid_officer", "counsellor")
+SUPPORT_SEED = SEED + 1
 ENROLLED, NOT_ENROLLED = 288, 12
 # Share of children with each flag (a realistic minority; left-behind is the common one).
 FLAG_RATES = (("poverty_alleviated", 0.08), ("subsistence_allowance", 0.05), ("disability", 0.02))
@@ -130,9 +135,14 @@ def _accounts(units: list[_Unit], fake: Faker) -> list[DemoAccount]:
     """One account per (role, org unit); two grid workers per village (door-to-door needs two)."""
     accounts = [DemoAccount(username, "系统管理员" if role == SYSTEM_ADMIN else fake.name(), role, TOWN_CODE)
                 for username, role in FIXED_ACCOUNTS]
+    later = Faker("zh_CN")
+    later.seed_instance(SUPPORT_SEED)
+    accounts += [DemoAccount(username, later.name(), role, TOWN_CODE) for username, role in SUPPORT_ACCOUNTS]
     for unit in units:
         if unit.kind == "school":
             accounts += [DemoAccount(f"{role}-{unit.code}", fake.name(), role, unit.code) for role in SCHOOL_ROLES]
+            accounts += [DemoAccount(f"{role}-{unit.code}", later.name(), role, unit.code)
+                         for role in SUPPORT_SCHOOL_ROLES]
         elif unit.kind == "class":
             accounts.append(DemoAccount(f"head_teacher-{unit.code}", fake.name(), "head_teacher", unit.code))
         elif unit.kind == "village":

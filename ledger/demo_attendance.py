@@ -86,15 +86,19 @@ SCRIPTS = (
     # Lawful reasons leave the legal path (issue 10 §2, processes/lawful_exit.bpmn): each closes
     # on the last replayed day (after it no unexcused day could open a new case), except the
     # medical leave, paused until its return date.
-    Script("home_teaching_placed", (7, 1), tuple(zip((7, 5, 4, 1), _TO_VILLAGE + ("home_teaching_placement",))),
+    Script("home_teaching_placed", (7, 1), tuple(zip((7, 5, 5, 4, 1), _TO_VILLAGE + ("home_teaching_placement",))),
            cause="disability", flag="disability"),
-    Script("suspended", (8, 1), tuple(zip((8, 6, 5, 5, 3, 2, 1), _TO_VILLAGE + (
+    Script("suspended", (8, 1), tuple(zip((8, 6, 6, 5, 5, 3, 2, 1), _TO_VILLAGE + (
         "illness_plan", "suspension_application", "suspension_approval", "suspension_record"))), cause="illness"),
-    Script("medical_leave", (6, 1), tuple(zip((6, 4, 3, 3), _TO_VILLAGE + ("illness_plan",))), cause="illness"),
-    Script("transferred", (6, 1), tuple(zip((6, 4, 3, 1), _TO_VILLAGE + ("verify_enrolment",))),
+    Script("medical_leave", (6, 1), tuple(zip((6, 4, 4, 3, 3), _TO_VILLAGE + ("illness_plan",))), cause="illness"),
+    Script("transferred", (6, 1), tuple(zip((6, 4, 4, 3, 1), _TO_VILLAGE + ("verify_enrolment",))),
            cause="studying_elsewhere"),
-    *(Script(cause, (6, 1), tuple(zip((6, 4, 3, 1, 1), _TO_VILLAGE + ("record_exit_proof", "confirm_exit"))),
+    *(Script(cause, (6, 1), tuple(zip((6, 4, 4, 3, 1, 1), _TO_VILLAGE + ("record_exit_proof", "confirm_exit"))),
              cause=cause) for cause in ("moved_away", "abroad", "deceased")),
+    # The village check finds child labour or early marriage: referred at once (support_measures.bpmn).
+    # Last, so that the children picked for the scripts above stay the same.
+    Script("labour_referral", (4, 1), tuple(zip((4, 2, 2, 1), _TO_VILLAGE)), cause="child_labour", older=True),
+    Script("mandatory_report", (4, 1), tuple(zip((4, 2, 2, 1), _TO_VILLAGE)), cause="early_marriage", older=True),
 )
 # Excused days (k values) of children who asked for leave; one is off on the last day.
 EXCUSED = ((1,), (2, 1), (7,), (12, 11, 10), (15,), (4, 3))

@@ -14,7 +14,10 @@ directly), so inboxes, audit trails and due dates are real. Deterministic:
   lawful exit (issue 10 §2: home teaching placed, suspended, transferred, moved away, abroad,
   deceased, and one paused on a medical leave; another disabled child waits at the principal's
   placement task), and the
-  reported children's pages show their 就学状态 history (疑似辍学, 辍学, back to 在校).
+  reported children's pages show their 就学状态 history (疑似辍学, 辍学, back to 在校);
+* support measures (``support_measures``, issue 10 §5): the principal acknowledges each
+  village plan the day it is made (``FOLLOW_UPS``); student aid, civil aid, counselling, a
+  child-labour referral and a mandatory report stay open in their offices' inboxes.
 
 ``seed_cases(engine)`` returns ``DemoCases``; ``persuasion`` maps each open persuasion task
 element id to how many cases wait on it, ``followup`` counts cases struck off and in
@@ -46,9 +49,15 @@ SCHOOL_SHORT = {"zx": "蛟中", "ez": "蛟二中", "fg": "福港校"}
 CAUSE_DETAIL = {"weariness": "厌学，沉迷手机游戏，作息颠倒", "poverty": "家庭经济困难，监护人外出务工无人照看",
                 "disability": "肢体残疾，行动不便，到校困难", "illness": "肺炎住院治疗（演示数据）",
                 "studying_elsewhere": "随父母到外省务工地就读（演示数据）", "moved_away": "随父母户口迁往外县（演示数据）",
-                "abroad": "随父母出国定居（演示数据）", "deceased": "因病去世（演示数据）"}
-MEASURES = {"weariness": ["counselling", "buddy_teacher"], "poverty": ["civil_aid", "tutoring"],
-            "disability": ["home_teaching"]}
+                "abroad": "随父母出国定居（演示数据）", "deceased": "因病去世（演示数据）",
+                "child_labour": "在县城一家餐馆打工，老板招用（演示数据）",
+                "early_marriage": "被家人安排订婚，辍学在家（演示数据）"}
+MEASURES = {"weariness": ["counselling", "buddy_teacher"],
+            "poverty": ["two_exempt_one_subsidy", "nutrition_meal", "dibao", "tutoring"],
+            "disability": ["home_teaching"], "child_labour": ["buddy_teacher"], "early_marriage": ["other"]}
+# Completed right after a scripted step, by the holder of its own lane: the school acknowledges
+# the village's plan the day it is made (processes/support_measures.bpmn).
+FOLLOW_UPS = {"village_check": ("plan_ack",)}
 # What the guardian says on the phone and at the visit; the village check finds the cause
 # (a lawful one said earlier would leave persuasion there, issue 10 §2).
 REASONS = {"weariness": "weariness", "poverty": "family", "disability": "other"}
@@ -121,20 +130,23 @@ def advance(engine, step: Step) -> None:
     if step.element_id == "issue_notice":
         advance(engine, replace(step, element_id="receive_report"))
     instance_id = EngineCaseSink(engine).open_case(step.child.id)
-    with engine.db.read() as session:
-        task = session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == instance_id, HumanTask.status == "open",
-            HumanTask.element_id == step.element_id)).first() if instance_id else None
-        people = holders(session, task.candidate_role, task.org_unit) if task and not task.unroutable else []
-    if not people:
-        raise RuntimeError(f"demo script {step.script.name}: child {step.child.id} has no open "
-                           f"{step.element_id} task with a holder on {step.day}")
-    actor = people[0]
-    engine.runtime.complete_task(task.id, answers(step, actor.display_name), actor=actor.username)
+    for element_id in (step.element_id, *FOLLOW_UPS.get(step.element_id, ())):
+        with engine.db.read() as session:
+            task = session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == instance_id, HumanTask.status == "open",
+                HumanTask.element_id == element_id)).first() if instance_id else None
+            people = holders(session, task.candidate_role, task.org_unit) if task and not task.unroutable else []
+        if not people and element_id != step.element_id:
+            continue        # no such follow-up on this case (a lawful cause left before the plan)
+        if not people:
+            raise RuntimeError(f"demo script {step.script.name}: child {step.child.id} has no open "
+                               f"{element_id} task with a holder on {step.day}")
+        actor = people[0]
+        engine.runtime.complete_task(task.id, answers(step, actor.display_name, element_id), actor=actor.username)
 
 
-def answers(step: Step, actor_name: str) -> dict:
-    """A valid submission of ``step.element_id``'s form, dated on ``step.day``."""
+def answers(step: Step, actor_name: str, element_id: str | None = None) -> dict:
+    """A valid submission of ``element_id``'s form (default ``step.element_id``), dated on ``step.day``."""
     day, child, cause = step.day.isoformat(), step.child, step.script.cause
     year, no = step.day.year, 10 + step.number
     forms = {
@@ -168,14 +180,18 @@ def answers(step: Step, actor_name: str) -> dict:
         "issue_notice": {"notice_no": f"蛟府教〔{year}〕{no}号", "notice_signer": "镇长（演示）", "notice_issued_on": day,
                          "notice_served_on": day, "notice_service_method": "in_person",
                          "notice_recipient": child.guardian_name, "notice_served_at": child.address or "监护人住所"},
-        "legal_education": {"legal_on": day, "legal_participants": f"{actor_name}（司法所）、村书记",
+        "legal_education": {"legal_on": day, "legal_time": "10:00", "legal_participants": f"{actor_name}（司法所）、村书记",
+                            "legal_method": "summons", "legal_met": f"{child.guardian_name}（{child.guardian_relation}）",
                             "legal_content": "讲解《义务教育法》第五条、第五十八条，监护人的法定义务与法律责任",
-                            "legal_guardian_attitude": "hesitant"},
+                            "legal_attitude": "hesitant", "legal_result": "监护人表示回去考虑（演示数据）",
+                            "legal_next_step": "专班组长研判"},
+        "plan_ack": {"ack_on": day, "ack_by": f"{actor_name}（校长）", "ack_teacher": "班主任",
+                     "ack_school_measures": "结对帮扶、每周学业辅导（演示数据）"},
         "restore_registry": {"registry_action": "restore", "done_on": day, "confirmed_in_system": True},
         "strike_off": {"strike_confirmed": True, "struck_off_on": day, "strike_reviewer": actor_name},
         **exit_answers(step, actor_name),
     }
-    return forms[step.element_id]
+    return forms[element_id or step.element_id]
 
 
 def exit_answers(step: Step, actor_name: str) -> dict:
@@ -205,8 +221,9 @@ def exit_answers(step: Step, actor_name: str) -> dict:
     }
 
 
-TIER_ORDER = ("phone_call", "home_visit", "visit_cosign", "village_check", "civil_aid", "home_teaching_placement",
-              "dropout_report", "confirm_report", "receive_report", "issue_notice", "legal_education", "leader_decision",
+TIER_ORDER = ("phone_call", "home_visit", "visit_cosign", "village_check", "plan_ack", "student_aid", "civil_aid",
+              "counselling", "labour_referral", "mandatory_report", "home_teaching_placement", "dropout_report",
+              "confirm_report", "receive_report", "issue_notice", "legal_education", "leader_decision",
               "restore_registry", "strike_off")
 
 

@@ -25,8 +25,13 @@ ROLES: tuple[Role, ...] = (
     Role("discipline_inspector", "镇纪委/联合督查组", "town"),
     Role("disabled_persons_federation", "镇残联", "town"),
     Role("civil_affairs", "民政", "town"),
+    # Contacts the town refers a case to (issue 10 §5): they see a child only through their tasks.
+    Role("labour_inspectorate", "劳动保障监察联络员", "town"),
+    Role("police_liaison", "派出所联络民警", "town"),
     Role("principal", "校长", "school"),
     Role("moral_education_office", "德育处", "school"),
+    Role("student_aid_officer", "学生资助专干", "school"),
+    Role("counsellor", "心理辅导教师", "school"),
     Role("head_teacher", "班主任", "class"),
     Role("registrar", "学籍管理员", "school"),
     Role("village_secretary", "村（场、社区）书记", "village"),

@@ -13,7 +13,7 @@ from api.settings import ROOT, Settings
 from api.wiring import build_engine
 from ledger import idnumber
 from ledger.accounts import authenticate
-from ledger.demo import DEMO_PASSWORD, FIXED_ACCOUNTS, build_demo_town
+from ledger.demo import DEMO_PASSWORD, FIXED_ACCOUNTS, SUPPORT_ACCOUNTS, build_demo_town
 from ledger.directory import holders
 from ledger.models import Child, OrgUnit, RoleAssignment, User
 from ledger.roles import ROLE_BY_CODE
@@ -62,7 +62,7 @@ def test_demo_town_is_complete_generated_and_loaded_once(engine):
         flagged = Counter(f for c in children for f in c.special_groups.split(",") if f)
         assert set(flagged) == FLAGS and sum(bool(c.special_groups) for c in children) < len(children) / 2
 
-        for username, role in FIXED_ACCOUNTS:
+        for username, role in FIXED_ACCOUNTS + SUPPORT_ACCOUNTS:
             user = authenticate(session, username, DEMO_PASSWORD)
             assert user is not None, username
             held = session.scalars(select(RoleAssignment.role).where(RoleAssignment.user_id == user.id)).all()
@@ -106,8 +106,9 @@ def test_cli_init_demo_then_users_list_and_create(db_url, tmp_path):
     init = baoxue("init", "--demo", env=env, cwd=tmp_path)
     assert init.returncode == 0, init.stderr
     assert "baoxue-demo" in init.stdout and "head_teacher-zx-<年级>-<班>" in init.stdout
-    for username, _ in FIXED_ACCOUNTS:
+    for username, _ in FIXED_ACCOUNTS + SUPPORT_ACCOUNTS:
         assert f"\n{username} " in init.stdout
+    assert "\nstudent_aid_officer-zx " in init.stdout and "\ncounsellor-fg " in init.stdout
     again = baoxue("init", "--demo", env=env, cwd=tmp_path)
     assert again.returncode == 0 and "未加载演示数据" in again.stdout
 
@@ -143,10 +144,12 @@ def seeded(engine):
 
 
 # Open persuasion tasks the demo leaves, per element (ledger.demo_attendance.SCRIPTS).
-PERSUASION_TIERS = {"phone_call": 3, "home_visit": 2, "visit_cosign": 1, "village_check": 2, "civil_aid": 1,
-                    "dropout_report": 1,
-                    "confirm_report": 1, "receive_report": 1, "issue_notice": 1, "legal_education": 1, "leader_decision": 1,
-                    "restore_registry": 1, "strike_off": 1, "home_teaching_placement": 1}
+# After the village check the school acknowledges the plan the same day (ledger.demo_cases.FOLLOW_UPS);
+# the poverty case's aid and the weariness cases' counselling stay open (processes/support_measures.bpmn).
+PERSUASION_TIERS = {"phone_call": 3, "home_visit": 2, "visit_cosign": 1, "village_check": 2, "student_aid": 1,
+                    "civil_aid": 1, "counselling": 4, "labour_referral": 1, "mandatory_report": 1, "dropout_report": 1,
+                    "confirm_report": 1, "receive_report": 1, "issue_notice": 1, "legal_education": 1,
+                    "leader_decision": 1, "restore_registry": 1, "strike_off": 1, "home_teaching_placement": 1}
 # The cases a lawful reason closed (issue 10 §2), besides the one back before the report.
 EXIT_OUTCOMES = {"home_teaching", "suspended", "transferred", "moved_away", "emigrated", "deceased"}
 
@@ -174,6 +177,8 @@ def test_demo_cases_put_work_in_every_tier(engine):
     assert tiers == PERSUASION_TIERS == cases.persuasion
     roles = {row.element_id: row.candidate_role for row in rows if row.process_key == "persuasion"}
     assert roles["civil_aid"] == "civil_affairs" and roles["legal_education"] == "judicial_office"
+    assert roles["student_aid"] == "student_aid_officer" and roles["counselling"] == "counsellor"
+    assert roles["labour_referral"] == "labour_inspectorate" and roles["mandatory_report"] == "police_liaison"
     assert roles["confirm_report"] == "principal" and roles["issue_notice"] == "town_government"
     assert roles["leader_decision"] == "task_force_leader" and roles["restore_registry"] == "registrar"
     assert cases.examples[0].startswith("head_teacher-") and {"judicial", "leader", "town"} <= set(cases.examples)
@@ -182,8 +187,8 @@ def test_demo_cases_put_work_in_every_tier(engine):
     with engine.db.read() as session:
         instances = session.scalars(select(ProcessInstance).where(ProcessInstance.process_key == "persuasion")).all()
         keys = Counter(i.business_key for i in instances)
-        assert len(instances) == 25 and set(keys.values()) == {1}          # one case per child
-        assert Counter(i.status for i in instances) == {"active": 18, "completed": 7}
+        assert len(instances) == 27 and set(keys.values()) == {1}          # one case per child
+        assert Counter(i.status for i in instances) == {"active": 20, "completed": 7}
         by_id = {i.id: i for i in instances}
         # Attendance went through record_day: every pupil every replayed day, each school's
         # principal the reporter, one access-log row per school and day.
@@ -201,7 +206,7 @@ def test_demo_cases_put_work_in_every_tier(engine):
         starters = session.execute(select(AuditEvent.instance_id, AuditEvent.actor).where(
             AuditEvent.instance_id.in_(by_id), AuditEvent.kind == "instance_started")).all()
         children = {c.id: c for c in session.scalars(select(Child))}
-        assert len(starters) == 25 and all(
+        assert len(starters) == 27 and all(
             actor == f"principal-{children[int(by_id[i].business_key[6:])].school_code}" for i, actor in starters)
         from ledger.child_status import history, outcomes
         # Excused absences start nothing.

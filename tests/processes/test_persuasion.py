@@ -8,7 +8,7 @@ are school days. Day counts are consecutive unexcused school days.
 """
 from __future__ import annotations
 
-from .forms_data import (AID, CALL, CONFIRM, COSIGN, DECIDE, JOINT, LEGAL, NOTICE, OVERSEE, RECEIPT, REFER,
+from .forms_data import (ACK, CALL, CONFIRM, COSIGN, DECIDE, JOINT, LEGAL, NOTICE, OVERSEE, RECEIPT, REFER,
                          REGISTRY, REPORT, STRIKE, VILLAGE, VISIT, WEEK)
 from .harness import E, P, U
 
@@ -43,8 +43,8 @@ def through_village(town, answers=VILLAGE):
     return case
 
 
-def through_notice(town):
-    case = through_village(town)
+def through_notice(town, answers=VILLAGE):
+    case = through_village(town, answers)
     town.report("2025-10-11", {1: U})                        # make-up Saturday: day 5
     town.complete("ht31", "dropout_report", REPORT)
     town.complete("pzx", "confirm_report", CONFIRM)
@@ -98,13 +98,16 @@ def test_village_plan_succeeds(scenario):
     back = town.report("2025-10-11", {1: P})
     assert back["messages_sent"][0]["message"] == "returned"
     assert town.names("ht31") == [] and town.names("regzx") == []
-    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "visit_cosign", "village_check"]
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "visit_cosign", "village_check",
+                                                          "plan_ack"]
 
 
 def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
     town = scenario
-    case = through_notice(town)
+    # A plan the school carries out itself: its acknowledgement is the only support task.
+    case = through_notice(town, {**VILLAGE, "cause": "family", "plan_measures": ["tutoring", "buddy_teacher"]})
     town.report_days("2025-10-13", "2025-10-15", {1: U})
+    town.complete("pzx", "plan_ack", ACK)
     assert town.names("judicial") == []
     assert town.pass_until("2025-10-15", 20) == 0            # the deadline day is not over yet
     assert town.pass_until("2025-10-16", 8) == 1             # the end of 10-15 has passed
@@ -124,7 +127,7 @@ def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
     order = [t[:2] for t in town.tasks_in_order(case.id)]
     assert order == [
         ("phone_call", "head_teacher"), ("home_visit", "head_teacher"), ("visit_cosign", "moral_education_office"),
-        ("village_check", "village_secretary"),
+        ("village_check", "village_secretary"), ("plan_ack", "principal"),
         ("dropout_report", "head_teacher"), ("confirm_report", "principal"), ("issue_notice", "town_government"),
         ("receive_report", "town_government"), ("legal_education", "judicial_office"), ("leader_decision", "task_force_leader"),
         ("joint_persuasion", "village_secretary"), ("leader_decision", "task_force_leader"),
@@ -142,7 +145,7 @@ def test_return_during_the_notice_period_cancels_the_deadline(scenario):
     assert town.names("regzx") == ["restore_registry"]
     assert town.pass_until("2025-10-30", 8) >= 0 and town.names("judicial") == []
     cancelled = [e.element_id for e in town.audit(case.id, "task_cancelled")]
-    assert cancelled == []                                  # nothing was open; the waiting timer just went
+    assert cancelled == ["plan_ack"]                        # only the plan's acknowledgement was open; the timer just went
     with town.engine.db.read() as session:
         from sqlalchemy import select
         from engine.persistence.models import TimerJob
@@ -166,23 +169,6 @@ def test_disability_found_at_the_village_check_leaves_the_legal_path(scenario):
     assert town.names("civil") == []
     variables = town.data(case.id, "take_lawful_exit")
     assert (variables["exit_cause"], variables["exit_from"]) == ("disability", "village_check")
-
-
-def test_poverty_adds_the_civil_affairs_aid_task(scenario):
-    town = scenario
-    case = through_village(town, {**VILLAGE, "cause": "poverty", "plan_measures": ["civil_aid"]})
-    assert town.names("civil") == ["civil_aid"]
-    assert ("civil_aid", "civil_affairs", "town") in town.tasks_in_order(case.id)
-    town.report("2025-10-11", {1: U})                        # the main path goes on beside the aid task
-    assert town.names("ht31") == ["dropout_report"] and town.names("civil") == ["civil_aid"]
-    town.complete("civil", "civil_aid", AID)
-    assert town.names("civil") == [] and town.names("ht31") == ["dropout_report"]
-
-
-def test_a_dibao_family_gets_aid_whatever_the_cause(scenario):
-    town = scenario
-    through_village(town, {**VILLAGE, "cause": "family", "family_dibao": True})
-    assert town.names("civil") == ["civil_aid"]
 
 
 def test_excused_absences_never_start_a_case(scenario):
@@ -263,7 +249,8 @@ def test_every_overdue_deadline_escalates_once(scenario):
     town.complete("ht31", "home_visit", VISIT)
     town.complete("moral", "visit_cosign", COSIGN)
     town.report("2025-10-23", {1: U})
-    town.complete("vsjt", "village_check", VILLAGE)
+    town.complete("vsjt", "village_check", {**VILLAGE, "cause": "family", "plan_measures": ["tutoring"]})
+    town.complete("pzx", "plan_ack", ACK)                    # the school's own plan: no other support task
     town.report("2025-10-24", {1: U})
     town.complete("ht31", "dropout_report", REPORT)
     town.complete("pzx", "confirm_report", CONFIRM)         # Fri 10-24: notice due by end of Wed 10-29
