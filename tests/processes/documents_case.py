@@ -17,7 +17,7 @@ from .forms_data import CALL, CONFIRM, NOTICE, RECEIPT, REPORT, VILLAGE, VISIT
 from .harness import P, U
 
 FULL_ID = "44010120160501001X"
-MASKED_ID = "4401**********001X"
+MASKED_ID = "440101************"   # ledger.privacy.mask_id: the region code only
 REPORT_URL = "/instances/{}/documents/dropout-report"
 NOTICE_URL = "/instances/{}/documents/return-notice"
 

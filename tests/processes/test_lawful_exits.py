@@ -141,7 +141,7 @@ def test_a_suspension_approved_by_the_town_closes_the_case_as_suspended(scenario
     town.complete("regzx", "suspension_record", RECORD)
     assert closures(town) == [(case.id, "suspended", "suspended")]
     assert status_of(town) == "suspended"
-    assert elements(town, case.id)[3:] == ["illness_plan", "suspension_application", "suspension_approval",
+    assert elements(town, case.id)[4:] == ["illness_plan", "suspension_application", "suspension_approval",
                                            "suspension_record"]
 
 
@@ -188,7 +188,7 @@ def test_moved_away_closes_with_proof_once_the_deputy_confirms(scenario):
     town.complete("regzx", "record_exit_proof", {**PROOF, "proof_kind": "new_school", "proof_ref": "某县某小学接收证明"})
     town.complete("deputy", "confirm_exit", CONFIRM)
     assert closures(town) == [(case.id, "moved_away", "moved_away")]
-    assert elements(town, case.id)[3:] == ["record_exit_proof", "confirm_exit", "record_exit_proof", "confirm_exit"]
+    assert elements(town, case.id)[4:] == ["record_exit_proof", "confirm_exit", "record_exit_proof", "confirm_exit"]
 
 
 def test_abroad_and_deceased_close_with_their_outcome(scenario):
