@@ -13,7 +13,8 @@ def test_a_returned_message_without_child_id_is_422_and_reaches_no_case(app, cli
     engine.repository.deploy_paths([ROOT / "processes"], actor="admin")
     leader = as_user("leader")
     started = client.post("/api/v1/process-instances", headers=leader,
-                          json={"process_key": "persuasion", "variables": {"child_id": 1}})
+                          json={"process_key": "persuasion", "variables": {
+                              "child_id": 1, "absence_days": 1, "recent_absences": 1, "intermittent_days": 5}})
     assert started.status_code == 201, started.json
     case_id = started.json["instance_id"]
     before = engine.history.events(case_id)
@@ -32,13 +33,15 @@ def test_a_returned_message_without_child_id_is_422_and_reaches_no_case(app, cli
 
 
 def test_a_persuasion_case_without_child_id_is_refused_at_start(app, client, as_user):
-    """persuasion requires child_id to start (its start event's requiredVariables): without
+    """persuasion requires child_id and the day counts to start (its start event's requiredVariables): without
     it the case would wait uncorrelatable on every absence and return message."""
     engine = app.extensions["baoxue.engine"]
     engine.repository.deploy_paths([ROOT / "processes"], actor="admin")
     response = client.post("/api/v1/process-instances", headers=as_user("leader"),
                            json={"process_key": "persuasion", "variables": {"absence_days": 1}})
-    assert response.status_code == 422 and response.json["errors"] == {"variables.child_id": "required by the process"}
+    assert response.status_code == 422 and response.json["errors"] == {
+        "variables.child_id": "required by the process", "variables.recent_absences": "required by the process",
+        "variables.intermittent_days": "required by the process"}
     assert engine.runtime.incidents(1) == [] and client.get("/api/v1/process-instances",
                                                             headers=as_user("inspector")).json["total"] == 0
 

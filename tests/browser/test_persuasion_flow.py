@@ -182,7 +182,7 @@ def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
     # Day 4: the village secretary of 蛟潭村 verifies the cause and draws up the plan.
     mark(ht31, base, day[3], ABSENT)
     expect(ht31.get_by_role("link", name="入户核实原因并制定就学方案")).to_have_count(0)
-    work(people("vsjt"), base, "入户核实原因并制定就学方案", form["village_check"], "下一步由系统在以下情况发生时自动启动")
+    work(people("vsjt"), base, "入户核实原因并制定就学方案", form["village_check"], "已转交: 校长 蛟潭中心学校")  # the support plan
 
     # Day 5: the town tier — report, the principal's confirmation, the town's notice.
     mark(ht31, base, day[4], ABSENT)

@@ -32,36 +32,25 @@ from engine.persistence.models import ProcessInstance
 from ledger.demo import DEMO_PASSWORD
 from ledger.models import Child
 
-from .test_persuasion_flow import fill, fire_due
+from .test_persuasion_flow import answers, fill, fire_due
 
 ZONE = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 30, 8, 0, tzinfo=ZONE)   # a Monday: `make demo` run that morning
-TEACHER, CLASS = "head_teacher-zx-3-2", "zx-3-2"
+TEACHER, CLASS, SCHOOL = "head_teacher-zx-3-2", "zx-3-2", "zx"
 PHONE, DESK = {"width": 360, "height": 740}, {"width": 1280, "height": 800}
 
 
-def ANSWERS(day: str, last_attended: str = "") -> dict:
-    """What each task's form is answered with, dated ``day`` (the clock's day);
-    ``last_attended``: the school day before the first absence."""
-    return {
-        "电话联系监护人": {"call_on": day, "call_time": "16:30", "call_reached": True, "call_answered_by": "父亲",
-                    "call_reason": "weariness", "call_promised_return": day, "call_notes": "孩子不想上学"},
-        "家访并告知法定义务": {"visit_on": day, "visit_participants": "班主任、德育处主任", "told_art5": True,
-                      "told_art58": True, "visit_guardian_attitude": "hesitant", "visit_outcome": "still_refusing",
-                      "visit_record": "学生厌学，监护人犹豫"},
-        "入户核实原因并制定就学方案": {"cause": "weariness", "family_dibao": False, "cause_detail": "厌学，沉迷手机",
-                          "grid_workers": "网格员王某", "plan_measures": ["counselling", "buddy_teacher"],
-                          "plan_responsible": "村书记、班主任",
-                          "plan_next_check_on": (date.fromisoformat(day) + timedelta(days=30)).isoformat()},
-        "填报辍学情况报告单": {"report_last_attended_on": last_attended, "report_absent_days": 5, "report_whereabouts": "at_home", "report_reason": "厌学",
-                      "report_moral_office_signed": True},
-        "审核并报送辍学情况报告单": {"report_confirmed": True, "report_no": "蛟中报〔2026〕3号", "report_sent_on": day},
-        "签发并送达限期返校通知书": {"notice_no": "蛟府教〔2026〕7号", "notice_issued_on": day, "notice_served_on": day,
-                         "notice_service_method": "in_person", "notice_recipient": "监护人"},
-        "恢复或重建学籍": {"registry_action": "restore", "done_on": day, "confirmed_in_system": True},
-        "销号": {"strike_confirmed": True, "struck_off_on": day, "strike_reviewer": "民生办李主任"},
-        "返校后每周跟踪": {"week_checked_on": day, "week_attending": True},
-    }
+# The forms' answers are the persuasion flow test's (one set to keep up to date), by task title.
+TITLES = {"电话联系监护人": "phone_call", "家访并告知法定义务": "home_visit", "德育处会签家访记录": "visit_cosign",
+          "入户核实原因并制定就学方案": "village_check", "填报辍学情况报告单": "dropout_report",
+          "审核并报送辍学情况报告单": "confirm_report", "签发并送达限期返校通知书": "issue_notice",
+          "恢复或重建学籍": "restore_registry", "销号": "strike_off", "返校后每周跟踪": "weekly_check"}
+
+
+def ANSWERS(day: str) -> dict:
+    """What each task's form is answered with, every date ``day`` (the clock's day)."""
+    form = answers([day] * 7)
+    return {title: form[key] for title, key in TITLES.items()}
 
 
 @dataclass
@@ -74,7 +63,6 @@ class Walk:
     pages: dict = field(default_factory=dict)
     pupil: int | None = None
     served_on: date | None = None
-    last_attended: str = ""
 
     @property
     def engine(self):
@@ -136,7 +124,7 @@ class Walk:
         page, link = self.inbox_has(username, title, viewport)
         link.click()
         expect(page.locator("h1")).to_have_text(title)
-        fill(page, answers if answers is not None else ANSWERS(self.today().isoformat(), self.last_attended)[title])
+        fill(page, answers if answers is not None else ANSWERS(self.today().isoformat())[title])
         page.click("form.task-form button[type=submit]")
         page.wait_for_load_state()
         assert page.url == f"{self.base}/inbox", f"{title} refused: {page.locator('.error').all_inner_texts()}"
@@ -189,10 +177,6 @@ def step_1_mark_a_pupil_absent(walk: Walk):
     pupil 无故缺课: a case starts and **电话联系监护人** is in your inbox (due today). Work each task
     from the inbox of the person it reaches as it comes\""""
     walk.pupil = pupil_without_a_case(walk)
-    calendar, day = BusinessCalendar(ZONE), walk.today() - timedelta(days=1)
-    while not calendar.is_business_day(day, "school"):
-        day -= timedelta(days=1)
-    walk.last_attended = day.isoformat()          # the demo reported the pupil present that day
     result = walk.mark("无故缺课")
     expect(result).to_contain_text("已发起劝返案件")
     _, link = walk.inbox_has(TEACHER, "电话联系监护人", PHONE)
@@ -202,13 +186,14 @@ def step_1_mark_a_pupil_absent(walk: Walk):
 
 def step_2_absent_on_the_next_school_days(walk: Walk):
     """"Mark the same pupil absent on the next school days as they come: day 3 brings
-    **家访并告知法定义务**; the next absence after the visit sends **入户核实原因并制定就学方案** to
+    **家访并告知法定义务**, co-signed by the moral education office (**德育处会签家访记录**); the next absence after the visit sends **入户核实原因并制定就学方案** to
     the village secretary (`village_secretary-<village>`)\""""
     walk.next_school_day()
     walk.mark("无故缺课")                                          # day 2
     walk.next_school_day()
     walk.mark("无故缺课")                                          # day 3
     walk.work(TEACHER, "家访并告知法定义务", PHONE)
+    walk.work(f"moral_education_office-{SCHOOL}", "德育处会签家访记录")
     walk.next_school_day()
     walk.mark("无故缺课")                                          # day 4: after the visit
     walk.work(f"village_secretary-{walk.child().village_code}", "入户核实原因并制定就学方案", PHONE)
