@@ -85,6 +85,27 @@ def test_a_file_of_another_database_is_refused_and_left_as_it_was(towns, tmp_pat
     assert verify_record(a, path).ok and verify_record(b, own).ok
 
 
+def test_a_file_signed_by_another_deployment_is_refused_too(db_url, other_db_url, tmp_path):
+    """Another town's file, signed with its own key: its lines' ``db`` counts (they are not
+    edits of ours), so the file is refused, not reported as a record signed with a wrong key."""
+    ours = town(db_url, tmp_path / "a", FixedClock(START))
+    settings = Settings.from_env(database_url=other_db_url, var_dir=tmp_path / "c", secret_key="s",
+                                 audit_key="another-town-s-own-audit-key-987")
+    theirs = build_engine(settings, clock=FixedClock(START))
+    try:
+        theirs.migrate()
+        path = tmp_path / "theirs.jsonl"
+        write_record_checkpoint(theirs, path)
+        write_record_checkpoint(ours, tmp_path / "ours.jsonl")
+        before = path.read_bytes()
+        with pytest.raises(ForeignCheckpointFile) as refused:
+            write_record_checkpoint(ours, path)
+        assert refused.value.file_db == lines(path)[0]["db"] and path.read_bytes() == before
+    finally:
+        ours.close()
+        theirs.close()
+
+
 def test_a_copy_of_the_same_database_keeps_its_file(sqlite_url, tmp_path):
     """A restored backup (here a file copy) is the same database: same id, same file."""
     original = town(sqlite_url, tmp_path / "a", FixedClock(START))
