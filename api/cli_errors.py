@@ -1,7 +1,7 @@
 """What an operator reads when a ``baoxue`` command cannot run: one line, no traceback.
 
-A wrong setting (``Settings.from_env``, ``ledger.local_rules``, the audit key) raises
-``ValueError`` with the variable's name; a database that was never initialised or is behind
+A wrong setting (``Settings.from_env``, ``ledger.local_rules``, the audit key, a checkpoint
+file of another database) raises ``ValueError`` with the variable's name; a database that was never initialised or is behind
 its migrations answers "no such table" / "relation does not exist"; an unreachable database
 refuses the connection. Each becomes a ``click.ClickException`` (exit status 1) that says
 what to do. Anything else is a bug and keeps its traceback.
@@ -11,10 +11,23 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from engine.audit import ForeignCheckpointFile
+
 _MISSING_SCHEMA = ("no such table", "no such column", "does not exist")
 
 
+def foreign_checkpoint_file(exc: ForeignCheckpointFile) -> str:
+    """The operator's line for a checkpoint file of another database (engine.audit.identity)."""
+    theirs = f"数据库 {exc.file_db}" if exc.file_db else "本数据库从未记录过的数据库"
+    ours = f"本数据库为 {exc.database_id}" if exc.database_id else "本数据库尚无任何检查点记录"
+    return (f"配置错误：检查点文件 {exc.path} 属于另一个数据库（第 {exc.line} 行属于{theirs}，{ours}），"
+            "未做比对，也未写入任何内容；请核对 BAOXUE_AUDIT_CHECKPOINT_FILE 与 BAOXUE_DATABASE_URL"
+            "（每个数据库用自己的检查点文件）")
+
+
 def _explain(exc: Exception) -> str | None:
+    if isinstance(exc, ForeignCheckpointFile):
+        return foreign_checkpoint_file(exc)
     if isinstance(exc, ValueError) and ("BAOXUE_" in str(exc) or "audit key" in str(exc)):
         return f"配置错误 (configuration error): {exc}"
     if isinstance(exc, (OperationalError, ProgrammingError)):

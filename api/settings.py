@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from .audit_key_guard import refuse_new_key_over_entries
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -37,7 +39,8 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Read ``BAOXUE_*`` variables; a missing secret key is generated into var/secret_key
-        and a missing audit key into var/audit_key (both 0600)."""
+        and a missing audit key into var/audit_key (both 0600), the audit key only while the
+        database holds no audit entry (else ValueError: api/audit_key_guard.py)."""
         settings = cls(
             database_url=os.environ.get("BAOXUE_DATABASE_URL", cls.database_url),
             secret_key=os.environ.get("BAOXUE_SECRET_KEY", ""),
@@ -60,7 +63,10 @@ class Settings:
         if not settings.secret_key:
             settings.secret_key = _stored_secret(settings.var_dir / "secret_key")
         if not settings.audit_key:
-            settings.audit_key = _stored_secret(settings.var_dir / "audit_key")
+            key_file = settings.var_dir / "audit_key"
+            if not key_file.exists():
+                refuse_new_key_over_entries(key_file, settings.database_url)
+            settings.audit_key = _stored_secret(key_file)
         if settings.audit_checkpoint_file is None:
             settings.audit_checkpoint_file = settings.var_dir / "audit-checkpoints.jsonl"
         return settings
