@@ -29,7 +29,7 @@ from .history import HistoryService
 from .incidents import IncidentService
 from .instances import RuntimeService
 from .messages import MessageService
-from .migrate import upgrade
+from .migrate import SchemaBehind, schema_behind, upgrade
 from .persistence.database import Database
 from .repository import Repository
 from .runtime.context import Hooks
@@ -97,6 +97,18 @@ class ProcessEngine:
     def migrate(self) -> None:
         """Apply every pending schema migration (engine's and the caller's)."""
         upgrade(self.db.engine, self.config.migration_locations)
+
+    def schema_behind(self) -> SchemaBehind | None:
+        """None when the database is at the head of every migration (engine's and the
+        caller's); else what it lacks (``engine.migrate.schema_behind``). A server or worker
+        on a database behind its code would fail on the first request that reads a new table."""
+        return schema_behind(self.db.engine, self.config.migration_locations)
+
+    def require_current_schema(self) -> None:
+        """Raise SchemaBehind unless ``schema_behind()`` is None (run ``migrate`` first)."""
+        behind = self.schema_behind()
+        if behind is not None:
+            raise behind
 
     def close(self) -> None:
         self.db.dispose()
