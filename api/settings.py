@@ -57,6 +57,7 @@ class Settings:
             raise ValueError(f"BAOXUE_SECURE_COOKIES must be auto, 1 or 0, not {settings.secure_cookies!r}")
         _check_database_url(settings.database_url)
         _check_timezone(settings.timezone)
+        _check_local_settings()
         if not settings.secret_key:
             settings.secret_key = _stored_secret(settings.var_dir / "secret_key")
         if not settings.audit_key:
@@ -75,6 +76,17 @@ def _check_database_url(url: str) -> None:
         raise ValueError(f"BAOXUE_DATABASE_URL is not a database URL: {url.split('@')[-1]!r}") from None
     if driver not in ("sqlite", "postgresql+psycopg"):
         raise ValueError(f"BAOXUE_DATABASE_URL must be sqlite:///… or postgresql+psycopg://…, not {driver}://…")
+
+
+def _check_local_settings() -> None:
+    """The domain's local settings are read where they are used (a test may change them), so
+    a wrong one would first fail inside a request or a worker's step; read them once here so
+    that ``serve``, ``worker`` and every command refuse to start instead (ValueError naming the
+    variable and its allowed values: ``ledger.local_rules``, ``ledger.document_settings``)."""
+    from ledger.document_settings import notice_settings
+    from ledger.local_rules import local_rules
+    local_rules()
+    notice_settings()
 
 
 def _check_timezone(name: str) -> None:
