@@ -68,6 +68,9 @@ class EngineConfig:
     # {message name or "*": payload fields} kept only by the receiving process: a stored message
     # loses them once it is no longer pending (engine.messages), so an unmatched one keeps none.
     private_message_fields: Mapping[str, Collection[str]] = field(default_factory=dict)
+    # {message name: who sends it} for messages the caller's own code sends (not a process):
+    # MessageService.internal_senders names them, with the processes that throw a message.
+    reserved_messages: Mapping[str, str] = field(default_factory=dict)
 
 
 class ProcessEngine:
