@@ -97,7 +97,7 @@ def _check_timezone(name: str) -> None:
 
 
 def _count(raw: str, name: str) -> int:
-    if not raw.strip().isdigit() or int(raw) > 10:
+    if not (raw.strip().isascii() and raw.strip().isdigit()) or int(raw) > 10:
         raise ValueError(f"{name} must be a whole number from 0 to 10, not {raw!r}")
     return int(raw)
 
@@ -108,7 +108,7 @@ def _positive_hours(raw: str) -> float:
     except ValueError:
         hours = 0.0
     if not 0 < hours <= 24 * 366:
-        raise ValueError(f"BAOXUE_CHECK_HOURS must be a number of hours above 0, not {raw!r}")
+        raise ValueError(f"BAOXUE_CHECK_HOURS must be a number of hours above 0 and at most {24 * 366}, not {raw!r}")
     return hours
 def _path_or_none(value: str | None) -> Path | None:
     return Path(value) if value and value.strip() else None
@@ -121,8 +121,9 @@ def _minutes(value: str | None) -> float:
         minutes = float(value)
     except ValueError:
         minutes = 0.0
-    if not minutes > 0:
-        raise ValueError(f"BAOXUE_AUDIT_CHECKPOINT_MINUTES must be a positive number of minutes, not {value!r}")
+    if not 0 < minutes <= 24 * 60:   # "inf" would never checkpoint; "nan" compares false
+        raise ValueError(f"BAOXUE_AUDIT_CHECKPOINT_MINUTES must be a number of minutes above 0 and at most 1440, "
+                         f"not {value!r}")
     return minutes
 
 

@@ -5,7 +5,8 @@ queues one that nothing catches. Here a waiting catch event matches only if ever
 correlation property it expects is given with an equal value, and a message that reaches
 nothing is stored with status ``unmatched``. A property without a value matches nothing (the
 catch waits ``uncorrelatable``), a message without a value for one of its message's
-correlation properties is refused (422), and an instance a message start event opens gets a
+correlation properties is refused (422), so is one whose payload lacks a key the catches
+declare they read (their ``requiredPayload`` property: ``payload.<key>``), and an instance a message start event opens gets a
 business key, so one open instance per key holds for message starts too (issue 9;
 engine/README.md, "Messages and correlation").
 

@@ -93,12 +93,14 @@ def test_users_name_the_valid_roles_and_refuse_an_unknown_org(db_url, tmp_path):
     ("BAOXUE_INTERMITTENT_WINDOW", "1", "from 2 to 200"),
     ("BAOXUE_INTERMITTENT_DAYS", "30", "BAOXUE_INTERMITTENT_WINDOW"),   # more days than the window holds
     ("BAOXUE_NOTICE_COURT_ENFORCEMENT", "yes", "0 or 1"),
+    ("BAOXUE_INTERMITTENT_WINDOW", "²", "from 2 to 200"),        # a digit to str.isdigit, not to int()
+    ("BAOXUE_PROXIES", "²", "from 0 to 10"),
+    ("BAOXUE_AUDIT_CHECKPOINT_MINUTES", "inf", "at most 1440"),   # would never checkpoint
+    ("BAOXUE_CHECK_HOURS", "-1", "above 0"),
 ])
 def test_a_local_setting_out_of_range_stops_every_command_at_start(sqlite_url, tmp_path, monkeypatch,
                                                                     name, value, allowed):
-    env = _env(sqlite_url)
-    assert baoxue("init", env=env, cwd=tmp_path).returncode == 0
-    wrong = {**env, name: value}
+    wrong = {**_env(sqlite_url), name: value}
     for command in (["worker"], ["serve", "--no-worker", "--port", "1"], ["incidents", "list"]):
         line = _one_line(baoxue(*command, env=wrong, cwd=tmp_path, timeout=60))
         assert "配置错误" in line and name in line and allowed in line, line
