@@ -53,7 +53,7 @@ from engine.runtime.locking import is_transient, lock_instance
 from .absence_runs import MAX_LOOKBACK_DAYS
 from .local_rules import local_rules
 from .attendance_models import UNEXCUSED, AttendanceRecord, CaseHandoff
-from .child_status import apply_case_events, apply_now
+from .child_status import CASE_EVENT, apply_case_events, apply_now
 from .models import Child
 from .school_calendar import school_calendar
 
@@ -61,6 +61,13 @@ log = logging.getLogger(__name__)
 PROCESS_KEY = "persuasion"
 OPEN_STATUSES = ("active", "error")
 ABSENCE, RETURNED, EXCUSED_DAY = "absence", "returned", "excused"
+# What the ledger alone says to a case (sent here, from the school's attendance), and what a
+# case alone says to the ledger (case_event: the child's status, read by ledger.child_status).
+# Nobody may send them from outside (EngineConfig.reserved_messages; POST /api/v1/messages
+# answers 403): a forged "returned" would close a case, a forged case_event move a child's status.
+LEDGER = "考勤台账 (the attendance ledger)"
+DOMAIN_MESSAGES = {"absence_day": LEDGER, "excused_day": LEDGER, "returned": LEDGER,
+                   CASE_EVENT: "劝返案件，由台账读取 (the persuasion case; the ledger reads it)"}
 LEASE = timedelta(seconds=30)   # a dispatcher still holding a row after this has died
 MAX_BACKOFF = timedelta(minutes=10)
 

@@ -2,13 +2,14 @@
 caller's words, with the date keywords JSON Schema cannot say (``CompleteTask``)."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from jsonschema import ValidationError
 from referencing.exceptions import Unresolvable
 
 from ..errors import InvalidInput
-from ..formschema import UnsafePattern, form_validator
+from ..formschema import UnsafePattern, declared_fields, form_validator
 
 
 def _date_keywords(today: date):
@@ -58,6 +59,28 @@ def _is_date(value) -> bool:
     return isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"
 
 
+def _extra_fields(err) -> list[str]:
+    """The fields an ``additionalProperties: false`` / ``unevaluatedProperties: false`` error
+    is about (jsonschema reports it on the object, which would name the whole form): those of
+    the object its schema neither names in ``properties`` (for ``unevaluatedProperties`` also
+    in its combinators, ``formschema.declared_fields``) nor matches by ``patternProperties``."""
+    if err.validator not in ("additionalProperties", "unevaluatedProperties") or not isinstance(err.instance, dict):
+        return []
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    named = set(schema.get("properties") or {}) if err.validator == "additionalProperties" \
+        else declared_fields(schema)
+    patterns = [p for p in (schema.get("patternProperties") or {}) if isinstance(p, str)]
+    return [name for name in err.instance if name not in named
+            and not any(_matches(pattern, name) for pattern in patterns)]
+
+
+def _matches(pattern: str, name: str) -> bool:
+    try:
+        return re.search(pattern, name) is not None
+    except re.error:
+        return False
+
+
 def validate_form(schema: dict, data, message=None, today: date | None = None,
                   variables: dict | None = None) -> None:
     """Raise InvalidInput with ``{field path: message}`` for every JSON Schema violation.
@@ -79,6 +102,11 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
                 missing = [name for name in err.validator_value if name not in err.instance]
                 for name in missing:
                     errors.setdefault(".".join(filter(None, [path, name])), message(err) if message else "required")
+                continue
+            extra = _extra_fields(err)
+            if extra:   # one error per field that is not the form's, under its own name
+                for name in extra:
+                    errors.setdefault(".".join(filter(None, [path, name])), message(err) if message else err.message)
                 continue
             errors.setdefault(path or "data", message(err) if message else err.message)
     except (UnsafePattern, Unresolvable) as exc:
