@@ -40,3 +40,40 @@ def test_a_second_send_back_tells_the_deputy_and_each_further_one_the_leader(sce
     assert order == [("send_back_oversee", "task_force_deputy"), ("send_back_decide", "task_force_leader"),
                      ("send_back_decide", "task_force_leader")]
     assert town.history_verified(case_id)
+
+
+# --- early marriage: under 14 by the register's birth date, not by a typed box (§4) ------
+
+def born(town, birth: str, child_id: int = 1) -> None:
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from ledger.models import Child
+    with town.engine.db.transaction() as session:
+        session.execute(update(Child).where(Child.id == child_id).values(birth_date=date.fromisoformat(birth)))
+
+
+def test_early_marriage_under_14_by_the_register_is_a_mandatory_report(scenario):
+    from .test_support_measures import village
+    town = scenario
+    born(town, "2011-10-11")              # 13 on the village check (Fri 10-10); 14 the next day
+    case = village(town, cause="early_marriage", cause_detail="家人说已满 15 岁，已订婚", plan_measures=["other"])
+    assert town.names("police") == ["mandatory_report"]
+    task = town.task("police", "mandatory_report")
+    detail = town.client.get(f"/api/v1/tasks/{task['task_id']}", headers=town.headers("police")).json
+    assert "现年 **13 周岁**" in detail["instructions"] or "现年 13 周岁" in detail["instructions"]
+    assert town.engine.runtime.variables(case.id, "village_check")["child_age"] == 13
+
+
+def test_early_marriage_of_a_child_of_14_by_the_register_is_no_mandatory_report(scenario):
+    from .test_support_measures import village
+    town = scenario
+    born(town, "2011-09-01")              # 14 since 2025-09-01, whatever the village typed
+    case = village(town, cause="early_marriage", cause_detail="13 岁，已订婚", plan_measures=["other"])
+    assert town.names("police") == []
+    assert town.names("pzx") == ["plan_ack"]
+    ack = town.task("pzx", "plan_ack")
+    detail = town.client.get(f"/api/v1/tasks/{ack['task_id']}", headers=town.headers("pzx")).json
+    assert "已满十四周岁（14 周岁）" in detail["instructions"]
+    assert ("mandatory_report", "police_liaison", "town") not in town.tasks_in_order(case.id)
