@@ -22,7 +22,10 @@ throws, ``ledger.child_status``), and the status each event gives the child:
 
 * ``report_filed`` → 疑似辍学 (the principal sent the 报告单 to the town);
 * ``notice_expired`` → 辍学 (the deadline of the 限期返校通知书 passed, child still out);
-* ``returned`` → 在校 (back after the report: the registry is restored next);
+* ``returned`` → 在校 (back after the report: the registry is restored next; or back from a
+  medical leave before the report);
+* ``leave_started`` → 长期病假 (a medical leave of the lawful exit, processes/lawful_exit.bpmn);
+  ``leave_ended`` → 在校 (the leave is over and the child not back: persuasion goes on);
 * ``closed`` (with an outcome) → the outcome's status, if it has one.
 
 ``next_status(current, event, outcome)`` applies these rules; ``STATUS_EVENTS`` say from
@@ -97,15 +100,19 @@ OUTCOMES: dict[str, Outcome] = {o.code: o for o in (
 
 # Which statuses each event may move a child from: the case's own stages (A → C → A), never
 # over a status another procedure set (休学, 转出, 死亡 ...).
-_CASE_STAGES = {"enrolled", "suspected_dropout", "dropped_out", "whereabouts_unknown"}
+# 长期病假 is one of them: only a case's medical leave sets it, and the case's own return,
+# closure or the leave's end moves the child out of it again.
+_CASE_STAGES = {"enrolled", "suspected_dropout", "dropped_out", "whereabouts_unknown", "sick_leave"}
 STATUS_EVENTS: dict[str, tuple[str | None, frozenset]] = {
+    "leave_started": ("sick_leave", frozenset({"enrolled", "suspected_dropout", "whereabouts_unknown"})),
+    "leave_ended": ("enrolled", frozenset({"sick_leave"})),
     "report_filed": ("suspected_dropout", frozenset({"enrolled", "whereabouts_unknown"})),
     "notice_expired": ("dropped_out", frozenset({"enrolled", "suspected_dropout", "whereabouts_unknown"})),
     "returned": ("enrolled", frozenset(_CASE_STAGES)),
     "closed": (None, frozenset(_CASE_STAGES)),
 }
 CASE_EVENTS = {"report_filed": "报告单已报送", "notice_expired": "返校期限届满", "returned": "学生返校",
-               "closed": "结案"}
+               "leave_started": "病假开始", "leave_ended": "病假结束未返校", "closed": "结案"}
 
 
 class RuleError(ValueError):
