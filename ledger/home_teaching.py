@@ -74,3 +74,50 @@ def refer(engine, principal, child) -> dict:
     result = engine.messages.deliver(REFERRAL, {"child_id": child.id}, {"referred_from": role},
                                      actor=principal.username)
     return result.to_dict()
+
+
+VISIT_ELEMENTS = ("visit", "unscheduled_visit")
+
+
+def child_section(engine, child_id: int) -> dict | None:
+    """What the child page shows of the child's latest home-teaching case (issue 11): ``{id,
+    open, stage, placement, committee_ref, committee_on, plan: {...} | None, norm: (visits,
+    periods), visits_this_month, months: [{month, visits, periods, met}]}``, or None when the
+    child never had one. The disability and the assessment stay on the case's task pages."""
+    from sqlalchemy import select
+
+    from engine.errors import NotFound
+    from engine.persistence.models import HumanTask, ProcessInstance
+
+    with engine.db.read() as session:
+        case = session.scalars(select(ProcessInstance).where(
+            ProcessInstance.process_key == "home_teaching", ProcessInstance.business_key == f"child:{child_id}")
+            .order_by(ProcessInstance.id.desc()).limit(1)).first()
+        if case is None:
+            return None
+        first_of_month = engine.clock().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        visits = len(session.scalars(select(HumanTask.id).where(
+            HumanTask.instance_id == case.id, HumanTask.element_id.in_(VISIT_ELEMENTS),
+            HumanTask.status == "completed", HumanTask.completed_at >= first_of_month)).all())
+        case_id, is_open = case.id, case.status in ("active", "error")
+
+    def at(element):
+        try:
+            return engine.runtime.variables(case_id, element)
+        except NotFound:
+            return {}
+    latest, placed, plan = at(None), at("record_placement"), at("countersign_plan")
+    approved = plan.get("countersign_decision") == "countersign"
+    return {"id": case_id, "open": is_open, "stage": STAGES.get(latest.get("case_status"), "评估中"),
+            "placement": PLACEMENTS.get(placed.get("placement"), ""), "committee_ref": placed.get("committee_ref", ""),
+            "committee_on": placed.get("committee_on", ""),
+            "plan": {key: plan.get(key) for key in ("plan_teachers", "plan_weekdays_label", "plan_visit_start",
+                                                      "plan_visit_end", "plan_visits_per_month",
+                                                      "plan_periods_per_visit", "plan_from", "plan_until")}
+            if approved else None,
+            "norm": (latest.get("norm_visits_per_month"), latest.get("norm_periods_per_visit")),
+            "visits_this_month": visits,
+            "months": at("close_month").get("month_checks", [])}
+
+
+STAGES = {"assessing": "评估与安置", "teaching": "送教中", "exempt": "不具备学习条件（每年复核）", "closed": "已结案"}

@@ -322,3 +322,36 @@ def test_who_may_refer(scenario):
     assert town.client.post("/api/v1/children/1/home-teaching-referral", headers=town.headers("regzx")).status_code == 403
     assert town.client.post("/api/v1/children/999/home-teaching-referral", headers=town.headers("pzx")).status_code == 404
     assert town.cases(1) == []
+
+
+def test_the_child_page_refers_the_child_and_shows_placement_plan_and_months(scenario):
+    from tests.web.conftest import csrf_token, sign_in
+    town = scenario
+    town.at("2025-10-13", 9)
+    page = town.app.test_client()
+    assert sign_in(page, "vsjt").status_code == 302
+    html = page.get("/children/1").get_data(as_text=True)
+    assert "转介送教上门" in html
+    response = page.post("/children/1/home-teaching-referral", data={"csrf_token": csrf_token(page, "/children/1")})
+    assert response.status_code == 302
+    home = home_case(town)
+    assert town.data(home.id)["referred_from"] == "village_secretary"
+    html = page.get("/children/1").get_data(as_text=True)
+    assert f"案件编号 {home.id} · 评估与安置" in html and "转介送教上门</button>" not in html
+    # ... then placed, planned, one month taught (test_home_teaching's own steps)
+    town.at("2025-10-14", 15)
+    town.complete("ht31", "assess_school", SCHOOL)
+    town.complete("dpf", "assess_federation", FEDERATION)
+    town.at("2025-10-16", 10)
+    town.complete("dpf", "placement", {**COMMITTEE, "placement": "home_teaching"})
+    town.at("2025-10-20", 9)
+    for user, name, data in (("ht31", "draw_plan", PLAN), ("ht31", "guardian_agreement", AGREED),
+                             ("pzx", "approve_plan", APPROVE), ("dpf", "countersign_plan", COUNTERSIGN)):
+        town.complete(user, name, data)
+    town.pass_until("2025-11-01", 8)
+    principal = town.app.test_client()
+    assert sign_in(principal, "pzx").status_code == 302
+    html = principal.get("/children/1").get_data(as_text=True)
+    assert "安置方式：<strong>送教上门</strong>（县残教委〔2025〕12号，2025-10-16）" in html
+    assert "每周周二、周五 15:00–16:30" in html and "县定标准：每月至少 2 次、每次至少 2 课时" in html
+    assert '<td data-label="月份">2025-10</td>' in html and "未达标" in html
