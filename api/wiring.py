@@ -20,7 +20,11 @@ from .settings import Settings
 
 
 # Pure functions that scripts and expressions in processes/ may call (run in the sandbox).
-SCRIPT_FUNCTIONS = {"add_working_days": "engine.calendar:add_working_days"}
+SCRIPT_FUNCTIONS = {"add_working_days": "engine.calendar:add_working_days",
+                    # processes/home_teaching.bpmn: the county norm and the schedule's days
+                    "home_teaching_norm": "ledger.home_teaching:home_teaching_norm",
+                    "month_plan": "ledger.home_teaching:month_plan",
+                    "month_figures": "ledger.home_teaching:month_figures"}
 
 
 # The domain's checks for `baoxue check`, run after the engine's own (engine.consistency): each a

@@ -54,6 +54,7 @@ STATUSES: dict[str, Status] = {s.code: s for s in (
     Status("inclusive_class", "随班就读", "A", False),
     Status("special_school", "特教学校就读", "A", False),
     Status("home_teaching", "送教上门", "A", False),
+    Status("rehabilitation", "康复机构就读", "A", False),
     Status("suspended", "休学", "B", False),
     Status("deferred", "延缓入学", "B", False),
     Status("sick_leave", "长期病假", "B", False),
@@ -94,7 +95,8 @@ OUTCOMES: dict[str, Outcome] = {o.code: o for o in (
     Outcome("moved_away", "户籍迁出（已移交迁入地）", "moved_away", False, True),
     Outcome("emigrated", "出国（境）", "emigrated", False, True),
     Outcome("deceased", "死亡", "deceased", False, True),
-    Outcome("exempt_health", "经专家委员会认定不具备学习条件", "exempt_health", False, False),
+    Outcome("rehabilitation", "转康复机构（康教结合）", "rehabilitation", False, True),
+    Outcome("exempt_health", "经专家委员会认定不具备学习条件", "exempt_health", False, True),
     Outcome("referred_to_county", "移交县级程序", None, False, False),
 )}
 

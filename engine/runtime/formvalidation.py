@@ -55,6 +55,31 @@ def _order_bound(variables: dict):
     return keyword
 
 
+def _floor_bound(variables: dict):
+    """``x-notBelow`` on an object schema: ``{field: bound}`` means the number ``field`` is at
+    least the bound: a number, a sibling field's name, or ``$name`` for a variable of the case
+    (``{"plan_visits_per_month": "$norm_visits_per_month"}``: a minimum set per installation
+    and given to the case, which a static ``minimum`` cannot say). A bound that is not a
+    number (not filled in, not set in this case) checks nothing. The error's
+    ``validator_value`` is the bound's value, its ``bound`` attribute the bound as written."""
+    def keyword(validator, rules, instance, schema):
+        if not isinstance(instance, dict) or not isinstance(rules, dict):
+            return
+        for name, bound in rules.items():
+            got = instance.get(name)
+            limit = bound if _is_number(bound) else variables.get(bound[1:]) \
+                if isinstance(bound, str) and bound.startswith("$") else instance.get(bound)
+            if _is_number(got) and _is_number(limit) and got < limit:
+                error = ValidationError(f"{name} {got} is below {bound} {limit}", path=[name], validator_value=limit)
+                error.bound = bound
+                yield error
+    return keyword
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _is_date(value) -> bool:
     return isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"
 
@@ -88,12 +113,13 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
     ``message(error)`` turns a jsonschema error into the text shown (the caller's language);
     the default is jsonschema's own English, and "required" for a missing field. With
     ``today`` (the engine clock's local date) the date keywords of ``_date_keywords`` and
-    ``x-notBefore`` (``_order_bound``; ``$name`` bounds read ``variables``, the task's case
-    variables) apply. Validation never backtracks or fetches (``engine.formschema``).
+    ``x-notBefore`` (``_order_bound``) and ``x-notBelow`` (``_floor_bound``; ``$name`` bounds
+    read ``variables``, the task's case variables) apply. Validation never backtracks or fetches (``engine.formschema``).
     """
     if not isinstance(data, dict):
         raise InvalidInput("form data must be a JSON object", errors={"data": "must be an object"})
-    keywords = {**_date_keywords(today), "x-notBefore": _order_bound(variables or {})} if today is not None else None
+    keywords = {**_date_keywords(today), "x-notBefore": _order_bound(variables or {}),
+                "x-notBelow": _floor_bound(variables or {})} if today is not None else None
     errors = {}
     try:
         for err in form_validator(schema, keywords).iter_errors(data):

@@ -61,7 +61,7 @@ def test_disability_waits_for_the_placement_then_closes_as_home_teaching(scenari
     assert "残疾" not in (referral.payload or "")                # no health details in a message (issue 10 §7)
     town.report("2025-10-11", {1: U})                            # day 5: no dropout report
     town.report("2025-10-13", {1: U})
-    assert town.names("ht31") == [] and town.names("town") == []
+    assert town.names("ht31") == ["assess_school"] and town.names("town") == []   # the home-teaching case's
     town.complete("pzx", "home_teaching_placement", PENDING)    # not placed yet: the principal follows up on 10-15
     assert town.names("pzx") == []
     assert town.pass_until("2025-10-15", 9) == 1
