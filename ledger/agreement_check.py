@@ -26,7 +26,7 @@ from datetime import date
 from sqlalchemy import select
 
 from engine.calendar import BusinessCalendar
-from engine.errors import Conflict
+from engine.errors import Conflict, NotFound
 from engine.persistence.models import MessageSubscription
 
 from .agreement_models import Agreement, AgreementCampaign
@@ -82,6 +82,8 @@ def daily_check(engine, open_day: str | None = "09-01") -> CheckResult:
                 result.opened = year
             except Conflict:
                 pass
+            except (LookupError, NotFound) as exc:   # no town set up, or the process not deployed
+                log.info("agreements: the %s campaign is not opened: %s", year, exc)
     for ref, reason in _leavers(engine):
         engine.messages.deliver(WITHDRAWN, {"agreement_ref": ref}, {"reason": reason}, actor="ledger")
         result.withdrawn.append(ref)

@@ -38,7 +38,8 @@ class RegisterFilter:
 
     def check(self) -> "RegisterFilter":
         if self.status and self.status not in STATUS_NAMES:
-            raise InvalidInput("状态不正确", errors={"status": "应为 " + " / ".join(STATUS_NAMES)})
+            raise InvalidInput("状态不正确", errors={"status": "状态应为" + "、".join(
+                f"{name}（{code}）" for code, name in STATUS_NAMES.items()) + "之一"})
         if self.tier not in (None, 1, 2):
             raise InvalidInput("层级不正确", errors={"tier": "应为 1（镇与单位）或 2（单位与个人）"})
         return self

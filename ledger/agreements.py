@@ -50,7 +50,7 @@ UNIT_KINDS = {  # org unit kind -> who signs for it, who signs inside it, which 
     "village": {"head_role": "village_secretary", "staff_role": "grid_worker",
                 "agreement_kind": "town_village", "staff_kind": "village_grid_worker"},
 }
-DEFAULT_TARGETS = {"dropout_target": 0.0, "return_target": 100.0}
+DEFAULT_TARGETS = {"dropout_target": 0.0, "return_target": 100.0}   # per cent
 REMIND_WORKING_DAYS = 3        # issue 12: the reminder comes 3 working days before the deadline
 LATE_WORKING_DAYS = 10         # a late joiner has at least this long to sign
 DEADLINE_WORKING_DAYS = 20     # the default deadline after the campaign is opened
@@ -106,6 +106,7 @@ def start_campaign(engine, actor: str | None, school_year: str, *, deadline: dat
         raise InvalidInput("截止日期不能早于今天", errors={"deadline": "签订截止日期不能早于今天"})
     targets = {"dropout_target": DEFAULT_TARGETS["dropout_target"] if dropout_target is None else float(dropout_target),
                "return_target": DEFAULT_TARGETS["return_target"] if return_target is None else float(return_target)}
+    targets = {key: int(value) if value.is_integer() else value for key, value in targets.items()}
     for field, value in targets.items():
         if not 0 <= value <= 100:
             raise InvalidInput("目标应在 0 至 100 之间", errors={field: "应在 0 至 100（%）之间"})

@@ -96,6 +96,10 @@ def test_everyone_signs_in_reverse_order_and_results_map_to_their_parties(scenar
     assert set(by_ref(register(town, "pzx"))) == {f"{YEAR}/zx", f"{YEAR}/zx/ht31", f"{YEAR}/zx/ht32"}
     assert set(by_ref(register(town, "ht31"))) == {f"{YEAR}/zx/ht31"}
     assert set(by_ref(register(town, "vsjt"))) == {f"{YEAR}/v-jt", f"{YEAR}/v-jt/gwjt"}
+    bad = town.client.get("/api/v1/agreements", headers=town.headers("leader"), query_string={"status": "late"})
+    assert bad.status_code == 422 and "status" in bad.json["errors"]
+    export = town.client.get("/api/v1/agreements/export.xlsx", headers=town.headers("pzx"))
+    assert export.status_code == 200 and export.data[:2] == b"PK"
 
 
 def test_signed_documents_are_kept_and_their_hash_is_in_the_audit_chain(scenario):
