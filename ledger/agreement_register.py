@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from engine.audit import append_event, instance_stream
+from engine.outbox import wall_clock
 from engine.persistence.models import AuditEvent, Message
 
 from .agreement_models import Agreement, AgreementCampaign, AgreementDocument, AgreementEvent
@@ -53,6 +54,14 @@ def apply_agreement_events(engine, limit: int = 1000) -> int:
             except IntegrityError:
                 continue
     return applied
+
+
+def unapplied(session, older_than: timedelta) -> list[Message]:
+    """``agreement_event`` messages not applied ``older_than`` after they were thrown, for
+    ``baoxue check``: the register is behind its processes."""
+    return list(session.scalars(select(Message).where(
+        Message.name == EVENT, Message.received_at < wall_clock() - older_than,
+        ~exists().where(AgreementEvent.message_id == Message.id)).order_by(Message.id)))
 
 
 def _apply(engine, session, message: Message) -> None:

@@ -30,9 +30,10 @@ def grid_workers(town) -> None:
                         roles=[("grid_worker", village)])
 
 
-def launch(town, deadline: str = DEADLINE) -> dict:
+def launch(town, deadline: str = DEADLINE, *, with_grid_workers: bool = True) -> dict:
     """Open the campaign (livelihood office) and launch it from the review task."""
-    grid_workers(town)
+    if with_grid_workers:
+        grid_workers(town)
     town.at("2025-09-01", 9)
     response = town.client.post("/api/v1/agreements/campaigns", headers=town.headers("livelihood"),
                                 json={"school_year": YEAR, "deadline": deadline})
@@ -238,3 +239,33 @@ def test_year_end_assessment_per_unit_is_recorded(scenario):
     data = register(town, tier=1)
     assert {item["assessment_name"] for item in data["items"]} == {"达标"}
     assert data["campaign"]["status"] == "closed"
+
+
+def test_baoxue_check_reports_what_the_register_has_not_applied(scenario):
+    from ledger.checks import agreement_event_unapplied
+    town = scenario
+    launch(town)
+    assert list(agreement_event_unapplied(town.engine)) == []
+    task = town.task("pzx", "sign_unit")      # completed behind the register's back: nothing applies it
+    town.engine.runtime.complete_task(task["task_id"], {"decision": "accept", "signer_name": "张校长"}, actor="pzx")
+    [finding] = agreement_event_unapplied(town.engine)
+    assert finding.check == "agreement_event_unapplied" and "signed" in finding.message
+    after_step(town.engine)
+    assert list(agreement_event_unapplied(town.engine)) == []
+    assert by_ref(register(town))[f"{YEAR}/zx"]["signed_by"] == "pzx"
+
+
+def test_a_unit_without_staff_completes_its_tier_and_a_later_grid_worker_is_picked_up(scenario):
+    town = scenario
+    launch(town, with_grid_workers=False)       # no grid worker anywhere yet
+    sign_unit(town, "v-jt")
+    assert not [ref for ref in by_ref(register(town)) if ref.startswith(f"{YEAR}/v-jt/")]
+    grid_workers(town)
+    town.at("2025-09-15", 2)
+    result = daily_check(town.engine, open_day=None)
+    assert result.started == [f"{YEAR}/v-jt/gwjt"]            # v-fg has not signed: its tier 2 is still to come
+    item = by_ref(register(town))[f"{YEAR}/v-jt/gwjt"]
+    # 10 working days on, past the campaign's deadline: Sunday 28 September 2025 is a working day (调休).
+    assert item["late"] and item["due_at"][:10] == "2025-09-28"
+    sign_person(town, "gwjt")
+    assert by_ref(register(town))[f"{YEAR}/v-jt/gwjt"]["status"] == "signed"
