@@ -34,9 +34,10 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
     app.extensions["baoxue.engine"] = engine or build_engine(settings)
 
     api = Api(app)
-    from .rest import (attendance, check, children, definitions, incidents, instances, messages, session, tasks,
-                       users)
-    for module in (session, tasks, instances, messages, definitions, users, attendance, incidents, check, children):
+    from .rest import (agreements, attendance, check, children, definitions, incidents, instances, messages, session,
+                       tasks, users)
+    for module in (session, tasks, instances, messages, definitions, users, attendance, incidents, check, children,
+                   agreements):
         api.register_blueprint(module.blp)
     register_pages(app)  # staff pages; CSRFProtect for all but /api (api/web/__init__.py)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +36,9 @@ class Settings:
     audit_key: str = ""
     audit_checkpoint_file: Path | None = None       # default: var_dir / audit-checkpoints.jsonl
     audit_checkpoint_minutes: float = 10.0
+    # The day (MM-DD) the worker opens the school year's agreement campaign (issue 12), None: never
+    # (BAOXUE_AGREEMENT_OPEN_DAY, "off" to leave it to the office).
+    agreement_open_day: str | None = "09-01"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -51,6 +55,7 @@ class Settings:
             audit_key=os.environ.get("BAOXUE_AUDIT_KEY", ""),
             audit_checkpoint_file=_path_or_none(os.environ.get("BAOXUE_AUDIT_CHECKPOINT_FILE")),
             audit_checkpoint_minutes=_minutes(os.environ.get("BAOXUE_AUDIT_CHECKPOINT_MINUTES")),
+            agreement_open_day=_month_day(os.environ.get("BAOXUE_AGREEMENT_OPEN_DAY", "09-01")),
         )
         for key, value in overrides.items():
             setattr(settings, key, value)
@@ -118,6 +123,19 @@ def _positive_hours(raw: str) -> float:
     return hours
 def _path_or_none(value: str | None) -> Path | None:
     return Path(value) if value and value.strip() else None
+
+
+def _month_day(value: str) -> str | None:
+    """``MM-DD`` (a day that exists in every year), or None for "off"."""
+    value = value.strip()
+    if value.lower() == "off":
+        return None
+    try:
+        month, day = (int(part) for part in value.split("-"))
+        date(2001, month, day)
+    except ValueError:
+        raise ValueError(f"BAOXUE_AGREEMENT_OPEN_DAY must be MM-DD (e.g. 09-01) or off, not {value!r}") from None
+    return f"{month:02d}-{day:02d}"
 
 
 def _minutes(value: str | None) -> float:

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from engine.errors import Forbidden, InstanceInError, NotFound
 from engine.persistence.models import HumanTask
 from ledger import access
+from ledger.agreement_check import after_step as agreements_after_step
 from ledger.child_status import apply_now
 from ledger.document_versions import seal_after
 
 NOT_FOUND = "任务不存在 (task not found)"
 IN_ERROR = "该案件运行出错，须由管理员处理故障（重试或标记已处理）后才能认领或办理此任务"
+AGREEMENT_PROCESSES = frozenset({"responsibility_agreements", "agreement_unit", "agreement_person"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,9 @@ def complete(engine, principal, task_id: str, data: dict):
     # The step may have told the ledger something (a case_event: the child's status, the
     # outcome): apply it now so the child page shows it (the worker would, a moment later).
     apply_now(engine)
+    # An agreement step: the register follows, and the next tier is named (ledger.agreement_check).
+    if row.process_key in AGREEMENT_PROCESSES:
+        agreements_after_step(engine)
     # A confirmed dropout report is kept as confirmed now (ledger.document_versions).
     seal_after(engine, row.instance_id, row.element_id)
     return result

@@ -30,11 +30,13 @@ class PeriodicJob:
 
 
 def _fire_timers(engine) -> str | None:
+    from ledger.agreement_check import after_step as agreements_after_step
     from ledger.child_status import apply_case_events
     fired = engine.timers.sweep(limit=SWEEP_LIMIT)
     if not fired:
         return None
     applied = apply_case_events(engine)   # a timer's step may tell the ledger something
+    agreements_after_step(engine)         # an agreement's reminder or overdue (ledger.agreement_check)
     shown = ", ".join(f"#{f.instance_id} {f.process_key}/{f.element_id}" for f in fired[:10])
     return (f"fired {len(fired)} timer(s): {shown}" + (" ..." if len(fired) > 10 else "")
             + (f"; {applied} case event(s) applied" if applied else ""))
@@ -52,10 +54,12 @@ def _continue_instances(engine) -> str | None:
 def _deliver_outboxes(engine) -> str | None:
     """Messages and attendance events left pending (a crash after commit, a busy or failed
     case): delivered at least once, applied once (engine.messages, ledger.case_handoff)."""
+    from ledger.agreement_check import after_step as agreements_after_step
     from ledger.case_handoff import dispatch_pending
     from ledger.child_status import apply_case_events
     messages, handoffs = engine.messages.deliver_pending(), dispatch_pending(engine)
     applied = apply_case_events(engine)     # what the cases told the ledger (the child's status)
+    applied += agreements_after_step(engine)  # and what the agreement processes told or asked it
     if not (messages or handoffs or applied):
         return None
     return f"{messages} message(s), {handoffs} attendance event(s) handed on, {applied} case event(s) applied"
@@ -105,6 +109,16 @@ def audit_checkpoint_job(path, minutes: float) -> PeriodicJob:
     return PeriodicJob("audit-checkpoint", minutes * 60, run)
 
 
+AGREEMENTS_EVERY = 3600.0   # seconds between the agreements' daily checks (each is idempotent)
+
+
+def agreements_job(open_day: str | None) -> PeriodicJob:
+    """The agreements' daily check (``ledger.agreement_check.daily_check``), hourly: opens the
+    year's campaign on ``open_day``, adds newcomers' signings, withdraws leavers'."""
+    from ledger.agreement_check import daily_check
+    return PeriodicJob("agreements", AGREEMENTS_EVERY, lambda engine: daily_check(engine, open_day).summary())
+
+
 def default_jobs(interval: float, settings=None, *, check_hours: float | None = None) -> list[PeriodicJob]:
     """The jobs of ``baoxue worker``: ``interval`` is the timer sweep's and the outboxes'
     period in seconds; the consistency check runs every ``check_hours`` (default:
@@ -117,6 +131,7 @@ def default_jobs(interval: float, settings=None, *, check_hours: float | None = 
             PeriodicJob("continue", interval, _continue_instances)]
     if settings is not None:
         jobs.append(audit_checkpoint_job(settings.audit_checkpoint_file, settings.audit_checkpoint_minutes))
+        jobs.append(agreements_job(settings.agreement_open_day))
     return jobs
 
 

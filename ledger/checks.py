@@ -9,6 +9,8 @@ dropout control, read-only.
 * ``case_event_unapplied``: what a case told the ledger (``case_event``: the child's status,
   the outcome) not applied a minute later (``ledger.child_status``): the worker is down, or the
   message names no known child.
+* ``agreement_event_unapplied``: what an agreement process told the register
+  (``agreement_event``, ``ledger.agreement_register``) not applied a minute later.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Iterable
 
 from engine.consistency import Check, Finding
 
-from . import case_handoff, child_status
+from . import agreement_register, case_handoff, child_status
 
 STALE = timedelta(minutes=1)
 
@@ -51,6 +53,15 @@ def case_event_unapplied(engine) -> Iterable[Finding]:
                       "child's status (run the worker)", subject=f"message {row.id}")
 
 
+def agreement_event_unapplied(engine) -> Iterable[Finding]:
+    with engine.db.snapshot() as session:
+        rows = agreement_register.unapplied(session, STALE)
+    for row in rows:
+        yield Finding("agreement_event_unapplied", f"agreement event {row.payload} of {row.sender} not applied "
+                      "to the register (run the worker)", subject=f"message {row.id}")
+
+
 DOMAIN_CHECKS = [Check("absence_without_case", absence_without_case),
                  Check("undelivered_outbox", undelivered_outbox),
-                 Check("case_event_unapplied", case_event_unapplied)]
+                 Check("case_event_unapplied", case_event_unapplied),
+                 Check("agreement_event_unapplied", agreement_event_unapplied)]

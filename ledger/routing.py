@@ -5,6 +5,13 @@ school/class/village." The instance data carries only ``child_id``; the child's 
 school and village are read from the register at the moment the task becomes ready.
 Where a lane needs what the data lacks, the task goes to the town's task-force deputy,
 flagged unroutable, never to nobody.
+
+A task about a *party* rather than a child (a responsibility agreement, issue 12: a unit's
+head or one named person) names its route in three task properties, each a Python
+expression read against the task's data: ``partyRole`` (a role code), ``partyUnit`` (the
+org unit) and optionally ``partyUser`` (a username: the task is created claimed by that
+person, so no colleague holding the same role and unit can sign for them). The lane then
+only draws the task in the diagram.
 """
 from __future__ import annotations
 
@@ -29,6 +36,8 @@ def route_task(task: TaskContext) -> Route:
         town = town_code(session)
     except LookupError:  # no org units set up yet: keep the task visible to nobody but admins
         return Route(role=task.lane, org_unit=None, unroutable=True, notes={"reason": "no town set up"})
+    if task.properties.get("partyRole"):
+        return _party_route(task, town)
     child = _child(session, task.data.get("child_id"))
     subject = str(child.id) if child else None
     role = ROLE_BY_CODE.get(task.lane or "")
@@ -42,6 +51,20 @@ def route_task(task: TaskContext) -> Route:
     if not org_unit:
         return _unroutable(town, subject, f"child {child.id} has no {role.scope} for {role.code}")
     return Route(role=role.code, org_unit=org_unit, subject_id=subject)
+
+
+def _party_route(task: TaskContext, town: str) -> Route:
+    """Route by the task's ``partyRole`` / ``partyUnit`` / ``partyUser`` expressions."""
+    try:
+        values = {name: task.evaluate(task.properties[name]) if task.properties.get(name) else None
+                  for name in ("partyRole", "partyUnit", "partyUser")}
+    except Exception as exc:  # noqa: BLE001 - a bad expression must not lose the task
+        return _unroutable(town, None, f"party route: {exc}")
+    role = ROLE_BY_CODE.get(str(values["partyRole"] or ""))
+    if role is None or not values["partyUnit"]:
+        return _unroutable(town, None, f"party route gave role {values['partyRole']!r}, unit {values['partyUnit']!r}")
+    return Route(role=role.code, org_unit=str(values["partyUnit"]),
+                 assignee=str(values["partyUser"]) if values["partyUser"] else None)
 
 
 def _child(session, child_id):

@@ -5,6 +5,7 @@ import json
 import os
 from collections import Counter
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -277,3 +278,23 @@ def test_demo_cases_are_the_same_every_time(sqlite_url, tmp_path):
         engine.close()
         return absences, tasks
     assert seed(sqlite_url) == seed(f"sqlite:///{tmp_path / 'other.db'}")
+
+
+def test_demo_agreements_have_tier_1_mostly_signed_and_some_pending(engine):
+    """Issue 12: this school year's campaign, through the real processes: most units signed and
+    countersigned, one objection, one unit and some staff pending; documents kept and audited."""
+    from ledger.agreement_views import RegisterFilter, register
+    from ledger.demo_agreements import seed_agreements
+    with engine.db.transaction() as session:
+        build_demo_town(session, engine.clock())
+    engine.repository.deploy_paths([ROOT / "processes"], actor="init")
+    made = seed_agreements(engine)
+    leader = SimpleNamespace(username="leader", holds=lambda role, unit=None: role == "task_force_leader",
+                             units=lambda role: set())
+    tier1 = register(engine, leader, RegisterFilter(tier=1))
+    assert tier1["school_year"] == made.school_year and tier1["counts"]["total"] == 12   # 3 schools, 9 villages
+    assert tier1["counts"]["signed"] == made.units_signed == 10
+    assert tier1["counts"]["refused"] == 1 and tier1["counts"]["pending"] == 1
+    tier2 = register(engine, leader, RegisterFilter(tier=2))
+    assert tier2["counts"]["signed"] == made.staff_signed > 0 and tier2["counts"]["pending"] == made.staff_pending > 0
+    assert engine.history.verify_chain(tier1["campaign"]["instance_id"]).ok

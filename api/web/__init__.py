@@ -14,7 +14,8 @@
   failed steps, retry or resolve; /admin/check: the last consistency check), ``attendance`` (/attendance:
   daily attendance), ``children`` (/children: the register, dropout-tendency flag),
   ``calendar`` (/calendar: school days), ``documents`` (/instances/<id>/documents/<kind>:
-  a case's printable documents).
+  a case's printable documents), ``agreements`` (/agreements: responsibility agreements,
+  their register and signed documents).
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ csrf = CSRFProtect()
 
 
 def register(app: Flask) -> None:
-    from . import admin, attendance, calendar, cases, children, common, documents, inbox, incidents, login, tasks
+    from . import (admin, agreements, attendance, calendar, cases, children, common, documents, inbox, incidents, login,
+                   tasks)
 
     app.config.update(
         # Checked by _protect_pages below (pages only), not by Flask-WTF's default hook.
@@ -49,7 +51,7 @@ def register(app: Flask) -> None:
         return common.error_page(400, "页面已过期或来源不明，本次操作未执行。请返回并刷新页面后重试。")
 
     pages = Blueprint("web", __name__)
-    for module in (login, inbox, tasks, cases, admin, incidents, attendance, children, calendar, documents):
+    for module in (login, inbox, tasks, cases, admin, incidents, attendance, children, calendar, documents, agreements):
         pages.register_blueprint(module.bp)
     common.page_error_handlers(pages)
     app.register_blueprint(pages)

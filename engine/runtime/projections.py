@@ -79,13 +79,14 @@ def sync_human_tasks(ctx) -> list[HumanTask]:
             form_key=props.get("formJsonSchemaFilename"), ui_form_key=props.get("formUiSchemaFilename"),
             due_at=ctx.hooks.due_policy(info), priority=_priority(props),
             candidate_role=route.role, org_unit=route.org_unit, unroutable=route.unroutable,
-            subject_id=route.subject_id, status="open", created_at=ctx.now,
+            subject_id=route.subject_id, assignee=route.assignee, status="open", created_at=ctx.now,
         )
         session.add(row)
         created.append(row)
         ctx.audit("task_ready", element_id=info.element_id, task_id=task_id,
                   data={"name": info.name, "lane": info.lane, "role": route.role,
                         "org_unit": route.org_unit, "unroutable": route.unroutable,
+                        **({"assignee": route.assignee} if route.assignee else {}),
                         "due_at": row.due_at.isoformat() if row.due_at else None})
     for task_id, row in open_rows.items():
         if task_id in ready:

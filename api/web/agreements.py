@@ -1,0 +1,142 @@
+"""The responsibility agreements' pages (issue 12).
+
+* ``GET /agreements``: the register of a school year: counts by status, filters (year, unit,
+  status, tier), one line per agreement with its documents; the export as .xlsx
+  (``/agreements/export.xlsx``, same filters). The office and the task force may open the
+  year's campaign from here (``POST /agreements/campaigns``).
+* ``GET /agreements/<ref>/text``: what a party reads before confirming (the latest kept
+  document, else the text from its template), with the kept versions.
+* ``GET /agreements/documents/<id>``: a kept document as a printable A4 page (PDF-ready
+  HTML: print to PDF from the browser); ``.docx`` the same as a Word file.
+* ``GET /agreements/templates``: the four texts as kept in the repository.
+
+Scope and rules: ``ledger.agreement_views``; a document outside one's scope is a 404.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, flash, redirect, render_template, request
+
+from engine.errors import Conflict, InvalidInput, NotFound
+from ledger.agreement_check import after_step
+from ledger.agreement_texts import KINDS, paragraphs, template_source, to_docx
+from ledger.agreement_views import (STATUS_NAMES, RegisterFilter, current_text, document, documents, export_xlsx,
+                                    register, visible_agreement, years)
+from ledger.agreements import STARTERS, school_year_of, start_campaign, units_of
+
+from ..auth import current_principal, login_required
+from .common import engine, error_page
+
+bp = Blueprint("agreements", __name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _filter() -> RegisterFilter:
+    tier = request.args.get("tier", "")
+    return RegisterFilter(school_year=request.args.get("year") or None, unit=request.args.get("unit") or None,
+                          status=request.args.get("status") or None,
+                          tier=int(tier) if tier in ("1", "2") else None)
+
+
+@bp.get("/agreements")
+@login_required
+def index():
+    """The register page (see the module doc)."""
+    principal = current_principal()
+    flt = _filter()
+    try:
+        data = register(engine(), principal, flt)
+    except InvalidInput as exc:
+        return error_page(422, "；".join(exc.errors.values()), "筛选条件不正确")
+    with engine().db.read() as session:
+        units = units_of(session)
+    return render_template("agreements.html", data=data, flt=flt, years=years(engine()), units=units,
+                           statuses=STATUS_NAMES, query=request.query_string.decode("ascii", "replace"),
+                           may_start=any(principal.holds(role) for role in STARTERS),
+                           this_year=school_year_of(engine().clock().astimezone(engine().zone).date()))
+
+
+@bp.get("/agreements/export.xlsx")
+@login_required
+def export():
+    """The register as filtered, as .xlsx."""
+    try:
+        data = register(engine(), current_principal(), _filter())
+    except InvalidInput as exc:
+        return error_page(422, "；".join(exc.errors.values()), "筛选条件不正确")
+    return Response(export_xlsx(data), mimetype=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=agreements-{data['school_year']}.xlsx"})
+
+
+@bp.post("/agreements/campaigns")
+@login_required
+def open_campaign():
+    """Open a school year's campaign (the office, the task force); errors shown in Chinese."""
+    principal = current_principal()
+    if not any(principal.holds(role) for role in STARTERS):
+        return error_page(403, "只有镇民生服务办或控辍保学专班可以发起目标责任书签订。")
+    deadline = request.form.get("deadline") or None
+    try:
+        result = start_campaign(engine(), principal.username, request.form.get("school_year", ""),
+                                deadline=date.fromisoformat(deadline) if deadline else None)
+    except ValueError:
+        flash("签订截止日期格式不正确。", "error")
+        return redirect("/agreements")
+    except InvalidInput as exc:
+        flash("；".join(exc.errors.values()), "error")
+        return redirect("/agreements")
+    except Conflict as exc:
+        flash(exc.message, "error")
+        return redirect("/agreements")
+    after_step(engine())
+    flash(f"已发起 {result['school_year']} 学年目标责任书签订，请在待办中审核并发起。", "success")
+    return redirect("/inbox")
+
+
+@bp.get("/agreements/<path:ref>/text")
+@login_required
+def text(ref: str):
+    """The agreement's current text, with its kept versions."""
+    try:
+        row, body = current_text(engine(), current_principal(), ref)
+    except NotFound:
+        return error_page(404, "责任书不存在，或您无权查看。", "责任书不存在")
+    title, lines = paragraphs(body)
+    return render_template("agreement_doc.html", title=title, lines=lines, row=row, document=None,
+                           versions=documents(engine(), row.id))
+
+
+@bp.get("/agreements/documents/<int:document_id>")
+@login_required
+def show_document(document_id: int):
+    """A kept document, printable."""
+    try:
+        doc = document(engine(), current_principal(), document_id)
+        row, _ = visible_agreement(engine(), current_principal(), doc.agreement_id)
+    except NotFound:
+        return error_page(404, "文书不存在，或您无权查看。", "文书不存在")
+    title, lines = paragraphs(doc.text)
+    return render_template("agreement_doc.html", title=title, lines=lines, row=row, document=doc,
+                           versions=documents(engine(), row.id))
+
+
+@bp.get("/agreements/documents/<int:document_id>.docx")
+@login_required
+def document_docx(document_id: int):
+    """A kept document as .docx."""
+    try:
+        doc = document(engine(), current_principal(), document_id)
+    except NotFound:
+        return error_page(404, "文书不存在，或您无权查看。", "文书不存在")
+    return Response(to_docx(doc.text), mimetype=DOCX, headers={
+        "Content-Disposition": f"attachment; filename=agreement-{doc.agreement_id}-v{doc.version}.docx"})
+
+
+@bp.get("/agreements/templates")
+@login_required
+def templates():
+    """The agreement texts as kept in the repository (placeholders shown as they are)."""
+    return render_template("agreement_templates.html",
+                           texts=[(KINDS[kind][0], template_source(kind)) for kind in KINDS])

@@ -1,0 +1,191 @@
+"""What the register shows, to whom (issue 12): per school year, per unit and per person,
+with counts, filters, the Excel export and the signed documents.
+
+Scope: the task force (leader, deputy), the discipline inspector, the livelihood office and
+the town government see the whole town; a principal their school, a village secretary their
+village (the unit's own agreement and its staff's); anyone else their own agreements.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from engine.errors import InvalidInput, NotFound
+
+from .agreement_models import Agreement, AgreementCampaign, AgreementDocument
+from .agreement_register import agreement_text
+from .agreement_texts import KINDS
+from .directory import role_name, unit_names
+
+TOWN_READERS = ("task_force_leader", "task_force_deputy", "discipline_inspector", "livelihood_office",
+                "town_government")
+UNIT_HEADS = ("principal", "village_secretary")
+STATUS_NAMES = {"pending": "待签", "overdue": "逾期未签", "refused": "有异议", "awaiting_countersign": "待会签",
+                "signed": "已签订", "withdrawn": "已撤回"}
+ASSESSMENT_NAMES = {"met": "达标", "not_met": "未达标"}
+
+
+@dataclass
+class RegisterFilter:
+    school_year: str | None = None
+    unit: str | None = None
+    status: str | None = None
+    tier: int | None = None
+
+    def check(self) -> "RegisterFilter":
+        if self.status and self.status not in STATUS_NAMES:
+            raise InvalidInput("状态不正确", errors={"status": "状态应为" + "、".join(
+                f"{name}（{code}）" for code, name in STATUS_NAMES.items()) + "之一"})
+        if self.tier not in (None, 1, 2):
+            raise InvalidInput("层级不正确", errors={"tier": "应为 1（镇与单位）或 2（单位与个人）"})
+        return self
+
+
+def scope_condition(principal):
+    """A WHERE clause on Agreement selecting what the person may see (module doc)."""
+    if any(principal.holds(role) for role in TOWN_READERS):
+        return Agreement.id.is_not(None)
+    units = set().union(*(principal.units(role) for role in UNIT_HEADS))
+    mine = Agreement.party_username == principal.username
+    return Agreement.unit_code.in_(sorted(units)) | mine if units else mine
+
+
+def display_status(row: Agreement, now: datetime) -> str:
+    """pending | overdue | refused | awaiting_countersign | signed | withdrawn."""
+    if row.status == "pending":
+        late = row.overdue_at is not None or (row.due_at is not None and row.due_at < now)
+        return "overdue" if late else "pending"
+    if row.status == "signed" and row.tier == 1 and row.countersigned_at is None:
+        return "awaiting_countersign"
+    return row.status
+
+
+def years(engine) -> list[str]:
+    """The school years with a campaign, latest first."""
+    with engine.db.read() as session:
+        return list(session.scalars(select(AgreementCampaign.school_year).order_by(AgreementCampaign.school_year.desc())))
+
+
+def register(engine, principal, flt: RegisterFilter) -> dict:
+    """``{school_year, campaign, counts: {status: n, total}, items: [...]}`` of the year
+    (the latest by default), filtered and scoped; each item as ``describe``."""
+    flt.check()
+    now = engine.clock()
+    with engine.db.read() as session:
+        year = flt.school_year or session.scalar(select(AgreementCampaign.school_year)
+                                                 .order_by(AgreementCampaign.school_year.desc()).limit(1))
+        campaign = session.scalar(select(AgreementCampaign).where(AgreementCampaign.school_year == year)) if year else None
+        if campaign is None:
+            return {"school_year": year, "campaign": None, "counts": {"total": 0}, "items": []}
+        query = select(Agreement).where(Agreement.campaign_id == campaign.id, scope_condition(principal))
+        if flt.unit:
+            query = query.where(Agreement.unit_code == flt.unit)
+        if flt.tier:
+            query = query.where(Agreement.tier == flt.tier)
+        rows = list(session.scalars(query.order_by(Agreement.tier, Agreement.unit_code, Agreement.party_username)))
+        names = unit_names(session, {r.unit_code for r in rows} | {r.party_unit for r in rows})
+        items = [describe(row, names, now) for row in rows]
+        counts = {code: 0 for code in STATUS_NAMES}
+        for item in items:
+            counts[item["status"]] += 1
+        counts["total"] = len(items)
+        if flt.status:
+            items = [item for item in items if item["status"] == flt.status]
+        return {"school_year": year, "campaign": _campaign(campaign), "counts": counts, "items": items}
+
+
+def _campaign(campaign: AgreementCampaign) -> dict:
+    return {"id": campaign.id, "school_year": campaign.school_year, "status": campaign.status,
+            "instance_id": campaign.instance_id, "dropout_target": campaign.dropout_target,
+            "return_target": campaign.return_target,
+            "deadline": campaign.deadline.isoformat() if campaign.deadline else None}
+
+
+def describe(row: Agreement, names: dict, now: datetime) -> dict:
+    """One register line: ``{id, ref, tier, kind, kind_name, unit, unit_name, party, status,
+    status_name, due_at, reminded_at, overdue_at, refusal_reason, signed_at, signed_by,
+    signer_name, countersigned_at, countersigned_by, withdrawn_reason, assessment, late}``."""
+    def iso(value):
+        return value.isoformat() if value else None
+    status = display_status(row, now)
+    return {"id": row.id, "ref": row.ref, "tier": row.tier, "kind": row.kind, "kind_name": KINDS[row.kind][0],
+            "unit": row.unit_code, "unit_name": names.get(row.unit_code, row.unit_code),
+            "party": {"role": row.party_role, "role_name": role_name(row.party_role), "org_unit": row.party_unit,
+                      "org_unit_name": names.get(row.party_unit, row.party_unit), "username": row.party_username,
+                      "name": row.party_name},
+            "status": status, "status_name": STATUS_NAMES[status], "due_at": iso(row.due_at),
+            "reminded_at": iso(row.reminded_at), "overdue_at": iso(row.overdue_at),
+            "refusal_reason": row.refusal_reason, "signed_at": iso(row.signed_at), "signed_by": row.signed_by,
+            "signer_name": row.signer_name, "countersigned_at": iso(row.countersigned_at),
+            "countersigned_by": row.countersigned_by, "withdrawn_reason": row.withdrawn_reason,
+            "assessment": row.assessment, "assessment_name": ASSESSMENT_NAMES.get(row.assessment or ""),
+            "assessment_notes": row.assessment_notes, "late": row.late}
+
+
+EXPORT_COLUMNS = (("学年", None), ("层级", "tier"), ("责任书", "kind_name"), ("单位", "unit_name"),
+                  ("签订人", None), ("职务", None), ("状态", "status_name"), ("截止", "due_at"),
+                  ("确认人", "signer_name"), ("确认时间", "signed_at"), ("会签时间", "countersigned_at"),
+                  ("异议理由", "refusal_reason"), ("撤回原因", "withdrawn_reason"), ("考核", "assessment_name"))
+
+
+def export_xlsx(data: dict) -> bytes:
+    """The register as shown (``register``'s dict) as an .xlsx workbook, one row per agreement."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = f"目标责任书 {data['school_year'] or ''}"[:31]
+    sheet.append([title for title, _ in EXPORT_COLUMNS])
+    for item in data["items"]:
+        party = item["party"]
+        values = {"学年": data["school_year"], "签订人": party["name"] or party["username"],
+                  "职务": f"{party['role_name']} {party['org_unit_name']}"}
+        sheet.append([values.get(title) if key is None else item.get(key) for title, key in EXPORT_COLUMNS])
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def visible_agreement(engine, principal, ref_or_id) -> tuple[Agreement, AgreementCampaign]:
+    """The agreement (by id or ref) if the person may see it, else NotFound (no hint)."""
+    with engine.db.read() as session:
+        key = Agreement.id == int(ref_or_id) if str(ref_or_id).isdigit() else Agreement.ref == str(ref_or_id)
+        row = session.scalar(select(Agreement).where(key, scope_condition(principal)))
+        if row is None:
+            raise NotFound("责任书不存在 (agreement not found)")
+        campaign = session.get(AgreementCampaign, row.campaign_id)
+        session.expunge_all()
+        return row, campaign
+
+
+def documents(engine, agreement_id: int) -> list[dict]:
+    """``[{id, version, title, sha256, created_at}]`` of an agreement, oldest first."""
+    with engine.db.read() as session:
+        return [{"id": d.id, "version": d.version, "title": d.title, "sha256": d.sha256,
+                 "created_at": d.created_at.isoformat()} for d in session.scalars(
+            select(AgreementDocument).where(AgreementDocument.agreement_id == agreement_id)
+            .order_by(AgreementDocument.version))]
+
+
+def document(engine, principal, document_id: int) -> AgreementDocument:
+    """One kept document, if the person may see its agreement; else NotFound."""
+    with engine.db.read() as session:
+        doc = session.get(AgreementDocument, document_id)
+        if doc is None:
+            raise NotFound("文书不存在 (document not found)")
+        session.expunge(doc)
+    visible_agreement(engine, principal, doc.agreement_id)
+    return doc
+
+
+def current_text(engine, principal, ref: str) -> tuple[Agreement, str]:
+    """What a party reads before confirming: the latest kept document, or the text rendered
+    from its template with the parties and targets."""
+    row, campaign = visible_agreement(engine, principal, ref)
+    kept = documents(engine, row.id)
+    if kept:
+        return row, document(engine, principal, kept[-1]["id"]).text
+    with engine.db.read() as session:
+        return row, agreement_text(session, campaign, row)
