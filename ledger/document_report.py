@@ -45,7 +45,7 @@ def report(case: Case, *, upto: int | None = None) -> dict:
                       and s["submitted"].get("report_decision", "confirm") == "confirm"), None)
     got, sure = filed["submitted"], (confirmed or {}).get("submitted", {})
     last, days = attendance_facts(case, date.fromisoformat(case.done_on(filed)))
-    cause = got.get("report_cause") or case.engine.runtime.variables(case.instance_id).get("cause") or ""
+    cause = got.get("report_cause") or _recorded_cause(case, filed["seq"])
     returns = [{"on": cn_date(case.done_on(s)), "by": case.person(s["actor"]),
                 "reason": s["submitted"].get("report_return_reason", "")}
                for s in case.all("confirm_report") if s["submitted"].get("report_decision") == "return"
@@ -92,3 +92,11 @@ def attendance_facts(case: Case, filed_on: date) -> tuple[date | None, int | Non
             AttendanceRecord.child_id == row["id"], AttendanceRecord.status == PRESENT,
             AttendanceRecord.date < before).order_by(AttendanceRecord.date.desc()).limit(1))
     return last, run.count
+
+
+def _recorded_cause(case, before: int) -> str:
+    """The cause last recorded before the report, latest step first (village check, visit,
+    call): read from the steps, since the case's top-level data need not hold a cause set
+    inside the persuade subprocess. "" when none was recorded."""
+    recorded = [s for s in case.steps if s["seq"] < before and s["submitted"].get("cause")]
+    return recorded[-1]["submitted"]["cause"] if recorded else ""

@@ -110,6 +110,14 @@ class Town:
         assert response.status_code == 200, response.json
         return response.json
 
+    def refused(self, username: str, element_id: str, data: dict) -> dict:
+        """Submit ``data`` to the user's ``element_id`` task expecting a 422; its ``errors``."""
+        task = self.task(username, element_id)
+        response = self.client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=self.headers(username),
+                                    json={"data": data})
+        assert response.status_code == 422, response.json
+        return response.json["errors"]
+
     def complete_first(self, username: str, element_id: str, data: dict) -> dict:
         """Complete the first of several open ``element_id`` tasks in the user's inbox."""
         task = next(item for item in self.inbox(username) if item["name"] == element_id)

@@ -91,6 +91,10 @@ def test_a_medical_leave_pauses_the_case_until_the_return_date(scenario):
     town = scenario
     case = exit_at_village(town, "illness")
     assert town.names("ht31") == ["illness_plan"]
+    # A leave that ends before it starts is refused, naming the return date; nothing changes.
+    errors = town.refused("ht31", "illness_plan", {**LEAVE, "leave_from": "2025-10-21"})
+    assert list(errors) == ["leave_until"], errors
+    assert town.names("ht31") == ["illness_plan"] and status_of(town) == "enrolled"
     town.complete("ht31", "illness_plan", LEAVE)
     assert town.names("ht31") == [] and town.names("pzx") == []
     # The leave is in the child's status history (DOMAIN-REFERENCE §4: 长期病假, on the register).

@@ -220,7 +220,7 @@ def test_a_second_absence_during_the_watch_reopens_the_same_case(scenario):
     assert len(town.cases(1)) == 1 and town.names("ht31") == ["phone_call"]
     events = town.audit(case.id)
     assert any(e.kind == "task_ready" and e.element_id == "phone_call" for e in events[-5:])
-    town.complete("ht31", "phone_call", CALL)
+    town.complete("ht31", "phone_call", {**CALL, "call_on": "2025-10-13", "call_promised_return": "2025-10-14"})
     town.report("2025-10-14", {1: P})
     assert town.names("regzx") == []
     assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "phone_call"]
@@ -247,14 +247,15 @@ def test_every_overdue_deadline_escalates_once(scenario):
     assert fired.count("phone_call_overdue") == 1
     # The town tier: an unissued notice escalates to the task-force leader after 3 working days.
     town.report_days("2025-10-20", "2025-10-22", {1: U})
-    town.complete("ht31", "home_visit", VISIT)
-    town.complete("moral", "visit_cosign", COSIGN)
+    town.complete("ht31", "home_visit", {**VISIT, "visit_on": "2025-10-22"})
+    town.complete("moral", "visit_cosign", {**COSIGN, "cosign_on": "2025-10-22"})
     town.report("2025-10-23", {1: U})
-    town.complete("vsjt", "village_check", {**VILLAGE, "cause": "family", "plan_measures": ["tutoring"]})
+    town.complete("vsjt", "village_check", {**VILLAGE, "village_on": "2025-10-23", "cause": "family",
+                                            "plan_measures": ["tutoring"]})
     town.complete("pzx", "plan_ack", ACK)                    # the school's own plan: no other support task
     town.report("2025-10-24", {1: U})
     town.complete("ht31", "dropout_report", REPORT)
-    town.complete("pzx", "confirm_report", CONFIRM)         # Fri 10-24: notice due by end of Wed 10-29
+    town.complete("pzx", "confirm_report", {**CONFIRM, "report_sent_on": "2025-10-24"})   # Fri: notice due by Wed 10-29
     town.complete("town", "receive_report", {**RECEIPT, "receipt_on": "2025-10-24"})
     assert town.pass_until("2025-10-29", 20) == 0
     assert town.pass_until("2025-10-30", 8) == 1
