@@ -75,16 +75,17 @@ def test_disability_waits_for_the_placement_then_closes_as_home_teaching(scenari
                                        "home_teaching_placement"]
 
 
-def test_the_home_teaching_process_places_the_child_by_message(scenario):
+def test_only_the_home_teaching_process_sends_the_placement(scenario):
+    """home_teaching_placed is thrown by processes/home_teaching.bpmn (its scenario:
+    test_home_teaching.test_persuasion_refers_a_disabled_child_and_closes_with_the_committees_placement);
+    nobody sends it by hand."""
     town = scenario
-    case = exit_at_village(town, "disability", plan_measures=["home_teaching"])
+    exit_at_village(town, "disability", plan_measures=["home_teaching"])
     response = town.client.post("/api/v1/messages", headers=town.headers("deputy"),
                                 json={"name": "home_teaching_placed", "correlation": {"child_id": 1},
                                       "payload": {"date": "2025-10-13"}})
-    assert response.status_code == 200 and response.json["reached"] == [case.id], response.json
-    assert town.names("pzx") == []                               # the principal's task is withdrawn
-    assert town.case(1).status == "completed"
-    assert closures(town) == [(case.id, "home_teaching", "home_teaching")]
+    assert response.status_code == 403 and "home_teaching" in response.json["errors"]["name"]
+    assert town.names("pzx") == ["home_teaching_placement"] and town.case(1).status == "active"
 
 
 def test_a_medical_leave_pauses_the_case_until_the_return_date(scenario):
