@@ -3,6 +3,8 @@ the real attendance ingestion and the REST API on the real engine (SQLite and Po
 Calendar as in test_persuasion (National Day 10-01..10-08 off, Sat 10-11 a make-up day)."""
 from __future__ import annotations
 
+from datetime import date
+
 from .documents_case import school_and_village_fail
 from .forms_data import OVERSEE, REPORT, SEND_BACK
 
@@ -77,3 +79,50 @@ def test_early_marriage_of_a_child_of_14_by_the_register_is_no_mandatory_report(
     detail = town.client.get(f"/api/v1/tasks/{ack['task_id']}", headers=town.headers("pzx")).json
     assert "已满十四周岁（14 周岁）" in detail["instructions"]
     assert ("mandatory_report", "police_liaison", "town") not in town.tasks_in_order(case.id)
+
+
+# --- a child the register says is not expected at school opens no case (§1) --------------
+
+def test_a_transferred_child_is_off_the_roll_and_an_absence_for_them_is_refused(scenario):
+    from .documents_case import browser, page
+    from .test_lawful_exits import VERIFIED, exit_at_village
+    from .test_outcomes import status_of
+    town = scenario
+    case = exit_at_village(town, "studying_elsewhere")
+    town.at("2025-10-13", 17)
+    town.complete("regzx", "verify_enrolment", VERIFIED)           # closed: 转出
+    assert status_of(town) == "transferred" and town.case(1).status == "completed"
+    town.at("2025-10-14")
+    # Through the API: the row for the transferred child is refused with its status, and
+    # nothing of the day is stored (child 2's row neither): no case, no record.
+    response = town.client.post("/api/v1/attendance", headers=town.headers("pzx"), json={
+        "school_code": "zx", "date": "2025-10-14",
+        "records": [{"child_id": 1, "status": "absent_unexcused"}, {"child_id": 2, "status": "present"}]})
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"records.0"}
+    assert "转出" in response.json["errors"]["records.0"] and "不在每日考勤名单" in response.json["errors"]["records.0"]
+    assert [c.id for c in town.cases(1)] == [case.id]              # no second case
+    from sqlalchemy import select
+
+    from ledger.attendance_models import AttendanceRecord
+    with town.engine.db.read() as session:
+        assert session.scalar(select(AttendanceRecord.id).where(AttendanceRecord.date == date(2025, 10, 14))) is None
+    # The class roll does not offer the child; it says why the child is missing from it.
+    status, body = page(browser(town, "ht31"), "/attendance?class=zx-3-1&date=2025-10-14")
+    assert status == 200
+    assert 'name="status-1"' not in body and "该班级没有需要报送考勤的学生" in body
+    assert 'id="off-roll-1"' in body and "转出" in body and "不参加每日考勤" in body
+    # The rest of the class is reported as usual.
+    town.report("2025-10-14", {2: "absent_unexcused"})
+    assert len(town.cases(2)) == 1
+
+
+def test_a_child_on_medical_leave_stays_on_the_roll(scenario):
+    from .documents_case import browser, page
+    from .test_lawful_exits import LEAVE, exit_at_village
+    town = scenario
+    exit_at_village(town, "illness")
+    town.complete("ht31", "illness_plan", LEAVE)                   # 长期病假: expected back, monitored
+    status, body = page(browser(town, "ht31"), "/attendance?class=zx-3-1&date=2025-10-13")
+    assert status == 200 and 'name="status-1"' in body and 'id="off-roll-1"' not in body
+    town.report("2025-10-13", {1: "absent_excused"})                # accepted as before
