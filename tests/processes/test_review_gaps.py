@@ -126,3 +126,37 @@ def test_a_child_on_medical_leave_stays_on_the_roll(scenario):
     status, body = page(browser(town, "ht31"), "/attendance?class=zx-3-1&date=2025-10-13")
     assert status == 200 and 'name="status-1"' in body and 'id="off-roll-1"' not in body
     town.report("2025-10-13", {1: "absent_excused"})                # accepted as before
+
+
+# --- an excused day after the report: deadlines run on, the count does not grow (§3) -----
+
+def test_a_leave_after_the_report_keeps_the_deadlines_and_the_count_and_reaches_the_head_teacher(scenario):
+    from .forms_data import CONFIRM, NOTICE, RECEIPT
+    E, U = "absent_excused", "absent_unexcused"
+    town = scenario
+    case_id = school_and_village_fail(town)                        # day 5 on Sat 10-11: the report is due
+    assert town.names("ht31") == ["dropout_report"]
+    leave = town.report("2025-10-13", {1: E})                      # 请假 from Monday
+    assert [(m["message"], m["reached"]) for m in leave["messages_sent"]] == [("excused_day", [case_id])]
+    town.complete("ht31", "dropout_report", REPORT)
+    town.complete("pzx", "confirm_report", {**CONFIRM, "report_sent_on": "2025-10-13"})
+    town.complete("town", "receive_report", {**RECEIPT, "receipt_on": "2025-10-13"})
+    town.complete("town", "issue_notice", {**NOTICE, "notice_issued_on": "2025-10-13", "notice_served_on": "2025-10-13"})
+    town.report_days("2025-10-14", "2025-10-17", {1: E})           # the leave goes on all week
+    assert town.data(case_id)["absence_days"] == 5                 # an excused day does not grow the count
+    # The notice's deadline (3 working days after service: end of Thu 10-16) runs on regardless.
+    town.pass_until("2025-10-17", 20)
+    assert town.names("judicial") == ["legal_education"]
+    # Five school days of leave (Mon 10-13 .. Fri 10-17) bring it back to the head teacher.
+    town.report("2025-10-20", {1: E})                              # still on leave on Monday
+    assert town.pass_until("2025-10-20", 20) == 0 or "leave_review_report" not in town.names("ht31")
+    town.pass_until("2025-10-21", 8)                               # the end of the 5th school day, Mon 10-20
+    assert "leave_review_report" in town.names("ht31")
+    detail = town.client.get(f"/api/v1/tasks/{town.task('ht31', 'leave_review_report')['task_id']}",
+                             headers=town.headers("ht31")).json
+    assert "2025-10-13" in detail["instructions"] and "不中止" in detail["instructions"]
+    town.complete("ht31", "leave_review_report", {"review_on": "2025-10-21", "review_finding": "absent",
+                                                  "review_note": "家长承认并未生病"})
+    # The next unexcused day continues the count from before the leave: day 6, not 11.
+    day = town.report("2025-10-21", {1: U})
+    assert day["outcomes"][0]["consecutive_unexcused"] == 6
