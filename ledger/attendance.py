@@ -8,7 +8,8 @@ case_errors}``; an outcome is ``{child_id, status, consecutive_unexcused, return
 count in school days (``ledger.absence_runs`` has the rule).
 
 * Every row is checked before anything is stored (unknown child, not of this school, not
-  in the reporter's classes, bad status, duplicate); so are the date (not in the future
+  in the reporter's classes, bad status, duplicate, a child whose 就学状态 says they are not
+  expected in class: ``ledger.case_outcomes.NOT_EXPECTED_AT_SCHOOL``); so are the date (not in the future
   by the engine clock's local date; a school day of this school) and the school. Any
   problem raises InvalidInput (422) with ``errors`` {``records.<i>`` | ``date`` |
   ``school_code``: 中文}, and nothing is stored.
@@ -50,6 +51,7 @@ from .absence_runs import absence_runs, recent_unexcused
 from .attendance_cases import EngineCaseSink
 from .attendance_models import EXCUSED, PRESENT, STATUSES, UNEXCUSED, AttendanceRecord
 from .case_handoff import ABSENCE, EXCUSED_DAY, RETURNED, CaseEvent
+from .case_outcomes import expected_at_school, status_label
 from .child_status import apply_now
 from .directory import unit_names
 from .local_rules import local_rules
@@ -335,6 +337,12 @@ def _check_row(raw, children, class_names, school_code, allowed_classes) -> tupl
             problems.append(f"儿童 {child_id} 的姓名与学籍不符")
         if klass and klass not in (child.class_code, class_names.get(child.class_code)):
             problems.append(f"儿童 {child_id} 的班级与学籍不符")
+    if child is not None and not problems and not expected_at_school(child.enrolment_status):
+        # The register says the child is not expected in class (转出, 休学, 死亡 ...): an
+        # absence would open a persuasion case for a child who is lawfully elsewhere (issue 10
+        # review §1). The status is the registry's to change (复学 through the registrar).
+        problems.append(f"儿童 {child_id} 的就学状态为「{status_label(child.enrolment_status)}」，不在每日考勤名单中，"
+                        "无需报送；如已复学，请先由学籍管理员办理复学")
     if problems or child is None:
         return problems, None
     # A present day has no reason (a reason left over from an absence must not stay stored).

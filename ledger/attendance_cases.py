@@ -12,7 +12,9 @@ from __future__ import annotations
 from engine.errors import Conflict, NotFound, StepFailed
 
 from . import case_handoff
+from .case_outcomes import expected_at_school, status_label
 from .local_rules import local_rules
+from .models import Child
 from .case_handoff import OPEN_STATUSES, PROCESS_KEY, CaseEvent, business_key
 
 __all__ = ["EngineCaseSink", "MESSAGE_NAMES", "OPEN_STATUSES", "PROCESS_KEY", "business_key"]
@@ -35,9 +37,17 @@ class EngineCaseSink:
 
         Variables ``{child_id, absence_days: 0, first_absence: None, trigger: "tendency",
         tendency_reason, recent_absences: 0, child_age}`` (age in full years today, from the register) and the local settings (``ledger.local_rules``); returns ``CaseEvent("started", {child_id, instance_id[, status:
-        "error"]})``. Raises Conflict (409) when the child already has an open case, NotFound
+        "error"]})``. Raises Conflict (409) when the child already has an open case or the
+        register says the child is not expected at school (``ledger.case_outcomes``), NotFound
         (404) when ``persuasion`` is not deployed. ``reason`` is the caller's checked text.
         """
+        with self.engine.db.read() as session:
+            child = session.get(Child, child_id)
+            status = child.enrolment_status if child is not None else None
+        if child is not None and not expected_at_school(status):
+            # The register says the child is not expected at school (转出, 休学, 死亡 ...).
+            raise Conflict(f"该生就学状态为「{status_label(status)}」，不在本校就读，无需标记辍学倾向；"
+                           "如已复学，请先由学籍管理员办理复学。")
         existing = self.open_case(child_id)
         if existing is not None:
             raise Conflict(f"已有未结的劝返案件（编号 {existing}），无需重复标记；请在该案件中继续办理。")

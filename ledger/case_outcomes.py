@@ -36,8 +36,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CASE_EVENTS", "OUTCOMES", "STATUSES", "Outcome", "Status", "next_status", "outcome_label",
-           "status_label"]
+__all__ = ["CASE_EVENTS", "NOT_EXPECTED_AT_SCHOOL", "OUTCOMES", "STATUSES", "Outcome", "Status",
+           "expected_at_school", "next_status", "outcome_label", "status_label"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,21 @@ class Status:
     label: str            # 中文, as the ledgers print it
     group: str            # A 在校 | B 在籍暂离 | C 风险 | D 不计入/终止 (DOMAIN-REFERENCE §4)
     out_of_school: bool   # counts in the dropout / out-of-school figures
+
+
+# Statuses of a child NOT expected in class (issue 10 review §1): placed elsewhere (外地就读,
+# 特教学校, 送教上门), away on the register by an approved procedure (休学, 延缓入学), or gone
+# from compulsory schooling here (group D). Their absence is no absence: the daily roll does not
+# list them for marking and attendance refuses a record for them, so no persuasion case can
+# start for a 死亡 or 转出 child. 长期病假 stays on the roll: its return comes through attendance.
+NOT_EXPECTED_AT_SCHOOL = frozenset({
+    "studying_elsewhere", "special_school", "home_teaching", "suspended", "deferred", "exempt_health",
+    "completed", "emigrated", "deceased", "moved_away", "transferred"})
+
+
+def expected_at_school(status: str | None) -> bool:
+    """Whether a child of this 就学状态 is on the daily attendance roll of the school."""
+    return status not in NOT_EXPECTED_AT_SCHOOL
 
 
 STATUSES: dict[str, Status] = {s.code: s for s in (

@@ -28,6 +28,7 @@ from typing import Callable, Collection
 from sqlalchemy import select
 
 from .attendance import record_day
+from .case_outcomes import NOT_EXPECTED_AT_SCHOOL
 from .child_status import apply_case_events
 from .attendance_models import EXCUSED as EXCUSED_STATUS, PRESENT, UNEXCUSED
 from .models import Child
@@ -164,7 +165,12 @@ def replay(engine, advance: Callable[[Step], None], *, reserved: Collection[int]
         for school in schools:
             if day not in days[school]:
                 continue
-            records = [_record(c.id, *statuses.get((c.id, day), (PRESENT, None))) for c in by_school[school]]
+            # A child whose case closed as 转出, 休学 ... meanwhile is off the roll (ledger.case_outcomes).
+            with engine.db.read() as session:
+                off = set(session.scalars(select(Child.id).where(
+                    Child.school_code == school, Child.enrolment_status.in_(NOT_EXPECTED_AT_SCHOOL))))
+            records = [_record(c.id, *statuses.get((c.id, day), (PRESENT, None))) for c in by_school[school]
+                       if c.id not in off]
             outcome = record_day(engine, school, day, records, reported_by=f"principal-{school}")
             if outcome.case_errors:
                 raise RuntimeError(f"demo attendance {school} {day}: {outcome.case_errors}")

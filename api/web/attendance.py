@@ -27,6 +27,7 @@ from ledger.attendance_cases import MESSAGE_NAMES
 from ledger.attendance_excel import MAX_BYTES, TooLarge, record_upload
 from ledger.attendance_models import EXCUSED, PRESENT, UNEXCUSED, AttendanceRecord
 from ledger.directory import unit_names
+from ledger.case_outcomes import expected_at_school, status_label
 from ledger.models import Child
 from ledger.school_calendar import school_calendar
 
@@ -204,7 +205,12 @@ def _render(principal, classes, klass, day, *, values=None, errors=None, result=
     eng = engine()
     school = classes[klass]
     with eng.db.read() as session:
-        children = list(session.scalars(select(Child).where(Child.class_code == klass).order_by(Child.id)))
+        in_class = list(session.scalars(select(Child).where(Child.class_code == klass).order_by(Child.id)))
+        # Children the register says are not expected in class (转出, 休学, 死亡 ...) are not
+        # offered for marking; the page lists them with their status so the roll's gap is explained.
+        children = [c for c in in_class if expected_at_school(c.enrolment_status)]
+        off_roll = [{"id": c.id, "name": c.name, "status": status_label(c.enrolment_status)}
+                    for c in in_class if not expected_at_school(c.enrolment_status)]
         stored = {r.child_id: r for r in session.scalars(select(AttendanceRecord).where(
             AttendanceRecord.date == day, AttendanceRecord.child_id.in_([c.id for c in children])))} if children else {}
         names = unit_names(session, set(classes) | set(classes.values()))
@@ -224,7 +230,7 @@ def _render(principal, classes, klass, day, *, values=None, errors=None, result=
     reporters = display_names(r.reported_by for r in stored.values())
     last = max(stored.values(), key=lambda r: r.reported_at, default=None)
     body = render_template(
-        "attendance.html", rows=rows, klass=klass, day=day, school=school, names=names, errors=errors or {},
+        "attendance.html", rows=rows, off_roll=off_roll, klass=klass, day=day, school=school, names=names, errors=errors or {},
         class_choices=[(code, f"{names.get(s, s)} {names.get(code, code)}") for code, s in classes.items()],
         statuses=STATUS_CHOICES, result=result, uploaded=uploaded, school_day=school_day, today=_today(),
         reported=len(stored), last=last, last_by=reporters.get(last.reported_by, last.reported_by) if last else None,
