@@ -43,10 +43,17 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
-        """Liveness and database reachability."""
-        from sqlalchemy import text
-        with app.extensions["baoxue.engine"].db.transaction() as session:
-            session.execute(text("SELECT 1"))
+        """Readiness: ``200 {"status": "ok"}`` when the database answers and its schema is at
+        the migrations' head; ``503 {"status": "not_ready", "reason"}`` when it cannot be
+        reached or is behind (a request would fail: run ``baoxue init``)."""
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+        try:
+            behind = app.extensions["baoxue.engine"].schema_behind()
+        except (OperationalError, ProgrammingError) as exc:
+            reason = f"database unreachable: {type(getattr(exc, 'orig', None) or exc).__name__}"
+            return jsonify({"status": "not_ready", "reason": reason}), 503
+        if behind is not None:
+            return jsonify({"status": "not_ready", "reason": f"{behind} (run baoxue init)"}), 503
         return jsonify({"status": "ok"})
 
     register_error_handlers(app)

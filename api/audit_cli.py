@@ -47,8 +47,8 @@ def verify():
 
 @audit_group.command("checkpoint")
 def checkpoint():
-    """Verify, then append a checkpoint of every chain head now; exit 1 when the
-    verification found problems (the checkpoint is written all the same)."""
+    """Verify, then append a checkpoint of every chain head now; exit 1 without writing
+    anything when the verification found problems (a broken record is never sealed)."""
     from ledger.audit_record import write_record_checkpoint
     settings = Settings.from_env()
     engine = build_engine(settings)
@@ -57,5 +57,7 @@ def checkpoint():
     finally:
         engine.close()
     print_report(result.report)
+    if not result.written:
+        click.echo(f"no checkpoint written to {result.path}: the audit record did not verify")
+        sys.exit(1)
     click.echo(f"checkpoint #{result.n} ({result.streams} chains) written to {result.path}")
-    sys.exit(0 if result.report.ok else 1)

@@ -1,6 +1,7 @@
 """The ``baoxue`` command (CONTRACT.md "CLI")."""
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import sys
@@ -10,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from engine.errors import EngineError, InvalidInput
 
@@ -150,9 +152,23 @@ def deploy(paths):
                    "through the database")
 @click.option("--no-worker", is_flag=True, help="do not run the timer worker beside the server")
 def serve(host, port, workers, no_worker):
-    """Serve the web app and API (gunicorn) with the timer worker beside it."""
+    """Serve the web app and API (gunicorn) with the timer worker beside it. Refuses to start
+    (exit 1, one line) on a wrong setting or a database behind its migrations."""
     from .server import serve as run_server
+    _require_schema(build_engine(Settings.from_env()), close=True)
     run_server(host, port, workers, timer_worker=not no_worker)
+
+
+def _require_schema(engine, *, close: bool = False):
+    """``engine`` if its database is at the migrations' head; else SchemaBehind, which the
+    ``baoxue`` group words as one line ("run `baoxue init`"). A server on an unmigrated
+    database would answer its first login with a 500."""
+    try:
+        engine.require_current_schema()
+    finally:
+        if close:
+            engine.close()
+    return engine
 
 
 @main.command()
@@ -162,10 +178,11 @@ def worker(interval):
     attendance events, write audit checkpoints every BAOXUE_AUDIT_CHECKPOINT_MINUTES (10), run
     the consistency check every BAOXUE_CHECK_HOURS (24). Several workers may run against one
     PostgreSQL. A failing job is logged and retried with back-off; the worker never dies of
-    a transient database error."""
+    a transient database error. Refuses to start (exit 1, one line) on a wrong setting or a
+    database behind its migrations."""
     from .worker import default_jobs, run_forever
     settings = Settings.from_env()
-    run_forever(build_engine(settings), default_jobs(interval, settings))
+    run_forever(_require_schema(build_engine(settings)), default_jobs(interval, settings))
 
 
 @main.group()
@@ -234,13 +251,21 @@ def users():
 @click.option("--role", default=None, help="role code, e.g. head_teacher (ledger/roles.py) or admin")
 @click.option("--org", "org", default=None, help="org unit code, e.g. zx-3-2")
 def users_list(role, org):
-    """Print username, display name, active and roles@org of every matching account."""
-    from ledger.roles import ROLE_BY_CODE, SYSTEM_ADMIN
-    from ledger.users import list_users
-    if role and role not in ROLE_BY_CODE and role != SYSTEM_ADMIN:
-        raise click.BadParameter(f"未知角色 (unknown role): {role}", param_hint="--role")
+    """Print username, display name, active and roles@org of every matching account. An
+    unknown --role or --org is a usage error (exit 2) naming what exists, not an empty list."""
+    from ledger.models import OrgUnit
+    from ledger.users import list_users, valid_roles
+    if role and role not in valid_roles():
+        raise click.BadParameter(f"未知角色 (unknown role): {role}; 可选 (valid): {', '.join(valid_roles())}",
+                                 param_hint="--role")
     engine = _engine()
     with engine.db.transaction() as session:
+        if org and session.get(OrgUnit, org) is None:
+            codes = list(session.scalars(select(OrgUnit.code)))
+            near = difflib.get_close_matches(org, codes, n=5)
+            raise click.BadParameter(f"未知单位 (unknown org unit): {org}"
+                                     + (f"; 相近的 (did you mean): {', '.join(near)}" if near else ""),
+                                     param_hint="--org")
         found = list_users(session, role=role, org_unit=org)
     _print_table([("用户名", "显示名", "状态", "角色@单位")] + [
         (u["username"], u["display_name"], "启用" if u["active"] else "停用",

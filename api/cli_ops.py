@@ -136,7 +136,8 @@ def incidents_resolve(incident_id, note, actor):
 @click.option("--no-record", is_flag=True, help="do not store the result (the admin page shows stored runs)")
 def check(as_json, no_record):
     """Report every inconsistency (one line each: check: where: what); exit 1 if any."""
-    report = _run(lambda engine: engine.consistency.run(record=not no_record))
+    from .cli import _require_schema
+    report = _run(lambda engine: _require_schema(engine).consistency.run(record=not no_record))
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

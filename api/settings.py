@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from .audit_key_guard import refuse_new_key_over_entries
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -41,7 +43,8 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Read ``BAOXUE_*`` variables; a missing secret key is generated into var/secret_key
-        and a missing audit key into var/audit_key (both 0600)."""
+        and a missing audit key into var/audit_key (both 0600), the audit key only while the
+        database holds no audit entry (else ValueError: api/audit_key_guard.py)."""
         settings = cls(
             database_url=os.environ.get("BAOXUE_DATABASE_URL", cls.database_url),
             secret_key=os.environ.get("BAOXUE_SECRET_KEY", ""),
@@ -62,10 +65,14 @@ class Settings:
             raise ValueError(f"BAOXUE_SECURE_COOKIES must be auto, 1 or 0, not {settings.secure_cookies!r}")
         _check_database_url(settings.database_url)
         _check_timezone(settings.timezone)
+        _check_local_settings()
         if not settings.secret_key:
             settings.secret_key = _stored_secret(settings.var_dir / "secret_key")
         if not settings.audit_key:
-            settings.audit_key = _stored_secret(settings.var_dir / "audit_key")
+            key_file = settings.var_dir / "audit_key"
+            if not key_file.exists():
+                refuse_new_key_over_entries(key_file, settings.database_url)
+            settings.audit_key = _stored_secret(key_file)
         if settings.audit_checkpoint_file is None:
             settings.audit_checkpoint_file = settings.var_dir / "audit-checkpoints.jsonl"
         return settings
@@ -82,6 +89,17 @@ def _check_database_url(url: str) -> None:
         raise ValueError(f"BAOXUE_DATABASE_URL must be sqlite:///… or postgresql+psycopg://…, not {driver}://…")
 
 
+def _check_local_settings() -> None:
+    """The domain's local settings are read where they are used (a test may change them), so
+    a wrong one would first fail inside a request or a worker's step; read them once here so
+    that ``serve``, ``worker`` and every command refuse to start instead (ValueError naming the
+    variable and its allowed values: ``ledger.local_rules``, ``ledger.document_settings``)."""
+    from ledger.document_settings import notice_settings
+    from ledger.local_rules import local_rules
+    local_rules()
+    notice_settings()
+
+
 def _check_timezone(name: str) -> None:
     try:
         ZoneInfo(name)
@@ -90,7 +108,7 @@ def _check_timezone(name: str) -> None:
 
 
 def _count(raw: str, name: str) -> int:
-    if not raw.strip().isdigit() or int(raw) > 10:
+    if not (raw.strip().isascii() and raw.strip().isdigit()) or int(raw) > 10:
         raise ValueError(f"{name} must be a whole number from 0 to 10, not {raw!r}")
     return int(raw)
 
@@ -101,7 +119,7 @@ def _positive_hours(raw: str) -> float:
     except ValueError:
         hours = 0.0
     if not 0 < hours <= 24 * 366:
-        raise ValueError(f"BAOXUE_CHECK_HOURS must be a number of hours above 0, not {raw!r}")
+        raise ValueError(f"BAOXUE_CHECK_HOURS must be a number of hours above 0 and at most {24 * 366}, not {raw!r}")
     return hours
 def _path_or_none(value: str | None) -> Path | None:
     return Path(value) if value and value.strip() else None
@@ -127,8 +145,9 @@ def _minutes(value: str | None) -> float:
         minutes = float(value)
     except ValueError:
         minutes = 0.0
-    if not minutes > 0:
-        raise ValueError(f"BAOXUE_AUDIT_CHECKPOINT_MINUTES must be a positive number of minutes, not {value!r}")
+    if not 0 < minutes <= 24 * 60:   # "inf" would never checkpoint; "nan" compares false
+        raise ValueError(f"BAOXUE_AUDIT_CHECKPOINT_MINUTES must be a number of minutes above 0 and at most 1440, "
+                         f"not {value!r}")
     return minutes
 
 

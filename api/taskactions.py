@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.errors import Forbidden, NotFound
+from engine.errors import Forbidden, InstanceInError, NotFound
 from engine.persistence.models import HumanTask
 from ledger import access
 from ledger.agreement_check import after_step as agreements_after_step
@@ -23,6 +23,7 @@ from ledger.child_status import apply_now
 from ledger.document_versions import seal_after
 
 NOT_FOUND = "任务不存在 (task not found)"
+IN_ERROR = "该案件运行出错，须由管理员处理故障（重试或标记已处理）后才能认领或办理此任务"
 AGREEMENT_PROCESSES = frozenset({"responsibility_agreements", "agreement_unit", "agreement_person"})
 
 
@@ -54,18 +55,23 @@ def rights(engine, principal, row: HumanTask) -> TaskRights:
         supervisor = access.can_supervise(session, principal, row)
         candidate = access.can_work(principal, row) and access.reserved_for(session, row) in (None, principal.username)
     return TaskRights(
-        claim=is_open and candidate and row.assignee is None,
+        claim=is_open and candidate and row.assignee is None
+        and engine.runtime.get(row.instance_id).status != "error",
         unclaim=is_open and row.assignee is not None and (row.assignee == principal.username or supervisor),
         complete=is_open and candidate and row.assignee in (None, principal.username))
 
 
 def claim(engine, principal, task_id: str) -> HumanTask:
-    """Take the task (candidates only); the engine raises Conflict if someone else holds it."""
+    """Take the task (candidates only); the engine raises Conflict if someone else holds it,
+    InstanceInError (409) while the case is in error (an open incident)."""
     row = visible_task(engine, principal, task_id)
     if not access.can_work(principal, row):
         raise Forbidden("只有该任务的候选人可以认领 (only candidates may claim)")
     _only_the_named_person(engine, principal, row)
-    return engine.tasks.claim(task_id, principal.username)
+    try:
+        return engine.tasks.claim(task_id, principal.username)
+    except InstanceInError as exc:
+        raise InstanceInError(f"{IN_ERROR} ({exc.message})") from None
 
 
 def unclaim(engine, principal, task_id: str) -> HumanTask:

@@ -7,7 +7,7 @@ from engine.calendar import BusinessCalendar
 from engine.consistency import Check
 from engine.process_engine import EngineConfig, ProcessEngine
 from engine.sandbox import SandboxConfig
-from ledger.case_handoff import start_business_key
+from ledger.case_handoff import DOMAIN_MESSAGES, start_business_key
 from ledger.checks import DOMAIN_CHECKS
 from ledger.due import make_due_policy
 from ledger.form_messages import form_message
@@ -20,7 +20,11 @@ from .settings import Settings
 
 
 # Pure functions that scripts and expressions in processes/ may call (run in the sandbox).
-SCRIPT_FUNCTIONS = {"add_working_days": "engine.calendar:add_working_days"}
+SCRIPT_FUNCTIONS = {"add_working_days": "engine.calendar:add_working_days",
+                    # processes/home_teaching.bpmn: the county norm and the schedule's days
+                    "home_teaching_norm": "ledger.home_teaching:home_teaching_norm",
+                    "month_plan": "ledger.home_teaching:month_plan",
+                    "month_figures": "ledger.home_teaching:month_figures"}
 
 
 # The domain's checks for `baoxue check`, run after the engine's own (engine.consistency): each a
@@ -38,5 +42,6 @@ def build_engine(settings: Settings, **overrides) -> ProcessEngine:
         form_dirs=[settings.forms_dir], search_path=[settings.processes_dir],
         migration_locations=[LEDGER_MIGRATIONS], router=route_task, due_policy=make_due_policy(calendar),
         form_message=form_message, protected_variables=ROUTING_VARIABLES, business_key=start_business_key,
-        audit_key=settings.audit_key, private_message_fields=PRIVATE_MESSAGE_FIELDS, **overrides)
+        audit_key=settings.audit_key, private_message_fields=PRIVATE_MESSAGE_FIELDS,
+        reserved_messages=DOMAIN_MESSAGES, **overrides)
     return ProcessEngine(config)

@@ -88,13 +88,24 @@ def consistency_check(period_hours: float) -> Callable[[object], str | None]:
 
 def audit_checkpoint_job(path, minutes: float) -> PeriodicJob:
     """Verify the audit record and append a checkpoint to ``path`` every ``minutes``
-    (README "The audit record"); the first run is at the worker's start."""
+    (docs/operations.md "The audit record"); the first run is at the worker's start. A
+    record that does not verify, or a file of another database, gets no line."""
+    from engine.audit import ForeignCheckpointFile
     from ledger.audit_record import write_record_checkpoint
 
-    def run(engine) -> str:
-        result = write_record_checkpoint(engine, path)
-        state = "intact" if result.report.ok else f"BROKEN in {len(result.report.bad)} place(s), see the errors"
-        return f"checkpoint #{result.n} of {result.streams} chains written to {path}; audit record {state}"
+    from .cli_errors import foreign_checkpoint_file
+
+    def run(engine) -> str | None:
+        try:
+            result = write_record_checkpoint(engine, path)
+        except ForeignCheckpointFile as exc:
+            # A setting mistake, not a bug: one line, no traceback; retried next period.
+            log.error("audit-checkpoint: %s", foreign_checkpoint_file(exc))
+            return None
+        if not result.written:
+            return (f"audit record BROKEN in {len(result.report.bad)} place(s), see the errors; "
+                    f"no checkpoint written to {path}")
+        return f"checkpoint #{result.n} of {result.streams} chains written to {path}; audit record intact"
     return PeriodicJob("audit-checkpoint", minutes * 60, run)
 
 

@@ -5,7 +5,8 @@ queues one that nothing catches. Here a waiting catch event matches only if ever
 correlation property it expects is given with an equal value, and a message that reaches
 nothing is stored with status ``unmatched``. A property without a value matches nothing (the
 catch waits ``uncorrelatable``), a message without a value for one of its message's
-correlation properties is refused (422), and an instance a message start event opens gets a
+correlation properties is refused (422), so is one whose payload lacks a key the catches
+declare they read (their ``requiredPayload`` property: ``payload.<key>``), and an instance a message start event opens gets a
 business key, so one open instance per key holds for message starts too (issue 9;
 engine/README.md, "Messages and correlation").
 
@@ -40,7 +41,7 @@ from .errors import Busy, Conflict, InstanceInError, InvalidInput, NotFound
 from .persistence.models import (
     Message, MessageDelivery, MessageStart, MessageSubscription, ProcessDefinition, ProcessInstance,
 )
-from .runtime.correlation import correlation_matches, message_keys, require_keys
+from .runtime.correlation import MessageUse, correlation_matches, message_uses, require_keys, require_payload
 from .runtime.commands import CatchMessage, StartInstance
 from .runtime.executor import PendingFailure
 
@@ -70,7 +71,7 @@ class MessageService:
     def __init__(self, engine):
         self.engine = engine
         self._local = threading.local()
-        self._keys: dict[int, dict[str, set[str]]] = {}   # definition id -> {message: properties}
+        self._uses: dict[int, dict[str, MessageUse]] = {}   # definition id -> {message: its use}
 
     # -- sending -------------------------------------------------------------------------
     def deliver(self, name: str, correlation: dict | None = None, payload: dict | None = None, *,
@@ -80,12 +81,15 @@ class MessageService:
         event of that name (``payload`` as data). Returns where it went; status ``pending``
         means some target takes it later (busy or in error), by the worker.
 
-        Raises InvalidInput (422) for a malformed message, or one that lacks a value for a
+        Raises InvalidInput (422) for a malformed message, one that lacks a value for a
         correlation property its message has in a deployed process
-        (``correlation_properties``); nothing is stored then.
+        (``correlation_properties``), or one whose payload lacks a key the events that catch
+        it declare (``required_payload``: ``{"payload.<key>": ...}``); nothing is stored then.
+        Who may send it is the caller's check (``internal_senders``).
         """
         correlation, payload = _checked(name, correlation, payload)
         require_keys(name, correlation, self.correlation_properties(name))
+        require_payload(name, payload, self.required_payload(name))
         with self.engine.db.transaction() as session:
             row = self.enqueue(session, name, correlation, payload, sender=actor)
             row.lease_until = wall_clock() + LEASE     # ours: the worker leaves it alone
@@ -299,6 +303,33 @@ class MessageService:
         that can catch or be started by it now (latest versions, and the versions of instances
         waiting for it). SpiffWorkflow reads them out of every message it is given, so a message
         without them could only fail (NameError) or match the wrong case."""
+        return set().union(*(use.correlation for use in self._uses_of(name, session)))
+
+    def required_payload(self, name: str, session=None) -> set[str]:
+        """The payload keys that the events catching message ``name`` declare they need
+        (``requiredPayload``), in the same processes as ``correlation_properties``."""
+        return set().union(*(use.payload for use in self._uses_of(name, session)))
+
+    def internal_senders(self, name: str) -> list[str]:
+        """Who sends message ``name`` from inside: the caller's own senders
+        (``EngineConfig.reserved_messages``: name -> who, e.g. the attendance ledger), then each
+        latest process version that throws it (``"process persuasion (returned_event)"``).
+        Empty when nothing inside sends it. A front door that lets people send messages
+        refuses these: a forged one would move a case, or what the caller records of it."""
+        senders = [who for who in [(self.engine.config.reserved_messages or {}).get(name)] if who]
+        with self.engine.db.read() as session:
+            latest = list(session.scalars(select(func.max(ProcessDefinition.id))
+                                          .group_by(ProcessDefinition.process_key)))
+            for definition_id in sorted(latest):
+                use = self._definition_uses(definition_id, session).get(name)
+                if use is not None and use.thrown_at:
+                    key = self.engine.repository.get(definition_id, session).process_key
+                    senders.append(f"process {key} ({', '.join(sorted(use.thrown_at))})")
+        return senders
+
+    def _uses_of(self, name: str, session=None) -> list[MessageUse]:
+        """How message ``name`` is used by the processes that can catch or be started by it
+        now: the latest versions, and the versions of instances waiting for it."""
         def ids(session):
             latest = select(func.max(ProcessDefinition.id)).group_by(ProcessDefinition.process_key)
             running = select(ProcessInstance.definition_id).join(
@@ -310,17 +341,19 @@ class MessageService:
                 found = ids(own)
         else:
             found = ids(session)
-        wanted = set()
-        for definition_id in found:
-            wanted |= self._definition_keys(definition_id, session).get(name, set())
-        return wanted
+        uses = [self._definition_uses(definition_id, session).get(name) for definition_id in sorted(found)]
+        return [use for use in uses if use is not None]
 
     def _definition_keys(self, definition_id: int, session=None) -> dict[str, set[str]]:
-        """{message name: correlation property names} of one process definition (cached)."""
-        if definition_id not in self._keys:
+        """{message name: correlation property names} of one process definition."""
+        return {name: use.correlation for name, use in self._definition_uses(definition_id, session).items()}
+
+    def _definition_uses(self, definition_id: int, session=None) -> dict[str, MessageUse]:
+        """{message name: MessageUse} of one process definition (cached: a version never changes)."""
+        if definition_id not in self._uses:
             definition = self.engine.repository.get(definition_id, session)
-            self._keys[definition_id] = message_keys(*self.engine.repository.specs(definition, session))
-        return self._keys[definition_id]
+            self._uses[definition_id] = message_uses(*self.engine.repository.specs(definition, session))
+        return self._uses[definition_id]
 
     def unmatched(self) -> list[Message]:
         with self.engine.db.read() as session:

@@ -29,7 +29,7 @@ from .history import HistoryService
 from .incidents import IncidentService
 from .instances import RuntimeService
 from .messages import MessageService
-from .migrate import upgrade
+from .migrate import SchemaBehind, schema_behind, upgrade
 from .persistence.database import Database
 from .repository import Repository
 from .runtime.context import Hooks
@@ -68,6 +68,9 @@ class EngineConfig:
     # {message name or "*": payload fields} kept only by the receiving process: a stored message
     # loses them once it is no longer pending (engine.messages), so an unmatched one keeps none.
     private_message_fields: Mapping[str, Collection[str]] = field(default_factory=dict)
+    # {message name: who sends it} for messages the caller's own code sends (not a process):
+    # MessageService.internal_senders names them, with the processes that throw a message.
+    reserved_messages: Mapping[str, str] = field(default_factory=dict)
 
 
 class ProcessEngine:
@@ -97,6 +100,18 @@ class ProcessEngine:
     def migrate(self) -> None:
         """Apply every pending schema migration (engine's and the caller's)."""
         upgrade(self.db.engine, self.config.migration_locations)
+
+    def schema_behind(self) -> SchemaBehind | None:
+        """None when the database is at the head of every migration (engine's and the
+        caller's); else what it lacks (``engine.migrate.schema_behind``). A server or worker
+        on a database behind its code would fail on the first request that reads a new table."""
+        return schema_behind(self.db.engine, self.config.migration_locations)
+
+    def require_current_schema(self) -> None:
+        """Raise SchemaBehind unless ``schema_behind()`` is None (run ``migrate`` first)."""
+        behind = self.schema_behind()
+        if behind is not None:
+            raise behind
 
     def close(self) -> None:
         self.db.dispose()

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, false, func, or_, select, update
 
 from .audit import append_event, instance_stream
-from .errors import Conflict, NotFound
+from .errors import Conflict, InstanceInError, NotFound
 from .persistence.models import HumanTask
 from .runtime.locking import lock_instance
 
@@ -73,7 +73,9 @@ class TaskService:
             return list(rows), total
 
     def claim(self, task_id: str, user: str, *, actor: str | None = None) -> HumanTask:
-        """Make ``user`` the assignee; Conflict if the task is closed or claimed by someone else."""
+        """Make ``user`` the assignee; Conflict if the task is closed or claimed by someone else,
+        InstanceInError (a Conflict, 409) if its instance has an open incident: nobody can
+        complete the task until an administrator retries or resolves it, so nobody takes it."""
         return self._set_assignee(task_id, user, actor or user, expect_free=True, kind="task_claimed")
 
     def unclaim(self, task_id: str, *, actor: str) -> HumanTask:
@@ -89,10 +91,13 @@ class TaskService:
             row = session.get(HumanTask, task_id)
             if row is None:
                 raise NotFound(f"task {task_id} not found")
-            lock_instance(session, row.instance_id)   # the lock order of engine.runtime.locking
+            instance = lock_instance(session, row.instance_id)   # the lock order of engine.runtime.locking
             session.refresh(row)
             if row.status != "open":
                 raise Conflict(f"task {task_id} is {row.status}")
+            if expect_free and instance is not None and instance.status == "error":
+                raise InstanceInError(f"instance {row.instance_id} is in error: its incident must be "
+                                      "retried or resolved before the task can be claimed")
             condition = [HumanTask.id == task_id, HumanTask.status == "open"]
             if expect_free:
                 if row.assignee == user:

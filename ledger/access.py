@@ -16,6 +16,7 @@ claim is only ever held by a candidate (revoking the pair releases it, ledger.us
   grid worker their village's; the task force, livelihood office, town government and
   discipline inspector the town's. Others (司法所, 残联, 民政) see only cases referred to them;
 * flag a dropout tendency: the child's head teacher, school principal, or the task force;
+* refer a disabled child to home teaching: the same, and the child's village secretary;
 * change a school's calendar: its principal, or an administrator.
 Administrators manage accounts; they do not read children's cases.
 """
@@ -198,6 +199,15 @@ def can_flag_tendency(principal, child: Child) -> bool:
     return (bool(child.class_code) and principal.holds("head_teacher", child.class_code)) or (
         bool(child.school_code) and principal.holds("principal", child.school_code)) or any(
         principal.holds(role) for role in TOWN_SUPERVISORS)
+
+
+def can_refer_home_teaching(principal, child: Child) -> bool:
+    """May this person refer ``child`` to home teaching (送教上门, a disabled child who cannot
+    attend class: issue 11 "Starting a case")? The child's head teacher, the principal of the
+    child's school, the secretary of the child's village, or the town's task-force leader or
+    deputy."""
+    return can_flag_tendency(principal, child) or (
+        bool(child.village_code) and principal.holds("village_secretary", child.village_code))
 
 
 def can_edit_calendar(principal, school_code: str) -> bool:

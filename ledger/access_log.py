@@ -34,7 +34,7 @@ _PENDING = "baoxue.access_pending"
 def log_access(session: Session, username: str, action: str, subject: str, detail: dict,
                now: datetime) -> AccessLog:
     """Append an ``AccessLog`` row in the caller's transaction: ``action``
-    view|reveal|change|export, ``subject`` like ``child:12`` (cut to 64 characters),
+    view|reveal|change|export|print, ``subject`` like ``child:12`` (cut to 64 characters),
     ``detail`` a JSON-able dict. The row is chained as the transaction commits. Raises
     RuntimeError at once for a session without the audit key (not made by ``engine.db``)."""
     session_keys(session)

@@ -34,15 +34,18 @@ class EngineCaseSink:
         dropout tendency" → the head teacher acts).
 
         Variables ``{child_id, absence_days: 0, first_absence: None, trigger: "tendency",
-        tendency_reason, recent_absences: 0}`` and the local settings (``ledger.local_rules``); returns ``CaseEvent("started", {child_id, instance_id[, status:
+        tendency_reason, recent_absences: 0, child_age}`` (age in full years today, from the register) and the local settings (``ledger.local_rules``); returns ``CaseEvent("started", {child_id, instance_id[, status:
         "error"]})``. Raises Conflict (409) when the child already has an open case, NotFound
         (404) when ``persuasion`` is not deployed. ``reason`` is the caller's checked text.
         """
         existing = self.open_case(child_id)
         if existing is not None:
             raise Conflict(f"已有未结的劝返案件（编号 {existing}），无需重复标记；请在该案件中继续办理。")
+        with self.engine.db.read() as session:
+            age = case_handoff.child_age(session, child_id, self.engine.clock().astimezone(self.engine.zone).date())
         variables = {"child_id": child_id, "absence_days": 0, "first_absence": None, "trigger": "tendency",
-                     "tendency_reason": reason, "recent_absences": 0, **local_rules().case_variables()}
+                     "tendency_reason": reason, "recent_absences": 0, "child_age": age,
+                     **local_rules().case_variables()}
         try:
             started = self.engine.runtime.start(PROCESS_KEY, variables, business_key=business_key(child_id),
                                                 actor=self.actor)

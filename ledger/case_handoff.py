@@ -10,12 +10,12 @@ Applying an event (DOMAIN.md "Three-tier persuasion": day 1 phone call, day 3 ho
 day 5 town; the case is an instance of ``persuasion`` with business key ``child:<id>``):
 
 * absence, no open case → start one with ``{child_id, absence_days, first_absence,
-  trigger: "absence", recent_absences}`` and the local settings (``ledger.local_rules``);
+  trigger: "absence", recent_absences, child_age}`` and the local settings (``ledger.local_rules``);
   when ``recent`` (unexcused school days in the intermittent window) reaches the local
   threshold, the case opens as a dropout tendency (``trigger: "tendency"``, issue 10 §4);
-* absence, the case waits for ``absence_day`` → that message ``{count, date, first, recent}``;
-  at a task instead → its ``absence_days`` / ``first_absence`` / ``recent_absences`` are set
-  in place (the task page shows the count, the gateway after the task sees it);
+* absence, the case waits for ``absence_day`` → that message ``{count, date, first, recent,
+  age}``; at a task instead → its ``absence_days`` / ``first_absence`` / ``recent_absences`` /
+  ``child_age`` are set in place (age: full years on that day, from the register) (the task page shows the count, the gateway after the task sees it);
 * excused (请假, only for a child with an open case), the case waits for ``excused_day`` →
   that message ``{date}``: the case pauses its day thresholds until the next unexcused day
   and brings a leave that runs on back to the head teacher (issue 10 §2); else nothing (a
@@ -53,7 +53,7 @@ from engine.runtime.locking import is_transient, lock_instance
 from .absence_runs import MAX_LOOKBACK_DAYS
 from .local_rules import local_rules
 from .attendance_models import UNEXCUSED, AttendanceRecord, CaseHandoff
-from .child_status import apply_case_events, apply_now
+from .child_status import CASE_EVENT, apply_case_events, apply_now
 from .models import Child
 from .school_calendar import school_calendar
 
@@ -61,6 +61,13 @@ log = logging.getLogger(__name__)
 PROCESS_KEY = "persuasion"
 OPEN_STATUSES = ("active", "error")
 ABSENCE, RETURNED, EXCUSED_DAY = "absence", "returned", "excused"
+# What the ledger alone says to a case (sent here, from the school's attendance), and what a
+# case alone says to the ledger (case_event: the child's status, read by ledger.child_status).
+# Nobody may send them from outside (EngineConfig.reserved_messages; POST /api/v1/messages
+# answers 403): a forged "returned" would close a case, a forged case_event move a child's status.
+LEDGER = "考勤台账 (the attendance ledger)"
+DOMAIN_MESSAGES = {"absence_day": LEDGER, "excused_day": LEDGER, "returned": LEDGER,
+                   CASE_EVENT: "劝返案件，由台账读取 (the persuasion case; the ledger reads it)"}
 LEASE = timedelta(seconds=30)   # a dispatcher still holding a row after this has died
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -92,6 +99,18 @@ def start_business_key(process_key: str, correlation: Mapping, payload: Mapping,
                                errors={"correlation.child_id": "no such child"})
         return business_key(child_id)
     return correlation_business_key(process_key, correlation, payload, session=session)
+
+
+def child_age(session, child_id: int, day: date) -> int | None:
+    """The child's age in full years on ``day`` from the register's birth date (None: no such
+    child). The cases carry this, never the birth date (DOMAIN-REFERENCE §7.2 1: "show date
+    of birth only as age where possible"); support_measures.bpmn reads it for the mandatory
+    report of an early marriage under 14 (issue 10 review §4: from the register, not typed)."""
+    child = session.get(Child, child_id)
+    if child is None or child.birth_date is None:
+        return None
+    born = child.birth_date
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def open_case(session, child_id: int) -> int | None:
@@ -273,7 +292,8 @@ def _apply_in(engine, session, row: CaseHandoff) -> CaseEvent | None:
         if case_id is None:
             rules = local_rules()
             variables = {"child_id": row.child_id, "absence_days": row.count, "first_absence": first,
-                         "trigger": "absence", "recent_absences": row.recent, **rules.case_variables()}
+                         "trigger": "absence", "recent_absences": row.recent,
+                         "child_age": child_age(session, row.child_id, row.day), **rules.case_variables()}
             if row.recent >= rules.intermittent_days:
                 variables.update(trigger="tendency", tendency_reason=(
                     f"间断性缺课：近 {rules.intermittent_window} 个教学日内无故缺课 {row.recent} 天"))
@@ -282,10 +302,12 @@ def _apply_in(engine, session, row: CaseHandoff) -> CaseEvent | None:
                                                       actor=actor, session=session)
             return CaseEvent("started", {"child_id": row.child_id, "instance_id": started.instance_id})
         if _waits_for(session, case_id, "absence_day"):
-            payload = {"count": row.count, "date": row.day.isoformat(), "first": first, "recent": row.recent}
+            payload = {"count": row.count, "date": row.day.isoformat(), "first": first, "recent": row.recent,
+                       "age": child_age(session, row.child_id, row.day)}
             return _message(engine, session, case_id, row, "absence_day", payload)
         engine.executor.execute(case_id, SetVariables({"absence_days": row.count, "first_absence": first,
-                                                       "recent_absences": row.recent}),
+                                                       "recent_absences": row.recent,
+                                                       "child_age": child_age(session, row.child_id, row.day)}),
                                 actor, session=session)
         return CaseEvent("message", {"child_id": row.child_id, "message": "absence_day", "status": "updated",
                                      "reached": [case_id]})

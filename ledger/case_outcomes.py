@@ -22,7 +22,10 @@ throws, ``ledger.child_status``), and the status each event gives the child:
 
 * ``report_filed`` → 疑似辍学 (the principal sent the 报告单 to the town);
 * ``notice_expired`` → 辍学 (the deadline of the 限期返校通知书 passed, child still out);
-* ``returned`` → 在校 (back after the report: the registry is restored next);
+* ``returned`` → 在校 (back after the report: the registry is restored next; or back from a
+  medical leave before the report);
+* ``leave_started`` → 长期病假 (a medical leave of the lawful exit, processes/lawful_exit.bpmn);
+  ``leave_ended`` → 在校 (the leave is over and the child not back: persuasion goes on);
 * ``closed`` (with an outcome) → the outcome's status, if it has one.
 
 ``next_status(current, event, outcome)`` applies these rules; ``STATUS_EVENTS`` say from
@@ -51,6 +54,7 @@ STATUSES: dict[str, Status] = {s.code: s for s in (
     Status("inclusive_class", "随班就读", "A", False),
     Status("special_school", "特教学校就读", "A", False),
     Status("home_teaching", "送教上门", "A", False),
+    Status("rehabilitation", "康复机构就读", "A", False),
     Status("suspended", "休学", "B", False),
     Status("deferred", "延缓入学", "B", False),
     Status("sick_leave", "长期病假", "B", False),
@@ -91,21 +95,26 @@ OUTCOMES: dict[str, Outcome] = {o.code: o for o in (
     Outcome("moved_away", "户籍迁出（已移交迁入地）", "moved_away", False, True),
     Outcome("emigrated", "出国（境）", "emigrated", False, True),
     Outcome("deceased", "死亡", "deceased", False, True),
-    Outcome("exempt_health", "经专家委员会认定不具备学习条件", "exempt_health", False, False),
+    Outcome("rehabilitation", "转康复机构（康教结合）", "rehabilitation", False, True),
+    Outcome("exempt_health", "经专家委员会认定不具备学习条件", "exempt_health", False, True),
     Outcome("referred_to_county", "移交县级程序", None, False, False),
 )}
 
 # Which statuses each event may move a child from: the case's own stages (A → C → A), never
 # over a status another procedure set (休学, 转出, 死亡 ...).
-_CASE_STAGES = {"enrolled", "suspected_dropout", "dropped_out", "whereabouts_unknown"}
+# 长期病假 is one of them: only a case's medical leave sets it, and the case's own return,
+# closure or the leave's end moves the child out of it again.
+_CASE_STAGES = {"enrolled", "suspected_dropout", "dropped_out", "whereabouts_unknown", "sick_leave"}
 STATUS_EVENTS: dict[str, tuple[str | None, frozenset]] = {
+    "leave_started": ("sick_leave", frozenset({"enrolled", "suspected_dropout", "whereabouts_unknown"})),
+    "leave_ended": ("enrolled", frozenset({"sick_leave"})),
     "report_filed": ("suspected_dropout", frozenset({"enrolled", "whereabouts_unknown"})),
     "notice_expired": ("dropped_out", frozenset({"enrolled", "suspected_dropout", "whereabouts_unknown"})),
     "returned": ("enrolled", frozenset(_CASE_STAGES)),
     "closed": (None, frozenset(_CASE_STAGES)),
 }
 CASE_EVENTS = {"report_filed": "报告单已报送", "notice_expired": "返校期限届满", "returned": "学生返校",
-               "closed": "结案"}
+               "leave_started": "病假开始", "leave_ended": "病假结束未返校", "closed": "结案"}
 
 
 class RuleError(ValueError):

@@ -55,6 +55,8 @@ SCHOOL_ROLES = ("principal", "moral_education_office", "registrar")
 SUPPORT_ACCOUNTS = (("labour", "labour_inspectorate"), ("police", "police_liaison"))
 SUPPORT_SCHOOL_ROLES = ("student_aid_officer", "counsellor")
 SUPPORT_SEED = SEED + 1
+# Home teaching (issue 11): one home teacher per school, named by a Faker of its own (names above stay).
+HOME_SCHOOL_ROLES, HOME_SEED = ("home_teacher",), SEED + 2
 ENROLLED, NOT_ENROLLED = 288, 12
 # Share of children with each flag (a realistic minority; left-behind is the common one).
 FLAG_RATES = (("poverty_alleviated", 0.08), ("subsistence_allowance", 0.05), ("disability", 0.02))
@@ -149,6 +151,10 @@ def _accounts(units: list[_Unit], fake: Faker) -> list[DemoAccount]:
             accounts += [DemoAccount(f"village_secretary-{unit.code}", fake.name(), "village_secretary", unit.code),
                          DemoAccount(f"grid_worker-{unit.code}", fake.name(), "grid_worker", unit.code),
                          DemoAccount(f"grid_worker-{unit.code}-2", fake.name(), "grid_worker", unit.code)]
+    home = Faker("zh_CN")
+    home.seed_instance(HOME_SEED)
+    accounts += [DemoAccount(f"{role}-{unit.code}", home.name(), role, unit.code)
+                 for unit in units if unit.kind == "school" for role in HOME_SCHOOL_ROLES]
     return accounts
 
 

@@ -155,9 +155,16 @@ def _report(case: Case, kept: list[dict], version: int | None) -> dict:
 def record_view(engine, username: str, doc: dict, action: str = "view") -> None:
     """Append the ``AccessLog`` row of one view (``action`` "view") or .docx download
     ("export"), own transaction: subject ``child:<id>``, detail {instance_id, document,
-    copy, version, format}. No copy shows a full ID number, so none is a "reveal"."""
+    copy, version, format}. No copy shows a full ID number, so none is a "reveal".
+
+    The guardian's copy of the notice (``copy == "guardian"``) is the paper served on the
+    guardian: opening or downloading it issues a copy that leaves the office, so it is logged
+    as ``print`` (detail ``issued_to: guardian``), never as a mere view or export: the log
+    must show who printed copies for a family and how often (DOMAIN-REFERENCE §7.2 4-5)."""
+    fmt = "docx" if action == "export" else "html"
+    detail = {"instance_id": doc["instance_id"], "document": doc["kind"], "copy": doc["copy"],
+              "version": doc.get("version"), "format": fmt}
+    if doc["copy"] == "guardian":
+        action, detail["issued_to"] = "print", "guardian"
     with engine.db.transaction() as session:
-        access.log_access(session, username, action, f"child:{doc['child']['id']}",
-                          {"instance_id": doc["instance_id"], "document": doc["kind"], "copy": doc["copy"],
-                           "version": doc.get("version"), "format": "docx" if action == "export" else "html"},
-                          engine.clock())
+        access.log_access(session, username, action, f"child:{doc['child']['id']}", detail, engine.clock())

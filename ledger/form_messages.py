@@ -16,6 +16,12 @@ CASE_DATES = {"first_absence": "首次无故缺课日", "returned_on": "返校�
               "referral_on": "移交日期", "struck_off_on": "销号日期"}
 
 
+# Case variables that forms name as number floors (``x-notBelow``): the county's home-teaching
+# norm (ledger.home_teaching), given to each case at its start.
+CASE_MINIMA = {"norm_visits_per_month": "县定送教标准（每月送教次数）",
+               "norm_periods_per_visit": "县定送教标准（每次课时数）"}
+
+
 def _bound_label(error: ValidationError) -> str:
     """What the date must not precede, in words: a case variable's name, or the sibling
     field's title in the form (``engine.runtime.formvalidation._order_bound``)."""
@@ -61,6 +67,10 @@ def form_message(error: ValidationError) -> str:
     if v == "x-notBefore":
         label = _bound_label(error)
         return f"不能早于{label}（{value}）" if label else f"日期不能早于 {value}"
+    if v == "x-notBelow":
+        bound = getattr(error, "bound", "")
+        label = CASE_MINIMA.get(bound[1:], "") if isinstance(bound, str) and bound.startswith("$") else ""
+        return f"低于{label}：至少 {value}" if label else f"不能小于 {value}"
     if v in ("minItems", "maxItems"):
         return f"请选择{'至少' if v == 'minItems' else '最多'} {value} 项"
     return "填写内容不符合要求"

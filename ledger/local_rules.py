@@ -33,17 +33,24 @@ class LocalRules:
 
 def local_rules() -> LocalRules:
     """The settings now (read on each call: cheap, and a test may change them).
-    Raises ValueError naming the variable when one is not a whole number in range."""
-    return LocalRules(
+    Raises ValueError naming the variable when one is not a whole number in range, or when
+    the intermittent days exceed their window (the rule could never apply). ``api.settings``
+    reads them at start-up, so a wrong one stops ``serve``, ``worker`` and the CLI at once."""
+    rules = LocalRules(
         return_watch_days=_number("BAOXUE_RETURN_WATCH_DAYS", LocalRules.return_watch_days, 1, 200),
         intermittent_days=_number("BAOXUE_INTERMITTENT_DAYS", LocalRules.intermittent_days, 2, 100),
         intermittent_window=_number("BAOXUE_INTERMITTENT_WINDOW", LocalRules.intermittent_window, 2, 200))
+    if rules.intermittent_days > rules.intermittent_window:
+        raise ValueError(f"BAOXUE_INTERMITTENT_DAYS ({rules.intermittent_days}) must not exceed "
+                         f"BAOXUE_INTERMITTENT_WINDOW ({rules.intermittent_window}): from 2 to the window's days")
+    return rules
 
 
 def _number(name: str, default: int, low: int, high: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # isascii: "²" and "٣" are digits to str.isdigit, and int() refuses the first.
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise ValueError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
     return int(raw)

@@ -104,7 +104,7 @@ class AccessLog(LedgerBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     username: Mapped[str] = mapped_column(String(120))
-    action: Mapped[str] = mapped_column(String(32))         # view|reveal|change|export
+    action: Mapped[str] = mapped_column(String(32))         # view|reveal|change|export|print
     subject: Mapped[str] = mapped_column(String(64))        # e.g. child:12
     detail: Mapped[str] = mapped_column(Text, default="")
     # The keyed chain (ledger/access_log.py; migration 0104): written only by log_access.

@@ -34,6 +34,8 @@ ROLES: tuple[Role, ...] = (
     Role("counsellor", "心理辅导教师", "school"),
     Role("head_teacher", "班主任", "class"),
     Role("registrar", "学籍管理员", "school"),
+    # Teaches disabled children at home (送教上门, processes/home_teaching.bpmn): visits of the plan.
+    Role("home_teacher", "送教教师", "school"),
     Role("village_secretary", "村（场、社区）书记", "village"),
     Role("grid_worker", "网格员", "village"),
     Role("county_bureau", "县教育局", "county"),

@@ -221,10 +221,15 @@ def _check_password(password, username: str, display_name: str, errors: dict) ->
         errors["password"] = message
 
 
+def valid_roles() -> list[str]:
+    """Every role code an account may hold: the domain's (``ledger.roles``), then ``admin``."""
+    return [*ROLE_BY_CODE, SYSTEM_ADMIN]
+
+
 def _check_grant(session: Session, role, org_unit, errors: dict, prefix: str = "") -> None:
     scope = "town" if role == SYSTEM_ADMIN else getattr(ROLE_BY_CODE.get(role or ""), "scope", None)
     if scope is None:
-        errors[prefix + "role"] = f"未知角色 {role!r} (unknown role)"
+        errors[prefix + "role"] = f"未知角色 {role!r} (unknown role); 可选 (valid): {', '.join(valid_roles())}"
         return
     kind = session.scalar(select(OrgUnit.kind).where(OrgUnit.code == org_unit)) if org_unit else None
     if kind is None:

@@ -29,6 +29,20 @@ def sqlite_url(tmp_path) -> str:
 @pytest.fixture
 def pg_url():
     """A fresh PostgreSQL schema for this test (skip only when PostgreSQL is not configured)."""
+    yield from _pg_schema()
+
+
+@pytest.fixture
+def other_db_url(db_url, tmp_path):
+    """A second, empty database of the same kind as ``db_url`` (another file, another schema)."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'other.db'}"
+    else:
+        yield from _pg_schema()
+
+
+def _pg_schema():
+    """Yield the URL of a new schema, dropped afterwards (a generator for fixtures)."""
     if not PG_URL:
         pytest.skip("BAOXUE_TEST_PG_URL not set: PostgreSQL tests run in CI (.ci/run)")
     schema = f"t_{uuid.uuid4().hex[:12]}"

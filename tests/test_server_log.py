@@ -51,6 +51,8 @@ def test_the_access_log_has_paths_and_statuses_but_no_query_strings(tmp_path):
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "BAOXUE_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
            "BAOXUE_SECRET_KEY": "log-test", "PYTHONPATH": str(ROOT)}
+    # /healthz answers 200 only on a migrated database.
+    subprocess.run([sys.executable, "-m", "api.cli", "init"], env=env, cwd=tmp_path, check=True, capture_output=True)
     server = subprocess.Popen([sys.executable, "-c", f"from api.server import serve; serve('127.0.0.1', {port}, 1, False)"],
                               env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -67,7 +67,8 @@ def test_the_untouched_record_verifies_clean(record):
     report = verify_record(engine, checkpoint)
     assert report.ok, [r.problems for r in report.bad]
     assert report.tasks_checked == 3 and report.chain("access").count == 4
-    assert report.chain("definitions").ok and report.chain("checkpoints").count == 2
+    # the checkpoints chain: the database's identity (engine/audit/identity.py), then one link per line
+    assert report.chain("definitions").ok and report.chain("checkpoints").count == 3
 
 
 @pytest.mark.parametrize("scenario", tamper.SCENARIOS, ids=lambda s: s.__name__)
@@ -82,13 +83,14 @@ def test_tampering_is_detected(record, scenario):
 
 
 def test_a_checkpoint_keeps_a_deletion_visible_at_every_later_check(record, tmp_path):
-    """The worker goes on checkpointing after a head was rolled back: the deletion is not
-    signed as the new truth, it stays reported."""
+    """The worker goes on trying after a head was rolled back: the deletion is never signed
+    as the new truth (no line is written), it stays reported."""
     engine, checkpoint = record
     stream = tamper.tamper(engine.db.url, checkpoint, tamper.delete_newest_event_and_roll_head_back)
     first = write_record_checkpoint(engine, checkpoint)
     later = write_record_checkpoint(engine, checkpoint)
     assert not first.report.chain(stream).ok and not later.report.chain(stream).ok
+    assert not first.written and not later.written and len(checkpoint.read_text().splitlines()) == 2
     assert not verify_record(engine, checkpoint).chain(stream).ok
 
 

@@ -25,6 +25,8 @@ from ledger.attendance_cases import OPEN_STATUSES, PROCESS_KEY, EngineCaseSink, 
 from ledger.attendance_models import AttendanceRecord
 from ledger.child_cases import closed_cases
 from ledger.case_outcomes import CASE_EVENTS, outcome_label, status_label
+from ledger.home_teaching import child_section as home_teaching_section
+from ledger.home_teaching import refer as home_teaching_refer
 from ledger.child_status import history
 from ledger.directory import role_name, unit_names
 from ledger.models import Child
@@ -119,6 +121,30 @@ def flag_tendency(child_id):
     return redirect(f"/children/{child_id}")
 
 
+@bp.post("/children/<int:child_id>/home-teaching-referral")
+@login_required
+def refer_home_teaching(child_id):
+    """Refer the child to home teaching (送教上门, issue 11; ``ledger.home_teaching.refer``):
+    starts the child's home-teaching case or reaches the open one. 404 outside the scope,
+    403 unless ``access.can_refer_home_teaching``."""
+    principal = current_principal()
+    eng = engine()
+    child = _visible_child(eng, principal, child_id)
+    if child is None:
+        return error_page(404, NOT_VISIBLE, "学生不存在")
+    if not access.can_refer_home_teaching(principal, child):
+        return error_page(403, "只有该生的班主任、校长、村（社区）书记或控辍保学专班可以转介送教上门。", "无权转介")
+    result = home_teaching_refer(eng, principal, child)
+    _log(principal, f"child:{child_id}", {"home_teaching_referral": True, "message_id": result["message_id"]},
+         action="change")
+    if result["started"] or result["reached"]:
+        flash("已转介送教上门，班主任和镇残联将在待办中收到评估任务。" if result["started"]
+              else "该生已有送教上门案件，转介已记入该案件。", "success")
+    else:
+        flash("转介未能送达，请稍后重试或联系管理员。", "error")
+    return redirect(f"/children/{child_id}")
+
+
 @bp.post("/children/<int:child_id>/reveal")
 @login_required
 def reveal(child_id):
@@ -174,13 +200,16 @@ def _render(child_id: int, *, reason: str = "", errors=None, notice=None, status
         tasks = _case_tasks(session, principal, case_id) if case_id else []
         changes = _status_history(session, child_id)
         closed = closed_cases(session, principal, child_id, eng.zone)
+    home = home_teaching_section(eng, child_id)
     if log:
-        _log(principal, f"child:{child_id}", {"fields": ["name", "id_number", "attendance", "case", "status_history"]})
+        _log(principal, f"child:{child_id}", {"fields": ["name", "id_number", "attendance", "case", "status_history"]
+                                              + (["home_teaching"] if home else [])})
     return render_template(
         "child.html", child=summary, records=[{"date": r.date, "status": STATUS_NAMES.get(r.status, r.status),
                                                "unexcused": r.status == "absent_unexcused", "reason": r.reason or ""}
                                               for r in records],
         run=run, case_id=case_id, tasks=tasks, changes=changes, closed=closed, can_flag=access.can_flag_tendency(principal, child),
+        home=home, can_refer=access.can_refer_home_teaching(principal, child),
         reason=reason, errors=errors or {}, notice=notice, revealed=revealed,
         can_reveal=can_reveal(principal), revealable=REVEALABLE,
         reveal_form=reveal_form or {"fields": ["id_number"], "reason": ""}), status

@@ -112,6 +112,8 @@ def _refusal(row, principal) -> tuple[str, int]:
         return f"该任务已由 {who} 认领，只有认领人可以办理或释放。", 409
     if not access.can_work(principal, row):
         return "您不是该任务的办理人，不能进行此操作。", 403
+    if engine().runtime.get(row.instance_id).status == "error":
+        return taskactions.IN_ERROR + "。", 409
     return "任务状态已变化（可能已被他人认领或释放），请刷新页面后重试。", 409
 
 

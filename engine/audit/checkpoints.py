@@ -6,14 +6,18 @@ Lines file (``BAOXUE_AUDIT_CHECKPOINT_FILE``, default ``var/audit-checkpoints.js
 one line per checkpoint::
 
     {"n": 7, "at": "2026-11-30T02:10:00+00:00", "prev": "<mac of line 6>", "key_id": "...",
-     "heads": {"instance:12": [9, "<hash of link #9>", 0], ...},   # [seq, hash, legacy links]
+     "db": "<database id>", "heads": {"instance:12": [9, "<hash of link #9>", 0], ...},
      "streams": 812, "state": "<sha256 of all heads>", "problems": 0, "mac": "<hmac>"}
+
+(``heads`` values: [seq, hash, legacy links]; ``problems`` is always 0 since a record that
+does not verify is never checkpointed, lines of older versions may count some.)
 
 ``heads`` lists the streams whose recorded head changed since the line before (the whole
 record is every line's ``heads`` applied in order; ``state`` is the SHA-256 of that whole
 record, so a reader can check it rebuilt the same thing). ``mac`` is HMAC-SHA256 with the
 audit key over the line without ``mac``; ``prev`` chains the lines, so an edited, removed
-or reordered line is seen. Each checkpoint is also recorded in the database (the
+or reordered line is seen. ``db`` names the database the line belongs to (``identity.py``;
+lines written before it have none and stay verifiable). Each checkpoint is also recorded in the database (the
 ``checkpoints`` chain: line number and MAC), so cutting the file short is seen too.
 """
 from __future__ import annotations
@@ -130,13 +134,14 @@ def locked_for_append(path: Path, keys: AuditKeyring) -> Iterator[tuple[Checkpoi
         yield parse_checkpoints(path, text, keys), handle
 
 
-def make_line(file: CheckpointFile, state: dict, now: datetime, keys: AuditKeyring, problems: int) -> dict:
-    """The next line for ``file`` recording ``state`` (stream -> [seq, hash, legacy])."""
+def make_line(file: CheckpointFile, state: dict, now: datetime, keys: AuditKeyring, database_id: str) -> dict:
+    """The next line for ``file`` recording ``state`` (stream -> [seq, hash, legacy]) of
+    the database ``database_id``."""
     last = file.last
     delta = {stream: value for stream, value in sorted(state.items()) if file.state.get(stream) != value}
     line = {"n": file.count + 1, "at": utc_text(now), "prev": str((last or {}).get("mac") or GENESIS),
-            "key_id": keys.current.key_id, "heads": delta, "streams": len(state),
-            "state": state_digest(state), "problems": problems}
+            "key_id": keys.current.key_id, "db": database_id, "heads": delta, "streams": len(state),
+            "state": state_digest(state), "problems": 0}
     line["mac"] = keys.current.mac(canonical_json(line))
     return line
 

@@ -5,11 +5,13 @@ keyed hash, its link to the one before, the head row); every chain against the l
 checkpoint (present, not shorter, the link at the recorded seq unchanged, no new legacy
 links); the checkpoint file itself (signatures, line links) and the database's own record
 of which lines were written (a file cut short); and the task index's completion facts
-against the ``task_completed`` events. ``write_checkpoint`` runs it and appends the next
-line (the worker every ``BAOXUE_AUDIT_CHECKPOINT_MINUTES``, or ``baoxue audit checkpoint``).
+against the ``task_completed`` events. A checkpoint file of another database is refused
+first (``identity.ForeignCheckpointFile``). ``write_checkpoint`` runs it and, only when
+everything verified, appends the next line (the worker every
+``BAOXUE_AUDIT_CHECKPOINT_MINUTES``, or ``baoxue audit checkpoint``).
 
-Problems are reported, never repaired: a county decides what a broken record means
-(README "The audit record").
+Problems are reported, never repaired nor sealed: a county decides what a broken record
+means (docs/operations.md "The audit record").
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from ..persistence.models import AuditEvent, AuditStream, HumanTask
 from .chain import (CHECKPOINTS_STREAM, EVENTS, KEYS_INFO, ChainReport, append_event, session_keys,
                     utc_text, verify_links)
 from .checkpoints import CheckpointFile, append_line, locked_for_append, make_line, read_checkpoints
+from .identity import check_binding, identify
 from .keys import AuditKeyring
 
 log = logging.getLogger("baoxue.audit")
@@ -43,6 +46,7 @@ class AuditReport:
     notes: list[str] = field(default_factory=list)
     checkpoint: CheckpointFile | None = None
     tasks_checked: int = 0
+    database_id: str | None = None     # identity.py; set when a checkpoint file was checked
 
     @property
     def ok(self) -> bool:
@@ -73,7 +77,8 @@ def verify_all(session: Session, keys: AuditKeyring | None = None,
     the checkpoint file's path (or the file already read), None to skip the file checks; ``sources``: chains stored outside ``audit_event`` (objects with
     ``chains(session, stream=None)`` yielding (stream, rows), ``fields(row)`` and
     ``describe(row)``, like ``chain.EventSource``, and optionally ``checks(session)`` giving
-    more ChainReports; the domain's access log is one)."""
+    more ChainReports; the domain's access log is one). Raises
+    ``identity.ForeignCheckpointFile`` when the checkpoint file belongs to another database."""
     keys = keys or session_keys(session)
     report = AuditReport()
     if checkpoint is not None and not isinstance(checkpoint, CheckpointFile):
@@ -84,6 +89,8 @@ def verify_all(session: Session, keys: AuditKeyring | None = None,
             heads = {head.stream: head for head in session.scalars(select(AuditStream))}
     else:
         heads = {head.stream: head for head in session.scalars(select(AuditStream))}
+    if checkpoint is not None:
+        report.database_id = check_binding(session, checkpoint, keys).id
     report.checkpoint = checkpoint
     recorded = checkpoint.state if checkpoint is not None and checkpoint.last else None
     found: dict[str, ChainReport] = {}
@@ -202,32 +209,45 @@ def _notes(report: AuditReport, recorded: dict | None) -> None:
 
 @dataclass
 class CheckpointResult:
-    n: int                     # the line written
-    streams: int               # chains it records
+    n: int | None              # the line written; None: the record did not verify, nothing written
+    streams: int               # chains it records (0 when nothing was written)
     report: AuditReport        # the verification that ran first
     path: Path
 
+    @property
+    def written(self) -> bool:
+        return self.n is not None
+
 
 def write_checkpoint(db, path: Path | str, now: datetime, sources: Sequence = ()) -> CheckpointResult:
-    """Verify everything against the last checkpoint, then append the next line and record
-    it in the ``checkpoints`` chain (``db``: engine.persistence.Database). Problems found
-    are logged (ERROR, logger ``baoxue.audit``) and counted in the line. A chain found bad
-    keeps the head the previous line recorded, so a deletion stays visible at every later
-    check instead of being signed as the new truth. Safe in several processes at once:
-    the file is locked (``flock``) from reading it to recording the line in the database."""
+    """Verify everything against the last checkpoint; when it all verifies, append the
+    next line and record it in the ``checkpoints`` chain (``db``:
+    engine.persistence.Database). When anything is wrong nothing is written: the problems
+    are logged (ERROR, logger ``baoxue.audit``) and the result has ``n`` None, so a
+    tampered state is never sealed and stays reported at every later check. Raises
+    ``identity.ForeignCheckpointFile`` (nothing written, to the file or the database) for
+    another database's file. Before the first line of a file the database gets its id
+    (``identity.identify``). Safe in several processes at once: the file is locked
+    (``flock``) from reading it to recording the line in the database."""
     keys = db.session_info[KEYS_INFO]
     path = Path(path)
     with locked_for_append(path, keys) as (file, handle):
+        if not file.count:
+            with db.transaction() as session:
+                identify(session, now)
         with db.read(snapshot=True) as session:
             report = verify_all(session, keys, file, sources)
         for bad in report.bad:
             log.error("audit record: %s: first bad position #%s: %s", bad.stream, bad.first_bad,
                       "; ".join(bad.problems))
+        if not report.ok:
+            log.error("audit record: no checkpoint written to %s: the record did not verify", path)
+            return CheckpointResult(None, 0, report, path)
         state = dict(file.state)
         for chain in report.chains:
-            if (chain.ok or chain.stream not in state) and (chain.count or chain.head_seq):
+            if chain.count or chain.head_seq:
                 state[chain.stream] = [chain.head_seq, chain.head_hash, chain.legacy]
-        line = make_line(file, state, now, keys, problems=sum(len(r.problems) for r in report.bad))
+        line = make_line(file, state, now, keys, report.database_id)
         append_line(file, handle, line)
         with db.transaction() as session:
             append_event(session, CHECKPOINTS_STREAM, "checkpoint_written", at=now, actor=None,

@@ -13,7 +13,8 @@ without the engine knowing its words, through ``EngineConfig.checks``:
     EngineConfig(..., checks=[Check("absence_without_case", absent_children_without_case)])
 
 ``ConsistencyService.run`` runs them all (a check that raises becomes a finding of its own,
-so one broken check never hides the others), and stores the result as a ``check_run`` row
+so one broken check never hides the others; a database that cannot be reached is not a
+finding of each check but one error, raised before any check runs), and stores the result as a ``check_run`` row
 that ``last()`` reads back. Running twice at once (several workers) is harmless.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ..persistence.models import CheckRun
 
@@ -99,6 +100,8 @@ class ConsistencyService:
     def run(self, *, record: bool = True) -> CheckReport:
         """Run every check; with ``record`` store the result as a ``check_run`` row."""
         started = time.monotonic()
+        with self.engine.db.read() as session:   # unreachable: the driver's error, once
+            session.execute(text("SELECT 1"))
         report = CheckReport(at=self.engine.clock())
         for check in self.checks():
             try:

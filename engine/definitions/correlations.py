@@ -9,8 +9,13 @@ name each catch and what would make its key certain: the variable required to st
 start event's ``requiredVariables`` property or a process data input: a start without it is
 then a 422, ``engine.instances.required_start_variables``), or a message start event with the
 same correlation property.
+
+``check_required_payload`` (errors, not warnings): the ``requiredPayload`` property that
+declares what a message catch needs of the payload is well formed and where it belongs.
 """
 from __future__ import annotations
+
+import ast
 
 from lxml import etree
 
@@ -81,3 +86,53 @@ def check_correlations(file: str, root: etree._Element) -> list[DeployError]:
                         'waits uncorrelatable here. To refuse a start without it, list it in the start '
                         'event\'s property requiredVariables (or declare it as a dataInput of the process)')))
     return warnings
+
+
+_THROWS = ('.//bpmn:intermediateThrowEvent[bpmn:messageEventDefinition]'
+           ' | .//bpmn:endEvent[bpmn:messageEventDefinition] | .//bpmn:sendTask')
+_REQUIRED_PAYLOAD = './bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name="requiredPayload"]'
+
+
+def check_required_payload(file: str, root: etree._Element) -> list[DeployError]:
+    """Errors for the ``requiredPayload`` property (the payload keys a message catch needs:
+    ``engine.runtime.correlation.required_payload``): it must sit on an element that catches
+    a message, and list identifiers (``date,watch_until``); a throw of the same message in this
+    file whose ``messagePayload`` is a literal ``{...}`` must give each key its catches need."""
+    errors, needed = [], {}
+    for prop in root.xpath('.//bpmn:*/' + _REQUIRED_PAYLOAD.removeprefix('./'), namespaces=NSMAP):
+        element = prop.getparent().getparent().getparent()
+        names = [name.strip() for name in (prop.get('value') or '').split(',')]
+        ref = _message_ref(element)
+        if element not in root.xpath(_CATCHES + ' | .//bpmn:startEvent[bpmn:messageEventDefinition]',
+                                     namespaces=NSMAP) or ref is None:
+            errors.append(element_error(file, element, (
+                f'{describe(element)} has the property requiredPayload but catches no message: '
+                'put it on the event (or receive task) that catches the message')))
+        elif not names or not all(name.isidentifier() for name in names):
+            errors.append(element_error(file, element, (
+                f'{describe(element)}: requiredPayload must list payload keys separated by commas '
+                f'(e.g. "date,watch_until"), not "{prop.get("value")}"')))
+        else:
+            needed.setdefault(ref, set()).update(names)
+    for throw in root.xpath(_THROWS, namespaces=NSMAP):
+        ref = _message_ref(throw)
+        given = _literal_keys(throw)
+        if ref in needed and given is not None and needed[ref] - given:
+            errors.append(element_error(file, throw, (
+                f'{describe(throw)} throws message "{ref}" without {", ".join(sorted(needed[ref] - given))}, '
+                'which the events catching it require (requiredPayload)')))
+    return errors
+
+
+def _literal_keys(throw) -> set[str] | None:
+    """The keys of a throw's ``messagePayload`` when it is a ``{"key": ...}`` literal; else None
+    (an expression: what it gives is known only when it runs)."""
+    text = ''.join(throw.xpath('.//spiffworkflow:messagePayload/text()', namespaces=NSMAP)).strip()
+    try:
+        node = ast.parse(text, mode='eval').body if text else None
+    except SyntaxError:
+        return None
+    if not isinstance(node, ast.Dict) or not all(isinstance(k, ast.Constant) and isinstance(k.value, str)
+                                                 for k in node.keys):
+        return None
+    return {k.value for k in node.keys}

@@ -12,7 +12,7 @@ from lxml import etree
 
 from .checks import (check_dmn_expressions, check_expressions, check_lanes, check_lengths, check_references,
                      check_subprocess_lanes, guarded, note_called_lanes, syntax_only)
-from .correlations import check_correlations
+from .correlations import check_correlations, check_required_payload
 from .errors import DeployError
 from .formfields import check_form_fields
 from .forms import FormChecker, parse_json
@@ -253,6 +253,7 @@ def _validate(files, known_roles, search_path, form_dirs, check_compiles, protec
         errors += check_due_properties(name, root, check)
         errors += check_expressions(name, root, check)
         warnings += check_correlations(name, root)
+        errors += check_required_payload(name, root)
     for name, data in forms.found.items():
         out.setdefault(name, data)
 

@@ -12,7 +12,11 @@ A message matches a catch only if it gives every property a value, equal to the 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 
@@ -116,16 +120,64 @@ def require_keys(name, correlation, required) -> None:
                            "give each a value in the correlation", errors=errors)
 
 
-def message_keys(spec, subprocess_specs) -> dict[str, set[str]]:
-    """``{message name: {correlation property}}`` of the message events of a process and
-    the processes it calls or embeds (catching and throwing: a message's properties are
-    the same wherever it is used)."""
-    keys: dict[str, set[str]] = {}
+REQUIRED_PAYLOAD = "requiredPayload"
+
+
+@dataclass
+class MessageUse:
+    """How one process (with what it calls or embeds) uses one message: its correlation
+    property names, the payload keys its catches declare they need (``requiredPayload``),
+    and where it throws the message itself (the ids of its throw events, end events, send
+    tasks)."""
+
+    correlation: set[str] = field(default_factory=set)
+    payload: set[str] = field(default_factory=set)
+    thrown_at: set[str] = field(default_factory=set)
+
+
+def required_payload(task_spec) -> list[str]:
+    """The payload keys a message catch declares it needs: its comma-separated property
+    ``requiredPayload`` (what its message variable's readers index, e.g. ``returned["date"]``).
+    A message without one of them is refused before it is stored (``MessageService.deliver``)."""
+    value = ((getattr(task_spec, "extensions", None) or {}).get("properties") or {}).get(REQUIRED_PAYLOAD)
+    return [name.strip() for name in (value or "").split(",") if name.strip()]
+
+
+def message_uses(spec, subprocess_specs) -> dict[str, MessageUse]:
+    """``{message name: MessageUse}`` over the message events of a process and the
+    processes it calls or embeds (a message's correlation properties are the same wherever
+    it is used; payload needs come from its catches, ``thrown_at`` from its throws)."""
+    uses: dict[str, MessageUse] = {}
     for each in [spec, *(s for s in (subprocess_specs or {}).values() if s is not None)]:
         for task_spec in each.task_specs.values():
             definition = getattr(task_spec, "event_definition", None)
             parts = getattr(definition, "event_definitions", None) or [definition]
-            for part in parts:
-                if isinstance(part, MessageEventDefinition):
-                    keys.setdefault(part.name, set()).update(p.name for p in part.correlation_properties)
-    return keys
+            # An event-based gateway holds the definitions of the catches after it, in the
+            # order of its outputs (SpiffWorkflow moves them there): the catch keeps its properties.
+            catches = task_spec.outputs if isinstance(task_spec, EventBasedGateway) else [task_spec] * len(parts)
+            for part, catch in zip(parts, catches):
+                if not isinstance(part, MessageEventDefinition):
+                    continue
+                use = uses.setdefault(part.name, MessageUse())
+                use.correlation.update(p.name for p in part.correlation_properties)
+                if isinstance(task_spec, ThrowingEvent):
+                    use.thrown_at.add(task_spec.bpmn_id)
+                else:
+                    use.payload.update(required_payload(catch))
+    return uses
+
+
+def message_keys(spec, subprocess_specs) -> dict[str, set[str]]:
+    """``{message name: {correlation property}}`` (``message_uses``' correlations)."""
+    return {name: use.correlation for name, use in message_uses(spec, subprocess_specs).items()}
+
+
+def require_payload(name, payload: dict, required) -> None:
+    """Raise InvalidInput (422) unless ``payload`` gives each of ``required`` (the keys the
+    message's catches declare, ``requiredPayload``) a value: ``{"payload.<key>": ...}``. A
+    catch whose script reads ``returned["date"]`` would otherwise put the case in error."""
+    errors = {f"payload.{key}": ("required by the process that receives it" if key not in payload
+                                 else "has no value") for key in sorted(required) if not has_value(payload.get(key))}
+    if errors:
+        raise InvalidInput(f"message {name} needs {', '.join(sorted(required))} in its payload "
+                           "(requiredPayload of the events that catch it)", errors=errors)

@@ -2,13 +2,14 @@
 caller's words, with the date keywords JSON Schema cannot say (``CompleteTask``)."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from jsonschema import ValidationError
 from referencing.exceptions import Unresolvable
 
 from ..errors import InvalidInput
-from ..formschema import UnsafePattern, form_validator
+from ..formschema import UnsafePattern, declared_fields, form_validator
 
 
 def _date_keywords(today: date):
@@ -54,8 +55,55 @@ def _order_bound(variables: dict):
     return keyword
 
 
+def _floor_bound(variables: dict):
+    """``x-notBelow`` on an object schema: ``{field: bound}`` means the number ``field`` is at
+    least the bound: a number, a sibling field's name, or ``$name`` for a variable of the case
+    (``{"plan_visits_per_month": "$norm_visits_per_month"}``: a minimum set per installation
+    and given to the case, which a static ``minimum`` cannot say). A bound that is not a
+    number (not filled in, not set in this case) checks nothing. The error's
+    ``validator_value`` is the bound's value, its ``bound`` attribute the bound as written."""
+    def keyword(validator, rules, instance, schema):
+        if not isinstance(instance, dict) or not isinstance(rules, dict):
+            return
+        for name, bound in rules.items():
+            got = instance.get(name)
+            limit = bound if _is_number(bound) else variables.get(bound[1:]) \
+                if isinstance(bound, str) and bound.startswith("$") else instance.get(bound)
+            if _is_number(got) and _is_number(limit) and got < limit:
+                error = ValidationError(f"{name} {got} is below {bound} {limit}", path=[name], validator_value=limit)
+                error.bound = bound
+                yield error
+    return keyword
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _is_date(value) -> bool:
     return isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"
+
+
+def _extra_fields(err) -> list[str]:
+    """The fields an ``additionalProperties: false`` / ``unevaluatedProperties: false`` error
+    is about (jsonschema reports it on the object, which would name the whole form): those of
+    the object its schema neither names in ``properties`` (for ``unevaluatedProperties`` also
+    in its combinators, ``formschema.declared_fields``) nor matches by ``patternProperties``."""
+    if err.validator not in ("additionalProperties", "unevaluatedProperties") or not isinstance(err.instance, dict):
+        return []
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    named = set(schema.get("properties") or {}) if err.validator == "additionalProperties" \
+        else declared_fields(schema)
+    patterns = [p for p in (schema.get("patternProperties") or {}) if isinstance(p, str)]
+    return [name for name in err.instance if name not in named
+            and not any(_matches(pattern, name) for pattern in patterns)]
+
+
+def _matches(pattern: str, name: str) -> bool:
+    try:
+        return re.search(pattern, name) is not None
+    except re.error:
+        return False
 
 
 def validate_form(schema: dict, data, message=None, today: date | None = None,
@@ -65,12 +113,13 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
     ``message(error)`` turns a jsonschema error into the text shown (the caller's language);
     the default is jsonschema's own English, and "required" for a missing field. With
     ``today`` (the engine clock's local date) the date keywords of ``_date_keywords`` and
-    ``x-notBefore`` (``_order_bound``; ``$name`` bounds read ``variables``, the task's case
-    variables) apply. Validation never backtracks or fetches (``engine.formschema``).
+    ``x-notBefore`` (``_order_bound``) and ``x-notBelow`` (``_floor_bound``; ``$name`` bounds
+    read ``variables``, the task's case variables) apply. Validation never backtracks or fetches (``engine.formschema``).
     """
     if not isinstance(data, dict):
         raise InvalidInput("form data must be a JSON object", errors={"data": "must be an object"})
-    keywords = {**_date_keywords(today), "x-notBefore": _order_bound(variables or {})} if today is not None else None
+    keywords = {**_date_keywords(today), "x-notBefore": _order_bound(variables or {}),
+                "x-notBelow": _floor_bound(variables or {})} if today is not None else None
     errors = {}
     try:
         for err in form_validator(schema, keywords).iter_errors(data):
@@ -79,6 +128,11 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
                 missing = [name for name in err.validator_value if name not in err.instance]
                 for name in missing:
                     errors.setdefault(".".join(filter(None, [path, name])), message(err) if message else "required")
+                continue
+            extra = _extra_fields(err)
+            if extra:   # one error per field that is not the form's, under its own name
+                for name in extra:
+                    errors.setdefault(".".join(filter(None, [path, name])), message(err) if message else err.message)
                 continue
             errors.setdefault(path or "data", message(err) if message else err.message)
     except (UnsafePattern, Unresolvable) as exc:

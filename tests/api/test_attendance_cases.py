@@ -49,14 +49,14 @@ def test_day_one_starts_a_case_and_later_days_reach_it(persuasion, client, as_us
     started = client.get(f"/api/v1/process-instances/{case_id}/events", headers=as_user("inspector")).json
     assert started["events"][0]["data"]["variables"] == {
         "child_id": 1, "absence_days": 1, "first_absence": "2025-03-07", "trigger": "absence",
-        "recent_absences": 1, "intermittent_days": 5}
+        "recent_absences": 1, "intermittent_days": 5, "child_age": 8}   # full years, from the register
 
     day2 = post_day(client, as_user, "2025-03-10", {1: U}).json     # Monday: the second school day
     assert day2["cases_started"] == []
     assert day2["messages_sent"] == [
         {"child_id": 1, "message": "absence_day", "status": "delivered", "reached": [case_id]}]
     assert received(client, as_user, case_id) == [
-        {"name": "absence_day", "correlation": {"child_id": 1}, "payload": {"count": 2, "date": "2025-03-10", "first": "2025-03-07", "recent": 2}}]
+        {"name": "absence_day", "correlation": {"child_id": 1}, "payload": {"count": 2, "date": "2025-03-10", "first": "2025-03-07", "recent": 2, "age": 8}}]
 
     again = post_day(client, as_user, "2025-03-10", {1: U}).json
     assert (again["changed"], again["cases_started"], again["messages_sent"]) == (0, [], [])
@@ -64,7 +64,7 @@ def test_day_one_starts_a_case_and_later_days_reach_it(persuasion, client, as_us
 
     day3 = post_day(client, as_user, "2025-03-11", {1: U}).json
     assert [m["reached"] for m in day3["messages_sent"]] == [[case_id]]
-    assert received(client, as_user, case_id)[-1]["payload"] == {"count": 3, "date": "2025-03-11", "first": "2025-03-07", "recent": 3}
+    assert received(client, as_user, case_id)[-1]["payload"] == {"count": 3, "date": "2025-03-11", "first": "2025-03-07", "recent": 3, "age": 8}
 
 
 def test_a_return_reaches_the_open_case_and_a_new_absence_after_it_closed_starts_another(persuasion, client, as_user):

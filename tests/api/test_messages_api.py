@@ -8,7 +8,7 @@ from api.settings import ROOT
 from engine.persistence.models import Message
 
 
-def test_a_returned_message_without_child_id_is_422_and_reaches_no_case(app, client, as_user):
+def test_a_message_without_child_id_is_422_and_reaches_no_case(app, client, as_user):
     engine = app.extensions["baoxue.engine"]
     engine.repository.deploy_paths([ROOT / "processes"], actor="admin")
     leader = as_user("leader")
@@ -18,10 +18,11 @@ def test_a_returned_message_without_child_id_is_422_and_reaches_no_case(app, cli
     assert started.status_code == 201, started.json
     case_id = started.json["instance_id"]
     before = engine.history.events(case_id)
+    # home_teaching_placed: the one message of processes/ a person sends (lawful_exit.bpmn), on child_id.
     for correlation in ({}, {"child_id": None}, {"child_id": ""}, {"pupil": 1}):
         response = client.post("/api/v1/messages", headers=leader,
-                               json={"name": "returned", "correlation": correlation, "payload": {"child_id": 1}}
-                               if correlation == {} else {"name": "returned", "correlation": correlation})
+                               json={"name": "home_teaching_placed", "correlation": correlation, "payload": {"child_id": 1}}
+                               if correlation == {} else {"name": "home_teaching_placed", "correlation": correlation})
         assert response.status_code == 422, response.json
         assert response.json["code"] == "invalid" and list(response.json["errors"]) == ["correlation.child_id"]
     with engine.db.read() as session:

@@ -51,5 +51,5 @@ def test_a_bad_check_period_is_refused(monkeypatch, tmp_path, raw):
 
 def test_a_short_period_polls_as_often(monkeypatch, tmp_path):
     monkeypatch.setenv("BAOXUE_CHECK_HOURS", "0.5")
-    settings = Settings.from_env(var_dir=tmp_path, secret_key="x")
+    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path / 'b.db'}", var_dir=tmp_path, secret_key="x")
     assert settings.check_hours == 0.5 and default_jobs(5.0, settings)[2].every == 1800.0

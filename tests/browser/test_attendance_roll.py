@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ledger.attendance_models import AttendanceRecord
 from ledger.models import Child
 
-from .test_inbox_flow import login
+from .signin import signed_in
 
 DAY = "2025-03-03"      # a Monday, in the past for the live app's real clock
 NAMES = ["欧阳晓峰", "陈思", "林美玲", "黄志强", "吴雨桐", "周子涵", "郑浩然", "孙悦", "马俊杰", "朱一鸣"]
@@ -39,11 +39,7 @@ def stored(app) -> dict[int, str]:
 def test_one_line_per_pupil_and_all_present_in_one_action(eleven_pupils, chromium, width):
     app = eleven_pupils
     base = app.config["LIVE_URL"]
-    context = chromium.new_context(viewport={"width": width, "height": 740}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    try:
-        login(page, base, "ht31")
+    with signed_in(chromium, base, "ht31", width) as page:
         page.goto(f"{base}/attendance?class=zx-3-1&date={DAY}")
         rows = page.locator("li.roll-row")
         expect(rows).to_have_count(11)
@@ -79,5 +75,3 @@ def test_one_line_per_pupil_and_all_present_in_one_action(eleven_pupils, chromiu
         absent = int(rows.nth(2).get_attribute("id").removeprefix("child-"))
         assert stored(app) == {**{cid: "present" for cid in [1, *range(20, 30)]}, absent: "absent_unexcused"}
         page.screenshot(path=f"/tmp/pages/attendance-{width}.png", full_page=True)
-    finally:
-        context.close()

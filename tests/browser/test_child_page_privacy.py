@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .test_inbox_flow import login
+from .signin import signed_in
 
 FULL_ID = "44010120160501001X"
 
@@ -13,11 +13,7 @@ FULL_ID = "44010120160501001X"
 @pytest.mark.parametrize("width", [360, 1280])
 def test_reveal_the_id_with_a_reason(live_app, chromium, width):
     base = live_app.config["LIVE_URL"]
-    context = chromium.new_context(viewport={"width": width, "height": 740}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    try:
-        login(page, base, "ht31")
+    with signed_in(chromium, base, "ht31", width) as page:
         page.goto(f"{base}/children/1")
         expect(page.locator(".facts")).to_contain_text("440101************")
         assert FULL_ID not in page.content()
@@ -31,5 +27,3 @@ def test_reveal_the_id_with_a_reason(live_app, chromium, width):
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.goto(f"{base}/children/1")                            # masked again on the next view
         assert FULL_ID not in page.content()
-    finally:
-        context.close()

@@ -14,9 +14,10 @@ from werkzeug.serving import make_server
 from api.app import create_app
 from api.settings import ROOT, Settings
 from api.wiring import build_engine
-from tests.api.town import PASSWORD
 from tests.processes.documents_case import NOTICE_URL, REPORT_URL, served
 from tests.processes.harness import Town
+
+from .signin import signed_in
 
 
 @pytest.fixture
@@ -35,17 +36,6 @@ def case_server(tmp_path):
     town.engine.close()
 
 
-def signed_in(chromium, base, width):
-    context = chromium.new_context(viewport={"width": width, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{base}/login")
-    page.fill("#username", "town")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{base}/inbox")
-    return page
-
 
 def overflow(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
@@ -58,35 +48,33 @@ def pdf_pages(page) -> int:
 
 def test_a_phone_reads_the_documents_and_opens_the_print_version(chromium, case_server):
     base, case_id = case_server
-    page = signed_in(chromium, base, 360)
-    for url, title in ((REPORT_URL, "辍学情况报告单"), (NOTICE_URL, "限期返校通知书")):
-        page.goto(base + url.format(case_id))
-        phone = page.locator("section.doc-phone")
-        expect(phone).to_be_visible()
-        expect(phone.locator("h1")).to_have_text(title)
-        expect(page.locator("article.doc")).to_be_hidden()
-        assert overflow(page) == 0, url
-        page.get_by_role("link", name="打开打印版（A4）").click()
-        expect(page.locator("article.doc")).to_be_visible()
-        expect(page.locator("section.doc-phone")).to_be_hidden()
-        page.get_by_role("link", name="返回手机阅读版").click()
-        expect(page.locator("section.doc-phone")).to_be_visible()
-    page.context.close()
+    with signed_in(chromium, base, "town", 360, 800) as page:
+        for url, title in ((REPORT_URL, "辍学情况报告单"), (NOTICE_URL, "限期返校通知书")):
+            page.goto(base + url.format(case_id))
+            phone = page.locator("section.doc-phone")
+            expect(phone).to_be_visible()
+            expect(phone.locator("h1")).to_have_text(title)
+            expect(page.locator("article.doc")).to_be_hidden()
+            assert overflow(page) == 0, url
+            page.get_by_role("link", name="打开打印版（A4）").click()
+            expect(page.locator("article.doc")).to_be_visible()
+            expect(page.locator("section.doc-phone")).to_be_hidden()
+            page.get_by_role("link", name="返回手机阅读版").click()
+            expect(page.locator("section.doc-phone")).to_be_visible()
 
 
 def test_a_desk_shows_the_a4_page_and_it_prints_on_its_pages(chromium, case_server):
     base, case_id = case_server
-    page = signed_in(chromium, base, 1280)
-    page.goto(base + REPORT_URL.format(case_id))
-    expect(page.locator("article.doc")).to_be_visible()
-    expect(page.locator("section.doc-phone")).to_be_hidden()
-    assert overflow(page) == 0
-    expect(page.locator("article.doc")).to_contain_text("签收人：TOWN")
-    assert pdf_pages(page) == 1                 # the receipt block stays on the report's page
-    page.goto(base + NOTICE_URL.format(case_id))
-    expect(page.locator("article.doc")).to_be_visible()
-    assert overflow(page) == 0
-    assert pdf_pages(page) == 2                 # the notice, then its 送达回证
-    page.goto(base + NOTICE_URL.format(case_id) + "?copy=guardian")
-    assert pdf_pages(page) == 2
-    page.context.close()
+    with signed_in(chromium, base, "town", 1280, 800) as page:
+        page.goto(base + REPORT_URL.format(case_id))
+        expect(page.locator("article.doc")).to_be_visible()
+        expect(page.locator("section.doc-phone")).to_be_hidden()
+        assert overflow(page) == 0
+        expect(page.locator("article.doc")).to_contain_text("签收人：TOWN")
+        assert pdf_pages(page) == 1                 # the receipt block stays on the report's page
+        page.goto(base + NOTICE_URL.format(case_id))
+        expect(page.locator("article.doc")).to_be_visible()
+        assert overflow(page) == 0
+        assert pdf_pages(page) == 2                 # the notice, then its 送达回证
+        page.goto(base + NOTICE_URL.format(case_id) + "?copy=guardian")
+        assert pdf_pages(page) == 2

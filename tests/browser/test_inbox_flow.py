@@ -3,15 +3,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.api.town import PASSWORD
+from .signin import login
 
-
-def login(page, base, username):
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{base}/inbox")
 
 
 def test_head_teacher_completes_and_the_case_moves_to_the_village(live_app, page):

@@ -25,7 +25,7 @@ from engine.calendar import BusinessCalendar
 from engine.persistence.models import ProcessInstance
 from ledger.accounts import create_user
 from tests.api.town import PASSWORD
-from tests.browser.test_inbox_flow import login
+from tests.browser.signin import login
 
 ABSENT, PRESENT = "absent_unexcused", "present"
 

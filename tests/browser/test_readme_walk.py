@@ -32,6 +32,7 @@ from engine.persistence.models import ProcessInstance
 from ledger.demo import DEMO_PASSWORD
 from ledger.models import Child
 
+from .signin import login
 from .test_persuasion_flow import answers, fill, fire_due
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -92,11 +93,7 @@ class Walk:
             context = self.chromium.new_context(viewport=viewport, locale="zh-CN")
             page = context.new_page()
             page.set_default_timeout(15_000)
-            page.goto(f"{self.base}/login")
-            page.fill("#username", username)
-            page.fill("#password", DEMO_PASSWORD)
-            page.click("button[type=submit]")
-            expect(page).to_have_url(f"{self.base}/inbox")
+            login(page, self.base, username, DEMO_PASSWORD)
             self.pages[username] = page
         return self.pages[username]
 

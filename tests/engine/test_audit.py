@@ -182,4 +182,6 @@ def test_garbage_in_the_checkpoint_file_is_reported_not_raised(engine, tmp_path,
     [file] = [r for r in report.bad if r.stream.startswith("checkpoint file")]
     assert file.first_bad == 2 and any("heads not of the form" in p for p in file.problems)
     assert any("line 3: not a checkpoint record" in p for p in file.problems)
-    assert write_checkpoint(engine.db, path, clock()).n == 4      # the worker goes on, and says so
+    before = path.read_bytes()
+    result = write_checkpoint(engine.db, path, clock())       # the worker says so, and seals nothing
+    assert not result.written and not result.report.ok and path.read_bytes() == before

@@ -19,7 +19,8 @@ from tests.api.town import PASSWORD, build_town
 ZONE = ZoneInfo("Asia/Shanghai")
 CALENDAR = BusinessCalendar(ZONE)
 EXTRA_USERS = {"civil": [("civil_affairs", "town")], "judicial": [("judicial_office", "town")],
-               "livelihood": [("livelihood_office", "town")], "moral": [("moral_education_office", "zx")]}
+               "livelihood": [("livelihood_office", "town")], "moral": [("moral_education_office", "zx")],
+               "dpf": [("disabled_persons_federation", "town")], "tzx": [("home_teacher", "zx")]}
 U, E, P = "absent_unexcused", "absent_excused", "present"
 
 

@@ -61,7 +61,7 @@ def test_disability_waits_for_the_placement_then_closes_as_home_teaching(scenari
     assert "残疾" not in (referral.payload or "")                # no health details in a message (issue 10 §7)
     town.report("2025-10-11", {1: U})                            # day 5: no dropout report
     town.report("2025-10-13", {1: U})
-    assert town.names("ht31") == [] and town.names("town") == []
+    assert town.names("ht31") == ["assess_school"] and town.names("town") == []   # the home-teaching case's
     town.complete("pzx", "home_teaching_placement", PENDING)    # not placed yet: the principal follows up on 10-15
     assert town.names("pzx") == []
     assert town.pass_until("2025-10-15", 9) == 1
@@ -93,6 +93,9 @@ def test_a_medical_leave_pauses_the_case_until_the_return_date(scenario):
     assert town.names("ht31") == ["illness_plan"]
     town.complete("ht31", "illness_plan", LEAVE)
     assert town.names("ht31") == [] and town.names("pzx") == []
+    # The leave is in the child's status history (DOMAIN-REFERENCE §4: 长期病假, on the register).
+    assert status_of(town) == "sick_leave"
+    assert changes(town) == [("enrolled", "sick_leave", "ht31", case.id, "leave_started")]
     town.report_days("2025-10-11", "2025-10-17", {1: U})         # absent on leave: no report, no notice
     assert town.names("ht31") == [] and town.names("town") == []
     assert town.pass_until("2025-10-19", 20) == 0
@@ -101,7 +104,9 @@ def test_a_medical_leave_pauses_the_case_until_the_return_date(scenario):
     town.complete("ht31", "leave_check", {"leave_result": "returned", "leave_checked_on": "2025-10-20",
                                           "leave_check_note": "已康复返校"})
     assert closures(town) == [(case.id, "returned_after_leave", "enrolled")]
-    assert town.case(1).status == "completed" and changes(town) == []
+    assert town.case(1).status == "completed" and status_of(town) == "enrolled"
+    assert changes(town) == [("enrolled", "sick_leave", "ht31", case.id, "leave_started"),
+                             ("sick_leave", "enrolled", "ht31", case.id, "closed")]
 
 
 def test_a_leave_extended_past_its_bound_becomes_a_suspension_application(scenario):
@@ -125,6 +130,8 @@ def test_a_leave_over_without_the_child_back_continues_persuasion(scenario):
                                           "leave_check_note": "已出院，但仍不愿上学"})
     assert town.names("ht31") == ["phone_call"]                  # persuasion starts again at the school tier
     assert town.variables(case.id)["status"] == "active" and closures(town) == []
+    assert status_of(town) == "enrolled"                         # off the leave: expected at school again
+    assert [c[4] for c in changes(town)] == ["leave_started", "leave_ended"]
 
 
 def test_a_suspension_approved_by_the_town_closes_the_case_as_suspended(scenario):
@@ -212,8 +219,12 @@ def test_a_return_during_the_exit_takes_the_returned_path(scenario):
     town = scenario
     case = exit_at_village(town, "illness")
     town.complete("ht31", "illness_plan", LEAVE)
+    assert status_of(town) == "sick_leave"
     back = town.report("2025-10-13", {1: P})
     assert back["messages_sent"][0]["reached"] == [case.id]
+    assert status_of(town) == "enrolled"                         # back at once, not when the watch ends
+    assert changes(town) == [("enrolled", "sick_leave", "ht31", case.id, "leave_started"),
+                             ("sick_leave", "enrolled", "pzx", case.id, "returned")]
     assert town.names("ht31") == [] and town.names("regzx") == []      # before the report: a watch, no registry step
     assert town.pass_until("2025-10-20", 9) == 0                # the leave's timer went with the exit
     assert town.engine.runtime.variables(case.id, "start_watch")["case_status"] == "watching"

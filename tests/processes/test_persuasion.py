@@ -88,7 +88,8 @@ def test_returns_after_the_home_visit(scenario):
     assert completed_elements(town, case.id) == ["phone_call", "home_visit", "visit_cosign"]
     started = town.audit(case.id, "instance_started")[0]
     assert started.data["variables"] == {"child_id": 1, "absence_days": 1, "first_absence": "2025-09-29", "trigger": "absence",
-                                         "recent_absences": 1, "intermittent_days": 5}
+                                         "recent_absences": 1, "intermittent_days": 5,
+                                         "child_age": 9}   # from the register's birth date (2016-05-01), never the date itself
 
 
 def test_village_plan_succeeds(scenario):

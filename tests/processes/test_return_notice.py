@@ -72,7 +72,14 @@ def test_the_guardians_copy_carries_no_id_number(scenario):
                                                             HumanTask.element_id == "issue_notice"))
     status, body = page(government, f"/tasks/{task_id}")
     assert f'href="{NOTICE_URL.format(case_id)}?copy=guardian"' in body and f'href="{NOTICE_URL.format(case_id)}.docx"' in body
-    assert [(u, a, d["copy"]) for u, a, d in views(town)] == [("town", "view", "guardian")]
+    # The guardian's copy is a paper issued to the family: logged as a print, not as a view;
+    # the office's own file copy stays a view / export.
+    assert government.get(NOTICE_URL.format(case_id) + ".docx?copy=guardian").status_code == 200
+    status, _ = page(government, NOTICE_URL.format(case_id))
+    assert status == 200
+    assert [(u, a, d["copy"], d["format"], d.get("issued_to")) for u, a, d in views(town)] == [
+        ("town", "print", "guardian", "html", "guardian"), ("town", "print", "guardian", "docx", "guardian"),
+        ("town", "view", "file", "html", None)]
 
 
 def test_leaving_it_at_the_home_needs_a_witness_and_the_refusal(scenario):
@@ -121,4 +128,4 @@ def test_both_documents_download_as_word_files_that_open(scenario):
     assert "送达联（交监护人）" in guardian_text and FULL_ID not in guardian_text and MASKED_ID not in guardian_text
     assert [(a, d["document"], d["copy"], d["format"]) for _, a, d in views(town)] == [
         ("export", "dropout-report", "file", "docx"), ("export", "return-notice", "file", "docx"),
-        ("export", "return-notice", "guardian", "docx")]
+        ("print", "return-notice", "guardian", "docx")]

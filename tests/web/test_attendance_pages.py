@@ -57,7 +57,8 @@ def test_an_unexcused_absence_starts_a_case_and_resending_the_day_starts_no_seco
     [task] = engine_of(town).tasks.list(TaskQuery(instance_id=case_id))[0]
     assert f'<a href="/tasks/{task.id}">电话联系监护人</a>' in html and "张小明" in html
     assert start_variables(town, case_id) == {"child_id": 1, "absence_days": 1, "first_absence": DAY,
-                                              "trigger": "absence", "recent_absences": 1, "intermittent_days": 5}
+                                              "trigger": "absence", "recent_absences": 1, "intermittent_days": 5,
+                                              "child_age": 8}
     assert stored(town) == [(1, DAY, U, "ht31")]
 
     again = html_of(mark(teacher, {"status-1": U, "reason-1": "电话未接通"}))

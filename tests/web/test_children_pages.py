@@ -92,7 +92,7 @@ def test_a_tendency_flag_starts_a_case_once(town, browser):
     [(case_id, status)] = cases(town, 1)
     assert status == "active" and start_variables(town, case_id) == {
         "child_id": 1, "absence_days": 0, "first_absence": None, "trigger": "tendency", "tendency_reason": REASON,
-        "recent_absences": 0, "intermittent_days": 5}
+        "recent_absences": 0, "intermittent_days": 5, "child_age": 10}
     page = html_of(teacher.get("/children/1"))
     assert "已标记辍学倾向" in page and f"案件编号 {case_id}" in page and "电话联系监护人" in page
     assert ("ht31", "change", {"instance_id": case_id, "tendency": True}) in access_log(town, "child:1")

@@ -119,3 +119,14 @@ def test_pages_forbid_framing_and_caching(client, town):
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["Cache-Control"] == "no-store" and headers["X-Content-Type-Options"] == "nosniff"
     assert "Content-Security-Policy" not in client.get("/api/openapi.json").headers
+
+
+def test_the_login_text_names_only_work_the_product_does(client, town):
+    """The login page's one line names the work the product does today, each by the process
+    that does it (ledgers and figures are still to come: not named)."""
+    from api.settings import ROOT
+    page = client.get("/login").get_data(as_text=True)
+    for words, process in (("三级劝返", "persuasion"), ("送教上门", "home_teaching"),
+                           ("目标责任书", "responsibility_agreements")):
+        assert words in page and (ROOT / "processes" / f"{process}.bpmn").exists(), words
+    assert "台账" not in page and "统计" not in page

@@ -1,0 +1,123 @@
+"""Home teaching (送教上门, 一人一策; processes/home_teaching.bpmn): the county's visit norm and
+the schedule arithmetic the process's scripts call (``api.wiring.SCRIPT_FUNCTIONS``).
+
+The norm (DOMAIN-REFERENCE §3.6; issue 11 "The plan"): at least ``visits_per_month`` visits a
+month, each at least ``periods_per_visit`` class periods. It is a county setting, read from the
+environment (README "Local settings"): ``BAOXUE_HOME_TEACHING_VISITS`` (default 2, 1-31) and
+``BAOXUE_HOME_TEACHING_PERIODS`` (default 2, 1-8). A case takes the norm at its start
+(``norm_visits_per_month``, ``norm_periods_per_visit``); the plan form refuses a plan below it
+(``x-notBelow``, 422 naming the field) and the monthly check counts against it.
+
+The functions below run inside the script sandbox: plain values in, plain values out.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from .local_rules import _number
+
+PLACEMENTS = {"home_teaching": "送教上门", "inclusive_class": "随班就读", "special_school": "特殊教育学校",
+              "rehabilitation": "康复机构", "exempt_health": "因身体原因不具备学习条件"}
+WEEKDAYS = "一二三四五六日"
+
+
+def home_teaching_norm() -> dict:
+    """``{"visits_per_month": int, "periods_per_visit": int}`` from the environment (defaults
+    2 and 2). Raises ValueError naming the variable when one is out of range."""
+    return {"visits_per_month": _number("BAOXUE_HOME_TEACHING_VISITS", 2, 1, 31),
+            "periods_per_visit": _number("BAOXUE_HOME_TEACHING_PERIODS", 2, 1, 8)}
+
+
+def month_plan(after: str, weekdays: list, first: str = "", last: str = "") -> dict:
+    """The next teaching month of a plan: the month of the day after ``after`` (ISO date).
+    ``{"slots": [ISO dates of its scheduled visits], "last_day": ISO date, "close_at": ISO
+    date-time}``: the slots fall after ``after``, on ``weekdays`` (1 = Monday ... 7 =
+    Sunday), from ``first`` and up to ``last`` (the plan's dates, if given) within the month;
+    ``close_at`` is 07:00 (+08:00) of the next month's first day, when the month is counted."""
+    start = date.fromisoformat(after[:10]) + timedelta(days=1)
+    following = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+    last_day = following - timedelta(days=1)
+    wanted = {int(day) for day in weekdays}
+    days = [start + timedelta(days=n) for n in range((last_day - start).days + 1)]
+    slots = [day.isoformat() for day in days if day.isoweekday() in wanted
+             and (not first or day.isoformat() >= first[:10]) and (not last or day.isoformat() <= last[:10])]
+    return {"slots": slots, "last_day": last_day.isoformat(), "close_at": following.isoformat() + "T07:00:00+08:00"}
+
+
+def month_figures(visits: list, norm_visits: int, norm_periods: int) -> dict:
+    """A month's visits against the norm: ``{"visits": n, "periods": n, "short_visits": n
+    (visits below the periods norm), "visits_missing": n, "periods_missing": n, "met": bool}``.
+    ``visits``: ``[{"on", "periods", ...}]`` as the process records them."""
+    done = len(visits)
+    periods = sum(int(v.get("periods") or 0) for v in visits)
+    short = sum(1 for v in visits if int(v.get("periods") or 0) < norm_periods)
+    missing_visits = max(0, norm_visits - done)
+    missing_periods = max(0, norm_visits * norm_periods - periods)
+    return {"visits": done, "periods": periods, "short_visits": short, "visits_missing": missing_visits,
+            "periods_missing": missing_periods, "met": missing_visits == 0 and missing_periods == 0 and short == 0}
+
+
+REFERRAL = "home_teaching_referral"
+REFERRERS = ("head_teacher", "principal", "village_secretary", "task_force_leader", "task_force_deputy")
+
+
+def refer(engine, principal, child) -> dict:
+    """Refer ``child`` to home teaching as ``principal`` (issue 11 "Starting a case"): the
+    message ``home_teaching_referral {child_id, referred_from}`` (referred_from: the role the
+    person refers in, the first of REFERRERS they hold for this child's class, school,
+    village or the town), which starts the
+    child's home-teaching case or reaches the open one. Returns the engine's delivery result
+    (``{message_id, status, reached, started, refused, ...}``). The caller checks who may
+    (``access.can_refer_home_teaching``)."""
+    units = {"head_teacher": child.class_code, "principal": child.school_code, "village_secretary": child.village_code}
+    role = next((r for r in REFERRERS if principal.holds(r, units.get(r)) and (r not in units or units[r])), "unknown")
+    result = engine.messages.deliver(REFERRAL, {"child_id": child.id}, {"referred_from": role},
+                                     actor=principal.username)
+    return result.to_dict()
+
+
+VISIT_ELEMENTS = ("visit", "unscheduled_visit")
+
+
+def child_section(engine, child_id: int) -> dict | None:
+    """What the child page shows of the child's latest home-teaching case (issue 11): ``{id,
+    open, stage, placement, committee_ref, committee_on, plan: {...} | None, norm: (visits,
+    periods), visits_this_month, months: [{month, visits, periods, met}]}``, or None when the
+    child never had one. The disability and the assessment stay on the case's task pages."""
+    from sqlalchemy import select
+
+    from engine.errors import NotFound
+    from engine.persistence.models import HumanTask, ProcessInstance
+
+    with engine.db.read() as session:
+        case = session.scalars(select(ProcessInstance).where(
+            ProcessInstance.process_key == "home_teaching", ProcessInstance.business_key == f"child:{child_id}")
+            .order_by(ProcessInstance.id.desc()).limit(1)).first()
+        if case is None:
+            return None
+        first_of_month = engine.clock().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        visits = len(session.scalars(select(HumanTask.id).where(
+            HumanTask.instance_id == case.id, HumanTask.element_id.in_(VISIT_ELEMENTS),
+            HumanTask.status == "completed", HumanTask.completed_at >= first_of_month)).all())
+        case_id, is_open = case.id, case.status in ("active", "error")
+
+    def at(element):
+        try:
+            return engine.runtime.variables(case_id, element)
+        except NotFound:
+            return {}
+    latest, placed, plan = at(None), at("record_placement"), at("countersign_plan")
+    approved = plan.get("countersign_decision") == "countersign"
+    return {"id": case_id, "open": is_open, "stage": STAGES.get(latest.get("case_status"), "评估中"),
+            "placement": PLACEMENTS.get(placed.get("placement"), ""), "committee_ref": placed.get("committee_ref", ""),
+            "committee_on": placed.get("committee_on", ""),
+            "plan": {key: plan.get(key) for key in ("plan_teachers", "plan_weekdays_label", "plan_visit_start",
+                                                      "plan_visit_end", "plan_visits_per_month",
+                                                      "plan_periods_per_visit", "plan_from", "plan_until")}
+            if approved else None,
+            "norm": (latest.get("norm_visits_per_month"), latest.get("norm_periods_per_visit")),
+            "visits_this_month": visits,
+            "months": at("close_month").get("month_checks", [])}
+
+
+STAGES = {"assessing": "评估与安置", "teaching": "送教中", "exempt": "不具备学习条件（每年复核）", "closed": "已结案"}
