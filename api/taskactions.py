@@ -5,7 +5,8 @@ session cookie) call these functions, so "who may claim / release / complete" ha
 one definition (the rules themselves live in ``ledger.access``):
 
 * see: ``access.can_view_task``, else NotFound (no hint that the task exists);
-* claim: a candidate (holds the task's role in its org unit), else Forbidden;
+* claim: a candidate (holds the task's role in its org unit), else Forbidden; a task whose
+  route named one person (``access.reserved_for``) only that person;
 * release: the holder of the claim, or a supervisor of the task, else Forbidden;
 * complete: a candidate, and not claimed by someone else (Forbidden); the engine then
   raises Conflict (already done, stale), InvalidInput ({field: 中文}) or StepFailed.
@@ -50,9 +51,9 @@ def visible_task(engine, principal, task_id: str) -> HumanTask:
 def rights(engine, principal, row: HumanTask) -> TaskRights:
     """The buttons to offer; each action re-checks, so this is only a hint for the page."""
     is_open = row.status == "open"
-    candidate = access.can_work(principal, row)
     with engine.db.transaction() as session:
         supervisor = access.can_supervise(session, principal, row)
+        candidate = access.can_work(principal, row) and access.reserved_for(session, row) in (None, principal.username)
     return TaskRights(
         claim=is_open and candidate and row.assignee is None
         and engine.runtime.get(row.instance_id).status != "error",
@@ -66,6 +67,7 @@ def claim(engine, principal, task_id: str) -> HumanTask:
     row = visible_task(engine, principal, task_id)
     if not access.can_work(principal, row):
         raise Forbidden("只有该任务的候选人可以认领 (only candidates may claim)")
+    _only_the_named_person(engine, principal, row)
     try:
         return engine.tasks.claim(task_id, principal.username)
     except InstanceInError as exc:
@@ -82,6 +84,13 @@ def unclaim(engine, principal, task_id: str) -> HumanTask:
     return engine.tasks.unclaim(task_id, actor=principal.username)
 
 
+def _only_the_named_person(engine, principal, row: HumanTask) -> None:
+    with engine.db.read() as session:
+        person = access.reserved_for(session, row)
+    if person is not None and person != principal.username:
+        raise Forbidden(f"该任务只能由 {person} 本人办理 (for {person} only)")
+
+
 def complete(engine, principal, task_id: str, data: dict):
     """Check the caller, then ``engine.runtime.complete_task``; returns its CommandResult."""
     row = visible_task(engine, principal, task_id)
@@ -89,6 +98,7 @@ def complete(engine, principal, task_id: str, data: dict):
         raise Forbidden("您不是该任务的办理人 (not a candidate for this task)")
     if row.assignee and row.assignee != principal.username:
         raise Forbidden(f"该任务已由 {row.assignee} 认领 (claimed by {row.assignee})")
+    _only_the_named_person(engine, principal, row)
     result = engine.runtime.complete_task(task_id, data, actor=principal.username)
     # The step may have told the ledger something (a case_event: the child's status, the
     # outcome): apply it now so the child page shows it (the worker would, a moment later).

@@ -1,6 +1,7 @@
 """Who may see and do what, by role and org scope (one place, checked on every request).
 
-* work a task: hold the task's (candidate role, org unit);
+* work a task: hold the task's (candidate role, org unit); a task whose route named one person
+  (a personal agreement, ``reserved_for``) only that person;
 * supervise a task (see it, reassign it): the principal of the school whose subtree holds
   the task's org unit, or the town's task-force leader or deputy;
 * trace a case read-only: the discipline inspector and the town's task force (every case),
@@ -21,12 +22,13 @@ Administrators manage accounts; they do not read children's cases.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
-from engine.persistence.models import HumanTask
+from engine.persistence.models import AuditEvent, HumanTask
 
 from .access_log import log_access  # noqa: F401 - the one writer of AccessLog, used as access.log_access
 from .directory import subtree
@@ -34,12 +36,26 @@ from .models import Child, OrgUnit
 from .roles import ROLE_BY_CODE
 
 TOWN_SUPERVISORS = ("task_force_leader", "task_force_deputy")
+# Tasks routed to one named person even when released (processes/agreement_person.bpmn).
+PERSONAL_TASKS = frozenset({"sign_personal"})
 INSPECTOR = "discipline_inspector"
 TOWN_ACTORS = frozenset({*TOWN_SUPERVISORS, "livelihood_office", "town_government"})
 
 
 def can_work(principal, task: HumanTask) -> bool:
     return (task.candidate_role, task.org_unit) in principal.pairs()
+
+
+def reserved_for(session: Session, task: HumanTask) -> str | None:
+    """The one person a task is for, when its route named one (``Route.assignee``, recorded in
+    its ``task_ready`` audit event): a personal responsibility agreement. Only that person may
+    claim or complete it, even after a supervisor released it or a role change let it go."""
+    if task.assignee is None and task.element_id not in PERSONAL_TASKS:
+        return None
+    data = session.scalar(select(AuditEvent.data).where(  # instance_id is indexed: one case's events
+        AuditEvent.instance_id == task.instance_id, AuditEvent.task_id == task.id,
+        AuditEvent.kind == "task_ready").limit(1))
+    return json.loads(data or "{}").get("assignee")
 
 
 def supervised_units(session: Session, principal) -> set[str] | None:

@@ -202,6 +202,11 @@ def test_a_head_teacher_added_mid_campaign_gets_a_signing_and_one_who_leaves_has
     refused = town.client.post(f"/api/v1/tasks/{theirs['task_id']}/complete", headers=town.headers("ht33"),
                                json={"data": {"accept": True, "signer_name": "HT33某"}})
     assert refused.status_code == 403
+    released = town.client.post(f"/api/v1/tasks/{theirs['task_id']}/unclaim", headers=town.headers("pzx"))
+    assert released.status_code == 200, released.json          # a supervisor may release it ...
+    taken = town.client.post(f"/api/v1/tasks/{theirs['task_id']}/claim", headers=town.headers("ht33"))
+    assert taken.status_code == 403 and "ht32" in taken.json["message"]   # ... but only ht32 may sign it
+    assert town.client.post(f"/api/v1/tasks/{theirs['task_id']}/claim", headers=town.headers("ht32")).status_code == 200
     sign_person(town, "ht33")
     assert by_ref(register(town))[f"{YEAR}/zx/ht33"]["status"] == "signed"
     assert daily_check(town.engine, open_day=None).summary() is None   # nothing more to do
