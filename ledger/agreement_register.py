@@ -18,50 +18,32 @@ import json
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from engine.audit import append_event, instance_stream
-from engine.outbox import wall_clock
 from engine.persistence.models import AuditEvent, Message
 
 from .agreement_models import Agreement, AgreementCampaign, AgreementDocument, AgreementEvent
+from .message_apply import apply_pending, pending_older_than
 from .agreement_texts import KINDS, render_text, sha256, signed_text
 from .models import OrgUnit, User
 
 log = logging.getLogger(__name__)
 EVENT = "agreement_event"
-BATCH = 100
 
 
 def apply_agreement_events(engine, limit: int = 1000) -> int:
     """Apply the ``agreement_event`` messages not applied yet; returns how many. Safe in
     several processes at once (one applied elsewhere meanwhile is skipped)."""
-    applied, after = 0, 0
-    while applied < limit:
-        with engine.db.read() as session:
-            ids = list(session.scalars(select(Message.id).where(
-                Message.name == EVENT, Message.id > after,
-                ~exists().where(AgreementEvent.message_id == Message.id)).order_by(Message.id).limit(BATCH)))
-        if not ids:
-            break
-        for message_id in ids:
-            after = message_id
-            try:
-                with engine.db.transaction() as session:
-                    _apply(engine, session, session.get(Message, message_id))
-                    applied += 1
-            except IntegrityError:
-                continue
-    return applied
+    return apply_pending(engine, EVENT, AgreementEvent,
+                         lambda eng, session, message_id: _apply(eng, session, session.get(Message, message_id)) or 1,
+                         limit)
 
 
 def unapplied(session, older_than: timedelta) -> list[Message]:
     """``agreement_event`` messages not applied ``older_than`` after they were thrown, for
     ``baoxue check``: the register is behind its processes."""
-    return list(session.scalars(select(Message).where(
-        Message.name == EVENT, Message.received_at < wall_clock() - older_than,
-        ~exists().where(AgreementEvent.message_id == Message.id)).order_by(Message.id)))
+    return pending_older_than(session, EVENT, AgreementEvent, older_than)
 
 
 def _apply(engine, session, message: Message) -> None:

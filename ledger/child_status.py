@@ -21,18 +21,17 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import exists, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
-from engine.outbox import wall_clock
 from engine.persistence.models import AuditEvent, Message
 
 from .case_outcomes import RuleError, next_status
+from .message_apply import apply_pending, pending_older_than
 from .models import Child
 from .status_models import CaseEventRecord
 
 log = logging.getLogger(__name__)
 CASE_EVENT = "case_event"       # the message name the persuasion diagram throws
-BATCH = 100
 
 __all__ = ["CASE_EVENT", "apply_case_events", "apply_now", "history", "outcomes"]
 
@@ -42,30 +41,13 @@ def apply_case_events(engine, limit: int = 500) -> int:
     applied. Safe in several processes at once (a message applied elsewhere meanwhile is
     skipped; a child's messages apply in order). A message that names no known child is
     logged and left (it cannot belong to a ledger row)."""
-    applied, after = 0, 0
-    while applied < limit:
-        with engine.db.read() as session:
-            ids = list(session.scalars(select(Message.id).where(
-                Message.name == CASE_EVENT, Message.id > after,
-                ~exists().where(CaseEventRecord.message_id == Message.id)).order_by(Message.id).limit(BATCH)))
-        if not ids:
-            break
-        for message_id in ids:
-            after = message_id
-            try:
-                with engine.db.transaction() as session:
-                    applied += _apply(engine, session, message_id)
-            except IntegrityError:   # another process applied it first
-                continue
-    return applied
+    return apply_pending(engine, CASE_EVENT, CaseEventRecord, _apply, limit)
 
 
 def unapplied(session, older_than: timedelta = timedelta(minutes=1)) -> list[Message]:
     """``case_event`` messages not applied ``older_than`` after they were thrown (as
     ``engine.messages.undelivered``), for ``baoxue check``: a status change not yet made."""
-    return list(session.scalars(select(Message).where(
-        Message.name == CASE_EVENT, Message.received_at < wall_clock() - older_than,
-        ~exists().where(CaseEventRecord.message_id == Message.id)).order_by(Message.id)))
+    return pending_older_than(session, CASE_EVENT, CaseEventRecord, older_than)
 
 
 def apply_now(engine) -> int:
