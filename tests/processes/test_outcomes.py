@@ -120,11 +120,11 @@ def test_absent_every_other_day_reaches_the_home_visit_and_present_days_are_no_r
     for day, status in pattern:
         town.report(day, {1: status})
         if status == U:
-            town.complete("ht31", "phone_call", CALL)        # each unexcused day: the same-day call
+            town.complete("ht31", "phone_call", {**CALL, "call_on": day, "call_promised_return": day})  # same-day call
     assert town.names("ht31") == []
     fifth = town.report("2025-10-16", {1: U})                # 5 unexcused days within 20 school days
     assert fifth["messages_sent"][0]["reached"] == [case.id]
-    town.complete("ht31", "phone_call", CALL)
+    town.complete("ht31", "phone_call", {**CALL, "call_on": "2025-10-16", "call_promised_return": "2025-10-17"})
     assert town.names("ht31") == ["home_visit"]              # the cumulative rule, not the run of 1
     quiet = town.report("2025-10-17", {1: P})                # the pattern holds: not a return
     assert quiet["messages_sent"] == [] and town.names("ht31") == ["home_visit"]
@@ -155,7 +155,7 @@ def test_intermittent_absence_opens_a_new_case_as_a_dropout_tendency(scenario, m
     task = town.task("ht31", "phone_call")
     detail = town.client.get(f"/api/v1/tasks/{task['task_id']}", headers=town.headers("ht31")).json
     assert "辍学倾向" in detail["instructions"]
-    town.complete("ht31", "phone_call", CALL)
+    town.complete("ht31", "phone_call", {**CALL, "call_on": "2025-10-10", "call_promised_return": "2025-10-13"})
     assert town.names("ht31") == ["home_visit"]
 
 
