@@ -172,9 +172,9 @@ def test_a_status_another_procedure_set_is_never_overwritten_by_the_case(scenari
     from .test_persuasion import through_village
     town = scenario
     case = through_village(town)
+    town.report("2025-10-11", {1: U})
     with town.engine.db.transaction() as session:
         session.get(Child, 1).enrolment_status = "transferred"     # e.g. a transfer recorded meanwhile
-    town.report("2025-10-11", {1: U})
     town.complete("ht31", "dropout_report", REPORT)
     town.complete("pzx", "confirm_report", CONFIRM)
     assert status_of(town) == "transferred" and changes(town) == []
