@@ -54,7 +54,8 @@ def test_the_school_acknowledges_the_plan_first_and_the_main_path_goes_on(scenar
     assert town.names("aidzx") == [] and town.names("civil") == []
     assert town.task("counselzx", "counselling")["due_at"].startswith("2025-10-16T15:59:59")   # 3 working days
     town.complete("counselzx", "counselling", COUNSEL)
-    assert opened(town, case.id) == [("plan_ack", "principal", "zx"), ("dropout_report", "head_teacher", "zx-3-1"),
+    assert opened(town, case.id) == [("visit_cosign", "moral_education_office", "zx"),
+                                     ("plan_ack", "principal", "zx"), ("dropout_report", "head_teacher", "zx-3-1"),
                                      ("counselling", "counsellor", "zx")]
     assert town.names("ht31") == ["dropout_report"]               # the main path is where it was
     assert town.variables(case.id)["status"] == "active" and town.history_verified(case.id)
