@@ -58,6 +58,13 @@ def _reason(exc) -> str:
             "lookahead or lookbehind like (?=...) or (?<!...))")
 
 
+def search(pattern: str, text: str):
+    """RE2's search of ``pattern`` in ``text`` (a match or None), linear in ``text``.
+    Raises UnsafePattern for a pattern RE2 refuses. Every form-regex search in Baoxue goes
+    here, never to Python's backtracking ``re``."""
+    return _compile(pattern).search(text)
+
+
 def pattern_problem(pattern: str) -> str | None:
     """Why ``pattern`` cannot be a form regex (RE2 refuses it), or None."""
     try:
@@ -73,7 +80,7 @@ class _LinearRe:
 
     @staticmethod
     def search(pattern, string):
-        return _compile(pattern).search(string)
+        return search(pattern, string)
 
     def __getattr__(self, name):
         import re
