@@ -29,7 +29,19 @@ LABELS = {"instance_started": "流程启动", "task_completed": "办结", "task_
           "message_uncorrelatable": "无法接收消息，等待系统管理员补全案件数据",
           "error": "流程出错，等待系统管理员处理", "retried": "系统管理员重试成功",
           "incident_resolved": "系统管理员已处理故障", "variables_set": "案件数据更新"}
-SYSTEM_ACTORS = {"timer": "系统（到期自动）"}
+SYSTEM_ACTORS = {"timer": "系统（到期自动）", "ledger": "系统（台账登记）", "init": "系统（初始化部署）",
+                 "cli": "系统管理员（命令行）"}
+
+
+def system_actor(actor: str | None) -> str | None:
+    """The Chinese words for an actor that is not a person (None, a timer, the ledger, another
+    case that sent a message: ``instance:<id>``), or None for a username. Pages never show
+    the engine's internal actor names (issue 17 "No English or internal words on pages")."""
+    if not actor:
+        return "系统"
+    if actor.startswith("instance:"):
+        return f"系统（由关联案件 {actor.removeprefix('instance:')} 发出）"
+    return SYSTEM_ACTORS.get(actor)
 # What ends a task that nobody completed: the event recorded in the same step just before.
 _CAUSES = {"message_received", "timer_fired", "task_completed", "incident_resolved", "retried"}
 _UNCLAIM_REASONS = {"role revoked": "岗位已撤销", "account disabled": "账号已停用"}
@@ -74,7 +86,8 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
         entry = {
             "kind": event.kind, "label": LABELS[event.kind], "at": event.at, "recorded_at": event.at.isoformat(),
             "late": False, "actor": event.actor,
-            "actor_name": SYSTEM_ACTORS.get(event.actor) or (people.get(event.actor) if event.actor else None),
+            "actor_name": system_actor(event.actor) or people.get(event.actor),
+            "system": system_actor(event.actor) is not None,
             "element_id": event.element_id, "title": (row.name if row else None) or data.get("name"),
             "detail": None, "role_name": role_name(row.candidate_role) if row else None,
             "org_unit_name": names.get(row.org_unit) if row else None,

@@ -17,7 +17,7 @@ from ledger import access, documents
 from ledger.inbox import describe_tasks
 
 from ..auth import current_principal, login_required
-from ..casehistory import SYSTEM_ACTORS, case_history, waiting_for
+from ..casehistory import case_history, waiting_for
 from ..taskview import log_case_view
 from .common import engine, error_page
 
@@ -55,7 +55,7 @@ def show(instance_id: int):
         child_link=subject is not None and child_visible(principal, subject["child_id"]),
         open_tasks=open_tasks, waits=waiting_for(eng, instance_id) if instance.status == "active" and not open_tasks
         else [], history=case_history(eng, instance_id, definition_id=instance.definition_id),
-        system_actors=SYSTEM_ACTORS, documents=documents.available(eng, instance_id, principal))
+        documents=documents.available(eng, instance_id, principal))
 
 
 def child_visible(principal, child_id: int) -> bool:

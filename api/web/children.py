@@ -36,7 +36,8 @@ from ledger.school_calendar import school_calendar
 
 from ..auth import current_principal, login_required
 from .attendance import STATUS_NAMES
-from .common import engine, error_page, page_number, page_url
+from ..casehistory import system_actor
+from .common import display_names, engine, error_page, page_number, page_url
 
 bp = Blueprint("children", __name__)
 
@@ -237,7 +238,9 @@ def _status_history(session, child_id: int) -> list[dict]:
     """The child's 就学状态 changes, newest first: when, who, old → new, which case and why
     (``ledger.child_status``; issue 10 §8)."""
     rows = history(session, child_id)
-    return [{"at": r.at.astimezone(engine().zone).strftime("%Y-%m-%d %H:%M"), "who": "系统（到期自动）" if r.actor in (None, "timer") else r.actor,
+    people = display_names([r.actor for r in rows if not system_actor(r.actor)])
+    return [{"at": r.at.astimezone(engine().zone).strftime("%Y-%m-%d %H:%M"),
+             "who": system_actor(r.actor) or people.get(r.actor, r.actor),
              "change": f"{status_label(r.status_before)} → {status_label(r.status_after)}", "case_id": r.instance_id,
              "why": CASE_EVENTS.get(r.event, r.event) + (f"：{outcome_label(r.outcome)}" if r.outcome else "")}
             for r in reversed(rows)]

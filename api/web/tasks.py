@@ -15,7 +15,7 @@ from ledger.inbox import handed_to
 
 from .. import taskactions
 from ..auth import current_principal, login_required
-from ..casehistory import SYSTEM_ACTORS, waiting_for
+from ..casehistory import waiting_for
 from ..taskview import log_case_view, task_detail
 from .cases import child_visible
 from .common import display_names, engine, error_page
@@ -149,7 +149,7 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
     body = render_template(
         "task.html", task=detail, row=row, fields=fields, rights=taskactions.rights(eng, principal, row),
         values=values if values is not None else initial_values(fields), errors=errors or {},
-        notice=notice, history=history, people=people, system_actors=SYSTEM_ACTORS,
+        notice=notice, history=history, people=people,
         child_link=bool(detail["subject"]) and child_visible(principal, detail["subject"]["child_id"]),
         documents=documents.available(eng, row.instance_id, principal))  # the case's printable documents
     return body, status

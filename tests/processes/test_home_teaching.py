@@ -289,6 +289,18 @@ def test_persuasion_refers_a_disabled_child_and_closes_with_the_committees_place
     assert town.case(1).status == "completed" and "home_teaching_placement" not in town.names("pzx")
     assert closures(town) == [(persuasion.id, "special_school", "special_school")]
     assert status_of(town) == "special_school"
+    # The case page says the placement came from the linked case, in words (issue 17).
+    page = _page(town, "pzx", f"/instances/{persuasion.id}") + _page(town, "pzx", "/children/1")
+    assert f"系统（由关联案件 {home.id} 发出）" in page and "instance:" not in page
+
+
+def _page(town, username, path) -> str:
+    from tests.web.conftest import sign_in
+    client = town.app.test_client()
+    assert sign_in(client, username).status_code == 302
+    response = client.get(path)
+    assert response.status_code == 200, path
+    return response.get_data(as_text=True)
 
 
 def test_a_second_referral_reaches_the_open_case_and_gets_the_placement_at_once(scenario):

@@ -4,6 +4,8 @@ real engine (SQLite and PostgreSQL); the calendar is test_persuasion's (National
 10-01..10-08 off, Sat 10-11 a make-up school day)."""
 from __future__ import annotations
 
+import re
+
 from ledger.case_outcomes import OUTCOMES, STATUSES
 from ledger.child_status import history, outcomes
 from ledger.models import Child
@@ -109,6 +111,10 @@ def test_the_child_page_shows_the_status_history(scenario):
     assert "就学状态变更记录" in html
     assert "在校 → 疑似辍学" in html and "疑似辍学 → 在校" in html
     assert "报告单已报送" in html and "学生返校" in html
+    # Who acted reads as a person's name or plain Chinese, never an account or an engine id.
+    whos = re.findall(r'<td data-label="办理人">([^<]*)</td>', html)
+    actors = {c[2] for c in changes(town)}
+    assert whos and not any(w in actors or "instance:" in w or w == "" for w in whos), (whos, actors)
 
 
 def test_absent_every_other_day_reaches_the_home_visit_and_present_days_are_no_return(scenario):
