@@ -43,6 +43,18 @@ def render_text(kind: str, context: dict) -> str:
     return _ENV.from_string(template_source(kind)).render(**{k: _number(v) for k, v in context.items()})
 
 
+# What each placeholder stands for, as the texts page shows it (issue 17: no internal words).
+PLACEHOLDERS = {"party_a": "甲方", "party_b": "乙方", "school_year": "学年", "town_name": "乡镇名称",
+                "dropout_target": "辍学率控制目标", "return_target": "劝返复学目标"}
+
+
+def preview(kind: str) -> str:
+    """The template with each placeholder shown as 【its meaning】 (``PLACEHOLDERS``), for
+    reading before a campaign. KeyError for an unknown kind; a template naming a placeholder
+    not in PLACEHOLDERS raises (StrictUndefined), as signing it would."""
+    return render_text(kind, {name: f"【{word}】" for name, word in PLACEHOLDERS.items()})
+
+
 def _number(value):
     """0.0 → "0", 99.5 → "99.5": targets read as people write them."""
     if isinstance(value, float) and value.is_integer():

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from engine.errors import Conflict, InvalidInput, NotFound
 from ledger.agreement_check import after_step
-from ledger.agreement_texts import KINDS, paragraphs, template_source, to_docx
+from ledger.agreement_texts import KINDS, paragraphs, preview, to_docx
 from ledger.agreement_views import (STATUS_NAMES, RegisterFilter, current_text, document, documents, export_xlsx,
                                     register, visible_agreement, years)
 from ledger.agreements import STARTERS, school_year_of, start_campaign, units_of
@@ -137,6 +137,6 @@ def document_docx(document_id: int):
 @bp.get("/agreements/templates")
 @login_required
 def templates():
-    """The agreement texts as kept in the repository (placeholders shown as they are)."""
-    return render_template("agreement_templates.html",
-                           texts=[(KINDS[kind][0], template_source(kind)) for kind in KINDS])
+    """The agreement texts as kept in the repository, each placeholder shown as 【its meaning】
+    (``ledger.agreement_texts.preview``)."""
+    return render_template("agreement_templates.html", texts=[(KINDS[kind][0], preview(kind)) for kind in KINDS])

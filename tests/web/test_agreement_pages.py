@@ -96,4 +96,6 @@ def test_a_second_campaign_from_the_page_is_refused_in_chinese(campaign, browser
     assert "已经发起，不能重复发起" in html_of(response)
     outsider = post(browser("pzx"), "/agreements/campaigns", {"school_year": "2031-2032"}, token_from="/agreements")
     assert outsider.status_code == 403
-    assert "责任书文本" in html_of(office.get("/agreements/templates"))
+    texts = html_of(office.get("/agreements/templates"))
+    assert "责任书文本" in texts and "【甲方】" in texts and "【辍学率控制目标】" in texts
+    assert "{{" not in texts and "party_a" not in texts and "processes/" not in texts
