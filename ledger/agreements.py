@@ -54,6 +54,7 @@ DEFAULT_TARGETS = {"dropout_target": 0.0, "return_target": 100.0}   # per cent
 REMIND_WORKING_DAYS = 3        # issue 12: the reminder comes 3 working days before the deadline
 LATE_WORKING_DAYS = 10         # a late joiner has at least this long to sign
 DEADLINE_WORKING_DAYS = 20     # the default deadline after the campaign is opened
+DEADLINE_HORIZON_DAYS = 180   # a later deadline is a typing slip (the form says the same: x-notAfterDays)
 _YEAR = re.compile(r"^(20\d\d)-(20\d\d)$")
 
 
@@ -93,17 +94,26 @@ def start_campaign(engine, actor: str | None, school_year: str, *, deadline: dat
     ``responsibility_agreements`` whose first task is the office's review. Returns
     ``{campaign_id, instance_id, school_year}``.
 
-    Raises InvalidInput (422: ``school_year``, ``deadline`` in the past, a target outside
+    Raises InvalidInput (422: ``school_year`` not this school year or the next, ``deadline``
+    in the past or more than DEADLINE_HORIZON_DAYS calendar days ahead, a target outside
     0-100) and Conflict (409) when the year already has a campaign (issue 12: a second
     campaign for the same school year is refused). Nothing is kept when the start fails.
     """
     school_year = check_school_year(school_year)
     now = engine.clock()
     today = now.astimezone(engine.zone).date()
+    current = school_year_of(today)
+    allowed = (current, school_year_of(year_bounds(current)[1] + timedelta(days=1)))
+    if school_year not in allowed:   # a campaign for 2030 would hide this year's register (issue 12)
+        raise InvalidInput("只能发起本学年或下一学年的签订", errors={
+            "school_year": f"只能发起本学年（{allowed[0]}）或下一学年（{allowed[1]}）的签订"})
     calendar = BusinessCalendar(engine.zone)
     deadline = deadline or calendar.add_days(today, DEADLINE_WORKING_DAYS, "working")
     if deadline < today:
         raise InvalidInput("截止日期不能早于今天", errors={"deadline": "签订截止日期不能早于今天"})
+    if deadline > today + timedelta(days=DEADLINE_HORIZON_DAYS):
+        latest = (today + timedelta(days=DEADLINE_HORIZON_DAYS)).isoformat()
+        raise InvalidInput("截止日期过远", errors={"deadline": f"签订截止日期不能晚于 {latest}，请核对年份"})
     targets = {"dropout_target": DEFAULT_TARGETS["dropout_target"] if dropout_target is None else float(dropout_target),
                "return_target": DEFAULT_TARGETS["return_target"] if return_target is None else float(return_target)}
     targets = {key: int(value) if value.is_integer() else value for key, value in targets.items()}

@@ -64,6 +64,8 @@ def form_message(error: ValidationError) -> str:
         return f"日期不能晚于今天（{value}）"
     if v == "x-notBeforeToday":
         return f"日期不能早于今天（{value}）"
+    if v == "x-notAfterDays":
+        return f"日期不能晚于 {value}，请核对年份"
     if v == "x-notBefore":
         label = _bound_label(error)
         return f"不能早于{label}（{value}）" if label else f"日期不能早于 {value}"

@@ -60,3 +60,33 @@ def test_the_walk_finds_what_it_must():
         "(form): 'b' is bounded by 'typo', not a date field here (a case variable starts with $)",
         "(form).a: a date with no order rule (x-notBefore) and no x-dateOrderExempt",
         "rows[].e: a date with no order rule (x-notBefore) and no x-dateOrderExempt"]
+
+
+def unbounded_dates(schema: dict) -> list[str]:
+    """Date fields a typing slip could push into another decade: neither in the past
+    (``x-notAfterToday``) nor within ``x-notAfterDays`` of today."""
+    return [f"{path}.{name}: a date with no upper bound (x-notAfterToday or x-notAfterDays)"
+            for path, obj in objects(schema) for name, sub in sorted(obj["properties"].items())
+            if isinstance(sub, dict) and sub.get("format") == "date"
+            and not sub.get("x-notAfterToday") and not isinstance(sub.get("x-notAfterDays"), int)]
+
+
+@pytest.mark.parametrize("form", FORMS, ids=[f.name.removesuffix(".schema.json") for f in FORMS])
+def test_every_date_field_has_an_upper_bound(form):
+    assert unbounded_dates(json.loads(form.read_text(encoding="utf-8"))) == []
+
+
+def test_a_date_past_its_horizon_is_refused_in_chinese():
+    from datetime import date
+
+    from engine.errors import InvalidInput
+    from engine.runtime.formvalidation import validate_form
+    from ledger.form_messages import form_message
+    schema = json.loads((FORMS[0].parent / "phone_call.schema.json").read_text(encoding="utf-8"))
+    promise = schema["properties"]["call_promised_return"]
+    today = date(2025, 9, 29)
+    one = {"type": "object", "properties": {"call_promised_return": promise}}
+    assert validate_form(one, {"call_promised_return": "2025-11-28"}, form_message, today=today) is None  # 60 days
+    with pytest.raises(InvalidInput) as err:
+        validate_form(one, {"call_promised_return": "2099-11-28"}, form_message, today=today)
+    assert err.value.errors == {"call_promised_return": "日期不能晚于 2025-11-28，请核对年份"}

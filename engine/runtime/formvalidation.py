@@ -2,7 +2,7 @@
 caller's words, with the date keywords JSON Schema cannot say (``CompleteTask``)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from jsonschema import ValidationError
 from referencing.exceptions import Unresolvable
@@ -14,7 +14,9 @@ from ..formschema import UnsafePattern, declared_fields, form_validator, search
 def _date_keywords(today: date):
     """Date bounds JSON Schema cannot say, for ``format: date`` strings (ISO, so they compare
     as text): ``x-notAfterToday`` (an activity already happened), ``x-notBeforeToday`` (a
-    next check is ahead); ``x-notBefore`` on the object orders dates (``_order_bound``).
+    next check is ahead), ``x-notAfterDays: N`` (a date ahead, at most N calendar days after
+    today: a promised return in 2099 is a typing slip, not a plan); ``x-notBefore`` on the
+    object orders dates (``_order_bound``).
     The error's ``validator`` is the keyword, its ``validator_value`` the bound (ISO date)."""
     def bound(check, value_of):
         def keyword(validator, value, instance, schema):
@@ -23,8 +25,13 @@ def _date_keywords(today: date):
                 yield ValidationError(f"{instance} is out of bounds ({limit})", validator_value=limit)
         return keyword
     iso = today.isoformat()
+
+    def horizon(days):
+        ok = isinstance(days, int) and not isinstance(days, bool) and days >= 0
+        return (today + timedelta(days=days)).isoformat() if ok else None
     return {"x-notAfterToday": bound(lambda got, limit: got > limit, lambda value: iso),
-            "x-notBeforeToday": bound(lambda got, limit: got < limit, lambda value: iso)}
+            "x-notBeforeToday": bound(lambda got, limit: got < limit, lambda value: iso),
+            "x-notAfterDays": bound(lambda got, limit: got > limit, horizon)}
 
 
 def _order_bound(variables: dict):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.persistence.models import HumanTask
 from ledger.accounts import create_user
 from ledger.agreement_check import after_step, daily_check
-from ledger.agreement_models import AgreementDocument
+from ledger.agreement_models import AgreementCampaign, AgreementDocument
 from ledger.agreement_texts import sha256
 from ledger.models import RoleAssignment, User
 from ledger.users import grant, revoke
@@ -225,6 +225,13 @@ def test_a_second_campaign_for_the_year_is_refused_and_the_year_opens_itself(sce
     bad = town.client.post("/api/v1/agreements/campaigns", headers=town.headers("deputy"),
                            json={"school_year": "2025-2027"})
     assert bad.status_code == 422 and "school_year" in bad.json["errors"]
+    for year, deadline in (("2030-2031", None), ("2024-2025", None), ("2026-2027", "2099-06-30")):
+        far = town.client.post("/api/v1/agreements/campaigns", headers=town.headers("deputy"),
+                               json={"school_year": year, **({"deadline": deadline} if deadline else {})})
+        assert far.status_code == 422, far.json
+        assert list(far.json["errors"]) == (["deadline"] if deadline else ["school_year"])
+    with town.engine.db.read() as session:       # refused: nothing kept
+        assert session.scalars(select(AgreementCampaign.school_year)).all() == [YEAR]
     forbidden = town.client.post("/api/v1/agreements/campaigns", headers=town.headers("pzx"),
                                  json={"school_year": "2026-2027"})
     assert forbidden.status_code == 403
