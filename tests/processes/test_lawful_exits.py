@@ -93,8 +93,11 @@ def test_a_medical_leave_pauses_the_case_until_the_return_date(scenario):
     case = exit_at_village(town, "illness")
     assert town.names("ht31") == ["illness_plan"]
     # A leave that ends before it starts is refused, naming the return date; nothing changes.
-    errors = town.refused("ht31", "illness_plan", {**LEAVE, "leave_from": "2025-10-21"})
+    errors = town.refused("ht31", "illness_plan", {**LEAVE, "leave_from": "2025-10-10", "leave_until": "2025-10-09"})
     assert list(errors) == ["leave_until"], errors
+    # A leave is recorded once it has begun: the status 长期病假 holds from the record on.
+    errors = town.refused("ht31", "illness_plan", {**LEAVE, "leave_from": "2025-10-21"})
+    assert errors["leave_from"] == "日期不能晚于今天（2025-10-10）", errors
     assert town.names("ht31") == ["illness_plan"] and status_of(town) == "enrolled"
     town.complete("ht31", "illness_plan", LEAVE)
     assert town.names("ht31") == [] and town.names("pzx") == []
