@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from engine.errors import Conflict
+
+from .case_outcomes import STATUSES, status_label
 from .local_rules import _number
 
 PLACEMENTS = {"home_teaching": "送教上门", "inclusive_class": "随班就读", "special_school": "特殊教育学校",
@@ -61,6 +64,13 @@ REFERRAL = "home_teaching_referral"
 REFERRERS = ("head_teacher", "principal", "village_secretary", "task_force_leader", "task_force_deputy")
 
 
+def referable(child) -> bool:
+    """Whether ``child``'s 就学状态 lets a referral make sense: not one of group D (left
+    compulsory schooling here: 转出, 死亡, 出国, 已完成义务教育 ... DOMAIN-REFERENCE §4)."""
+    status = STATUSES.get(child.enrolment_status)
+    return status is None or status.group != "D"
+
+
 def refer(engine, principal, child) -> dict:
     """Refer ``child`` to home teaching as ``principal`` (issue 11 "Starting a case"): the
     message ``home_teaching_referral {child_id, referred_from}`` (referred_from: the role the
@@ -68,7 +78,10 @@ def refer(engine, principal, child) -> dict:
     village or the town), which starts the
     child's home-teaching case or reaches the open one. Returns the engine's delivery result
     (``{message_id, status, reached, started, refused, ...}``). The caller checks who may
-    (``access.can_refer_home_teaching``)."""
+    (``access.can_refer_home_teaching``). Raises Conflict (409) for a child whose 就学状态
+    is in group D (``referable``): nothing is sent."""
+    if not referable(child):
+        raise Conflict(f"该生就学状态为“{status_label(child.enrolment_status)}”，不在本镇接受义务教育，不能转介送教上门")
     units = {"head_teacher": child.class_code, "principal": child.school_code, "village_secretary": child.village_code}
     role = next((r for r in REFERRERS if principal.holds(r, units.get(r)) and (r not in units or units[r])), "unknown")
     result = engine.messages.deliver(REFERRAL, {"child_id": child.id}, {"referred_from": role},

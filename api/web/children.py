@@ -27,6 +27,7 @@ from ledger.child_cases import closed_cases
 from ledger.case_outcomes import CASE_EVENTS, outcome_label, status_label
 from ledger.home_teaching import child_section as home_teaching_section
 from ledger.home_teaching import refer as home_teaching_refer
+from ledger.home_teaching import referable
 from ledger.child_status import history
 from ledger.directory import role_name, unit_names
 from ledger.models import Child
@@ -135,7 +136,11 @@ def refer_home_teaching(child_id):
         return error_page(404, NOT_VISIBLE, "学生不存在")
     if not access.can_refer_home_teaching(principal, child):
         return error_page(403, "只有该生的班主任、校长、村（社区）书记或控辍保学专班可以转介送教上门。", "无权转介")
-    result = home_teaching_refer(eng, principal, child)
+    try:
+        result = home_teaching_refer(eng, principal, child)
+    except Conflict as exc:
+        flash(str(exc), "error")
+        return redirect(f"/children/{child_id}")
     _log(principal, f"child:{child_id}", {"home_teaching_referral": True, "message_id": result["message_id"]},
          action="change")
     if result["started"] or result["reached"]:
@@ -210,7 +215,7 @@ def _render(child_id: int, *, reason: str = "", errors=None, notice=None, status
                                                "unexcused": r.status == "absent_unexcused", "reason": r.reason or ""}
                                               for r in records],
         run=run, case_id=case_id, tasks=tasks, changes=changes, closed=closed, can_flag=access.can_flag_tendency(principal, child),
-        home=home, can_refer=access.can_refer_home_teaching(principal, child),
+        home=home, can_refer=access.can_refer_home_teaching(principal, child) and referable(child),
         reason=reason, errors=errors or {}, notice=notice, revealed=revealed,
         can_reveal=can_reveal(principal), revealable=REVEALABLE,
         reveal_form=reveal_form or {"fields": ["id_number"], "reason": ""}), status

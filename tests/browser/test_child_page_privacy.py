@@ -27,3 +27,30 @@ def test_reveal_the_id_with_a_reason(live_app, chromium, width):
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.goto(f"{base}/children/1")                            # masked again on the next view
         assert FULL_ID not in page.content()
+
+
+def test_the_referral_asks_before_it_is_sent(live_app, chromium):
+    """A referral starts a case for two offices: the button asks first (api/static/confirm.js);
+    declining sends nothing."""
+    base = live_app.config["LIVE_URL"]
+    engine = live_app.extensions["baoxue.engine"]
+    with signed_in(chromium, base, "ht31", 360) as page:
+        page.goto(f"{base}/children/1")
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        page.click("#home-teaching button[type=submit]")
+        expect(page.locator("#home-teaching button[type=submit]")).to_be_visible()
+        assert asked and "确认转介该生送教上门" in asked[0]
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#home-teaching button[type=submit]")
+        expect(page.locator(".flash-success")).to_contain_text("已转介送教上门")
+        assert _referrals(engine) == 1          # the declined one was never sent
+
+
+def _referrals(engine) -> int:
+    from sqlalchemy import func, select
+
+    from engine.persistence.models import Message
+    with engine.db.read() as session:
+        return session.scalar(select(func.count()).select_from(Message)
+                              .where(Message.name == "home_teaching_referral"))

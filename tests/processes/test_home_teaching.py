@@ -6,6 +6,10 @@ head teacher, ``pzx`` the principal, ``regzx`` the registrar. Norm: the default 
 month, 2 class periods each)."""
 from __future__ import annotations
 
+import pytest
+
+from ledger.models import Child
+
 from .test_lawful_exits import exit_at_village
 from .test_outcomes import closures, status_of
 
@@ -334,6 +338,20 @@ def test_who_may_refer(scenario):
     assert town.client.post("/api/v1/children/1/home-teaching-referral", headers=town.headers("regzx")).status_code == 403
     assert town.client.post("/api/v1/children/999/home-teaching-referral", headers=town.headers("pzx")).status_code == 404
     assert town.cases(1) == []
+
+
+@pytest.mark.parametrize("status", ["transferred", "deceased", "completed"])
+def test_a_child_who_left_compulsory_schooling_here_is_not_referred(scenario, status):
+    from tests.web.conftest import sign_in
+    town = scenario
+    with town.engine.db.transaction() as session:
+        session.get(Child, 1).enrolment_status = status
+    refused = town.client.post("/api/v1/children/1/home-teaching-referral", headers=town.headers("pzx"))
+    assert refused.status_code == 409 and "不能转介送教上门" in refused.json["message"]
+    assert town.cases(1) == [] and town.messages("home_teaching_referral") == []
+    page = town.app.test_client()
+    assert sign_in(page, "pzx").status_code == 302
+    assert "转介送教上门</button>" not in page.get("/children/1").get_data(as_text=True)
 
 
 def test_the_child_page_refers_the_child_and_shows_placement_plan_and_months(scenario):
