@@ -42,6 +42,8 @@ def system_actor(actor: str | None) -> str | None:
     if actor.startswith("instance:"):
         return f"系统（由关联案件 {actor.removeprefix('instance:')} 发出）"
     return SYSTEM_ACTORS.get(actor)
+
+
 # What ends a task that nobody completed: the event recorded in the same step just before.
 _CAUSES = {"message_received", "timer_fired", "task_completed", "incident_resolved", "retried"}
 _UNCLAIM_REASONS = {"role revoked": "岗位已撤销", "account disabled": "账号已停用"}

@@ -36,8 +36,8 @@ from ledger.reveal import REVEALABLE, can_reveal, reveal_child
 from ledger.school_calendar import school_calendar
 
 from ..auth import current_principal, login_required
-from .attendance import STATUS_NAMES
 from ..casehistory import system_actor
+from .attendance import STATUS_NAMES
 from .common import display_names, engine, error_page, page_number, page_url
 
 bp = Blueprint("children", __name__)
