@@ -22,10 +22,10 @@ from .web.forms import build_fields
 
 HISTORY_KINDS = {"task_completed", "task_cancelled", "instance_started", "timer_fired", "message_received",
                  "message_uncorrelatable", "task_claimed", "task_unclaimed", "task_assigned", "error", "retried",
-                 "incident_resolved", "variables_set"}
+                 "incident_resolved", "variables_set", "message_sent"}
 LABELS = {"instance_started": "流程启动", "task_completed": "办结", "task_cancelled": "已取消",
           "task_claimed": "认领", "task_unclaimed": "退回待认领", "task_assigned": "改派",
-          "timer_fired": "到期", "message_received": "收到消息",
+          "timer_fired": "到期", "message_received": "收到消息", "message_sent": "发出消息",
           "message_uncorrelatable": "无法接收消息，等待系统管理员补全案件数据",
           "error": "流程出错，等待系统管理员处理", "retried": "系统管理员重试成功",
           "incident_resolved": "系统管理员已处理故障", "variables_set": "案件数据更新"}
@@ -66,7 +66,10 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
 
     Callers show it only to people who may view a task of the case (``taskactions.visible_task``).
     """
-    events = [e for e in engine.history.events(instance_id) if e.kind in HISTORY_KINDS]
+    # A sent message is a step of the case when pages have a name for it (a hand-over to another
+    # process); what a case tells the ledger (case_event) is bookkeeping, not a step.
+    events = [e for e in engine.history.events(instance_id) if e.kind in HISTORY_KINDS
+              and (e.kind != "message_sent" or json.loads(e.data or "{}").get("name") in MESSAGE_NAMES)]
     task_ids = {e.task_id for e in events if e.task_id}
     actors = {e.actor for e in events if e.actor}
     with engine.db.read() as session:
@@ -105,6 +108,8 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
             entry["title"] = elements.deadline(event.element_id, start=bool(data.get("start")))
         elif event.kind == "message_received":
             _message(entry, data, zone)
+        elif event.kind == "message_sent":
+            entry["title"] = MESSAGE_NAMES[data["name"]]
         elif event.kind == "message_uncorrelatable":
             entry["title"] = MESSAGE_NAMES.get(data.get("name"), data.get("name"))
             entry["detail"] = "缺少" + "、".join(data.get("missing") or [])

@@ -204,7 +204,7 @@ class MessageService:
             # The hook may refuse what cannot identify a case (InvalidInput): the start is refused.
             with self.engine.db.transaction() as session:
                 business_key = self.engine.executor.hooks.business_key(
-                    process_key, message["correlation"], message["payload"], session=session)
+                    process_key, message["correlation"], message["payload"], session=session, sender=actor)
                 known = self._definition_keys(definition_id, session).get(message["name"], set())
                 # The correlation identifies the new instance: its later catches and its
                 # routing read it at the top level, also when the payload goes to a messageVariable.
@@ -289,6 +289,24 @@ class MessageService:
         with self.engine.db.read() as session:
             return list(session.scalars(select(MessageSubscription).where(
                 MessageSubscription.instance_id == instance_id).order_by(MessageSubscription.id)))
+
+    def linked(self, instance_id: int) -> dict[str, list[int]]:
+        """The instances linked to ``instance_id`` by messages: ``{"started_by": [ids of the
+        instances whose thrown message started it], "started": [ids its thrown messages
+        started]}``, oldest first (a case and its follow-up files, e.g. persuasion and its
+        support measures). Two index lookups; empty lists when none."""
+        with self.engine.db.read() as session:
+            started = session.scalars(
+                select(MessageDelivery.instance_id).join(Message, Message.id == MessageDelivery.message_id)
+                .where(Message.sender == f"instance:{instance_id}", MessageDelivery.outcome == "started",
+                       MessageDelivery.instance_id.is_not(None))
+                .order_by(MessageDelivery.instance_id)).all()
+            senders = session.scalars(
+                select(Message.sender).join(MessageDelivery, Message.id == MessageDelivery.message_id)
+                .where(MessageDelivery.instance_id == instance_id, MessageDelivery.outcome == "started")).all()
+        by = sorted({int(s.partition(":")[2]) for s in senders
+                     if s and s.startswith("instance:") and s.partition(":")[2].isdigit()})
+        return {"started_by": by, "started": list(dict.fromkeys(started))}
 
     def uncorrelatable(self) -> list[MessageSubscription]:
         """Waiting catch events that can never be matched: their instance has no value for a

@@ -78,17 +78,31 @@ class CaseEvent:
     detail: dict       # started: {child_id, instance_id[, status]}; message: {child_id, message, status, reached}
 
 
+# Processes whose instance is the follow-up file of the case that threw its start message, not
+# the child's case: the support measures of a persuasion case outlive its return (a mandatory
+# report or a grant does not stop because the child is back), and a child who drops out again
+# gets a second file beside the first. Keyed ``case:<sending instance id>`` (case_file_key).
+CASE_FILES = frozenset({"support_measures"})
+
+
 def business_key(child_id: int) -> str:
     return f"child:{child_id}"
 
 
-def start_business_key(process_key: str, correlation: Mapping, payload: Mapping, *, session=None) -> str | None:
+def case_file_key(instance_id: int) -> str:
+    """The business key of a case's own follow-up file (``CASE_FILES``): ``case:<id>``."""
+    return f"case:{instance_id}"
+
+
+def start_business_key(process_key: str, correlation: Mapping, payload: Mapping, *, session=None,
+                       sender: str | None = None) -> str | None:
     """The business key of an instance a message start event opens (the engine's
     ``business_key`` hook): ``child:<id>`` for a message about a child, as every other start
     of a child's case has, so a child has one open case per process however it was started
-    (issue 9); otherwise the engine's default (the correlation). Raises InvalidInput when
-    ``child_id`` is not a child's id (a positive whole number) or, given the start's
-    ``session``, names no child in the register: no case starts for it."""
+    (issue 9); ``case:<id>`` of the sending case for a process in ``CASE_FILES``; otherwise
+    the engine's default (the correlation). Raises InvalidInput when ``child_id`` is not a
+    child's id (a positive whole number) or, given the start's ``session``, names no child
+    in the register, or when a case file's message was not thrown by a case: nothing starts."""
     child_id = correlation.get("child_id", payload.get("child_id"))
     if child_id is not None:
         if isinstance(child_id, bool) or not isinstance(child_id, int) or child_id <= 0:
@@ -97,8 +111,18 @@ def start_business_key(process_key: str, correlation: Mapping, payload: Mapping,
         if session is not None and session.get(Child, child_id) is None:
             raise InvalidInput(f"没有编号为 {child_id} 的儿童 (no child with this id)",
                                errors={"correlation.child_id": "no such child"})
+        if process_key in CASE_FILES:
+            return _sending_case_key(sender)
         return business_key(child_id)
     return correlation_business_key(process_key, correlation, payload, session=session)
+
+
+def _sending_case_key(sender: str | None) -> str:
+    kind, _, number = (sender or "").partition(":")
+    if kind != "instance" or not number.isdigit():
+        raise InvalidInput("帮扶措施只能由劝返案件在村级核实后发起 (a case file is opened by its case only)",
+                           errors={"sender": "not a case"})
+    return case_file_key(int(number))
 
 
 def child_age(session, child_id: int, day: date) -> int | None:

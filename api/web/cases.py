@@ -12,7 +12,7 @@ from flask import Blueprint, render_template
 from sqlalchemy import select
 
 from engine.errors import NotFound
-from engine.persistence.models import HumanTask
+from engine.persistence.models import HumanTask, ProcessInstance
 from ledger import access, documents
 from ledger.inbox import describe_tasks
 
@@ -55,7 +55,26 @@ def show(instance_id: int):
         child_link=subject is not None and child_visible(principal, subject["child_id"]),
         open_tasks=open_tasks, waits=waiting_for(eng, instance_id) if instance.status == "active" and not open_tasks
         else [], history=case_history(eng, instance_id, definition_id=instance.definition_id),
-        documents=documents.available(eng, instance_id, principal))
+        documents=documents.available(eng, instance_id, principal), linked=linked_cases(principal, instance_id))
+
+
+def linked_cases(principal, instance_id: int) -> list[dict]:
+    """The cases linked to this one by its messages that ``principal`` may trace:
+    ``[{id, relation, process_name, status_name}]`` (relation 由此案件发起 / 发起本案件 — e.g. a
+    persuasion case and the support measures it opened). Others are left out, not masked."""
+    eng = engine()
+    links = eng.messages.linked(instance_id)
+    rows = []
+    with eng.db.read() as session:
+        for relation, ids in (("发起本案件", links["started_by"]), ("由此案件发起", links["started"])):
+            for other in ids:
+                if not access.can_trace_instance(session, principal, other):
+                    continue
+                instance = session.get(ProcessInstance, other)
+                definition = eng.repository.get(instance.definition_id, session)
+                rows.append({"id": other, "relation": relation, "status_name": STATUS_NAMES.get(instance.status,
+                             instance.status), "process_name": definition.name or definition.process_key})
+    return rows
 
 
 def child_visible(principal, child_id: int) -> bool:

@@ -211,7 +211,7 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending|delivered|unmatched
     reached: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of instance ids
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    sender: Mapped[str | None] = mapped_column(String(120))
+    sender: Mapped[str | None] = mapped_column(String(120), index=True)   # instance:<id>: linked cases
     # The outbox (engine.messages): attempts so far, when to try again, whose lease it is under.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -227,7 +227,7 @@ class MessageDelivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id"))
     target: Mapped[str] = mapped_column(String(64))
-    instance_id: Mapped[int | None] = mapped_column(Integer)
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
     outcome: Mapped[str] = mapped_column(String(32))    # caught|missed|started|incident
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     __table_args__ = (UniqueConstraint("message_id", "target", name="uq_message_delivery_target"),)

@@ -45,13 +45,15 @@ class Route:
 
 Router = Callable[[TaskContext], Route]
 DuePolicy = Callable[[TaskContext], "datetime | None"]
-# (process_key, correlation, payload, *, session) -> key; ``session`` is the start's open
-# transaction (read from it, never commit); raising InvalidInput refuses the start.
+# (process_key, correlation, payload, *, session, sender) -> key; ``session`` is the start's open
+# transaction (read from it, never commit); ``sender`` who sent the message (``instance:<id>``
+# for a message a process threw, else the account or None); raising InvalidInput refuses the start.
 BusinessKeyRule = Callable[..., "str | None"]
 
 
 def correlation_business_key(process_key: str, correlation: Mapping[str, Any],
-                             payload: Mapping[str, Any], *, session: Any = None) -> str | None:
+                             payload: Mapping[str, Any], *, session: Any = None,
+                             sender: str | None = None) -> str | None:
     """Default business key of a message-started instance: its message's correlation,
     ``"child_id=7"`` (properties sorted, joined by ``&``); None without a correlation.
 

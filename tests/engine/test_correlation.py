@@ -177,7 +177,7 @@ def test_a_second_message_start_for_one_child_is_refused(engine):
 
 
 def test_a_message_start_and_a_direct_start_share_the_one_open_case_rule(make_engine):
-    engine = make_engine(business_key=lambda key, correlation, payload, session=None: f"child:{correlation['child_id']}")
+    engine = make_engine(business_key=lambda key, correlation, payload, **_: f"child:{correlation['child_id']}")
     deploy(engine, "corr_referral_start.bpmn")
     started = engine.messages.deliver("referred", {"child_id": 9, "school_code": "x"}, {"note": "n"}).started
     assert engine.runtime.get(started[0]).business_key == "child:9"
@@ -188,6 +188,17 @@ def test_a_message_start_and_a_direct_start_share_the_one_open_case_rule(make_en
     with pytest.raises(Conflict):
         engine.runtime.start("referral", {"child_id": 9}, business_key="child:9")
     assert count(engine, ProcessInstance) == 1
+
+
+def test_the_business_key_rule_learns_who_sent_the_message(make_engine):
+    """A caller may key an instance by its sender (a case's own follow-up file): the hook gets
+    ``sender``, the account for a message delivered from outside."""
+    seen = []
+    engine = make_engine(business_key=lambda key, correlation, payload, *, session=None, sender=None:
+                         seen.append(sender) or f"from:{sender}")
+    deploy(engine, "corr_referral_start.bpmn")
+    started = engine.messages.deliver("referred", {"child_id": 5}, actor="clerk").started
+    assert seen == ["clerk"] and engine.runtime.get(started[0]).business_key == "from:clerk"
 
 
 # -- 6. a catch without messageVariable keeps the payload ------------------------------------
