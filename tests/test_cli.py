@@ -11,7 +11,7 @@ from api.settings import ROOT
 
 def baoxue(*args, env, cwd):
     return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=600)
 
 
 def test_init_then_deploy_processes(db_url, tmp_path):
