@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("ht_documents", __name__)
