@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from engine.errors import Forbidden, InstanceInError, NotFound, StepFailed
 from engine.persistence.models import HumanTask
-from ledger import access, task_photos
+from ledger import access, ht_documents, task_photos
 from ledger.agreement_check import after_step as agreements_after_step
 from ledger.child_status import apply_now
 from ledger.document_versions import seal_after
@@ -119,6 +119,8 @@ def complete(engine, principal, task_id: str, data: dict, files: dict | None = N
     # An agreement step: the register follows, and the next tier is named (ledger.agreement_check).
     if row.process_key in AGREEMENT_PROCESSES:
         agreements_after_step(engine)
-    # A confirmed dropout report, an approved home-teaching plan: kept as confirmed now.
+    # A confirmed dropout report, a countersigned home-teaching plan: kept as confirmed now.
     seal_after(engine, row.instance_id, row.element_id)
+    if row.process_key == ht_documents.PROCESS_KEY:
+        ht_documents.seal_after(engine, row.instance_id, row.element_id)
     return result
