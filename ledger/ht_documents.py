@@ -184,7 +184,8 @@ def plan_document(engine, instance_id: int, version: int | None = None) -> dict:
     seal(engine, instance_id, case)
     with engine.db.read() as session:
         kept = list(session.scalars(select(DocumentVersion).where(
-            DocumentVersion.instance_id == instance_id, DocumentVersion.kind == PLAN).order_by(DocumentVersion.version)))
+            DocumentVersion.instance_id == instance_id, DocumentVersion.kind == PLAN)
+            .order_by(DocumentVersion.version)))
     numbers = [k.version for k in kept]
     drawn = _latest(case, PLAN_STEPS, None)
     if version is not None:

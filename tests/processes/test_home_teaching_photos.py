@@ -140,14 +140,16 @@ def test_photos_are_served_only_within_the_case_and_every_view_is_logged(scenari
         assert response.status_code == 200, user
         assert response.data == jpeg and response.mimetype == "image/jpeg"
         assert response.headers["Content-Disposition"] == f'inline; filename="case-{case.id}-photo-{row.id}.jpg"'
-        assert response.headers["X-Content-Type-Options"] == "nosniff" and "no-store" in response.headers["Cache-Control"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "no-store" in response.headers["Cache-Control"]
     for user in ("ht11", "pfg", "ht32", "vsfg"):                # another school, another class, another village
         assert page(town, user).get(url).status_code == 404, user
     assert page(town, "tzx").get(f"/instances/{case.id + 1}/photos/{row.id}").status_code == 404
     with town.engine.db.read() as session:
         logged = [(r.username, json.loads(r.detail)) for r in session.scalars(
             select(AccessLog).where(AccessLog.subject == "child:1")) if '"view": "photo"' in r.detail]
-    assert [(u, d["photo_id"], d["sha256"]) for u, d in logged] == [(u, row.id, row.sha256) for u in ("tzx", "pzx", "dpf")]
+    assert [(u, d["photo_id"], d["sha256"]) for u, d in logged] == [
+        (u, row.id, row.sha256) for u in ("tzx", "pzx", "dpf")]
 
 
 def test_the_task_page_takes_photos_and_shows_a_bad_one_beside_its_field(scenario):
