@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import register_error_handlers
 from .settings import Settings
+from .uploads import allow_photo_uploads
 from .web import register as register_pages
 from .wiring import build_engine
 
@@ -33,6 +34,8 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxies, x_proto=settings.proxies)
     app.extensions["baoxue.engine"] = engine or build_engine(settings)
 
+    # Before any hook reads the body (CSRF, the text checks): completions may carry photos.
+    app.before_request(allow_photo_uploads)
     api = Api(app)
     from .rest import (agreements, attendance, check, children, definitions, incidents, instances, messages, session,
                        tasks, users)

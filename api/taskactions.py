@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.errors import Forbidden, InstanceInError, NotFound
+from engine.errors import Forbidden, InstanceInError, NotFound, StepFailed
 from engine.persistence.models import HumanTask
-from ledger import access
+from ledger import access, ht_documents, task_photos
 from ledger.agreement_check import after_step as agreements_after_step
 from ledger.child_status import apply_now
 from ledger.document_versions import seal_after
@@ -91,21 +91,36 @@ def _only_the_named_person(engine, principal, row: HumanTask) -> None:
         raise Forbidden(f"该任务只能由 {person} 本人办理 (for {person} only)")
 
 
-def complete(engine, principal, task_id: str, data: dict):
-    """Check the caller, then ``engine.runtime.complete_task``; returns its CommandResult."""
+def complete(engine, principal, task_id: str, data: dict, files: dict | None = None):
+    """Check the caller, then ``engine.runtime.complete_task``; returns its CommandResult.
+
+    ``files``: ``{field: [ledger.task_photos.Upload]}`` for the form's photo fields: checked
+    before anything is stored (TooLarge 413, InvalidInput 422 naming the field), named in
+    the data by their hashes and stored in the completion's transaction (``task_photos``)."""
     row = visible_task(engine, principal, task_id)
     if not access.can_work(principal, row):
         raise Forbidden("您不是该任务的办理人 (not a candidate for this task)")
     if row.assignee and row.assignee != principal.username:
         raise Forbidden(f"该任务已由 {row.assignee} 认领 (claimed by {row.assignee})")
     _only_the_named_person(engine, principal, row)
-    result = engine.runtime.complete_task(task_id, data, actor=principal.username)
+    schema = engine.repository.forms(engine.runtime.get(row.instance_id).definition_id).schema(row.form_key) \
+        if row.form_key else None
+    data, photos = task_photos.prepare(schema, data, files or {})
+    try:
+        result = engine.runtime.complete_task(task_id, data, actor=principal.username,
+                                              also=task_photos.keeper(photos, row.instance_id, task_id))
+    except StepFailed:
+        # The incident keeps the data with the photos' hashes for its retry: keep the photos too.
+        task_photos.keep_for_retry(engine, photos, row.instance_id, task_id, principal.username)
+        raise
     # The step may have told the ledger something (a case_event: the child's status, the
     # outcome): apply it now so the child page shows it (the worker would, a moment later).
     apply_now(engine)
     # An agreement step: the register follows, and the next tier is named (ledger.agreement_check).
     if row.process_key in AGREEMENT_PROCESSES:
         agreements_after_step(engine)
-    # A confirmed dropout report is kept as confirmed now (ledger.document_versions).
+    # A confirmed dropout report, a countersigned home-teaching plan: kept as confirmed now.
     seal_after(engine, row.instance_id, row.element_id)
+    if row.process_key == ht_documents.PROCESS_KEY:
+        ht_documents.seal_after(engine, row.instance_id, row.element_id)
     return result

@@ -38,6 +38,12 @@ class InvalidInput(EngineError):
     status = 422
 
 
+class TooLarge(EngineError):
+    """An upload above its size limit; ``errors`` names the field. Nothing was stored."""
+
+    status = 413
+
+
 class StepFailed(EngineError):
     """A script, expression or timer failed while the engine ran; an incident was recorded.
 

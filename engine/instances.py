@@ -115,8 +115,14 @@ class RuntimeService:
         return self._run(target, command or StartInstance(), actor, now=now, session=session)
 
     def complete_task(self, task_id: str, data: dict, *, actor: str | None,
-                      enforce_assignee: bool = True) -> CommandResult:
+                      enforce_assignee: bool = True, also=None) -> CommandResult:
         """Validate ``data`` against the task's form, complete the task, run the engine on.
+
+        ``also(ctx)``, if given, runs in the completion's transaction once it has succeeded
+        (``ctx``: the command context, with ``session``, ``instance``, ``actor``, ``now`` and
+        ``audit``): what the caller keeps beside the data (files the data names by hash) is
+        stored with the completion or not at all. It is not part of the command: a retry of
+        a failed completion (its incident) runs without it.
 
         Raises NotFound, Conflict (not open, claimed by another, stale), InvalidInput
         ({field: reason}), StepFailed.
@@ -124,7 +130,7 @@ class RuntimeService:
         row = self.engine.tasks.get(task_id)
         if row.status != "open":
             raise Conflict(f"task {task_id} is already {row.status}")
-        return self._run(row.instance_id, CompleteTask(task_id, data, enforce_assignee), actor)
+        return self._run(row.instance_id, CompleteTask(task_id, data, enforce_assignee), actor, on_success=also)
 
     def set_variables(self, instance_id: int, variables: dict, *, actor: str | None) -> CommandResult:
         """Administrator's data fix on an instance (allowed while it is in error)."""

@@ -27,7 +27,7 @@ import openpyxl
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from engine.errors import EngineError, InvalidInput
+from engine.errors import EngineError, InvalidInput, TooLarge
 
 from .attendance import MAX_RECORDS, AttendanceResult, record_day
 from .attendance_models import EXCUSED, PRESENT, STATUSES, UNEXCUSED
@@ -50,10 +50,6 @@ _UNKNOWN_ENCODING = 18                  # expat's XML_ERROR_UNKNOWN_ENCODING
 
 
 _ROW_REF = re.compile(r"rows\.(\d+)")
-
-
-class TooLarge(EngineError):
-    status = 413
 
 
 @dataclass

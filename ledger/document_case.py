@@ -1,4 +1,4 @@
-"""One persuasion case read once for its documents (``ledger.documents``): its completed
+"""One case read once for its documents (``ledger.documents``, ``ledger.ht_documents``): its completed
 steps (``task_completed`` audit events, in order), the forms' option titles, people's
 display names, the child as the register has it, and the org units. No Flask here."""
 from __future__ import annotations
@@ -36,6 +36,9 @@ class Case:
         events = engine.history.events(instance_id)
         started = next((json.loads(e.data or "{}") for e in events if e.kind == "instance_started"), {})
         child_id = (started.get("variables") or {}).get("child_id")
+        key = started.get("business_key") or ""
+        if child_id is None and key.startswith("child:") and key[6:].isdigit():   # a message start
+            child_id = int(key[6:])
         self.steps = [{"seq": e.seq, "element_id": e.element_id, "task_id": e.task_id, "actor": e.actor,
                        "at": e.at, "submitted": json.loads(e.data or "{}").get("submitted") or {}}
                       for e in events if e.kind == "task_completed"]

@@ -5,6 +5,8 @@ confirmation of the 辍学情况报告单 freezes what the report said at that m
 JSON: the dict ``ledger.documents`` renders). Rows are only ever added: a report filed
 again after a send-back or in a reopened case is confirmed as the next ``version``, and no
 confirmed version is ever changed (issue 17: later steps see the version that was confirmed).
+A home-teaching case keeps its approved plans the same way (``ledger.ht_documents``), with
+the SHA-256 of ``data`` here and on the case's audit chain.
 """
 from __future__ import annotations
 
@@ -28,5 +30,6 @@ class DocumentVersion(LedgerBase):
     confirmed_by: Mapped[str | None] = mapped_column(String(120))
     confirmed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     data: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))           # of ``data``; null before 0117
     __table_args__ = (UniqueConstraint("instance_id", "kind", "version"),
                       UniqueConstraint("instance_id", "kind", "confirmed_seq"))

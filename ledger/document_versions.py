@@ -10,6 +10,7 @@ next version. ``seal`` is idempotent and runs after every task completion
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 
@@ -54,10 +55,11 @@ def seal(engine, instance_id: int, case: Case | None = None) -> int:
             version = session.scalar(select(func.max(DocumentVersion.version)).where(
                 DocumentVersion.instance_id == instance_id, DocumentVersion.kind == KIND)) or 0
             for number, (step, data) in enumerate(rows, start=version + 1):
+                text = json.dumps(data, ensure_ascii=False, default=str)
                 session.add(DocumentVersion(instance_id=instance_id, kind=KIND, version=number,
                                             confirmed_seq=step["seq"], confirmed_by=step["actor"],
-                                            confirmed_at=step["at"],
-                                            data=json.dumps(data, ensure_ascii=False, default=str)))
+                                            confirmed_at=step["at"], data=text,
+                                            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest()))
     except IntegrityError:
         log.info("case %s: its report was sealed concurrently", instance_id)
         return 0

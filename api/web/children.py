@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.persistence.models import ProcessInstance
 from engine.tasks import TaskQuery
-from ledger import access
+from ledger import access, ht_documents
 from ledger.absence_runs import absence_runs
 from ledger.attendance_cases import OPEN_STATUSES, PROCESS_KEY, EngineCaseSink, business_key
 from ledger.attendance_models import AttendanceRecord
@@ -207,6 +207,8 @@ def _render(child_id: int, *, reason: str = "", errors=None, notice=None, status
         changes = _status_history(session, child_id)
         closed = closed_cases(session, principal, child_id, eng.zone)
     home = home_teaching_section(eng, child_id)
+    if home:   # the printable plan and term records: for who may see the case (ledger.ht_documents)
+        home["documents"] = ht_documents.may_see(eng, principal, home["id"])
     if log:
         _log(principal, f"child:{child_id}", {"fields": ["name", "id_number", "attendance", "case", "status_history"]
                                               + (["home_teaching"] if home else [])})

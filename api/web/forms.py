@@ -9,6 +9,7 @@ schema (and UI schema)                                      widget
 boolean with ``const: true`` (a confirmation)               ``confirm``: one checkbox
 boolean                                                     ``yesno``: 是/否 radio
 array whose ``items`` have ``enum`` / ``oneOf``             ``checkboxes``
+array marked ``x-photos`` (``ledger.task_photos``)          ``photos``: a file input (sent apart)
 ``enum`` / ``oneOf`` / ``anyOf`` of ``{const, title}``      ``radio`` if ``ui:widget: radio``
                                                             or ≤ 4 options, else ``select``
 integer / number                                            ``number`` (step 1 / any)
@@ -28,6 +29,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+
+from ledger.task_photos import KEYWORD as PHOTOS
+from ledger.task_photos import MAX_BYTES, photo_fields
 
 CHOICE_RADIO_MAX = 4
 YES_NO = [("true", "是"), ("false", "否")]
@@ -121,6 +125,11 @@ def _field(name: str, prop: dict, ui: dict, required: bool) -> Field:
     if kind == "boolean":
         made.widget = "confirm" if prop.get("const") is True else "yesno"
         made.options = [] if made.widget == "confirm" else list(YES_NO)
+    elif kind == "array" and prop.get(PHOTOS):
+        made.widget = "photos"
+        made.attrs.update(accept="image/jpeg,image/png", multiple="multiple")
+        most = photo_fields({"properties": {name: prop}})[name]
+        made.help = made.help or f"JPEG 或 PNG 照片，每张不超过 {MAX_BYTES // (1024 * 1024)} MB，最多 {most} 张。"
     elif kind == "array":
         items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
         made.options = _choices(items)
@@ -162,16 +171,18 @@ def initial_values(fields_: list[Field]) -> dict:
 
 
 def posted_values(fields_: list[Field], form) -> dict:
-    """What the person entered, to show again next to the errors (``form`` is a MultiDict)."""
+    """What the person entered, to show again next to the errors (``form`` is a MultiDict).
+    Files cannot be shown again: a photo field is chosen anew."""
     return {f.name: form.getlist(f.name) if f.widget == "checkboxes" else form.get(f.name, "")
-            for f in fields_}
+            for f in fields_ if f.widget != "photos"}
 
 
 def parse_submission(fields_: list[Field], form) -> dict:
-    """Posted strings → JSON data for ``complete_task``; empty optional fields are left out."""
+    """Posted strings → JSON data for ``complete_task``; empty optional fields are left out.
+    Photo fields come as files (``api.uploads``), never from here."""
     data = {}
     for f in fields_:
-        if f.widget == "unsupported":
+        if f.widget in ("unsupported", "photos"):
             continue
         if f.widget == "checkboxes":
             chosen = [_coerce(v, f.item_kind or "string") for v in form.getlist(f.name) if v.strip()]

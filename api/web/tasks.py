@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request
 
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed
-from ledger import access, documents
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed, TooLarge
+from ledger import access, documents, task_photos
 from ledger.inbox import handed_to
 
 from .. import taskactions
 from ..auth import current_principal, login_required
 from ..casehistory import waiting_for
 from ..taskview import log_case_view, task_detail
+from ..uploads import uploads
 from .cases import child_visible
 from .common import display_names, engine, error_page
 from .forms import build_fields, initial_values, parse_submission, posted_values
@@ -40,7 +41,9 @@ def show(task_id):
 @bp.post("/tasks/<task_id>")
 @login_required
 def submit(task_id):
-    """Complete the task with the posted form; 422 with the errors beside their fields."""
+    """Complete the task with the posted form (``multipart/form-data`` when it has photo
+    fields: ``api.uploads``); 422 with the errors beside their fields, 413 for a photo too
+    large."""
     principal = current_principal()
     eng = engine()
     try:
@@ -49,10 +52,11 @@ def submit(task_id):
         return error_page(404, NOT_VISIBLE, "任务不存在")
     fields = _fields(row)
     try:
-        result = taskactions.complete(eng, principal, task_id, parse_submission(fields, request.form))
-    except InvalidInput as exc:
+        result = taskactions.complete(eng, principal, task_id, parse_submission(fields, request.form),
+                                      uploads(request.files))
+    except (InvalidInput, TooLarge) as exc:     # a photo too large is a 413, the rest 422: nothing stored
         return _render(row, principal, fields=fields, values=posted_values(fields, request.form),
-                       errors=_field_errors(exc.errors, fields), status=422)
+                       errors=_field_errors(exc.errors, fields), status=exc.status)
     except StepFailed as exc:
         notice = (f"提交未能完成：流程的后续步骤出错，已生成故障记录（编号 {exc.incident_id}）。"
                   "请联系系统管理员处理后再试。")
@@ -151,5 +155,6 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
         values=values if values is not None else initial_values(fields), errors=errors or {},
         notice=notice, history=history, people=people,
         child_link=bool(detail["subject"]) and child_visible(principal, detail["subject"]["child_id"]),
-        documents=documents.available(eng, row.instance_id, principal))  # the case's printable documents
+        documents=documents.available(eng, row.instance_id, principal),  # the case's printable documents
+        photos=task_photos.listed(eng, row.instance_id).get(row.id, []) if row.status == "completed" else [])
     return body, status
