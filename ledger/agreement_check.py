@@ -14,7 +14,8 @@ message), apply what the processes said and answer what they asked, until nothin
    (business key ``agreement:<ref>``; deadline the campaign's, but at least
    ``LATE_WORKING_DAYS`` working days away);
 3. withdraws the open signing of anyone who no longer holds the role there (or whose
-   account is disabled): ``agreement_withdrawn`` interrupts their task, with the reason.
+   account is disabled): ``agreement_withdrawn`` interrupts their task (or the head's
+   settling of their refusal), with the reason.
 """
 from __future__ import annotations
 
@@ -99,7 +100,9 @@ def daily_check(engine, open_day: str | None = "09-01") -> CheckResult:
 
 def _leavers(engine) -> list[tuple[str, str]]:
     with engine.db.read() as session:
-        open_rows = session.scalars(select(Agreement).where(Agreement.tier == 2, Agreement.status == "pending"))
+        # Pending, or refused and waiting for the head to settle: either way the signing is open.
+        open_rows = session.scalars(select(Agreement).where(Agreement.tier == 2,
+                                                            Agreement.status.in_(("pending", "refused"))))
         found = []
         for row in open_rows:
             holds = session.scalar(

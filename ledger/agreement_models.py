@@ -5,8 +5,8 @@
 * ``agreement``: one per party and year (``ref`` is unique): tier 1 the town with a school
   or village (``ref`` ``2025-2026/zx``), tier 2 a unit with one head teacher or grid worker
   (``2025-2026/zx/ht31``). Written only from what the process said
-  (``ledger.agreements.apply_agreement_events``): opened, reminded, overdue, refused, signed,
-  countersigned, withdrawn, assessed.
+  (``ledger.agreements.apply_agreement_events``): opened, reminded, overdue, refused, settled,
+  signed, countersigned, withdrawn, assessed.
 * ``agreement_event``: each ``agreement_event`` message applied, once (``message_id`` is
   unique), with who caused it: the agreement's history.
 * ``agreement_document``: the signed text, kept as generated at each confirmation
@@ -57,6 +57,9 @@ class Agreement(LedgerBase):
     overdue_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     refused_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     refusal_reason: Mapped[str | None] = mapped_column(Text)
+    settled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)    # the last refusal settled
+    settled_by: Mapped[str | None] = mapped_column(String(120))
+    settle_note: Mapped[str | None] = mapped_column(Text)
     signed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     signed_by: Mapped[str | None] = mapped_column(String(120))
     signer_name: Mapped[str | None] = mapped_column(String(120))

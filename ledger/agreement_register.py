@@ -8,7 +8,9 @@ and at each confirmation stores the signed document (the full text with the part
 targets and each party's confirmation with its time) as a new version, never changed, and
 appends its SHA-256 to the instance's audit chain (``agreement_document_stored``).
 
-Who confirmed is the actor of the step that threw the message: the engine audits each
+A reminder ("reminded", naming the signing task's element) also marks that open task 已催办
+(``ledger.task_marks``), so the signer sees it in the inbox. Who confirmed is the actor of the
+step that threw the message: the engine audits each
 thrown message (``message_sent``) in the same transaction and order as the message rows, so
 the n-th ``agreement_event`` message of an instance is its n-th ``message_sent`` of that name.
 """
@@ -17,16 +19,18 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from sqlalchemy import select
 
 from engine.audit import append_event, instance_stream
-from engine.persistence.models import AuditEvent, Message
+from engine.persistence.models import AuditEvent, HumanTask, Message
 
 from .agreement_models import Agreement, AgreementCampaign, AgreementDocument, AgreementEvent
 from .message_apply import apply_pending, pending_older_than
 from .agreement_texts import KINDS, render_text, sha256, signed_text
 from .models import OrgUnit, User
+from .task_marks import mark_task
 
 log = logging.getLogger(__name__)
 EVENT = "agreement_event"
@@ -108,13 +112,14 @@ def _open(row: Agreement, payload: dict, at: datetime) -> None:
 def _row_event(engine, session, campaign, row: Agreement, event: str, payload: dict, actor, at, instance_id) -> None:
     if event == "reminded":
         row.reminded_at = at
+        _mark_signing_task(engine, session, instance_id, payload.get("task"), row.ref, at)
     elif event == "overdue":
         row.overdue_at = at
     elif event == "refused":
         row.status, row.refused_at, row.refusal_reason = "refused", at, payload.get("reason")
         row.signer_name = payload.get("signer_name")
     elif event == "settled":
-        row.status = "pending"
+        row.status, row.settled_at, row.settled_by, row.settle_note = "pending", at, actor, payload.get("note")
     elif event == "signed":
         row.status, row.signed_at, row.signed_by, row.signer_name = "signed", at, actor, payload.get("signer_name")
         store_document(engine, session, campaign, row, instance_id, actor, at)
@@ -129,6 +134,26 @@ def _row_event(engine, session, campaign, row: Agreement, event: str, payload: d
         row.assessed_by, row.assessed_at = actor, at
     else:
         log.warning("agreement event %r for %s is not known", event, row.ref)
+
+
+def _mark_signing_task(engine, session, instance_id: int, element_id, ref: str, at) -> None:
+    """Mark the agreement's open signing task (``element_id``) reminded. Several signings of
+    one campaign share its instance and element (a multi-instance), so the task is the one
+    whose data names ``ref``; none when it was completed before this event was applied."""
+    if not (instance_id and element_id):
+        return
+    open_ids = list(session.scalars(select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id, HumanTask.element_id == str(element_id), HumanTask.status == "open")))
+    if not open_ids:
+        return
+    workflow = engine.runtime.workflow(instance_id)
+    for task_id in open_ids:
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except Exception:  # noqa: BLE001 - done and compacted since the index was read
+            continue
+        if task.data.get("agreement_ref") == ref:
+            mark_task(session, task_id, "reminded", at)
 
 
 # --- documents ----------------------------------------------------------------------------

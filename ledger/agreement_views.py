@@ -7,6 +7,7 @@ village (the unit's own agreement and its staff's); anyone else their own agreem
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -19,7 +20,9 @@ from engine.errors import InvalidInput, NotFound
 from .agreement_models import Agreement, AgreementCampaign, AgreementDocument
 from .agreement_register import agreement_text
 from .agreement_texts import KINDS
+from .agreements import UNIT_KINDS, check_school_year
 from .directory import role_name, unit_names
+from .models import OrgUnit
 
 TOWN_READERS = ("task_force_leader", "task_force_deputy", "discipline_inspector", "livelihood_office",
                 "town_government")
@@ -27,22 +30,62 @@ UNIT_HEADS = ("principal", "village_secretary")
 STATUS_NAMES = {"pending": "待签", "overdue": "逾期未签", "refused": "有异议", "awaiting_countersign": "待会签",
                 "signed": "已签订", "withdrawn": "已撤回"}
 ASSESSMENT_NAMES = {"met": "达标", "not_met": "未达标"}
+DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 200
+_NUMBER = re.compile(r"[0-9]{1,6}")   # ASCII digits only: int() takes "٣" and fails on 5000 digits
 
 
 @dataclass
 class RegisterFilter:
+    """What the register shows: the school year (None: the latest), a unit, a status
+    (STATUS_NAMES), a tier (1, 2), and which page of ``per_page`` lines (``page`` None: every
+    line, as the Excel export takes them)."""
     school_year: str | None = None
     unit: str | None = None
     status: str | None = None
     tier: int | None = None
+    page: int | None = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+    @classmethod
+    def from_query(cls, args) -> "RegisterFilter":
+        """From a page's query string (all text), the same names as ``GET /api/v1/agreements``:
+        ``school_year`` (``year`` kept as an alias), ``unit``, ``status``, ``tier``, ``page``,
+        ``per_page``. InvalidInput naming the field for a value that is not a number."""
+        numbers = {}
+        for field, name in (("tier", "层级"), ("page", "页码"), ("per_page", "每页条数")):
+            raw = (args.get(field) or "").strip()
+            if raw and not _NUMBER.fullmatch(raw):
+                raise InvalidInput(f"{name}不正确", errors={field: f"{name}应为正整数（至多 6 位）"})
+            numbers[field] = int(raw) if raw else None
+        return cls(school_year=school_year_arg(args.get("school_year"), args.get("year")),
+                   unit=args.get("unit") or None, status=args.get("status") or None, tier=numbers["tier"],
+                   page=1 if numbers["page"] is None else numbers["page"],
+                   per_page=DEFAULT_PER_PAGE if numbers["per_page"] is None else numbers["per_page"]).check()
 
     def check(self) -> "RegisterFilter":
+        """InvalidInput (422) naming the field: a school year not written 2025-2026, an unknown
+        status, a tier other than 1 or 2, a page below 1, ``per_page`` outside 1-200."""
+        if self.school_year is not None:
+            check_school_year(self.school_year)
         if self.status and self.status not in STATUS_NAMES:
             raise InvalidInput("状态不正确", errors={"status": "状态应为" + "、".join(
                 f"{name}（{code}）" for code, name in STATUS_NAMES.items()) + "之一"})
         if self.tier not in (None, 1, 2):
             raise InvalidInput("层级不正确", errors={"tier": "应为 1（镇与单位）或 2（单位与个人）"})
+        if self.page is not None and self.page < 1:
+            raise InvalidInput("页码不正确", errors={"page": "页码应为正整数"})
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise InvalidInput("每页条数不正确", errors={"per_page": f"每页条数应在 1 至 {MAX_PER_PAGE} 之间"})
         return self
+
+
+def school_year_arg(school_year: str | None, year: str | None) -> str | None:
+    """The register's school year from ``school_year`` or its older alias ``year`` (links
+    made before the rename); InvalidInput (field ``school_year``) when both differ."""
+    school_year, year = (school_year or "").strip() or None, (year or "").strip() or None
+    if school_year and year and school_year != year:
+        raise InvalidInput("学年参数矛盾", errors={"school_year": "school_year 与 year（旧参数名）不一致，请只用 school_year"})
+    return school_year or year
 
 
 def scope_condition(principal):
@@ -71,16 +114,25 @@ def years(engine) -> list[str]:
 
 
 def register(engine, principal, flt: RegisterFilter) -> dict:
-    """``{school_year, campaign, counts: {status: n, total}, items: [...]}`` of the year
-    (the latest by default), filtered and scoped; each item as ``describe``."""
+    """``{school_year, campaign, counts: {status: n, total}, total, page, per_page, pages,
+    items: [...]}`` of the year (the latest by default), scoped to the caller; each item as
+    ``describe``. ``counts`` are the year's lines in the unit and tier asked for, by status
+    (before the status filter: the figures beside the list); ``total`` the lines that match
+    every filter, of which ``items`` is page ``page`` (every one when ``flt.page`` is None;
+    ``page`` and ``pages`` are then 1). A township has a few hundred agreements a year, so
+    the status (which depends on the time) is computed for all and the page cut after.
+    InvalidInput (422) as ``RegisterFilter.check``, and for a ``unit`` that is not a school
+    or village of the town."""
     flt.check()
     now = engine.clock()
     with engine.db.read() as session:
+        if flt.unit and session.scalar(select(OrgUnit.kind).where(OrgUnit.code == flt.unit)) not in UNIT_KINDS:
+            raise InvalidInput("单位不正确", errors={"unit": "没有这个学校或村（场、社区）"})
         year = flt.school_year or session.scalar(select(AgreementCampaign.school_year)
                                                  .order_by(AgreementCampaign.school_year.desc()).limit(1))
         campaign = session.scalar(select(AgreementCampaign).where(AgreementCampaign.school_year == year)) if year else None
         if campaign is None:
-            return {"school_year": year, "campaign": None, "counts": {"total": 0}, "items": []}
+            return {"school_year": year, "campaign": None, "counts": {"total": 0}, **_page([], flt)}
         query = select(Agreement).where(Agreement.campaign_id == campaign.id, scope_condition(principal))
         if flt.unit:
             query = query.where(Agreement.unit_code == flt.unit)
@@ -95,7 +147,15 @@ def register(engine, principal, flt: RegisterFilter) -> dict:
         counts["total"] = len(items)
         if flt.status:
             items = [item for item in items if item["status"] == flt.status]
-        return {"school_year": year, "campaign": _campaign(campaign), "counts": counts, "items": items}
+        return {"school_year": year, "campaign": _campaign(campaign), "counts": counts, **_page(items, flt)}
+
+
+def _page(items: list, flt: RegisterFilter) -> dict:
+    if flt.page is None:
+        return {"total": len(items), "page": 1, "per_page": len(items), "pages": 1, "items": items}
+    start = (flt.page - 1) * flt.per_page
+    return {"total": len(items), "page": flt.page, "per_page": flt.per_page,
+            "pages": max(1, -(-len(items) // flt.per_page)), "items": items[start:start + flt.per_page]}
 
 
 def _campaign(campaign: AgreementCampaign) -> dict:
@@ -107,8 +167,9 @@ def _campaign(campaign: AgreementCampaign) -> dict:
 
 def describe(row: Agreement, names: dict, now: datetime) -> dict:
     """One register line: ``{id, ref, tier, kind, kind_name, unit, unit_name, party, status,
-    status_name, due_at, reminded_at, overdue_at, refusal_reason, signed_at, signed_by,
-    signer_name, countersigned_at, countersigned_by, withdrawn_reason, assessment, late}``."""
+    status_name, due_at, reminded_at, overdue_at, refusal_reason, settled_at, settle_note,
+    signed_at, signed_by, signer_name, countersigned_at, countersigned_by, withdrawn_reason,
+    assessment, assessment_name, assessment_notes, late}``."""
     def iso(value):
         return value.isoformat() if value else None
     status = display_status(row, now)
@@ -119,7 +180,8 @@ def describe(row: Agreement, names: dict, now: datetime) -> dict:
                       "name": row.party_name},
             "status": status, "status_name": STATUS_NAMES[status], "due_at": iso(row.due_at),
             "reminded_at": iso(row.reminded_at), "overdue_at": iso(row.overdue_at),
-            "refusal_reason": row.refusal_reason, "signed_at": iso(row.signed_at), "signed_by": row.signed_by,
+            "refusal_reason": row.refusal_reason, "settled_at": iso(row.settled_at), "settle_note": row.settle_note,
+            "signed_at": iso(row.signed_at), "signed_by": row.signed_by,
             "signer_name": row.signer_name, "countersigned_at": iso(row.countersigned_at),
             "countersigned_by": row.countersigned_by, "withdrawn_reason": row.withdrawn_reason,
             "assessment": row.assessment, "assessment_name": ASSESSMENT_NAMES.get(row.assessment or ""),
@@ -129,7 +191,8 @@ def describe(row: Agreement, names: dict, now: datetime) -> dict:
 EXPORT_COLUMNS = (("学年", None), ("层级", "tier"), ("责任书", "kind_name"), ("单位", "unit_name"),
                   ("签订人", None), ("职务", None), ("状态", "status_name"), ("截止", "due_at"),
                   ("确认人", "signer_name"), ("确认时间", "signed_at"), ("会签时间", "countersigned_at"),
-                  ("异议理由", "refusal_reason"), ("撤回原因", "withdrawn_reason"), ("考核", "assessment_name"))
+                  ("异议理由", "refusal_reason"), ("异议处理", "settle_note"), ("撤回原因", "withdrawn_reason"),
+                  ("考核", "assessment_name"))
 
 
 def export_xlsx(data: dict) -> bytes:

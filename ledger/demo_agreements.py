@@ -1,6 +1,7 @@
 """The demo's responsibility agreements (issue 12): this school year's campaign, with tier 1
 signed by most units, one unit's objection open and one unit not yet signed, and most of
-the signed units' head teachers and grid workers signed, the rest pending.
+the signed units' head teachers and grid workers signed, one head teacher's objection
+waiting for their principal, the rest pending.
 
 Everything goes through the real processes and the register, as people would: the office
 opens and launches the campaign (deadline 5 working days on), each unit's head confirms,
@@ -23,6 +24,7 @@ OFFICE, LEADER = "office", "leader"
 REFUSING = "v-gangkou"         # its village secretary objects (有异议)
 UNSIGNED = "v-hongxing"        # not signed yet (待签)
 STAFF_SIGN_EVERY = 3           # every third member of staff has not signed yet
+STAFF_OBJECTION = "班级学生多、留守儿童多，希望学校明确班主任与网格员的家访分工后再签"
 
 
 @dataclass
@@ -31,11 +33,12 @@ class DemoAgreements:
     units_signed: int = 0
     staff_signed: int = 0
     staff_pending: int = 0
+    staff_refused: int = 0
 
     def line(self) -> str:
         return (f"目标责任书 (agreements) {self.school_year}: {self.units_signed} 个单位已签订，"
                 f"{REFUSING} 有异议、{UNSIGNED} 待签；班主任、网格员 {self.staff_signed} 人已签、"
-                f"{self.staff_pending} 人待签。登记簿：/agreements")
+                f"{self.staff_refused} 人有异议（待校长处理）、{self.staff_pending} 人待签。登记簿：/agreements")
 
 
 def seed_agreements(engine) -> DemoAgreements:
@@ -66,7 +69,12 @@ def seed_agreements(engine) -> DemoAgreements:
         with engine.db.read() as session:
             name = next(user.display_name for user in holders(session, task.candidate_role, task.org_unit)
                         if user.username == task.assignee)
-        _complete_task(engine, task, task.assignee, {"accept": True, "signer_name": name})
+        if index == 0 and task.candidate_role == "head_teacher":
+            _complete_task(engine, task, task.assignee, {"decision": "refuse", "signer_name": name,
+                                                         "refusal_reason": STAFF_OBJECTION})
+            result.staff_refused += 1
+            continue
+        _complete_task(engine, task, task.assignee, {"decision": "accept", "signer_name": name})
         result.staff_signed += 1
     return result
 

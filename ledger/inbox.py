@@ -20,6 +20,7 @@ from .access_log import log_access
 from .directory import role_name, unit_names
 from .models import Child
 from .privacy import mask_name
+from .task_marks import marks_of
 
 CANDIDATE_FIELDS = frozenset({"name", "gender"})       # what every candidate of a task sees
 CONTACT_FIELDS = ("guardian", "phone", "address")      # what a task may declare it needs
@@ -87,16 +88,20 @@ def describe_tasks(engine, rows: list[HumanTask], now: datetime, *, shown: froze
             select(Child).where(Child.id.in_([int(r.subject_id) for r in rows if r.subject_id])))}
         names = unit_names(session, {r.org_unit for r in rows} | {
             code for c in children.values() for code in (c.school_code, c.class_code, c.village_code)})
-    return [describe_task(row, children.get(row.subject_id), names, now, shown=shown) for row in rows]
+        marks = marks_of(session, [r.id for r in rows])
+    return [describe_task(row, children.get(row.subject_id), names, now, shown=shown, marks=marks.get(row.id, []))
+            for row in rows]
 
 
 def describe_task(row: HumanTask, child: Child | None, names: dict, now: datetime, *,
-                  shown: frozenset[str] = frozenset()) -> dict:
+                  shown: frozenset[str] = frozenset(), marks: list[dict] | None = None) -> dict:
     """One task as pages and the API show it: ``{task_id, name, title, process_key,
     instance_id, role, role_name, org_unit, org_unit_name, unroutable, subject, status,
-    due_at, overdue, assignee, created_at, completed_at, completed_by}``; ``subject`` is None
-    or ``{child_id, name, school, class, village, where, shown}`` plus ``gender``,
-    ``guardian``, ``phone``, ``address`` when in ``shown`` (else the name is masked)."""
+    due_at, overdue, assignee, created_at, completed_at, completed_by, marks}``; ``subject`` is
+    None or ``{child_id, name, school, class, village, where, shown}`` plus ``gender``,
+    ``guardian``, ``phone``, ``address`` when in ``shown`` (else the name is masked);
+    ``marks`` ``[{kind, name, at}]`` what the domain noted on the task, e.g. ``reminded``
+    已催办 (``ledger.task_marks``)."""
     subject = None
     if child is not None:
         where = [names.get(child.school_code), names.get(child.class_code)] if child.class_code else []
@@ -116,7 +121,7 @@ def describe_task(row: HumanTask, child: Child | None, names: dict, now: datetim
         "overdue": bool(row.due_at and row.due_at < now and row.status == "open"),
         "assignee": row.assignee, "created_at": row.created_at.isoformat(),
         "completed_at": row.completed_at.isoformat() if row.completed_at else None,
-        "completed_by": row.completed_by,
+        "completed_by": row.completed_by, "marks": marks or [],
     }
 
 

@@ -282,7 +282,8 @@ def test_demo_cases_are_the_same_every_time(sqlite_url, tmp_path):
 
 def test_demo_agreements_have_tier_1_mostly_signed_and_some_pending(engine):
     """Issue 12: this school year's campaign, through the real processes: most units signed and
-    countersigned, one objection, one unit and some staff pending; documents kept and audited."""
+    countersigned, one unit's and one head teacher's objection, one unit and some staff pending;
+    documents kept and audited."""
     from ledger.agreement_views import RegisterFilter, register
     from ledger.demo_agreements import seed_agreements
     with engine.db.transaction() as session:
@@ -297,4 +298,5 @@ def test_demo_agreements_have_tier_1_mostly_signed_and_some_pending(engine):
     assert tier1["counts"]["refused"] == 1 and tier1["counts"]["pending"] == 1
     tier2 = register(engine, leader, RegisterFilter(tier=2))
     assert tier2["counts"]["signed"] == made.staff_signed > 0 and tier2["counts"]["pending"] == made.staff_pending > 0
+    assert tier2["counts"]["refused"] == made.staff_refused == 1          # a head teacher's objection
     assert engine.history.verify_chain(tier1["campaign"]["instance_id"]).ok

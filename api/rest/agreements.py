@@ -10,7 +10,8 @@ from marshmallow import Schema, fields, validate
 from engine.errors import Forbidden
 from ledger.agreement_check import after_step
 from ledger.agreement_texts import to_docx
-from ledger.agreement_views import RegisterFilter, document, documents, export_xlsx, register, visible_agreement
+from ledger.agreement_views import (DEFAULT_PER_PAGE, MAX_PER_PAGE, RegisterFilter, document, documents, export_xlsx,
+                                    register, school_year_arg, visible_agreement)
 from ledger.agreements import STARTERS, start_campaign
 
 from ..auth import api_user
@@ -28,10 +29,22 @@ class CampaignArgs(Schema):
 
 
 class RegisterArgs(Schema):
-    school_year = fields.String(load_default=None)
-    unit = fields.String(load_default=None)
-    status = fields.String(load_default=None)
-    tier = fields.Integer(load_default=None)
+    school_year = fields.String(load_default=None, metadata={"description": "e.g. 2025-2026; default the latest"})
+    year = fields.String(load_default=None, metadata={"description": "older name of school_year, still accepted"})
+    unit = fields.String(load_default=None, metadata={"description": "a school's or village's code"})
+    status = fields.String(load_default=None, metadata={"description": "pending | overdue | refused | "
+                                                                       "awaiting_countersign | signed | withdrawn"})
+    tier = fields.Integer(load_default=None, metadata={"description": "1 (town-unit) or 2 (unit-person)"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=DEFAULT_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+def _filter(args: dict, *, every_line: bool = False) -> RegisterFilter:
+    year = school_year_arg(args.pop("school_year"), args.pop("year"))
+    flt = RegisterFilter(school_year=year, **args)
+    if every_line:
+        flt.page = None
+    return flt
 
 
 @blp.post("/campaigns")
@@ -53,19 +66,25 @@ def post_campaign(args):
 
 @blp.get("")
 @blp.arguments(RegisterArgs, location="query")
+@blp.alt_response(422, description="`errors` {school_year | unit | status | tier | page | per_page: 中文}")
 def get_register(args):
-    """The register of a school year (the latest by default): ``{school_year, campaign,
-    counts: {pending, overdue, refused, awaiting_countersign, signed, withdrawn, total},
-    items: [...]}`` (``ledger.agreement_views.describe``), scoped to the caller. 422 for an
-    unknown ``status`` or ``tier``."""
-    return register(engine(), api_user(), RegisterFilter(**args))
+    """The register of a school year (the latest by default), scoped to the caller:
+    ``{school_year, campaign, counts: {pending, overdue, refused, awaiting_countersign,
+    signed, withdrawn, total}, total, page, per_page, pages, items: [...]}``
+    (``ledger.agreement_views.register``; each item ``describe``). ``counts`` are by status
+    before the status filter; ``total`` the lines matching every filter, ``items`` one page
+    of them (``page`` from 1, ``per_page`` 1-200, default 50). 422 naming the field for a
+    school year not written 2025-2026 (or ``school_year`` and ``year`` that differ), an
+    unknown ``unit`` or ``status``, a ``tier`` other than 1 or 2, a bad page."""
+    return register(engine(), api_user(), _filter(args))
 
 
 @blp.get("/export.xlsx")
 @blp.arguments(RegisterArgs, location="query")
 def export(args):
-    """The register as filtered, as an Excel workbook (one row per agreement)."""
-    data = register(engine(), api_user(), RegisterFilter(**args))
+    """The register as filtered, as an Excel workbook: one row per agreement, every one
+    (``page`` and ``per_page`` are ignored). 422 as the register."""
+    data = register(engine(), api_user(), _filter(args, every_line=True))
     return Response(export_xlsx(data), headers={"Content-Disposition": "attachment; filename=agreements.xlsx"},
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

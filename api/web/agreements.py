@@ -1,9 +1,11 @@
 """The responsibility agreements' pages (issue 12).
 
-* ``GET /agreements``: the register of a school year: counts by status, filters (year, unit,
-  status, tier), one line per agreement with its documents; the export as .xlsx
-  (``/agreements/export.xlsx``, same filters). The office and the task force may open the
-  year's campaign from here (``POST /agreements/campaigns``).
+* ``GET /agreements``: the register of a school year: counts by status, filters
+  (``school_year``, ``unit``, ``status``, ``tier``: the names ``GET /api/v1/agreements`` takes;
+  ``year`` still works for older links), one line per agreement, ``per_page`` (50) a page
+  (``page``); the export as .xlsx (``/agreements/export.xlsx``, same filters, every line).
+  A bad filter value is a Chinese 422 page naming it. The office and the task force may open
+  the year's campaign from here (``POST /agreements/campaigns``).
 * ``GET /agreements/<ref>/text``: what a party reads before confirming (the latest kept
   document, else the text from its template), with the kept versions.
 * ``GET /agreements/documents/<id>``: a kept document as a printable A4 page (PDF-ready
@@ -21,23 +23,20 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from engine.errors import Conflict, InvalidInput, NotFound
 from ledger.agreement_check import after_step
 from ledger.agreement_texts import KINDS, paragraphs, preview, to_docx
-from ledger.agreement_views import (STATUS_NAMES, RegisterFilter, current_text, document, documents, export_xlsx,
-                                    register, visible_agreement, years)
+from ledger.agreement_views import (DEFAULT_PER_PAGE, STATUS_NAMES, RegisterFilter, current_text, document,
+                                    documents, export_xlsx, register, visible_agreement, years)
 from ledger.agreements import STARTERS, school_year_of, start_campaign, units_of
 
 from ..auth import current_principal, login_required
-from .common import engine, error_page
+from .common import engine, error_page, page_url
 
 bp = Blueprint("agreements", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def _filter() -> RegisterFilter:
-    tier = request.args.get("tier", "")
-    return RegisterFilter(school_year=request.args.get("year") or None, unit=request.args.get("unit") or None,
-                          status=request.args.get("status") or None,
-                          tier=int(tier) if tier in ("1", "2") else None)
+def _bad_filter(exc: InvalidInput):
+    return error_page(422, "；".join(exc.errors.values()), "筛选条件不正确")
 
 
 @bp.get("/agreements")
@@ -45,15 +44,22 @@ def _filter() -> RegisterFilter:
 def index():
     """The register page (see the module doc)."""
     principal = current_principal()
-    flt = _filter()
     try:
+        flt = RegisterFilter.from_query(request.args)
         data = register(engine(), principal, flt)
     except InvalidInput as exc:
-        return error_page(422, "；".join(exc.errors.values()), "筛选条件不正确")
+        return _bad_filter(exc)
     with engine().db.read() as session:
         units = units_of(session)
+    filters = {key: value for key, value in (("school_year", data["school_year"]), ("unit", flt.unit),
+                                            ("status", flt.status), ("tier", flt.tier)) if value}
+    if flt.per_page != DEFAULT_PER_PAGE:
+        filters["per_page"] = flt.per_page
     return render_template("agreements.html", data=data, flt=flt, years=years(engine()), units=units,
-                           statuses=STATUS_NAMES, query=request.query_string.decode("ascii", "replace"),
+                           statuses=STATUS_NAMES, filters=filters, page=data["page"], pages=data["pages"],
+                           prev_url=page_url("/agreements", filters, data["page"] - 1) if data["page"] > 1 else None,
+                           next_url=(page_url("/agreements", filters, data["page"] + 1)
+                                     if data["page"] < data["pages"] else None),
                            may_start=any(principal.holds(role) for role in STARTERS),
                            this_year=school_year_of(engine().clock().astimezone(engine().zone).date()))
 
@@ -61,11 +67,13 @@ def index():
 @bp.get("/agreements/export.xlsx")
 @login_required
 def export():
-    """The register as filtered, as .xlsx."""
+    """The register as filtered, every line (no paging), as .xlsx."""
     try:
-        data = register(engine(), current_principal(), _filter())
+        flt = RegisterFilter.from_query(request.args)
+        flt.page = None
+        data = register(engine(), current_principal(), flt)
     except InvalidInput as exc:
-        return error_page(422, "；".join(exc.errors.values()), "筛选条件不正确")
+        return _bad_filter(exc)
     return Response(export_xlsx(data), mimetype=XLSX,
                     headers={"Content-Disposition": f"attachment; filename=agreements-{data['school_year']}.xlsx"})
 

@@ -1,10 +1,6 @@
 """Responsibility agreements (issue 12): the yearly three-tier signing campaign, through the
-REST API on SQLite and PostgreSQL, on the scenario town (two schools, two villages) with two
-grid workers added. Dates: 2025-09-01 is a Monday; the deadline 2025-09-19 a Friday, so the
-reminder (3 working days before) is due 2025-09-16 09:00."""
+REST API on SQLite and PostgreSQL (the campaign and its dates: tests.processes.agreements_case)."""
 from __future__ import annotations
-
-import json
 
 from sqlalchemy import select
 
@@ -13,65 +9,12 @@ from ledger.accounts import create_user
 from ledger.agreement_check import after_step, daily_check
 from ledger.agreement_models import AgreementCampaign, AgreementDocument
 from ledger.agreement_texts import sha256
-from ledger.models import RoleAssignment, User
+from ledger.models import User
 from ledger.users import grant, revoke
 from tests.api.town import PASSWORD
 
-YEAR = "2025-2026"
-DEADLINE = "2025-09-19"
-UNITS = {"zx": "pzx", "fg": "pfg", "v-jt": "vsjt", "v-fg": "vsfg"}
-STAFF = {"zx": ["ht31", "ht32"], "fg": ["ht11"], "v-jt": ["gwjt"], "v-fg": ["gwfg"]}
-
-
-def grid_workers(town) -> None:
-    with town.engine.db.transaction() as session:
-        for username, village in (("gwjt", "v-jt"), ("gwfg", "v-fg")):
-            create_user(session, username, username.upper(), PASSWORD, now=town.clock(),
-                        roles=[("grid_worker", village)])
-
-
-def launch(town, deadline: str = DEADLINE, *, with_grid_workers: bool = True) -> dict:
-    """Open the campaign (livelihood office) and launch it from the review task."""
-    if with_grid_workers:
-        grid_workers(town)
-    town.at("2025-09-01", 9)
-    response = town.client.post("/api/v1/agreements/campaigns", headers=town.headers("livelihood"),
-                                json={"school_year": YEAR, "deadline": deadline})
-    assert response.status_code == 201, response.json
-    town.complete("livelihood", "review_campaign",
-                  {"dropout_target": 0, "return_target": 100, "deadline": deadline, "launch": True})
-    return response.json
-
-
-def sign_unit(town, unit: str, countersign: bool = True) -> None:
-    town.complete(UNITS[unit], "sign_unit", {"decision": "accept", "signer_name": UNITS[unit].upper() + "某"})
-    if countersign:
-        town.complete("leader", "countersign", {"accept": True, "countersigner_name": "组长某"})
-
-
-def sign_person(town, username: str) -> None:
-    """Sign one's own agreement: the task created claimed by that person (a co-head teacher of
-    the same class sees a colleague's in the inbox too, claimed by them, and cannot sign it)."""
-    mine = [t for t in town.inbox(username) if t["name"] == "sign_personal" and t["assignee"] == username]
-    assert len(mine) == 1, town.inbox(username)
-    response = town.client.post(f"/api/v1/tasks/{mine[0]['task_id']}/complete", headers=town.headers(username),
-                                json={"data": {"accept": True, "signer_name": username.upper() + "某"}})
-    assert response.status_code == 200, response.json
-
-
-def register(town, user: str = "leader", **query) -> dict:
-    response = town.client.get("/api/v1/agreements", headers=town.headers(user), query_string=query)
-    assert response.status_code == 200, response.json
-    return response.json
-
-
-def by_ref(data: dict) -> dict:
-    return {item["ref"]: item for item in data["items"]}
-
-
-def fire(town, day: str, hour: int = 16) -> None:
-    town.pass_until(day, hour)
-    after_step(town.engine)
+from .agreements_case import (STAFF, UNITS, YEAR, by_ref, fire, grid_workers, launch, register, sign_person,
+                              sign_unit)
 
 
 def test_everyone_signs_in_reverse_order_and_results_map_to_their_parties(scenario):
@@ -171,9 +114,19 @@ def test_reminders_then_overdue_signings_escalate(scenario):
     assert register(town, status="overdue")["counts"]["overdue"] == 4   # zx, v-jt, v-fg, ht11
     assert town.names("leader").count("escalate_unit") == 3           # tier 1: the leader
     assert town.names("pfg") == ["escalate_person"]                    # tier 2: the unit's head
-    town.complete("pfg", "escalate_person", {"supervised_on": "2025-09-22", "note": "已电话督促"})
+    town.complete_first("leader", "escalate_unit", {"supervised_on": "2025-09-22", "note": "已电话督促"})
+    # A late signature settles what the escalation was about: its open escalation is cancelled
+    # (the head is not left to chase someone who signed), and the campaign does not wait for it.
     sign_person(town, "ht11")
     assert by_ref(register(town))[f"{YEAR}/fg/ht11"]["status"] == "signed"
+    assert town.names("pfg") == []
+    for unit in ("zx", "v-jt", "v-fg"):
+        sign_unit(town, unit)
+    assert "escalate_unit" not in town.names("leader")
+    for unit in ("zx", "v-jt", "v-fg"):
+        for username in STAFF[unit]:
+            sign_person(town, username)
+    assert register(town)["campaign"]["status"] == "signed"
 
 
 def test_a_head_teacher_added_mid_campaign_gets_a_signing_and_one_who_leaves_has_it_withdrawn(scenario):
@@ -200,7 +153,7 @@ def test_a_head_teacher_added_mid_campaign_gets_a_signing_and_one_who_leaves_has
         assert ht31_task.status == "cancelled"
     theirs = next(t for t in town.inbox("ht33") if t["assignee"] == "ht32")   # the co-head teacher's
     refused = town.client.post(f"/api/v1/tasks/{theirs['task_id']}/complete", headers=town.headers("ht33"),
-                               json={"data": {"accept": True, "signer_name": "HT33某"}})
+                               json={"data": {"decision": "accept", "signer_name": "HT33某"}})
     assert refused.status_code == 403
     released = town.client.post(f"/api/v1/tasks/{theirs['task_id']}/unclaim", headers=town.headers("pzx"))
     assert released.status_code == 200, released.json          # a supervisor may release it ...
