@@ -10,7 +10,8 @@ The person sends files for it (the task page's file input; a multipart REST comp
 like any other value; ``keeper`` stores them in the completion's own transaction
 (``engine.runtime.complete_task(also=...)``) and appends one ``photo_stored`` event per photo
 (its hash, size and type) to the case's audit chain. The workflow keeps only the hashes:
-image bytes never enter a case's state.
+image bytes never enter a case's state. What is stored is the picture without its metadata
+(``without_metadata``: no EXIF, so no GPS position of the child's home).
 
 Checks, each refusing the whole completion with nothing stored: at most ``maxItems`` (and
 never more than ``MAX_PHOTOS``) per field (422); each file at most ``MAX_BYTES`` (413); a
@@ -27,7 +28,7 @@ import hashlib
 import io
 from dataclasses import dataclass, replace
 
-from PIL import Image
+from PIL import Image, ImageOps
 from sqlalchemy import select
 
 from engine.audit import append_event, instance_stream
@@ -112,7 +113,25 @@ def _check(name: str, number: int, upload: Upload) -> Photo:
             name: f"{which}超过 {MAX_PIXELS // 1_000_000} 百万像素，请缩小后重新上传"}) from None
     if media_type is None:
         raise InvalidInput("照片格式不对，未保存任何内容", errors={name: which + NOT_AN_IMAGE})
-    return Photo(name, number, hashlib.sha256(upload.data).hexdigest(), media_type, width, height, upload.data)
+    kept = without_metadata(upload.data, media_type)
+    return Photo(name, number, hashlib.sha256(kept).hexdigest(), media_type, width, height, kept)
+
+
+def without_metadata(data: bytes, media_type: str) -> bytes:
+    """The picture re-encoded with no metadata: a phone's EXIF carries the GPS position where
+    it was taken, here a child's home (DOMAIN-REFERENCE §7: collect no more than the work
+    needs). The orientation is applied to the pixels first, so the picture still stands
+    upright. JPEG is re-encoded at quality 90; PNG keeps its pixels exactly. The hash on the
+    chain is of these bytes, the ones stored and served."""
+    with Image.open(io.BytesIO(data)) as image:
+        upright = ImageOps.exif_transpose(image)
+        out = io.BytesIO()
+        if media_type == "image/png":
+            upright.save(out, format="PNG", optimize=False)
+        else:
+            upright.convert("RGB" if upright.mode not in ("RGB", "L") else upright.mode).save(
+                out, format="JPEG", quality=90)
+        return out.getvalue()
 
 
 def _decode(data: bytes) -> tuple[str | None, int, int]:

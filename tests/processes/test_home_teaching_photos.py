@@ -60,12 +60,14 @@ def test_a_visit_keeps_its_photos_by_hash_and_the_hashes_go_to_the_audit_trail(s
     jpeg, png = picture("JPEG"), picture("PNG", colour=(10, 200, 90))
     response = send(town, [("课堂.jpg", jpeg, "image/jpeg"), ("手工.png", png, "image/png")])
     assert response.status_code == 200, response.json
-    hashes = [hashlib.sha256(jpeg).hexdigest(), hashlib.sha256(png).hexdigest()]
-    assert town.data(case.id, "visit")["visit_photos"] == hashes
     rows = stored(town)
+    hashes = [hashlib.sha256(r.content).hexdigest() for r in rows]      # of the bytes kept (no metadata)
+    assert town.data(case.id, "visit")["visit_photos"] == hashes
     assert [(r.sha256, r.media_type, r.position, r.size) for r in rows] == [
-        (hashes[0], "image/jpeg", 1, len(jpeg)), (hashes[1], "image/png", 2, len(png))]
-    assert rows[0].content == jpeg and {r.instance_id for r in rows} == {case.id}
+        (hashes[0], "image/jpeg", 1, len(rows[0].content)), (hashes[1], "image/png", 2, len(rows[1].content))]
+    assert {r.instance_id for r in rows} == {case.id}
+    assert Image.open(io.BytesIO(rows[0].content)).size == (64, 48)
+    assert Image.open(io.BytesIO(rows[1].content)).tobytes() == Image.open(io.BytesIO(png)).tobytes()
     events = town.audit(case.id, "photo_stored")
     assert [(e.data["sha256"], e.data["photo_id"], e.actor) for e in events] == [
         (hashes[0], rows[0].id, "tzx"), (hashes[1], rows[1].id, "tzx")]
@@ -73,6 +75,24 @@ def test_a_visit_keeps_its_photos_by_hash_and_the_hashes_go_to_the_audit_trail(s
     with town.engine.db.read() as session:                      # no image bytes in the case's state
         state = session.get(WorkflowState, case.id).state
     assert len(state) < 200_000 and hashes[0] in (state if isinstance(state, str) else state.decode())
+
+
+def test_a_photo_keeps_no_gps_position_and_stands_upright(scenario):
+    """A phone's EXIF (here a GPS position and a 90° orientation) is not kept: the stored
+    picture has no metadata and its pixels are turned as the phone meant."""
+    town = scenario
+    visit_day(town)
+    exif = Image.Exif()
+    exif[0x0112] = 6                                            # orientation: rotate 90° clockwise
+    exif.get_ifd(0x8825).update({1: "N", 2: (25.0, 30.0, 0.0), 3: "E", 4: (118.0, 10.0, 0.0)})   # GPS
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(out, "JPEG", exif=exif.tobytes())
+    assert Image.open(io.BytesIO(out.getvalue())).getexif().get_ifd(0x8825)      # the upload has a position
+    response = send(town, [("家里.jpg", out.getvalue(), "image/jpeg")])
+    assert response.status_code == 200, response.json
+    (row,) = stored(town)
+    kept = Image.open(io.BytesIO(row.content))
+    assert not kept.getexif() and b"Exif" not in row.content and kept.size == (48, 64)
 
 
 def test_the_content_decides_not_the_name(scenario):
@@ -138,7 +158,7 @@ def test_photos_are_served_only_within_the_case_and_every_view_is_logged(scenari
     for user in ("tzx", "pzx", "dpf"):                           # the teacher, the principal, the federation
         response = page(town, user).get(url)
         assert response.status_code == 200, user
-        assert response.data == jpeg and response.mimetype == "image/jpeg"
+        assert response.data == row.content and response.mimetype == "image/jpeg"
         assert response.headers["Content-Disposition"] == f'inline; filename="case-{case.id}-photo-{row.id}.jpg"'
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert "no-store" in response.headers["Cache-Control"]
