@@ -131,10 +131,12 @@ def advance(engine, step: Step) -> None:
         advance(engine, replace(step, element_id="receive_report"))
     instance_id = EngineCaseSink(engine).open_case(step.child.id)
     for element_id in (step.element_id, *FOLLOW_UPS.get(step.element_id, ())):
+        # A follow-up may sit in a file the case opened (its support measures).
+        files = [instance_id, *engine.messages.linked(instance_id)["started"]] if instance_id else []
         with engine.db.read() as session:
             task = session.scalars(select(HumanTask).where(
-                HumanTask.instance_id == instance_id, HumanTask.status == "open",
-                HumanTask.element_id == element_id)).first() if instance_id else None
+                HumanTask.instance_id.in_(files), HumanTask.status == "open",
+                HumanTask.element_id == element_id).order_by(HumanTask.id)).first() if files else None
             people = holders(session, task.candidate_role, task.org_unit) if task and not task.unroutable else []
         if not people and element_id != step.element_id:
             continue        # no such follow-up on this case (a lawful cause left before the plan)
@@ -227,11 +229,15 @@ TIER_ORDER = ("phone_call", "home_visit", "visit_cosign", "village_check", "plan
               "restore_registry", "strike_off")
 
 
+PERSUASION_FILES = ("persuasion", "support_measures")
+
+
 def _count_persuasion(engine, cases: DemoCases) -> None:
-    """Count open persuasion tasks by element; ``examples``: one holder per tier, in order."""
+    """Count open persuasion tasks by element, the support measures' included (their own file
+    per case, processes/support_measures.bpmn); ``examples``: one holder per tier, in order."""
     with engine.db.read() as session:
         rows = session.execute(select(HumanTask.element_id, HumanTask.candidate_role, HumanTask.org_unit)
-                               .where(HumanTask.process_key == "persuasion", HumanTask.status == "open")
+                               .where(HumanTask.process_key.in_(PERSUASION_FILES), HumanTask.status == "open")
                                .order_by(HumanTask.created_at, HumanTask.id)).all()
         cases.followup = len(session.scalars(select(TimerJob.id).where(
             TimerJob.element_id == "week_passes", TimerJob.status == "waiting")).all())
