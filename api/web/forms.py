@@ -132,11 +132,9 @@ def _field(name: str, prop: dict, ui: dict, required: bool, offered: list | None
         else:
             listed["oneOf"] = options
         made = _field(name, listed, ui, required)
-        if made.widget == "unsupported" or (made.widget == "radio" and not options):
-            made.widget = "checkboxes" if made.kind == "array" else "select"
         made.offered = True
-        if not options:
-            made.help = NOBODY_OFFERED
+        if not options:   # an empty list, never a free text box in its place
+            made.widget, made.help = ("checkboxes" if made.kind == "array" else "select"), NOBODY_OFFERED
         return made
     kind = _json_type(prop)
     label = str(ui.get("ui:title") or prop.get("title") or name)

@@ -479,7 +479,7 @@ def test_a_head_teacher_named_in_the_plan_gets_the_visits_in_their_class(scenari
 
 
 @pytest.fixture
-def strict_norm(monkeypatch, request):
+def strict_norm(monkeypatch, db_url, request):
     """A county whose norm is 3 visits a month of 3 class periods (the local settings, read
     when the server starts): the scenario's engine is built after they are set."""
     monkeypatch.setenv("BAOXUE_HOME_TEACHING_VISITS", "3")
