@@ -171,7 +171,7 @@ def _choices_of(ctx, row):
     hook = ctx.hooks.form_choices
     if hook is None:
         return lambda rule: []
-    task = choice_context(row, ctx.session, ctx.instance.process_key)
+    task = choice_context(row, ctx.session)
     return lambda rule: hook(task, rule)
 
 

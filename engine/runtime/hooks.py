@@ -4,7 +4,7 @@
 * ``DuePolicy``: when the task is due.
 * ``BusinessKeyRule``: the business key of an instance a message start event starts.
 * ``FormChoices``: the values a form field marked ``x-choicesFrom`` offers on an open task.
-The first two receive a ``TaskContext`` and must not change workflow state; none may.
+The first two receive a ``TaskContext``; none may change workflow state.
 """
 from __future__ import annotations
 
@@ -58,9 +58,9 @@ class ChoiceContext:
     session: Any = None          # an open database session: read from it, never commit
 
 
-def choice_context(row, session, process_key: str | None = None) -> ChoiceContext:
+def choice_context(row, session) -> ChoiceContext:
     """The ``ChoiceContext`` of an open task from its task-index row (``HumanTask``)."""
-    return ChoiceContext(instance_id=row.instance_id, process_key=process_key or row.process_key,
+    return ChoiceContext(instance_id=row.instance_id, process_key=row.process_key,
                          element_id=row.element_id, role=row.candidate_role, org_unit=row.org_unit,
                          subject_id=row.subject_id, session=session)
 
