@@ -27,10 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.clock import FixedClock
-from engine.persistence.models import HumanTask, ProcessInstance
+from engine.persistence.models import HumanTask, ProcessInstance, TimerJob
 
 from .directory import holders
 from .home_teaching import REFERRAL
@@ -202,28 +202,49 @@ class _Past:
 
     def taught(self, child: Child, first: date, *, weekdays, until: date, last: date,
                review: date | None = None) -> int:
-        """Planned and approved on day 7, then day by day up to ``last``: the morning's timers
-        fire, the day's visit is recorded at 17:00 by the teacher it went to, a make-up visit
-        on the first Thursday taught; with ``review``, the term review opened that day closes
-        the case on ``last``."""
+        """Planned and approved on day 7, then from timer to timer up to the end of ``last``:
+        each fires at its time (a visit day at 07:30, a month's close at 07:00 on the 1st),
+        the day's visit is recorded at 17:00 by the teacher it went to, a make-up visit on the
+        first Thursday taught; with ``review``, the term review opened on that day closes the
+        case on ``last`` at 10:00."""
         case = self.planned(child, first, first + timedelta(days=7), weekdays=weekdays, until=until, approve=True)
-        made_up = False
-        for day in (first + timedelta(days=n) for n in range(8, (last - first).days + 1)):
-            self.at(day, 8)
+        thursday = first + timedelta(days=8 + (3 - (first + timedelta(days=8)).weekday()) % 7)
+        errands = {self._moment(thursday, 17, 30): "unscheduled_visit"} if thursday <= until else {}
+        if review:
+            errands[self._moment(last, 10)] = "term_review"
+        end = self._moment(last + timedelta(days=1), 0)
+        while True:
+            due = self._next_timer(case)
+            moment = min([m for m in (due, *errands) if m is not None], default=end)
+            if moment >= end:
+                break
+            if moment in errands:
+                self.clock.set(max(moment, self.clock()))
+                self.do(case, errands.pop(moment), self._errand(child, moment))
+                self.visits += moment.hour == 17
+                continue
+            self.clock.set(max(moment + timedelta(minutes=1), self.clock()))   # a timer fires once past due
             self.engine.timers.fire_due(self.clock())
             if self._open(case, "visit"):
-                self.do(case, "visit", self._visit(child, self.at(day, 17)))
+                self.do(case, "visit", self._visit(child, self.at(moment.date(), 17)))
                 self.visits += 1
-            if not made_up and day.isoweekday() == 4 and day <= until:
-                self.do(case, "unscheduled_visit", self._visit(child, self.at(day, 17, 30)))
-                self.visits, made_up = self.visits + 1, True
-            if review and day == last:
-                self.at(day, 10)
-                self.do(case, "term_review", {"review_on": day.isoformat(), "review_decision": "close",
-                                              "review_summary": "康复良好，本学期送教目标基本达成，可入校随班就读（演示数据）",
-                                              "close_reason": "enters_school"})
         self.months += len(self.engine.runtime.variables(case).get("month_checks") or [])
         return case
+
+    def _moment(self, day: date, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute), self.zone)
+
+    def _errand(self, child: Child, moment: datetime) -> dict:
+        if moment.hour == 17:                                   # the make-up visit
+            return self._visit(child, moment.date().isoformat())
+        return {"review_on": moment.date().isoformat(), "review_decision": "close", "close_reason": "enters_school",
+                "review_summary": "康复良好，本学期送教目标基本达成，可入校随班就读（演示数据）"}
+
+    def _next_timer(self, case: int) -> datetime | None:
+        with self.engine.db.read() as session:
+            due = session.scalar(select(func.min(TimerJob.due_at)).where(
+                TimerJob.instance_id == case, TimerJob.status == "waiting"))
+        return due.astimezone(self.zone) if due else None
 
     def _open(self, case: int, element_id: str) -> bool:
         with self.engine.db.read() as session:

@@ -104,8 +104,10 @@ def test_demo_is_the_same_town_every_time(sqlite_url, tmp_path):
 
 def test_cli_init_demo_then_users_list_and_create(db_url, tmp_path):
     env = {**os.environ, "BAOXUE_DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
-    init = baoxue("init", "--demo", env=env, cwd=tmp_path)
+    # The whole demo, home-teaching months included: minutes on a busy machine (no timing assert).
+    init = baoxue("init", "--demo", env=env, cwd=tmp_path, timeout=600)
     assert init.returncode == 0, init.stderr
+    assert "送教上门 (home teaching): 评估" in init.stdout
     assert "baoxue-demo" in init.stdout and "head_teacher-zx-<年级>-<班>" in init.stdout
     for username, _ in FIXED_ACCOUNTS + SUPPORT_ACCOUNTS:
         assert f"\n{username} " in init.stdout
