@@ -16,6 +16,7 @@ from sqlalchemy import select
 from engine.persistence.models import HumanTask
 from ledger.attendance_cases import MESSAGE_NAMES
 from ledger.directory import role_name, unit_names
+from ledger.form_choices import display_names, named
 from ledger.models import User
 
 from .web.forms import build_fields
@@ -99,7 +100,8 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
             "task_id": event.task_id, "answers": [],
         }
         if event.kind == "task_completed" and row is not None and row.form_key:
-            entry["answers"] = labelled_answers(form_fields(row.form_key, row.ui_form_key), data.get("submitted"))
+            entry["answers"] = labelled_answers(form_fields(row.form_key, row.ui_form_key), data.get("submitted"),
+                                                people=lambda usernames: _names(engine, usernames))
         elif event.kind == "incident_resolved" and data.get("note"):
             entry["answers"] = [{"label": "处理说明", "value": str(data["note"])}]   # the administrator's words
         elif event.kind == "instance_started":
@@ -130,6 +132,11 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
     for entry in history:
         entry["at"] = entry["at"].isoformat()
     return history
+
+
+def _names(engine, usernames) -> dict[str, str]:
+    with engine.db.read() as session:
+        return display_names(session, usernames)
 
 
 def _message(entry: dict, data: dict, zone) -> None:
@@ -232,20 +239,27 @@ class _FormFields:
 YES_NO_TEXT = {True: "是", False: "否"}
 
 
-def labelled_answers(fields, submitted) -> list[dict]:
+def labelled_answers(fields, submitted, people=None) -> list[dict]:
     """[{label, value}] of the submitted data, one per form field in the form's order.
 
-    Choices show their option titles (several joined by "、"), booleans 是/否; fields left
-    empty are omitted, and keys the form does not define are never shown.
+    Choices show their option titles (several joined by "、"), booleans 是/否; people chosen
+    in an ``x-choicesFrom`` field their display names (``people(usernames) -> {username:
+    name}``; without it 已删除账号, never a login); fields left empty are omitted, and keys
+    the form does not define are never shown.
     """
     if not isinstance(submitted, dict):
         return []
     answers = []
     for f in fields:
-        value = _display(f, submitted.get(f.name))
+        value = _person(submitted.get(f.name), people) if f.offered else _display(f, submitted.get(f.name))
         if value:
             answers.append({"label": f.label, "value": value})
     return answers
+
+
+def _person(value, people) -> str:
+    listed = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str) and v]
+    return named(listed, people(listed) if people and listed else {})
 
 
 def _display(f, value) -> str:

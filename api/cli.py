@@ -103,6 +103,8 @@ def _load_demo(engine) -> None:
     for line in cases.lines():
         click.echo(line)
     click.echo("试试 (try): " + "、".join(cases.examples) + " 登录后查看待办。")
+    from ledger.demo_home_teaching import seed_home_teaching
+    click.echo(seed_home_teaching(engine).line())
     from ledger.demo_agreements import seed_agreements
     click.echo(seed_agreements(engine).line())
 

@@ -93,11 +93,14 @@ def _check_local_settings() -> None:
     """The domain's local settings are read where they are used (a test may change them), so
     a wrong one would first fail inside a request or a worker's step; read them once here so
     that ``serve``, ``worker`` and every command refuse to start instead (ValueError naming the
-    variable and its allowed values: ``ledger.local_rules``, ``ledger.document_settings``)."""
+    variable and its allowed values: ``ledger.local_rules``, ``ledger.document_settings``,
+    ``ledger.home_teaching``)."""
     from ledger.document_settings import notice_settings
+    from ledger.home_teaching import home_teaching_norm
     from ledger.local_rules import local_rules
     local_rules()
     notice_settings()
+    home_teaching_norm()
 
 
 def _check_timezone(name: str) -> None:

@@ -8,32 +8,48 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from jinja2 import pass_context
 from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 from sqlalchemy import select
 
 from engine.persistence.models import HumanTask
 from ledger import access
+from ledger.form_choices import display_names, named
 from ledger.inbox import CANDIDATE_FIELDS, describe_tasks, needed_fields
 
 from .casehistory import case_history, labelled_answers  # noqa: F401 - labelled_answers: part of this view's API
 
 _jinja = SandboxedEnvironment(autoescape=False)
+
+
+@pass_context
+def _people_filter(context, usernames) -> str:
+    listed = usernames if isinstance(usernames, list) else [usernames]
+    lookup = context.get("_people")
+    return named(usernames, lookup([u for u in listed if isinstance(u, str)]) if lookup else {})
+
+
+_jinja.filters["people"] = _people_filter
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 
 
-def render_instructions(template: str, data: dict) -> tuple[str, str]:
-    """(text, safe HTML). A template error shows the raw text rather than failing the page."""
+def render_instructions(template: str, data: dict, people=None) -> tuple[str, str]:
+    """(text, safe HTML). A template error shows the raw text rather than failing the page.
+    ``{{ plan_teacher | people }}``: a username, or a list of them (a field chosen from
+    ``x-choicesFrom`` accounts), as display names; ``people(usernames) -> {username: name}``
+    looks them up (``form_choices.named``: a login is never shown)."""
     try:
-        text = _jinja.from_string(template).render(**{k: v for k, v in data.items() if k.isidentifier()})
+        text = _jinja.from_string(template).render(
+            **{k: v for k, v in data.items() if k.isidentifier() and k != "_people"}, _people=people)
     except Exception:  # noqa: BLE001 - any template problem: show it unrendered
         text = template
     return text, _markdown.render(text)
 
 
 def task_detail(engine, row, principal) -> dict:
-    """The task as its page shows it (``describe_task`` plus form, data, instructions,
-    history, answers, documentation). The task's candidates see its child unmasked as far as
+    """The task as its page shows it (``describe_task`` plus form ``{schema, ui_schema,
+    choices}``, data, instructions, history, answers, documentation). The task's candidates see its child unmasked as far as
     the task needs (``subject.shown``; docs/privacy.md); the caller logs it with
     ``log_case_view(..., fields=detail["subject"]["shown"])``."""
     workflow = engine.runtime.workflow(row.instance_id)
@@ -44,13 +60,15 @@ def task_detail(engine, row, principal) -> dict:
     extensions = (getattr(task.task_spec, "extensions", None) or {}) if task is not None else {}
     view = describe_tasks(engine, [row], engine.clock(), shown=shown_fields(principal, row, extensions))[0]
     data = engine.store.to_json_safe(dict(task.data)) if task is not None else {}
-    text, html = render_instructions(extensions.get("instructionsForEndUser") or "", data)
+    text, html = render_instructions(extensions.get("instructionsForEndUser") or "", data,
+                                     people=lambda usernames: _display_names(engine, usernames))
     definition_id = engine.runtime.get(row.instance_id).definition_id
     forms = engine.repository.forms(definition_id)
     history = case_history(engine, row.instance_id, definition_id=definition_id)
     view.update({
         "form": {"schema": forms.schema(row.form_key) if row.form_key else None,
-                 "ui_schema": forms.schema(row.ui_form_key) if row.ui_form_key else None},
+                 "ui_schema": forms.schema(row.ui_form_key) if row.ui_form_key else None,
+                 "choices": form_choices(engine, row)},
         "data": data, "instructions": text, "instructions_html": html,
         "history": history,
         # What was submitted on this very task (a completed one); [] while it is open.
@@ -59,6 +77,21 @@ def task_detail(engine, row, principal) -> dict:
         "documentation": getattr(task.task_spec, "documentation", None) if task is not None else None,
     })
     return view
+
+
+def _display_names(engine, usernames) -> dict[str, str]:
+    with engine.db.read() as session:
+        return display_names(session, usernames)
+
+
+def form_choices(engine, row) -> dict[str, list[dict]]:
+    """``{field: [{value, label}]}``: what the open task's ``x-choicesFrom`` fields offer
+    (``engine.tasks.choices``; people by display name, ``ledger.form_choices``); ``{}``
+    once the task is closed."""
+    if row.status != "open" or not row.form_key:
+        return {}
+    return {name: [{"value": value, "label": label} for value, label in offered]
+            for name, offered in engine.tasks.choices(row.id).items()}
 
 
 def shown_fields(principal, row, extensions: dict) -> frozenset[str]:

@@ -10,7 +10,9 @@ from engine.sandbox import SandboxConfig
 from ledger.case_handoff import DOMAIN_MESSAGES, start_business_key
 from ledger.checks import DOMAIN_CHECKS
 from ledger.due import make_due_policy
+from ledger.form_choices import form_choices
 from ledger.form_messages import form_message
+from ledger.home_teaching import norm_environment
 from ledger.message_privacy import PRIVATE_MESSAGE_FIELDS
 from ledger.migrate import VERSIONS as LEDGER_MIGRATIONS
 from ledger.roles import LANE_ROLES
@@ -34,14 +36,16 @@ CONSISTENCY_CHECKS: list[Check] = list(DOMAIN_CHECKS)
 
 
 def build_engine(settings: Settings, **overrides) -> ProcessEngine:
-    overrides.setdefault("sandbox", SandboxConfig(functions=SCRIPT_FUNCTIONS))
+    # The worker inherits no environment: the settings its functions read go with it.
+    overrides.setdefault("sandbox", SandboxConfig(functions=SCRIPT_FUNCTIONS, environment=norm_environment()))
     overrides.setdefault("checks", CONSISTENCY_CHECKS)
     calendar = BusinessCalendar(ZoneInfo(settings.timezone))
     config = EngineConfig(
         database_url=settings.database_url, timezone=settings.timezone, known_roles=LANE_ROLES,
         form_dirs=[settings.forms_dir], search_path=[settings.processes_dir],
         migration_locations=[LEDGER_MIGRATIONS], router=route_task, due_policy=make_due_policy(calendar),
-        form_message=form_message, protected_variables=ROUTING_VARIABLES, business_key=start_business_key,
+        form_message=form_message, form_choices=form_choices, protected_variables=ROUTING_VARIABLES,
+        business_key=start_business_key,
         audit_key=settings.audit_key, private_message_fields=PRIVATE_MESSAGE_FIELDS,
         reserved_messages=DOMAIN_MESSAGES, **overrides)
     return ProcessEngine(config)

@@ -222,3 +222,23 @@ def _local(root, ref: str):
         else:
             return None
     return node
+
+
+CHOICES_KEYWORD = "x-choicesFrom"
+
+
+def choice_fields(schema) -> dict[str, object]:
+    """``{field: rule}`` for the top-level properties of a form whose values come from the
+    caller's ``form_choices`` hook (``engine.runtime.hooks.FormChoices``): a string property
+    with ``"x-choicesFrom": rule``, or an array property whose ``items`` say it (each item
+    one of the choices). The rule is the caller's, opaque to the engine. Never raises."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    found = {}
+    for name, prop in (properties or {}).items() if isinstance(properties, dict) else ():
+        if not isinstance(prop, dict):
+            continue
+        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        rule = prop.get(CHOICES_KEYWORD, items.get(CHOICES_KEYWORD))
+        if rule is not None:
+            found[name] = rule
+    return found

@@ -10,8 +10,9 @@
     engine.incidents.list(IncidentQuery(status="open"))    # failed steps: retry, resolve
     engine.consistency.run()                               # the consistency check
 
-The caller plugs in a role directory (``known_roles``), a ``router``, a ``due_policy`` and the
-``business_key`` of message-started instances (see ``engine.runtime.hooks``), pure script
+The caller plugs in a role directory (``known_roles``), a ``router``, a ``due_policy``, the
+``business_key`` of message-started instances and the ``form_choices`` of fields marked
+``x-choicesFrom`` (see ``engine.runtime.hooks``), pure script
 functions (``sandbox.functions``), the variables its hooks read that no form may set
 (``protected_variables``: ``engine.runtime.forminput``) and checks of its own for
 ``baoxue check`` (``checks``: ``engine.consistency.Check``).
@@ -35,7 +36,8 @@ from .repository import Repository
 from .runtime.context import Hooks
 from .runtime.executor import CommandExecutor
 from .runtime.hooks import (
-    BusinessKeyRule, DuePolicy, Router, correlation_business_key, duration_due_policy, lane_router,
+    BusinessKeyRule, DuePolicy, FormChoices, Router, correlation_business_key, duration_due_policy, lane_router,
+    no_form_choices,
 )
 from .runtime.steps import StepLimits
 from .sandbox import SandboxConfig, check_compiles, make_script_engine
@@ -52,6 +54,7 @@ class EngineConfig:
     router: Router = lane_router
     due_policy: DuePolicy = duration_due_policy
     form_message: Callable | None = None             # jsonschema error -> user-facing text
+    form_choices: FormChoices = no_form_choices       # what an ``x-choicesFrom`` field offers
     # Variables no form may set or declare (e.g. the router's): runtime.forminput.
     protected_variables: Collection[str] = ()
     business_key: BusinessKeyRule = correlation_business_key   # of instances message start events start
@@ -87,7 +90,7 @@ class ProcessEngine:
                                      check_compiles=check_compiles,
                                      protected_variables=config.protected_variables)
         hooks = Hooks(config.router, config.due_policy, config.form_message, frozenset(config.protected_variables),
-                      config.business_key)
+                      config.business_key, config.form_choices)
         self.executor = CommandExecutor(self.db, self.store, hooks, self.clock, self.repository.forms, config.steps)
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)

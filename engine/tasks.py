@@ -13,7 +13,9 @@ from sqlalchemy import and_, false, func, or_, select, update
 
 from .audit import append_event, instance_stream
 from .errors import Conflict, InstanceInError, NotFound
-from .persistence.models import HumanTask
+from .formschema import choice_fields
+from .persistence.models import HumanTask, ProcessInstance
+from .runtime.hooks import choice_context
 from .runtime.locking import lock_instance
 
 
@@ -71,6 +73,24 @@ class TaskService:
                           HumanTask.created_at, HumanTask.id)
                 .offset((max(query.page, 1) - 1) * query.per_page).limit(query.per_page))
             return list(rows), total
+
+    def choices(self, task_id: str) -> dict[str, list[tuple[str, str]]]:
+        """``{field: [(value, label)]}`` for the fields of the task's form marked
+        ``x-choicesFrom`` (``engine.formschema.choice_fields``): what the caller's
+        ``form_choices`` hook offers on this task now, the very values completing it accepts.
+        ``{}`` for a form without such fields. NotFound for an unknown task."""
+        hook = self.engine.config.form_choices
+        with self.engine.db.read() as session:
+            row = session.get(HumanTask, task_id)
+            if row is None:
+                raise NotFound(f"task {task_id} not found")
+            if not row.form_key:
+                return {}
+            definition_id = session.get(ProcessInstance, row.instance_id).definition_id
+            rules = choice_fields(self.engine.repository.forms(definition_id, session).schema(row.form_key))
+            context = choice_context(row, session)
+            return {name: [(str(value), str(label)) for value, label in hook(context, rule)]
+                    for name, rule in rules.items()}
 
     def claim(self, task_id: str, user: str, *, actor: str | None = None) -> HumanTask:
         """Make ``user`` the assignee; Conflict if the task is closed or claimed by someone else,

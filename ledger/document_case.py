@@ -73,6 +73,17 @@ class Case:
     def person(self, username: str | None) -> str:
         return self.people.get(username, username) if username else ""
 
+    def persons(self, usernames: list[str]) -> str:
+        """People a form named (a plan's teachers) by display name, joined by "、"; an
+        account gone reads 已删除账号, never its login (``ledger.form_choices.named``)."""
+        from .form_choices import named
+        missing = [u for u in usernames if u not in self.people]
+        if missing:
+            with self.engine.db.read() as session:
+                self.people.update(session.execute(select(User.username, User.display_name)
+                                                   .where(User.username.in_(missing))).all())
+        return named(list(usernames), self.people)
+
     def title(self, step: dict, field: str) -> str:
         """The submitted value of ``field`` in its form's words (several joined by 、)."""
         value = step["submitted"].get(field)

@@ -73,6 +73,8 @@ def form_message(error: ValidationError) -> str:
         bound = getattr(error, "bound", "")
         label = CASE_MINIMA.get(bound[1:], "") if isinstance(bound, str) and bound.startswith("$") else ""
         return f"低于{label}：至少 {value}" if label else f"不能小于 {value}"
+    if v == "x-choicesFrom":
+        return "不是可选的人员，请从列表中选择"
     if v in ("minItems", "maxItems"):
         return f"请选择{'至少' if v == 'minItems' else '最多'} {value} 项"
     return "填写内容不符合要求"

@@ -7,6 +7,9 @@ environment (README "Local settings"): ``BAOXUE_HOME_TEACHING_VISITS`` (default 
 ``BAOXUE_HOME_TEACHING_PERIODS`` (default 2, 1-8). A case takes the norm at its start
 (``norm_visits_per_month``, ``norm_periods_per_visit``); the plan form refuses a plan below it
 (``x-notBelow``, 422 naming the field) and the monthly check counts against it.
+The case's start script calls ``home_teaching_norm`` inside the script sandbox, whose worker
+inherits no environment: the server passes the two settings to it as it read them at
+start-up (``norm_environment``, ``api.wiring``), and refuses to start on a wrong one.
 
 The functions below run inside the script sandbox: plain values in, plain values out.
 """
@@ -29,6 +32,17 @@ def home_teaching_norm() -> dict:
     2 and 2). Raises ValueError naming the variable when one is out of range."""
     return {"visits_per_month": _number("BAOXUE_HOME_TEACHING_VISITS", 2, 1, 31),
             "periods_per_visit": _number("BAOXUE_HOME_TEACHING_PERIODS", 2, 1, 8)}
+
+
+NORM_SETTINGS = ("BAOXUE_HOME_TEACHING_VISITS", "BAOXUE_HOME_TEACHING_PERIODS")
+
+
+def norm_environment() -> dict[str, str]:
+    """The norm's settings as the script sandbox's worker gets them (``SandboxConfig.
+    environment``): ``{BAOXUE_HOME_TEACHING_VISITS: "2", BAOXUE_HOME_TEACHING_PERIODS: "2"}``,
+    read from this process's environment now. Raises ValueError naming a wrong one."""
+    norm = home_teaching_norm()
+    return dict(zip(NORM_SETTINGS, (str(norm["visits_per_month"]), str(norm["periods_per_visit"]))))
 
 
 def month_plan(after: str, weekdays: list, first: str = "", last: str = "") -> dict:
@@ -94,13 +108,18 @@ VISIT_ELEMENTS = ("visit", "unscheduled_visit")
 
 def child_section(engine, child_id: int) -> dict | None:
     """What the child page shows of the child's latest home-teaching case (issue 11): ``{id,
-    open, stage, placement, committee_ref, committee_on, plan: {...} | None, norm: (visits,
-    periods), visits_this_month, months: [{month, visits, periods, met}]}``, or None when the
-    child never had one. The disability and the assessment stay on the case's task pages."""
+    open, stage, placement, committee_ref, committee_on, plan: {..., teachers} | None, norm:
+    (visits, periods), visits_this_month, visits: [recent visits], months: [{month, visits,
+    periods, met}]}``, or None when the child never had one. ``teachers``: the plan's
+    teachers by display name (the responsible one first); ``visits``: the last
+    ``RECENT_VISITS`` recorded, newest first (``recent_visits``). The disability and the
+    assessment stay on the case's task pages."""
     from sqlalchemy import select
 
     from engine.errors import NotFound
     from engine.persistence.models import HumanTask, ProcessInstance
+
+    from .form_choices import display_names, named
 
     with engine.db.read() as session:
         case = session.scalars(select(ProcessInstance).where(
@@ -113,6 +132,7 @@ def child_section(engine, child_id: int) -> dict | None:
             HumanTask.instance_id == case.id, HumanTask.element_id.in_(VISIT_ELEMENTS),
             HumanTask.status == "completed", HumanTask.completed_at >= first_of_month)).all())
         case_id, is_open = case.id, case.status in ("active", "error")
+        recent = recent_visits(session, case_id)
 
     def at(element):
         try:
@@ -121,16 +141,53 @@ def child_section(engine, child_id: int) -> dict | None:
             return {}
     latest, placed, plan = at(None), at("record_placement"), at("countersign_plan")
     approved = plan.get("countersign_decision") == "countersign"
+    teachers = plan_teachers(plan)
+    with engine.db.read() as session:
+        names = display_names(session, teachers + [v["by"] for v in recent])
+    for visit in recent:
+        visit["by"] = named(visit["by"], names)
     return {"id": case_id, "open": is_open, "stage": STAGES.get(latest.get("case_status"), "评估中"),
             "placement": PLACEMENTS.get(placed.get("placement"), ""), "committee_ref": placed.get("committee_ref", ""),
             "committee_on": placed.get("committee_on", ""),
-            "plan": {key: plan.get(key) for key in ("plan_teachers", "plan_weekdays_label", "plan_visit_start",
-                                                      "plan_visit_end", "plan_visits_per_month",
-                                                      "plan_periods_per_visit", "plan_from", "plan_until")}
-            if approved else None,
+            "plan": {**{key: plan.get(key) for key in ("plan_weekdays_label", "plan_visit_start", "plan_visit_end",
+                                                        "plan_visits_per_month", "plan_periods_per_visit",
+                                                        "plan_from", "plan_until")},
+                     "teachers": named(teachers, names)} if approved else None,
             "norm": (latest.get("norm_visits_per_month"), latest.get("norm_periods_per_visit")),
-            "visits_this_month": visits,
+            "visits_this_month": visits, "visits": recent,
             "months": at("close_month").get("month_checks", [])}
+
+
+def plan_teachers(plan: dict) -> list[str]:
+    """The usernames a plan names: a home-teaching plan's responsible teacher then its
+    co-teachers (``plan_teacher``, ``plan_co_teachers``), an inclusive one's ``plan_teachers``."""
+    named_ = [plan.get("plan_teacher"), *(plan.get("plan_co_teachers") or []), *(plan.get("plan_teachers") or [])]
+    return list(dict.fromkeys(u for u in named_ if isinstance(u, str) and u))
+
+
+RECENT_VISITS = 5
+
+
+def recent_visits(session, case_id: int, limit: int = RECENT_VISITS) -> list[dict]:
+    """The case's last ``limit`` recorded visits, newest first: ``[{on, start, end, periods,
+    held, scheduled, by}]`` from the completions of its visit tasks (their audit events:
+    what the teacher submitted, and who: ``by`` is the username)."""
+    import json
+
+    from sqlalchemy import select
+
+    from engine.persistence.models import AuditEvent
+
+    rows = session.execute(select(AuditEvent.element_id, AuditEvent.actor, AuditEvent.data).where(
+        AuditEvent.instance_id == case_id, AuditEvent.kind == "task_completed",
+        AuditEvent.element_id.in_(VISIT_ELEMENTS)).order_by(AuditEvent.id.desc()).limit(limit)).all()
+    found = []
+    for element, actor, data in rows:
+        sent = json.loads(data or "{}").get("submitted") or {}
+        found.append({"on": sent.get("visit_on", ""), "start": sent.get("visit_start", ""),
+                      "end": sent.get("visit_end", ""), "periods": sent.get("visit_periods"),
+                      "held": sent.get("visit_held") is True, "scheduled": element == "visit", "by": actor})
+    return found
 
 
 STAGES = {"assessing": "评估与安置", "teaching": "送教中", "exempt": "不具备学习条件（每年复核）", "closed": "已结案"}

@@ -31,6 +31,7 @@ from engine.persistence.models import ProcessInstance
 
 from . import access
 from .document_case import Case, cn_date
+from .home_teaching import plan_teachers
 from .document_models import DocumentVersion
 from .home_teaching import PLACEMENTS
 from .privacy import mask_id
@@ -77,7 +78,7 @@ def plan(case: Case, upto: int | None = None) -> dict | None:
         "assessment": _assessment(case, school, federation),
         "plan": {"inclusive": drawn["element_id"] == "draw_inclusive_plan",
                  "goals": [(label, given.get(key, "")) for key, label in GOALS],
-                 "teachers": given.get("plan_teachers", ""), "content": given.get("plan_content", ""),
+                 "teachers": case.persons(plan_teachers(given)), "content": given.get("plan_content", ""),
                  "support": given.get("plan_support", ""), "weekdays": case.title(drawn, "plan_weekdays"),
                  "time": "–".join(filter(None, (given.get("plan_visit_start"), given.get("plan_visit_end")))),
                  "visits_per_month": given.get("plan_visits_per_month"),

@@ -12,13 +12,26 @@ expression read against the task's data: ``partyRole`` (a role code), ``partyUni
 org unit) and optionally ``partyUser`` (a username: the task is created claimed by that
 person, so no colleague holding the same role and unit can sign for them). The lane then
 only draws the task in the diagram.
+
+A task for a child meant for one named colleague (a home-teaching visit goes to the plan's
+teacher, issue 11) keeps its lane's route and names the person in the task property
+``assignee``, an expression read against the task's data giving a username (chosen in an
+earlier form from ``ledger.form_choices``). The task is created claimed by that person, in
+the post they hold within the lane's org unit: the lane's own (role, unit) if they hold it,
+else another of theirs below it (a head teacher's class within the school). A person who no
+longer holds any post there gets nothing: the task goes to the lane's holders, with the
+reason in the route's notes.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
+from sqlalchemy import select
+
 from engine.runtime.hooks import Route, TaskContext
 
-from .directory import town_code
-from .models import Child
+from .directory import subtree, town_code
+from .models import Child, RoleAssignment, User
 from .roles import ROLE_BY_CODE
 
 FALLBACK_ROLE = "task_force_deputy"
@@ -50,7 +63,29 @@ def route_task(task: TaskContext) -> Route:
     org_unit = getattr(child, _SCOPE_FIELD[role.scope])
     if not org_unit:
         return _unroutable(town, subject, f"child {child.id} has no {role.scope} for {role.code}")
-    return Route(role=role.code, org_unit=org_unit, subject_id=subject)
+    route = Route(role=role.code, org_unit=org_unit, subject_id=subject)
+    return _named_person(task, route) if task.properties.get("assignee") else route
+
+
+def _named_person(task: TaskContext, route: Route) -> Route:
+    """``route`` claimed by the person the ``assignee`` property names, in their post within
+    ``route.org_unit`` (see the module); ``route`` itself when they hold none there."""
+    try:
+        username = task.evaluate(task.properties["assignee"])
+    except Exception as exc:  # noqa: BLE001 - a bad expression must not lose the task
+        return replace(route, notes={"reason": f"assignee: {exc}"})
+    if not isinstance(username, str) or not username:
+        return route
+    units = subtree(task.session, route.org_unit)
+    posts = [(role, unit) for role, unit in task.session.execute(
+        select(RoleAssignment.role, RoleAssignment.org_unit_code).join(User, User.id == RoleAssignment.user_id)
+        .where(User.username == username, User.active.is_(True), RoleAssignment.org_unit_code.in_(units))
+        .order_by(RoleAssignment.role, RoleAssignment.org_unit_code))]
+    if not posts:
+        return replace(route, notes={"reason": f"{username} holds no post in {route.org_unit}"})
+    role, unit = (route.role, route.org_unit) if (route.role, route.org_unit) in posts else \
+        next(((r, u) for r, u in posts if r == route.role), posts[0])
+    return replace(route, role=role, org_unit=unit, assignee=username)
 
 
 def _party_route(task: TaskContext, town: str) -> Route:

@@ -9,9 +9,9 @@ import sys
 from api.settings import ROOT
 
 
-def baoxue(*args, env, cwd):
+def baoxue(*args, env, cwd, timeout=600):
     return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def test_init_then_deploy_processes(db_url, tmp_path):

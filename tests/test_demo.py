@@ -105,8 +105,10 @@ def test_demo_is_the_same_town_every_time(sqlite_url, tmp_path):
 
 def test_cli_init_demo_then_users_list_and_create(db_url, tmp_path):
     env = {**os.environ, "BAOXUE_DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
-    init = baoxue("init", "--demo", env=env, cwd=tmp_path)
+    # The whole demo, home-teaching months included: minutes on a busy machine (no timing assert).
+    init = baoxue("init", "--demo", env=env, cwd=tmp_path, timeout=600)
     assert init.returncode == 0, init.stderr
+    assert "送教上门 (home teaching): 评估" in init.stdout
     assert "baoxue-demo" in init.stdout and "head_teacher-zx-<年级>-<班>" in init.stdout
     for username, _ in FIXED_ACCOUNTS + SUPPORT_ACCOUNTS:
         assert f"\n{username} " in init.stdout
@@ -305,3 +307,48 @@ def test_demo_agreements_have_tier_1_mostly_signed_and_some_pending(engine):
     assert tier2["counts"]["signed"] == made.staff_signed > 0 and tier2["counts"]["pending"] == made.staff_pending > 0
     assert tier2["counts"]["refused"] == made.staff_refused == 1          # a head teacher's objection
     assert engine.history.verify_chain(tier1["campaign"]["instance_id"]).ok
+
+
+def test_demo_home_teaching_has_a_case_at_every_stage_with_visits(engine):
+    """Issue 11: the demo's home-teaching cases, made through the real process on the days
+    they happen: at the assessment, at the placement, the plan awaiting approval, teaching
+    with its visits recorded by the plan's teacher and its months checked, and one closed by
+    its term review."""
+    from engine.persistence.models import HumanTask, ProcessInstance
+    from ledger.demo_home_teaching import SCHOOLS, seed_home_teaching
+    from ledger.home_teaching import child_section
+    with engine.db.transaction() as session:
+        build_demo_town(session, engine.clock())
+    engine.repository.deploy_paths([ROOT / "processes"], actor="init")
+    made = seed_home_teaching(engine)
+    with engine.db.read() as session:
+        rows = session.scalars(select(HumanTask).where(HumanTask.process_key == "home_teaching")).all()
+        children = {int(p.business_key[6:]): p.id for p in session.scalars(select(ProcessInstance).where(
+            ProcessInstance.process_key == "home_teaching"))}
+        pupils = {c.id: c for c in session.scalars(select(Child).where(Child.id.in_(children)))}
+    open_ = {case: sorted(r.element_id for r in rows if r.instance_id == case and r.status == "open")
+             for case in made.cases.values()}
+    assert open_[made.cases["assessment"]] == ["assess_federation", "assess_school"]
+    assert open_[made.cases["placement"]] == ["placement"]
+    assert open_[made.cases["plan_approval"]] == ["approve_plan"]
+    assert "unscheduled_visit" in open_[made.cases["visiting"]] and open_[made.cases["term_review"]] == []
+    assert all(r.due_at is not None and not r.unroutable for r in rows
+               if r.status == "open" and r.element_id != "unscheduled_visit")
+    assert set(children.values()) == set(made.cases.values())
+    assert all("disability" in c.special_groups.split(",") and c.school_code in SCHOOLS for c in pupils.values())
+
+    visiting = engine.runtime.variables(made.cases["visiting"])
+    assert visiting["case_status"] == "teaching" and visiting["month_checks"]
+    visits = [r for r in rows if r.instance_id == made.cases["visiting"] and r.element_id == "visit"
+              and r.status == "completed"]
+    teacher = visiting["plan_teacher"]
+    assert len(visits) >= 4 and {r.completed_by for r in visits} == {teacher} == {r.assignee for r in visits}
+    reviewed = engine.runtime.variables(made.cases["term_review"], "review_closed")
+    assert engine.runtime.get(made.cases["term_review"]).status == "completed"
+    assert reviewed["case_outcome"] == "enters_school" and len(reviewed["month_checks"]) >= 1
+    assert made.visits >= len(visits) and made.months >= 2
+    section = child_section(engine, next(c for c, i in children.items() if i == made.cases["visiting"]))
+    assert section["stage"] == "送教中" and section["visits"] and section["plan"]["teachers"]
+    assert "home_teacher-" not in section["plan"]["teachers"]            # display names, never logins
+    assert all(engine.history.verify_chain(case).ok for case in made.cases.values())
+    assert "送教上门" in made.line()

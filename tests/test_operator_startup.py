@@ -93,6 +93,7 @@ def test_users_name_the_valid_roles_and_refuse_an_unknown_org(db_url, tmp_path):
     ("BAOXUE_INTERMITTENT_WINDOW", "1", "from 2 to 200"),
     ("BAOXUE_INTERMITTENT_DAYS", "30", "BAOXUE_INTERMITTENT_WINDOW"),   # more days than the window holds
     ("BAOXUE_NOTICE_COURT_ENFORCEMENT", "yes", "0 or 1"),
+    ("BAOXUE_HOME_TEACHING_VISITS", "0", "from 1 to 31"),
     ("BAOXUE_INTERMITTENT_WINDOW", "²", "from 2 to 200"),        # a digit to str.isdigit, not to int()
     ("BAOXUE_PROXIES", "²", "from 0 to 10"),
     ("BAOXUE_AUDIT_CHECKPOINT_MINUTES", "inf", "at most 1440"),   # would never checkpoint

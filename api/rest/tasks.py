@@ -55,7 +55,9 @@ def visible_task(principal, task_id):
 
 @blp.get("/tasks/<task_id>")
 def get_task(task_id):
-    """One task: ``{task..., form: {schema, ui_schema}, data, instructions, instructions_html, history}``.
+    """One task: ``{task..., form: {schema, ui_schema, choices}, data, instructions, instructions_html,
+    history}``; ``choices`` ``{field: [{value, label}]}``: what a field marked ``x-choicesFrom``
+    accepts on this task (people by display name; any other value is refused with 422).
     Each call writes an access-log row (``taskview.log_case_view``)."""
     principal = api_user()
     row = visible_task(principal, task_id)

@@ -19,6 +19,11 @@ other strings                                               ``text``
 objects, free arrays                                        ``unsupported`` (shown, not sent)
 =========================================================  ==============================
 
+A field marked ``x-choicesFrom`` (on a string, or on an array's ``items``) offers what the
+task's ``choices`` say (``engine.tasks.choices``: people of the school, say, labelled by
+their display name): a string as the choices above (``ui:widget: select`` for a list), an
+array as ``checkboxes``. The engine accepts only those values.
+
 ``parse_submission(fields, form)`` turns the posted strings back into the schema's types.
 Empty fields are left out, so a missing required field gets the engine's "此项为必填项";
 a value that does not parse (``"abc"`` for an integer) is passed on as the string so the
@@ -30,11 +35,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from engine.formschema import CHOICES_KEYWORD
 from ledger.task_photos import KEYWORD as PHOTOS
 from ledger.task_photos import MAX_BYTES, photo_fields
 
 CHOICE_RADIO_MAX = 4
 YES_NO = [("true", "是"), ("false", "否")]
+NOBODY_OFFERED = "暂无可选人员：请系统管理员先为本单位开通相应岗位的账号。"
 
 
 @dataclass
@@ -49,12 +56,16 @@ class Field:
     help: str | None = None
     options: list[tuple[str, str]] = field(default_factory=list)
     item_kind: str | None = None               # for checkboxes: the items' JSON type
+    offered: bool = False                      # options from the task's choices (x-choicesFrom)
     attrs: dict = field(default_factory=dict)  # extra HTML attributes (min, max, step, maxlength)
     default: object = None
 
 
-def build_fields(schema: dict | None, ui_schema: dict | None = None) -> list[Field]:
-    """The fields of a form, in display order; ``[]`` for a task without a form."""
+def build_fields(schema: dict | None, ui_schema: dict | None = None,
+                 choices: dict[str, list[tuple[str, str]]] | None = None) -> list[Field]:
+    """The fields of a form, in display order; ``[]`` for a task without a form.
+    ``choices``: ``{field: [(value, label)]}`` of its ``x-choicesFrom`` fields (the task's,
+    ``engine.tasks.choices``); such a field without them offers nothing."""
     if not isinstance(schema, dict):
         return []
     ui_schema = ui_schema if isinstance(ui_schema, dict) else {}
@@ -66,7 +77,7 @@ def build_fields(schema: dict | None, ui_schema: dict | None = None) -> list[Fie
         ui = ui_schema.get(name) if isinstance(ui_schema.get(name), dict) else {}
         if ui.get("ui:widget") == "hidden":
             continue  # rjsf's convention: filled by the process, not by the person
-        fields_.append(_field(name, prop, ui, name in required))
+        fields_.append(_field(name, prop, ui, name in required, (choices or {}).get(name)))
     return fields_
 
 
@@ -113,7 +124,21 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _field(name: str, prop: dict, ui: dict, required: bool) -> Field:
+def _field(name: str, prop: dict, ui: dict, required: bool, offered: list | None = None) -> Field:
+    items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+    if CHOICES_KEYWORD in prop or CHOICES_KEYWORD in items:
+        # Offered by the task: a list of its choices, as if the schema had listed them.
+        options = [{"const": value, "title": label} for value, label in offered or []]
+        listed = {k: v for k, v in prop.items() if k != CHOICES_KEYWORD}
+        if _json_type(prop) == "array":
+            listed["items"] = {**{k: v for k, v in items.items() if k != CHOICES_KEYWORD}, "oneOf": options}
+        else:
+            listed["oneOf"] = options
+        made = _field(name, listed, ui, required)
+        made.offered = True
+        if not options:   # an empty list, never a free text box in its place
+            made.widget, made.help = ("checkboxes" if made.kind == "array" else "select"), NOBODY_OFFERED
+        return made
     kind = _json_type(prop)
     label = str(ui.get("ui:title") or prop.get("title") or name)
     help_ = ui.get("ui:help") or prop.get("description")

@@ -16,7 +16,7 @@ from ledger.inbox import handed_to
 from .. import taskactions
 from ..auth import current_principal, login_required
 from ..casehistory import waiting_for
-from ..taskview import log_case_view, task_detail
+from ..taskview import form_choices, log_case_view, task_detail
 from ..uploads import uploads
 from .cases import child_visible
 from .common import display_names, engine, error_page
@@ -126,7 +126,13 @@ def _fields(row):
     eng = engine()
     forms = eng.repository.forms(eng.runtime.get(row.instance_id).definition_id)
     return build_fields(forms.schema(row.form_key) if row.form_key else None,
-                        forms.schema(row.ui_form_key) if row.ui_form_key else None)
+                        forms.schema(row.ui_form_key) if row.ui_form_key else None,
+                        _offered(form_choices(eng, row)))
+
+
+def _offered(choices: dict) -> dict:
+    """``taskview.form_choices`` as ``build_fields`` takes them: ``{field: [(value, label)]}``."""
+    return {name: [(c["value"], c["label"]) for c in offered] for name, offered in choices.items()}
 
 
 def _field_errors(errors, fields) -> dict:
@@ -147,7 +153,8 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
     log_case_view(eng, principal.username, row.instance_id, "task", row.id,   # the page shows the case
                   fields=(detail["subject"] or {}).get("shown"))
     if fields is None:
-        fields = build_fields(detail["form"]["schema"], detail["form"]["ui_schema"])
+        fields = build_fields(detail["form"]["schema"], detail["form"]["ui_schema"],
+                              _offered(detail["form"]["choices"]))
     history = detail["history"]
     people = display_names([row.assignee, row.completed_by])  # the history brings its own actor_name
     body = render_template(

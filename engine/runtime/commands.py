@@ -23,6 +23,7 @@ from ..persistence.models import HumanTask, Incident
 from .correlation import message_values, takes
 from .forminput import engine_variables, field_errors
 from .formvalidation import validate_form
+from .hooks import choice_context
 from .multiinstance import MissingOutputItem, missing_output, output_item_name, refuse_missing_output
 from .projections import event_parts, timer_due
 from .steps import run_bounded
@@ -133,7 +134,8 @@ class CompleteTask(Command):
         try:
             if schema is not None:
                 validate_form(schema, self.data, ctx.hooks.form_message,
-                              today=ctx.now.astimezone(local_zone()).date(), variables=task.data)
+                              today=ctx.now.astimezone(local_zone()).date(), variables=task.data,
+                              choices=_choices_of(ctx, row))
         except InvalidInput as exc:   # one answer lists every problem
             raise InvalidInput(exc.message, errors={**(exc.errors or {}), **refused}) from None
         if refused:
@@ -160,6 +162,17 @@ class CompleteTask(Command):
                 raise
             refuse_missing_output(output_item_name(task), ctx.hooks.form_message)
         run_engine_steps(ctx.workflow)
+
+
+def _choices_of(ctx, row):
+    """``rule -> [(value, label)]`` for the ``x-choicesFrom`` fields of ``row``'s form: the
+    caller's ``form_choices`` hook, asked about this task's route (the same answer the task
+    service gives a page that draws the form, ``TaskService.choices``)."""
+    hook = ctx.hooks.form_choices
+    if hook is None:
+        return lambda rule: []
+    task = choice_context(row, ctx.session)
+    return lambda rule: hook(task, rule)
 
 
 def _ready_user_task(ctx, task_id):

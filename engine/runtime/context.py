@@ -23,6 +23,7 @@ class Hooks:
     # (runtime.forminput.engine_variables).
     protected_variables: frozenset = frozenset()
     business_key: Any = None   # (process_key, correlation, payload, *, session) -> key of a message-started instance
+    form_choices: Any = None   # (ChoiceContext, rule) -> [(value, label)] of an x-choicesFrom field
 
 
 @dataclass

@@ -2,13 +2,14 @@
 caller's words, with the date keywords JSON Schema cannot say (``CompleteTask``)."""
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from jsonschema import ValidationError
 from referencing.exceptions import Unresolvable
 
 from ..errors import InvalidInput
-from ..formschema import UnsafePattern, declared_fields, form_validator, search
+from ..formschema import CHOICES_KEYWORD, UnsafePattern, declared_fields, form_validator, search
 
 
 def _date_keywords(today: date):
@@ -82,6 +83,24 @@ def _floor_bound(variables: dict):
     return keyword
 
 
+def _choice_bound(choices):
+    """``x-choicesFrom: rule`` on a string schema: the value is one of those ``choices(rule)``
+    offers (``[(value, label)]``, the caller's ``form_choices`` hook for this task: people
+    holding a role near the task, say), asked once per rule. On ``items`` it checks each
+    item. The error's ``validator_value`` is the rule."""
+    offered: dict[str, set] = {}
+
+    def keyword(validator, rule, instance, schema):
+        if not isinstance(instance, str):
+            return   # "type" says what is wrong
+        key = json.dumps(rule, sort_keys=True, default=str)
+        if key not in offered:
+            offered[key] = {str(value) for value, _label in (choices(rule) if choices else [])}
+        if instance not in offered[key]:
+            yield ValidationError(f"{instance!r} is not one of the choices this task offers", validator_value=rule)
+    return keyword
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -114,19 +133,23 @@ def _matches(pattern: str, name: str) -> bool:
 
 
 def validate_form(schema: dict, data, message=None, today: date | None = None,
-                  variables: dict | None = None) -> None:
+                  variables: dict | None = None, choices=None) -> None:
     """Raise InvalidInput with ``{field path: message}`` for every JSON Schema violation.
 
     ``message(error)`` turns a jsonschema error into the text shown (the caller's language);
     the default is jsonschema's own English, and "required" for a missing field. With
     ``today`` (the engine clock's local date) the date keywords of ``_date_keywords`` and
     ``x-notBefore`` (``_order_bound``) and ``x-notBelow`` (``_floor_bound``; ``$name`` bounds
-    read ``variables``, the task's case variables) apply. Validation never backtracks or fetches (``engine.formschema``).
+    read ``variables``, the task's case variables) apply. With ``choices(rule) -> [(value,
+    label)]`` (the task's ``form_choices``) ``x-choicesFrom`` applies (``_choice_bound``).
+    Validation never backtracks or fetches (``engine.formschema``).
     """
     if not isinstance(data, dict):
         raise InvalidInput("form data must be a JSON object", errors={"data": "must be an object"})
     keywords = {**_date_keywords(today), "x-notBefore": _order_bound(variables or {}),
-                "x-notBelow": _floor_bound(variables or {})} if today is not None else None
+                "x-notBelow": _floor_bound(variables or {})} if today is not None else {}
+    if choices is not None:
+        keywords[CHOICES_KEYWORD] = _choice_bound(choices)
     errors = {}
     try:
         for err in form_validator(schema, keywords).iter_errors(data):

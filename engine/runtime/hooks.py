@@ -3,7 +3,8 @@
 * ``Router``: given a new user task, who should do it (candidate role and org unit).
 * ``DuePolicy``: when the task is due.
 * ``BusinessKeyRule``: the business key of an instance a message start event starts.
-The first two receive a ``TaskContext`` and must not change workflow state.
+* ``FormChoices``: the values a form field marked ``x-choicesFrom`` offers on an open task.
+The first two receive a ``TaskContext``; none may change workflow state.
 """
 from __future__ import annotations
 
@@ -43,12 +44,42 @@ class Route:
     notes: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ChoiceContext:
+    """What a ``FormChoices`` hook may know of the open task whose form offers the choices:
+    its route (candidate role, org unit, subject) as the task index holds it."""
+
+    instance_id: int
+    process_key: str
+    element_id: str
+    role: str | None
+    org_unit: str | None
+    subject_id: str | None = None
+    session: Any = None          # an open database session: read from it, never commit
+
+
+def choice_context(row, session) -> ChoiceContext:
+    """The ``ChoiceContext`` of an open task from its task-index row (``HumanTask``)."""
+    return ChoiceContext(instance_id=row.instance_id, process_key=row.process_key,
+                         element_id=row.element_id, role=row.candidate_role, org_unit=row.org_unit,
+                         subject_id=row.subject_id, session=session)
+
+
 Router = Callable[[TaskContext], Route]
 DuePolicy = Callable[[TaskContext], "datetime | None"]
 # (process_key, correlation, payload, *, session, sender) -> key; ``session`` is the start's open
 # transaction (read from it, never commit); ``sender`` who sent the message (``instance:<id>``
 # for a message a process threw, else the account or None); raising InvalidInput refuses the start.
 BusinessKeyRule = Callable[..., "str | None"]
+# (task, rule) -> [(value, label)]: what a field whose schema says ``"x-choicesFrom": rule``
+# may hold on this task (the rule is the caller's own, e.g. people holding a role nearby).
+FormChoices = Callable[[ChoiceContext, Any], "list[tuple[str, str]]"]
+
+
+def no_form_choices(task: ChoiceContext, rule: Any) -> list[tuple[str, str]]:
+    """Default ``FormChoices``: nothing to offer, so a field marked ``x-choicesFrom`` takes no
+    value (a form that needs the caller's choices is refused rather than left unchecked)."""
+    return []
 
 
 def correlation_business_key(process_key: str, correlation: Mapping[str, Any],

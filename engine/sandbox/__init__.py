@@ -74,10 +74,15 @@ class SandboxConfig:
     ``memory_limit_mb``: address space the worker may add on top of its start-up footprint.
     ``functions``: name visible to scripts -> ``"package.module:attr"`` of a pure function,
     imported inside the worker (it must be importable there; the parent's ``sys.path`` is passed).
+    ``environment``: variables the worker's environment gets besides the few it always has
+    (``_ENV_KEYS``): the caller's settings that its functions read, as the caller read them
+    at start-up. The worker never inherits the parent's environment (no secrets in the child),
+    so a function reading a setting the caller did not pass here sees it unset.
     """
     time_limit_s: float = 2.0
     memory_limit_mb: int = 512
     functions: Mapping[str, str] = field(default_factory=dict)
+    environment: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.time_limit_s > 0:
@@ -89,12 +94,17 @@ class SandboxConfig:
                 raise ValueError(f'function name {name!r} must be an identifier not starting with "_"')
             if not (isinstance(spec, str) and ':' in spec):
                 raise ValueError(f'function {name!r}: {spec!r} must look like "package.module:attr"')
-        # A private plain-dict copy: callers' later edits do not leak in, and asdict()/deepcopy()
+        for name, value in self.environment.items():
+            if not (isinstance(name, str) and name and '=' not in name and isinstance(value, str)):
+                raise ValueError(f'environment {name!r}: names and values must be strings (no "=" in a name)')
+        # Private plain-dict copies: callers' later edits do not leak in, and asdict()/deepcopy()
         # keep working (a MappingProxyType would break both).
         object.__setattr__(self, 'functions', dict(self.functions))
+        object.__setattr__(self, 'environment', dict(self.environment))
 
     def __hash__(self):
-        return hash((self.time_limit_s, self.memory_limit_mb, tuple(sorted(self.functions.items()))))
+        return hash((self.time_limit_s, self.memory_limit_mb, tuple(sorted(self.functions.items())),
+                     tuple(sorted(self.environment.items()))))
 
 
 def check_compiles(source: str, mode: str = 'exec') -> list[str]:
@@ -116,9 +126,10 @@ class _Timeout(Exception):
 class _Worker:
     """One child process (replaced when it dies or times out); used by one thread at a time."""
 
-    def __init__(self, memory_limit_mb: int, functions: Mapping[str, str]):
+    def __init__(self, memory_limit_mb: int, functions: Mapping[str, str], environment: Mapping[str, str]):
         self._hello = {'memory_limit_mb': memory_limit_mb, 'functions': dict(functions),
                        'path': [p for p in sys.path if p and os.path.isdir(p)]}
+        self._environment = dict(environment)
         self._lock = threading.Lock()
         self._state = {'proc': None, 'owner': os.getpid(), 'poll': None}
         # Kills the child when this object goes (thread ended) and at interpreter exit.
@@ -163,6 +174,7 @@ class _Worker:
     def _start(self):
         env = {k: v for k, v in os.environ.items()
                if k in _ENV_KEYS or k.startswith(('LC_', 'PYTHON'))}  # no secrets in the child
+        env.update(self._environment)   # the caller's settings for its functions (SandboxConfig)
         env['PYTHONPATH'] = os.pathsep.join(filter(None, [_ROOT, env.get('PYTHONPATH')]))
         try:
             proc = subprocess.Popen([sys.executable, '-c', _WORKER_CMD], stdin=subprocess.PIPE,
@@ -214,13 +226,14 @@ _all_lock = threading.Lock()
 
 
 def _worker_for(config: SandboxConfig) -> _Worker:
-    # One worker per thread (and per memory limit + function set): no locking on the hot path,
-    # and a thread never waits for another thread's script.
+    # One worker per thread (and per memory limit, function set and environment): no locking
+    # on the hot path, and a thread never waits for another thread's script.
     pool = _local.__dict__.setdefault('pool', {})
-    key = (config.memory_limit_mb, tuple(sorted(config.functions.items())))
+    key = (config.memory_limit_mb, tuple(sorted(config.functions.items())),
+           tuple(sorted(config.environment.items())))
     worker = pool.get(key)
     if worker is None:
-        worker = pool[key] = _Worker(config.memory_limit_mb, config.functions)
+        worker = pool[key] = _Worker(config.memory_limit_mb, config.functions, config.environment)
         with _all_lock:
             _all_workers.add(worker)
     return worker

@@ -13,3 +13,8 @@ def days_between(start: date, end: date) -> int:
 def crash() -> None:
     """Ends the worker process abruptly, as a segfault in a C extension would."""
     os._exit(3)
+
+
+def setting(name: str) -> str | None:
+    """The worker's environment variable ``name`` (what a function reading a setting sees)."""
+    return os.environ.get(name)

@@ -291,6 +291,22 @@ def test_registered_functions_are_callable_from_scripts():
     assert data['n'] == 10 and 'days_between' not in data
 
 
+def test_functions_see_the_settings_passed_to_the_worker_and_no_other(monkeypatch):
+    """The worker inherits no environment (no secrets in the child): a setting reaches a
+    function only through ``SandboxConfig.environment``, each set of settings its own worker."""
+    monkeypatch.setenv('BAOXUE_SECRET_KEY', 'not-for-scripts')
+    monkeypatch.setenv('BAOXUE_SOME_SETTING', 'from-the-parent')
+    functions = {'setting': 'tests.engine.sandbox_funcs:setting'}
+    ask = "[setting('BAOXUE_SOME_SETTING'), setting('BAOXUE_SECRET_KEY')]"
+    assert SandboxedEnvironment(SandboxConfig(functions=functions)).evaluate(ask, {}) == [None, None]
+    passed = SandboxConfig(functions=functions, environment={'BAOXUE_SOME_SETTING': '3'})
+    assert SandboxedEnvironment(passed).evaluate(ask, {}) == ['3', None]
+    other = SandboxConfig(functions=functions, environment={'BAOXUE_SOME_SETTING': '4'})
+    assert SandboxedEnvironment(other).evaluate(ask, {}) == ['4', None]
+    with pytest.raises(ValueError, match='environment'):
+        SandboxConfig(environment={'A=B': '1'})
+
+
 def test_check_compiles_is_a_pure_compile():
     assert check_compiles('x = 1\ny = [i for i in range(x)]') == []
     assert check_compiles('amount > 10 and approved', 'eval') == []

@@ -1,7 +1,8 @@
 """Issue 11: home teaching for disabled children (送教上门, 一人一策; processes/home_teaching.bpmn).
 The real engine (SQLite and PostgreSQL), the REST API, a clock the test moves; timers fire
 as the worker fires them. Test town: child 1 in class zx-3-1 of 蛟潭中心学校 (zx), village v-jt;
-``dpf`` the town's disabled persons' federation, ``tzx`` a home teacher of zx, ``ht31`` the
+``dpf`` the town's disabled persons' federation, ``tzx`` a home teacher of zx (the plan's
+responsible teacher, the head teacher ``ht31`` its co-teacher), ``ht31`` the
 head teacher, ``pzx`` the principal, ``regzx`` the registrar. Norm: the default (2 visits a
 month, 2 class periods each)."""
 from __future__ import annotations
@@ -23,7 +24,7 @@ COMMITTEE = {"committee_ref": "县残教委〔2025〕12号", "committee_on": "20
 REGISTRY = {"registry_action": "kept", "registry_archive_no": "ZX-2025-017", "registry_on": "2025-10-17"}
 GOALS = {"goal_life_skills": "独立进食、穿衣", "goal_communication": "能用完整句子表达需求",
          "goal_academic": "三年级语文、数学基础内容", "goal_motor": "上肢精细动作训练", "goal_social": "与家人、同伴交往"}
-PLAN = {**GOALS, "plan_teachers": "王老师、陈老师", "plan_content": "语文识字、数学计算、生活技能",
+PLAN = {**GOALS, "plan_teacher": "tzx", "plan_co_teachers": ["ht31"], "plan_content": "语文识字、数学计算、生活技能",
         "plan_weekdays": [2, 5], "plan_visit_start": "15:00", "plan_visit_end": "16:30",
         "plan_visits_per_month": 8, "plan_periods_per_visit": 2, "plan_from": "2025-10-20", "plan_until": "2026-07-10"}
 AGREED = {"guardian_name": "张大山", "agreement_on": "2025-10-20", "guardian_agrees": "agreed"}
@@ -102,7 +103,7 @@ def test_a_plan_below_the_county_norm_is_refused_naming_the_field(scenario):
     assert response.status_code == 422, response.json
     assert response.json["errors"] == {"plan_visits_per_month": "低于县定送教标准（每月送教次数）：至少 2",
                                        "plan_periods_per_visit": "低于县定送教标准（每次课时数）：至少 2"}
-    assert town.names("ht31") == ["draw_plan"] and "plan_teachers" not in town.data(case.id)
+    assert town.names("ht31") == ["draw_plan"] and "plan_teacher" not in town.data(case.id)
     town.complete("ht31", "draw_plan", PLAN)
     assert town.names("ht31") == ["guardian_agreement"]
 
@@ -232,7 +233,7 @@ def test_an_inclusive_class_gets_its_plan_then_the_case_ends(scenario):
     town.complete("regzx", "registry_archive", REGISTRY)
     assert town.names("ht31") == ["draw_inclusive_plan"]
     town.at("2025-10-20", 9)
-    town.complete("ht31", "draw_inclusive_plan", {**GOALS, "plan_teachers": "班主任张老师、资源教师刘老师",
+    town.complete("ht31", "draw_inclusive_plan", {**GOALS, "plan_teachers": ["ht31", "tzx"],
                                                   "plan_content": "随班学习语文、数学", "plan_support": "前排座位、助学伙伴",
                                                   "plan_from": "2025-10-20", "plan_until": "2026-07-10"})
     town.complete("ht31", "guardian_agreement", AGREED)
@@ -378,10 +379,130 @@ def test_the_child_page_refers_the_child_and_shows_placement_plan_and_months(sce
     for user, name, data in (("ht31", "draw_plan", PLAN), ("ht31", "guardian_agreement", AGREED),
                              ("pzx", "approve_plan", APPROVE), ("dpf", "countersign_plan", COUNTERSIGN)):
         town.complete(user, name, data)
+    town.pass_until("2025-10-21", 8)
+    town.at("2025-10-21", 17)
+    town.complete("tzx", "visit", visit("2025-10-21"))
     town.pass_until("2025-11-01", 8)
     principal = town.app.test_client()
     assert sign_in(principal, "pzx").status_code == 302
     html = principal.get("/children/1").get_data(as_text=True)
     assert "安置方式：<strong>送教上门</strong>（县残教委〔2025〕12号，2025-10-16）" in html
-    assert "每周周二、周五 15:00–16:30" in html and "县定标准：每月至少 2 次、每次至少 2 课时" in html
+    assert "送教教师 TZX、HT31；每周周二、周五 15:00–16:30" in html and "县定标准：每月至少 2 次、每次至少 2 课时" in html
+    assert '<td data-label="送教日期">2025-10-21</td>' in html and '<td data-label="送教教师">TZX</td>' in html
     assert '<td data-label="月份">2025-10</td>' in html and "未达标" in html
+
+
+def plan_choices(town, user="ht31"):
+    task = town.task(user, "draw_plan")
+    detail = town.client.get(f"/api/v1/tasks/{task['task_id']}", headers=town.headers(user)).json
+    return task, {name: [c["value"] for c in offered] for name, offered in detail["form"]["choices"].items()}, detail
+
+
+def add_teachers(town):
+    """A second home teacher of zx (陈老师), and one of another school (fg)."""
+    from ledger.accounts import create_user
+    from tests.api.town import PASSWORD
+    with town.engine.db.transaction() as session:
+        create_user(session, "tzx2", "陈老师", PASSWORD, now=town.clock(), roles=[("home_teacher", "zx")])
+        create_user(session, "tfg", "福港刘老师", PASSWORD, now=town.clock(), roles=[("home_teacher", "fg")])
+
+
+def test_the_plan_names_its_teachers_from_the_schools_accounts_and_refuses_any_other(scenario):
+    """Issue 11: the plan names the teachers as accounts of the child's school (home teachers
+    and head teachers, offered by display name); another account is refused with 422 naming
+    the field, nothing changed."""
+    town = scenario
+    add_teachers(town)
+    case = through_assessment(town)
+    town.at("2025-10-20", 9)
+    task, offered, detail = plan_choices(town)
+    assert offered == {"plan_teacher": ["ht31", "ht32", "tzx", "tzx2"],       # by display name
+                       "plan_co_teachers": ["ht31", "ht32", "tzx", "tzx2"]}
+    labels = [c["label"] for c in detail["form"]["choices"]["plan_teacher"]]
+    assert labels == ["HT31（班主任）", "HT32（班主任）", "TZX（送教教师）", "陈老师（送教教师）"]
+    for wrong, field in (({"plan_teacher": "tfg"}, "plan_teacher"),            # another school's
+                         ({"plan_teacher": "pzx"}, "plan_teacher"),            # not a teacher
+                         ({"plan_co_teachers": ["tzx", "nobody"]}, "plan_co_teachers.1")):
+        response = town.client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=town.headers("ht31"),
+                                    json={"data": {**PLAN, **wrong}})
+        assert response.status_code == 422, response.json
+        assert response.json["errors"] == {field: "不是可选的人员，请从列表中选择"}
+    assert town.names("ht31") == ["draw_plan"] and "plan_teacher" not in town.data(case.id)
+    town.complete("ht31", "draw_plan", {**PLAN, "plan_teacher": "tzx2"})
+    town.complete("ht31", "guardian_agreement", AGREED)
+    approval = town.task("pzx", "approve_plan")
+    text = town.client.get(f"/api/v1/tasks/{approval['task_id']}", headers=town.headers("pzx")).json["instructions"]
+    assert "负责送教教师 陈老师（协同：HT31）" in text and "tzx2" not in text
+
+
+def test_each_visit_is_a_task_for_the_plans_teacher_not_another_home_teacher(scenario):
+    town = scenario
+    add_teachers(town)
+    through_assessment(town)
+    town.at("2025-10-17", 10)
+    town.complete("regzx", "registry_archive", REGISTRY)
+    town.at("2025-10-20", 9)
+    for user, name, data in (("ht31", "draw_plan", {**PLAN, "plan_teacher": "tzx2", "plan_co_teachers": []}),
+                             ("ht31", "guardian_agreement", AGREED), ("pzx", "approve_plan", APPROVE),
+                             ("dpf", "countersign_plan", COUNTERSIGN)):
+        town.complete(user, name, data)
+    town.pass_until("2025-10-21", 8)
+    visit_task = town.task("tzx2", "visit")
+    assert visit_task["assignee"] == "tzx2" and town.task("tzx2", "unscheduled_visit")["assignee"] == "tzx2"
+    for action, body in (("complete", {"data": visit("2025-10-21")}), ("claim", None)):   # the other teacher
+        response = town.client.post(f"/api/v1/tasks/{visit_task['task_id']}/{action}", headers=town.headers("tzx"),
+                                    json=body)
+        assert response.status_code == 403, response.json
+    assert town.task("tzx2", "visit")["assignee"] == "tzx2"
+    town.at("2025-10-21", 17)
+    town.complete("tzx2", "visit", visit("2025-10-21"))
+    assert [t["name"] for t in town.inbox("tzx2")] == ["unscheduled_visit"]
+    [done] = [e for e in town.audit(home_case(town).id, "task_completed") if e.element_id == "visit"]
+    assert done.actor == "tzx2"
+
+
+def test_a_head_teacher_named_in_the_plan_gets_the_visits_in_their_class(scenario):
+    """A head teacher named as the plan's teacher holds no home_teacher post: the visit goes to
+    them in their own post (head teacher of the class), claimed by them."""
+    town = scenario
+    through_assessment(town)
+    town.at("2025-10-20", 9)
+    for user, name, data in (("ht31", "draw_plan", {**PLAN, "plan_teacher": "ht31", "plan_co_teachers": []}),
+                             ("ht31", "guardian_agreement", AGREED), ("pzx", "approve_plan", APPROVE),
+                             ("dpf", "countersign_plan", COUNTERSIGN)):
+        town.complete(user, name, data)
+    town.pass_until("2025-10-21", 8)
+    task = town.task("ht31", "visit")
+    assert task["assignee"] == "ht31" and task["role"] == "head_teacher" and task["org_unit"] == "zx-3-1"
+    assert "visit" not in town.names("tzx")
+    town.complete("ht31", "visit", visit("2025-10-21"))
+
+
+@pytest.fixture
+def strict_norm(monkeypatch, db_url, request):
+    """A county whose norm is 3 visits a month of 3 class periods (the local settings, read
+    when the server starts): the scenario's engine is built after they are set."""
+    monkeypatch.setenv("BAOXUE_HOME_TEACHING_VISITS", "3")
+    monkeypatch.setenv("BAOXUE_HOME_TEACHING_PERIODS", "3")
+    return request.getfixturevalue("scenario")
+
+
+def test_the_norm_is_the_countys_setting_for_the_plan_and_the_monthly_check(strict_norm):
+    town = strict_norm
+    case = through_assessment(town)
+    assert town.data(case.id)["norm_visits_per_month"] == 3 and town.data(case.id)["norm_periods_per_visit"] == 3
+    town.at("2025-10-20", 9)
+    assert town.refused("ht31", "draw_plan", PLAN) == {"plan_periods_per_visit": "低于县定送教标准（每次课时数）：至少 3"}
+    for user, name, data in (("ht31", "draw_plan", {**PLAN, "plan_periods_per_visit": 3}),
+                             ("ht31", "guardian_agreement", AGREED), ("pzx", "approve_plan", APPROVE),
+                             ("dpf", "countersign_plan", COUNTERSIGN)):
+        town.complete(user, name, data)
+    town.at("2025-10-23", 17)
+    for day in ("2025-10-21", "2025-10-23"):                      # two visits of 3 periods: one short of 3
+        town.complete("tzx", "unscheduled_visit", visit(day, periods=3))
+    town.pass_until("2025-11-01", 8)
+    [october] = town.data(case.id)["month_checks"]
+    assert october["visits"] == 2 and october["visits_missing"] == 1 and october["met"] is False
+    detail = town.client.get(f"/api/v1/tasks/{town.task('dpf', 'shortfall_federation')['task_id']}",
+                             headers=town.headers("dpf")).json
+    assert "每月至少 3 次、每次至少 3 课时" in detail["instructions"]

@@ -95,3 +95,18 @@ def test_objects_and_free_arrays_are_shown_as_unsupported_and_not_sent():
     fields = build_fields(schema)
     assert [f.widget for f in fields] == ["unsupported", "unsupported"]
     assert parse_submission(fields, MultiDict([("address", "x"), ("tags", "y")])) == {}
+
+
+def test_fields_marked_x_choices_from_offer_the_tasks_choices():
+    rule = {"accounts": ["home_teacher"], "within": "school"}
+    schema = {"type": "object", "required": ["lead"], "properties": {
+        "lead": {"type": "string", "title": "负责教师", "x-choicesFrom": rule},
+        "others": {"type": "array", "items": {"type": "string", "x-choicesFrom": rule}}}}
+    offered = {"lead": [("wang", "王老师（送教教师）")], "others": [("wang", "王老师（送教教师）"), ("chen", "陈老师（班主任）")]}
+    lead, others = build_fields(schema, {"lead": {"ui:widget": "select"}}, offered)
+    assert (lead.widget, lead.options, lead.offered, lead.required) == ("select", offered["lead"], True, True)
+    assert (others.widget, others.options, others.item_kind) == ("checkboxes", offered["others"], "string")
+    assert parse_submission([lead, others], MultiDict([("lead", "wang"), ("others", "chen")])) == {
+        "lead": "wang", "others": ["chen"]}
+    lonely, nobody = build_fields(schema)                          # a task offering nobody
+    assert (lonely.widget, nobody.widget) == ("select", "checkboxes") and "暂无可选人员" in lonely.help
