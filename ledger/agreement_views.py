@@ -195,17 +195,27 @@ EXPORT_COLUMNS = (("学年", None), ("层级", "tier"), ("责任书", "kind_name
                   ("考核", "assessment_name"))
 
 
+def _append_text(sheet, values: list) -> None:
+    """One row whose text stays text: openpyxl makes a string starting with "=" a formula, so a
+    typed refusal reason or name like ``=HYPERLINK(...)`` would run in the reader's Excel
+    (formula injection); every string cell is written as a string."""
+    sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
 def export_xlsx(data: dict) -> bytes:
     """The register as shown (``register``'s dict) as an .xlsx workbook, one row per agreement."""
     book = Workbook()
     sheet = book.active
     sheet.title = f"目标责任书 {data['school_year'] or ''}"[:31]
-    sheet.append([title for title, _ in EXPORT_COLUMNS])
+    _append_text(sheet, [title for title, _ in EXPORT_COLUMNS])
     for item in data["items"]:
         party = item["party"]
         values = {"学年": data["school_year"], "签订人": party["name"] or party["username"],
                   "职务": f"{party['role_name']} {party['org_unit_name']}"}
-        sheet.append([values.get(title) if key is None else item.get(key) for title, key in EXPORT_COLUMNS])
+        _append_text(sheet, [values.get(title) if key is None else item.get(key) for title, key in EXPORT_COLUMNS])
     out = BytesIO()
     book.save(out)
     return out.getvalue()
