@@ -18,6 +18,7 @@ from ledger.attendance_cases import MESSAGE_NAMES
 from ledger.directory import role_name, unit_names
 from ledger.form_choices import display_names, named
 from ledger.models import User
+from ledger.privacy import MASKS
 
 from .web.forms import build_fields
 
@@ -265,6 +266,8 @@ def _person(value, people) -> str:
 def _display(f, value) -> str:
     if value is None or value == "" or value == []:
         return ""
+    if getattr(f, "mask", None) in MASKS and isinstance(value, str):
+        return MASKS[f.mask](value)      # x-mask: recorded IDs and phones are shown masked
     titles = dict(f.options)
     if isinstance(value, list):
         parts = [_scalar(v, titles) for v in value]

@@ -56,3 +56,8 @@ def mask_phone(phone: str | None) -> str:
     if not phone:
         return ""
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 11 else "*" * len(phone)
+
+
+# How a form field marked ``"x-mask": <kind>`` is shown once recorded (the case history, a
+# completed task): a disability certificate number holds the ID number, so it is "id".
+MASKS = {"id": mask_id, "phone": mask_phone, "registry": mask_registry_number}

@@ -39,6 +39,7 @@ from engine.formschema import CHOICES_KEYWORD
 from ledger.task_photos import KEYWORD as PHOTOS
 from ledger.task_photos import MAX_BYTES, photo_fields
 
+MASK_KEYWORD = "x-mask"     # "id" | "phone" | "registry": a recorded value is shown masked
 CHOICE_RADIO_MAX = 4
 YES_NO = [("true", "是"), ("false", "否")]
 NOBODY_OFFERED = "暂无可选人员：请系统管理员先为本单位开通相应岗位的账号。"
@@ -59,6 +60,7 @@ class Field:
     offered: bool = False                      # options from the task's choices (x-choicesFrom)
     attrs: dict = field(default_factory=dict)  # extra HTML attributes (min, max, step, maxlength)
     default: object = None
+    mask: str | None = None                    # x-mask: how a recorded value is shown (ledger.privacy.MASKS)
 
 
 def build_fields(schema: dict | None, ui_schema: dict | None = None,
@@ -78,6 +80,7 @@ def build_fields(schema: dict | None, ui_schema: dict | None = None,
         if ui.get("ui:widget") == "hidden":
             continue  # rjsf's convention: filled by the process, not by the person
         fields_.append(_field(name, prop, ui, name in required, (choices or {}).get(name)))
+        fields_[-1].mask = prop.get(MASK_KEYWORD) if isinstance(prop.get(MASK_KEYWORD), str) else None
     return fields_
 
 

@@ -14,7 +14,8 @@ from ledger.document_models import DocumentVersion
 from ledger.models import AccessLog, Child
 from tests.web.conftest import sign_in
 
-from .test_home_teaching import AGREED, APPROVE, COUNTERSIGN, PLAN, REGISTRY, through_assessment, through_plan, visit
+from .test_home_teaching import (AGREED, APPROVE, COUNTERSIGN, FEDERATION, PLAN, REGISTRY, through_assessment,
+                                 through_plan, visit)
 from .test_home_teaching_photos import picture, send
 
 FULL_ID = "44010120160501001X"
@@ -138,3 +139,18 @@ def _versions(town, instance_id):
             DocumentVersion.instance_id == instance_id, DocumentVersion.kind == "ht-plan")))
         session.expunge_all()
         return rows
+
+
+def test_a_recorded_certificate_number_is_masked_on_the_case_and_task_pages(scenario):
+    """The disability certificate number holds the child's ID number (form keyword
+    ``"x-mask": "id"``): once recorded, the case history and the REST task detail show it
+    as the ID is shown, never in full (fresh-user review H3). (The REST task detail's raw
+``data`` still carries it for the task's candidates: see the session note.)"""
+    town = scenario
+    case = through_assessment(town)
+    full = FEDERATION["certificate_no"]
+    text = html(town, "inspector", f"/instances/{case.id}")
+    assert "440101" + "*" * (len(full) - 6) in text and full not in text
+    task = town.inbox("ht31")[0]                                 # the next step, its page shows the history
+    shown = html(town, "ht31", f"/tasks/{task['task_id']}")
+    assert "残疾人证号" in shown and full not in shown
