@@ -71,10 +71,17 @@ def seal_after(engine, instance_id: int, element_id: str) -> int:
     a failure is logged, never the completion's (``build`` seals again before showing)."""
     if element_id != "confirm_report":
         return 0
+    return seal_logged(seal, engine, instance_id, "the confirmed report")
+
+
+def seal_logged(sealer, engine, instance_id: int, what: str) -> int:
+    """``sealer(engine, instance_id)`` (the version kept, 0 for none) after the step that
+    completes a document; a failure is logged, never the completion's: the step is done and
+    the document's page seals again before showing it."""
     try:
-        return seal(engine, instance_id)
-    except Exception:  # noqa: BLE001 - the step is done; the snapshot is retried on the next view
-        log.exception("case %s: the confirmed report was not kept yet", instance_id)
+        return sealer(engine, instance_id)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.exception("case %s: %s was not kept yet", instance_id, what)
         return 0
 
 

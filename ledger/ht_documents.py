@@ -31,9 +31,9 @@ from engine.persistence.models import ProcessInstance
 
 from . import access
 from .document_case import Case, cn_date
-from .home_teaching import plan_teachers
 from .document_models import DocumentVersion
-from .home_teaching import PLACEMENTS
+from .document_versions import seal_logged
+from .home_teaching import PLACEMENTS, plan_teachers
 from .privacy import mask_id
 
 log = logging.getLogger(__name__)
@@ -169,11 +169,7 @@ def seal_after(engine, instance_id: int, element_id: str) -> int:
     page seals again before showing the plan)."""
     if element_id != "countersign_plan":
         return 0
-    try:
-        return seal(engine, instance_id)
-    except Exception:  # noqa: BLE001 - the step is done; the plan is kept on the next view
-        log.exception("case %s: the countersigned plan was not kept yet", instance_id)
-        return 0
+    return seal_logged(seal, engine, instance_id, "the countersigned plan")
 
 
 def plan_document(engine, instance_id: int, version: int | None = None) -> dict:

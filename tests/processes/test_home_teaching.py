@@ -65,8 +65,8 @@ def through_assessment(town, placement="home_teaching", **committee):
     return home_case(town)
 
 
-def through_plan(town):
-    """Home teaching placed; the registry archived on Fri 10-17; the plan drawn, agreed, approved and countersigned on Mon 10-20."""
+def through_approval(town):
+    """Home teaching placed; the registry archived on Fri 10-17; the plan drawn, agreed and approved on Mon 10-20."""
     case = through_assessment(town)
     town.at("2025-10-17", 10)
     town.complete("regzx", "registry_archive", REGISTRY)
@@ -74,6 +74,12 @@ def through_plan(town):
     town.complete("ht31", "draw_plan", PLAN)
     town.complete("ht31", "guardian_agreement", AGREED)
     town.complete("pzx", "approve_plan", APPROVE)
+    return case
+
+
+def through_plan(town):
+    """``through_approval``, then the federation countersigns the plan the same day."""
+    case = through_approval(town)
     town.complete("dpf", "countersign_plan", COUNTERSIGN)
     return case
 

@@ -14,8 +14,7 @@ from ledger.document_models import DocumentVersion
 from ledger.models import AccessLog, Child
 from tests.web.conftest import sign_in
 
-from .test_home_teaching import (AGREED, APPROVE, COUNTERSIGN, FEDERATION, PLAN, REGISTRY, through_assessment,
-                                 through_plan, visit)
+from .test_home_teaching import COUNTERSIGN, FEDERATION, through_approval, through_assessment, through_plan, visit
 from .test_home_teaching_photos import picture, send
 
 FULL_ID = "44010120160501001X"
@@ -67,16 +66,9 @@ def test_the_countersigned_plan_is_kept_with_its_hash_and_printed_masked(scenari
     assert row.username == "pzx" and json.loads(row.detail)["version"] == 1
 
 
-def test_a_plan_not_yet_countersigned_is_a_draft_and_none_drawn_is_a_409(scenario):
+def test_a_plan_not_yet_countersigned_is_a_draft(scenario):
     town = scenario
-    case = through_assessment(town)
-    html(town, "pzx", f"/instances/{case.id}/home-teaching/plan", status=409)
-    town.at("2025-10-17", 10)
-    town.complete("regzx", "registry_archive", REGISTRY)
-    town.at("2025-10-20", 9)
-    town.complete("ht31", "draw_plan", PLAN)
-    town.complete("ht31", "guardian_agreement", AGREED)
-    town.complete("pzx", "approve_plan", APPROVE)
+    case = through_approval(town)
     text = html(town, "ht31", f"/instances/{case.id}/home-teaching/plan")
     assert "草稿：本计划尚待" in text and "校长审批" in text and "镇残联会签" not in text.split("四、意见与审批")[1]
     assert _versions(town, case.id) == []
@@ -141,13 +133,14 @@ def _versions(town, instance_id):
         return rows
 
 
-def test_a_recorded_certificate_number_is_masked_on_the_case_and_task_pages(scenario):
+def test_no_plan_is_a_409_and_the_certificate_number_is_masked_on_case_and_task_pages(scenario):
     """The disability certificate number holds the child's ID number (form keyword
     ``"x-mask": "id"``): once recorded, the case history and the REST task detail show it
     as the ID is shown, never in full (fresh-user review H3). (The REST task detail's raw
 ``data`` still carries it for the task's candidates: see the session note.)"""
     town = scenario
     case = through_assessment(town)
+    html(town, "pzx", f"/instances/{case.id}/home-teaching/plan", status=409)     # no plan drawn yet
     full = FEDERATION["certificate_no"]
     text = html(town, "inspector", f"/instances/{case.id}")
     assert "440101" + "*" * (len(full) - 6) in text and full not in text
