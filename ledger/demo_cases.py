@@ -6,22 +6,26 @@ directly), so inboxes, audit trails and due dates are real. Deterministic:
 * dropout-risk checks (``dropout_risk_check``): the first pupil of each class; some are
   advanced to the village and the principal; two returned pupils wait for their registry
   to be restored (``registry_restoration`` started by hand);
-* three-tier persuasion (``persuasion``, issues 4 and 10): four weeks of attendance replayed
+* three-tier persuasion (``persuasion``, issues 4 and 10): twelve weeks of attendance replayed
   through ``ledger.attendance.record_day`` (``ledger.demo_attendance``), each scripted
   task completed by a holder of its lane's role in its org unit (``ledger.directory.holders``)
-  with answers valid for its form (``forms/*.schema.json``) and dated on the replayed day;
-  one case closes as 劝返成功（未辍学） (back before the report, watched two weeks), seven take a
-  lawful exit (issue 10 §2: home teaching placed, suspended, transferred, moved away, abroad,
-  deceased, and one paused on a medical leave; another disabled child waits at the principal's
-  placement task), and the
-  reported children's pages show their 就学状态 history (疑似辍学, 辍学, back to 在校);
-* support measures (``support_measures``, issue 10 §5): the principal acknowledges each
-  village plan the day it is made (``FOLLOW_UPS``); student aid, civil aid, counselling, a
-  child-labour referral and a mandatory report stay open in their offices' inboxes.
+  with answers valid for its form (``forms/*.schema.json``) and dated on the replayed day.
+  A case is closed with each outcome of ``ledger.case_outcomes.OUTCOMES`` but
+  ``referred_to_county`` (the diagram's county referral loops back to the leader: a later
+  slice; one case waits at it): back before the report (watched two weeks), after the report
+  and after the notice's deadline (registry restored, struck off, four weekly checks), a
+  tendency cleared by two quiet weeks, back from a medical leave, the lawful exits (issue 10
+  §2: a placement by the principal or the county committee in the home-teaching case,
+  suspended, transferred, moved away, abroad, deceased); one case is paused on a medical
+  leave, another disabled child waits at the principal's placement task; the children's
+  pages show their 就学状态 history (疑似辍学, 辍学, back to 在校, 长期病假 ...);
+* support measures (``support_measures``, the case's own file, issue 10 §5): the principal
+  acknowledges each village plan the day it is made (``FOLLOW_UPS``); student aid, civil aid,
+  counselling, a child-labour referral and a mandatory report stay open in their offices' inboxes.
 
-``seed_cases(engine)`` returns ``DemoCases``; ``persuasion`` maps each open persuasion task
-element id to how many cases wait on it, ``followup`` counts cases struck off and in
-their follow-up weeks; ``lines()`` gives the Chinese summary lines for the CLI.
+``seed_cases(engine)`` returns ``DemoCases``; ``persuasion`` maps each open task element id
+of the cases and their files to how many cases wait on it, ``followup`` counts cases struck
+off and in their follow-up weeks; ``lines()`` gives the Chinese summary lines for the CLI.
 """
 from __future__ import annotations
 
@@ -31,9 +35,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from engine.persistence.models import HumanTask, TimerJob
+from engine.persistence.models import HumanTask, ProcessInstance, TimerJob
 
 from .attendance_cases import EngineCaseSink
+from .case_handoff import CASE_FILES, PROCESS_KEY, business_key, case_file_key, open_case
 from .case_outcomes import outcome_label
 from .child_status import outcomes
 from .status_models import CaseEventRecord
@@ -51,16 +56,29 @@ CAUSE_DETAIL = {"weariness": "厌学，沉迷手机游戏，作息颠倒", "pove
                 "studying_elsewhere": "随父母到外省务工地就读（演示数据）", "moved_away": "随父母户口迁往外县（演示数据）",
                 "abroad": "随父母出国定居（演示数据）", "deceased": "因病去世（演示数据）",
                 "child_labour": "在县城一家餐馆打工，老板招用（演示数据）",
-                "early_marriage": "被家人安排订婚，辍学在家（演示数据）"}
+                "early_marriage": "被家人安排订婚，辍学在家（演示数据）",
+                "family": "父母离异，祖母年迈无力管教，孩子在家帮忙（演示数据）"}
 MEASURES = {"weariness": ["counselling", "buddy_teacher"],
             "poverty": ["two_exempt_one_subsidy", "nutrition_meal", "dibao", "tutoring"],
-            "disability": ["home_teaching"], "child_labour": ["buddy_teacher"], "early_marriage": ["other"]}
+            "disability": ["home_teaching"], "child_labour": ["buddy_teacher"], "early_marriage": ["other"],
+            "family": ["buddy_teacher", "tutoring"]}
 # Completed right after a scripted step, by the holder of its own lane: the school acknowledges
 # the village's plan the day it is made (processes/support_measures.bpmn).
 FOLLOW_UPS = {"village_check": ("plan_ack",)}
 # What the guardian says on the phone and at the visit; the village check finds the cause
 # (a lawful one said earlier would leave persuasion there, issue 10 §2).
-REASONS = {"weariness": "weariness", "poverty": "family", "disability": "other"}
+REASONS = {"weariness": "weariness", "poverty": "family", "disability": "other", "family": "family"}
+TENDENCY = "上课注意力不集中，多次提出不想读书，家长反映在家沉迷手机（演示数据）"
+# The county expert committee's placement (processes/home_teaching.bpmn): the federation's
+# disability type and grade, the registry's action, the institution, the committee's note.
+COMMITTEE = {"special_school": ("intellectual", "2", "transferred", "县特殊教育学校（演示）", "中度智力残疾，适宜特教学校就读"),
+             "rehabilitation": ("multiple", "1", "kept", "县残疾儿童康复中心（演示）", "多重残疾，先康复训练，康教结合"),
+             "exempt_health": ("mental", "1", "marked_exempt", None, "病情严重，经专家委员会认定暂不具备学习条件，每年复核")}
+DISABILITY_DIGITS = {"visual": 1, "hearing": 2, "speech": 3, "physical": 4, "intellectual": 5, "mental": 6,
+                     "multiple": 7}
+# The principal's placement record (lawful_exit.bpmn, home_teaching_placement).
+PLANS = {"home_teaching": "每周送教两次，每次两课时，会同镇残联一人一策（演示数据）",
+         "inclusive_class": "随班就读，班主任制定个别化教育计划，资源教师每周辅导（演示数据）"}
 PROOF = {"moved_away": ("household_transfer", "某县公安局户口迁移证明（演示）", "某省某县"),
          "abroad": ("exit_record", "出入境记录（演示）", "某国"),
          "deceased": ("death_certificate", "死亡医学证明（演示）", "")}
@@ -116,7 +134,7 @@ def seed_cases(engine) -> DemoCases:
     for child in pupils[-2:]:
         engine.runtime.start("registry_restoration", {"child_id": child.id}, actor=f"registrar-{child.school_code}")
     reserved = {c.id for c in first_per_class.values()} | {c.id for c in pupils[-2:]}
-    played = replay(engine, lambda step: advance(engine, step), reserved=reserved)
+    played = replay(engine, advance, reserved=reserved)
     cases.attendance_days, cases.attendance_records = len(played.days), played.records
     cases.excused = len(played.excused)
     _count_persuasion(engine, cases)
@@ -124,27 +142,41 @@ def seed_cases(engine) -> DemoCases:
 
 
 def advance(engine, step: Step) -> None:
-    """Complete ``step.element_id`` of the child's open persuasion case as a holder of the
-    task's role in its org unit (the person whose inbox shows it). The town signs for the
-    report (``receive_report``, in parallel) the day it serves the notice."""
+    """Complete ``step.element_id`` in the child's open case files (the persuasion case, its
+    support measures, the child's home-teaching case) as a holder of the task's role in its
+    org unit (the person whose inbox shows it). The town signs for the report
+    (``receive_report``, in parallel) the day it serves the notice. ``flag_tendency``: the
+    head teacher flags a dropout tendency (as on the child page). An ``optional`` step is
+    done only if its task is open."""
+    if step.element_id == "flag_tendency":
+        with engine.db.read() as session:
+            teacher = holders(session, "head_teacher", step.child.class_code)[0].username
+        EngineCaseSink(engine, actor=teacher).tendency(step.child.id, reason=TENDENCY)
+        return
     if step.element_id == "issue_notice":
         advance(engine, replace(step, element_id="receive_report"))
-    instance_id = EngineCaseSink(engine).open_case(step.child.id)
     for element_id in (step.element_id, *FOLLOW_UPS.get(step.element_id, ())):
-        # A follow-up may sit in a file the case opened (its support measures).
-        files = [instance_id, *engine.messages.linked(instance_id)["started"]] if instance_id else []
         with engine.db.read() as session:
-            task = session.scalars(select(HumanTask).where(
-                HumanTask.instance_id.in_(files), HumanTask.status == "open",
-                HumanTask.element_id == element_id).order_by(HumanTask.id)).first() if files else None
+            task = _open_task(session, step.child.id, element_id)
             people = holders(session, task.candidate_role, task.org_unit) if task and not task.unroutable else []
-        if not people and element_id != step.element_id:
+        if not people and (element_id != step.element_id or step.optional):
             continue        # no such follow-up on this case (a lawful cause left before the plan)
         if not people:
             raise RuntimeError(f"demo script {step.script.name}: child {step.child.id} has no open "
                                f"{element_id} task with a holder on {step.day}")
         actor = people[0]
         engine.runtime.complete_task(task.id, answers(step, actor.display_name, element_id), actor=actor.username)
+
+
+def _open_task(session, child_id: int, element_id: str) -> HumanTask | None:
+    """The child's oldest open ``element_id`` task in an open case file: the child's own
+    (``child:<id>``: persuasion, home teaching) and the open persuasion case's (``case:<id>``)."""
+    case = open_case(session, child_id)
+    keys = [business_key(child_id)] + ([case_file_key(case)] if case else [])
+    return session.scalars(select(HumanTask).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                           .where(ProcessInstance.business_key.in_(keys), HumanTask.status == "open",
+                                  HumanTask.element_id == element_id)
+                           .order_by(HumanTask.id)).first()
 
 
 def answers(step: Step, actor_name: str, element_id: str | None = None) -> dict:
@@ -170,8 +202,8 @@ def answers(step: Step, actor_name: str, element_id: str | None = None) -> dict:
                           "village_next_step": "每周上门一次",
                           "cause": cause, "cause_detail": CAUSE_DETAIL[cause], "plan_measures": MEASURES.get(cause, ["other"]),
                           "plan_responsible": "村书记、班主任",
-                          # Not before the day the form is sent (x-notBeforeToday): the replay
-                          # reaches back four weeks, so six weeks on is still ahead.
+                          # Not before the day the form is sent (x-notBeforeToday): a recent
+                          # day is at most four weeks back (an older one is played on its day).
                           "plan_next_check_on": (step.day + timedelta(days=42)).isoformat(),
                           "family_dibao": cause == "poverty"},
         "dropout_report": {"report_whereabouts": "at_home", "report_reason": CAUSE_DETAIL[cause],
@@ -191,7 +223,11 @@ def answers(step: Step, actor_name: str, element_id: str | None = None) -> dict:
                      "ack_school_measures": "结对帮扶、每周学业辅导（演示数据）"},
         "restore_registry": {"registry_action": "restore", "done_on": day, "confirmed_in_system": True},
         "strike_off": {"strike_confirmed": True, "struck_off_on": day, "strike_reviewer": actor_name},
+        "weekly_check": {"week_checked_on": day, "week_attending": True, "week_notes": "按时到校，作业完成（演示数据）"},
+        "leader_decision": {"decision": "refer_county", "decision_measures": "法治教育后监护人仍拒不送子女返校，"
+                            "按县规定程序移交县教育局（演示数据）"},
         **exit_answers(step, actor_name),
+        **placement_answers(step, actor_name),
     }
     return forms[element_id or step.element_id]
 
@@ -199,13 +235,16 @@ def answers(step: Step, actor_name: str, element_id: str | None = None) -> dict:
 def exit_answers(step: Step, actor_name: str) -> dict:
     """Valid submissions of the lawful-exit forms (processes/lawful_exit.bpmn), dated on ``step.day``."""
     day, cause = step.day.isoformat(), step.script.cause
-    ahead = (step.day + timedelta(days=42)).isoformat()      # x-notBeforeToday: the replay reaches back 4 weeks
+    # x-notBeforeToday: six weeks on is ahead (see village_check's plan_next_check_on).
+    ahead = (step.day + timedelta(days=42)).isoformat()
     kind, ref, place = PROOF.get(cause, ("other", "证明（演示）", ""))
-    illness = ({"illness_path": "leave", "leave_from": day, "leave_until": ahead}
-               if step.script.name == "medical_leave" else {"illness_path": "suspension"})
+    until = step.until.isoformat() if step.until else ahead
+    illness = ({"illness_path": "leave", "leave_from": day, "leave_until": until}
+               if step.until or step.script.name == "medical_leave" else {"illness_path": "suspension"})
+    plan = PLANS.get(step.script.placement, PLANS["home_teaching"])
     return {
-        "home_teaching_placement": {"placement_status": "placed", "placement": "home_teaching", "placement_on": day,
-                                    "placement_plan": "每周送教两次，每次两课时，会同镇残联一人一策（演示数据）"},
+        "home_teaching_placement": {"placement_status": "placed", "placement": step.script.placement,
+                                    "placement_on": day, "placement_plan": plan},
         "illness_plan": {**illness, "illness_proof": "县人民医院诊断证明（演示）"},
         "suspension_application": {"suspension_from": day, "suspension_until": ahead, "suspension_hospital": "县人民医院",
                                    "suspension_proof": "诊断证明（演示）", "suspension_guardian_applied": True,
@@ -220,21 +259,45 @@ def exit_answers(step: Step, actor_name: str) -> dict:
         "record_exit_proof": {"proof_confirmed": True, "proof_kind": kind, "proof_ref": ref, "proof_on": day,
                               **({"new_place": place} if place else {}), "proof_note": CAUSE_DETAIL[cause]},
         "confirm_exit": {"exit_decision": "confirm", "exit_decision_note": "证明齐全，同意结案"},
+        "leave_check": {"leave_result": "returned", "leave_checked_on": day, "leave_check_note": "病愈，今日已到校（演示数据）"},
+    }
+
+
+def placement_answers(step: Step, actor_name: str) -> dict:
+    """Valid submissions of the home-teaching case's assessments and the county committee's
+    placement (processes/home_teaching.bpmn), for the script's placement, dated on ``step.day``."""
+    day, child, placement = step.day.isoformat(), step.child, step.script.placement
+    kind, grade, registry, institution, note = COMMITTEE.get(placement, COMMITTEE["special_school"])
+    return {
+        "assess_school": {"assessed_on": day, "assessed_by": f"{actor_name}（班主任）、镇残联干事",
+                          "ability_self_care": "with_help", "ability_communication": "with_help",
+                          "ability_mobility": "with_help", "ability_learning": "minimal",
+                          "guardian_wish": placement if placement != "exempt_health" else "undecided",
+                          "guardian_wish_note": "希望孩子得到合适的教育和康复（演示数据）"},
+        "assess_federation": {"disability_type": kind, "disability_grade": grade, "federation_checked_on": day,
+                              # 残疾人证号: the ID number, then the type and grade digits.
+                              "certificate_no": f"{child.id_number}{DISABILITY_DIGITS[kind]}{grade}",
+                              "certificate_on": (step.day - timedelta(days=3 * 365)).isoformat()},
+        "placement": {"placement": placement, "committee_ref": f"县残教委〔{step.day.year}〕{step.number}号",
+                      "committee_on": day, "placement_note": note,
+                      **({"placement_institution": institution} if institution else {})},
+        "registry_archive": {"registry_action": registry, "registry_on": day,
+                             "registry_archive_no": f"{child.school_code.upper()}-{step.day.year}-{child.id:03d}"},
     }
 
 
 TIER_ORDER = ("phone_call", "home_visit", "visit_cosign", "village_check", "plan_ack", "student_aid", "civil_aid",
               "counselling", "labour_referral", "mandatory_report", "home_teaching_placement", "dropout_report",
               "confirm_report", "receive_report", "issue_notice", "legal_education", "leader_decision",
-              "restore_registry", "strike_off")
+              "county_referral", "restore_registry", "strike_off")
 
 
-PERSUASION_FILES = ("persuasion", "support_measures")
+PERSUASION_FILES = (PROCESS_KEY, *CASE_FILES)      # a persuasion case and its support file
 
 
 def _count_persuasion(engine, cases: DemoCases) -> None:
-    """Count open persuasion tasks by element, the support measures' included (their own file
-    per case, processes/support_measures.bpmn); ``examples``: one holder per tier, in order."""
+    """Count the open tasks of the persuasion cases and their files by element; ``examples``:
+    one holder per tier, in order."""
     with engine.db.read() as session:
         rows = session.execute(select(HumanTask.element_id, HumanTask.candidate_role, HumanTask.org_unit)
                                .where(HumanTask.process_key.in_(PERSUASION_FILES), HumanTask.status == "open")

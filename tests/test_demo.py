@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -147,26 +148,36 @@ def seeded(engine):
     return seed_cases(engine)
 
 
-# Open persuasion tasks the demo leaves, per element (ledger.demo_attendance.SCRIPTS).
-# After the village check the school acknowledges the plan the same day (ledger.demo_cases.FOLLOW_UPS);
-# the poverty case's aid and the weariness cases' counselling stay open (processes/support_measures.bpmn).
-# Counselling: 4 cases still in persuasion and the 3 back at school after the report, whose
-# support measures outlive the return (processes/support_measures.bpmn).
+# Open tasks of the persuasion cases and their files the demo leaves, per element
+# (ledger.demo_attendance.SCRIPTS). After the village check the school acknowledges the plan the
+# same day (ledger.demo_cases.FOLLOW_UPS); the poverty case's aid and the weariness cases'
+# counselling stay open in the case's own file (processes/support_measures.bpmn; a return
+# does not cancel them).
 PERSUASION_TIERS = {"phone_call": 3, "home_visit": 2, "visit_cosign": 1, "village_check": 2, "student_aid": 1,
-                    "civil_aid": 1, "counselling": 7, "labour_referral": 1, "mandatory_report": 1, "dropout_report": 1,
+                    "civil_aid": 1, "counselling": 8, "labour_referral": 1, "mandatory_report": 1, "dropout_report": 1,
                     "confirm_report": 1, "receive_report": 1, "issue_notice": 1, "legal_education": 1,
-                    "leader_decision": 1, "restore_registry": 1, "strike_off": 1, "home_teaching_placement": 1}
-# The cases a lawful reason closed (issue 10 §2), besides the one back before the report.
-EXIT_OUTCOMES = {"home_teaching", "suspended", "transferred", "moved_away", "emigrated", "deceased"}
+                    "leader_decision": 1, "county_referral": 1, "restore_registry": 1, "strike_off": 1,
+                    "home_teaching_placement": 1}
+# A closed case for every outcome but referred_to_county (the diagram's county referral loops
+# back to the leader's decision: a later slice; the demo has one case waiting at it). The
+# child's status history per outcome (issue 10 §8); any other outcome: one change, to its status.
+UNREACHED = {"referred_to_county"}
+HISTORIES = {"returned_before_report": [], "tendency_cleared": [],
+             "returned_after_report": [("enrolled", "suspected_dropout"), ("suspected_dropout", "enrolled")],
+             "returned_after_notice": [("enrolled", "suspected_dropout"), ("suspected_dropout", "dropped_out"),
+                                       ("dropped_out", "enrolled")],
+             "returned_after_leave": [("enrolled", "sick_leave"), ("sick_leave", "enrolled")]}
 
 
-def test_demo_cases_put_work_in_every_tier(engine):
+def test_demo_cases_put_work_in_every_tier(engine, tmp_path):
     """The demo's cases come from the real engine: inboxes of head teachers, villages and
     principals hold tasks, each with a due date and an audit trail that verifies; the
-    persuasion cases come from four weeks of attendance replayed through record_day."""
+    persuasion cases come from twelve weeks of attendance replayed through record_day, a
+    closed case for each outcome among them."""
     from engine.persistence.models import AuditEvent, HumanTask, Message, ProcessInstance, TimerJob
     from engine.tasks import TaskQuery
     from ledger.attendance_models import AttendanceRecord
+    from ledger.case_outcomes import NOT_EXPECTED_AT_SCHOOL
     from ledger.demo_attendance import DAYS
     from ledger.models import AccessLog
     cases = seeded(engine)
@@ -179,71 +190,89 @@ def test_demo_cases_put_work_in_every_tier(engine):
     assert sum(row.process_key == "registry_restoration" for row in rows) == 2
     assert all(row.due_at is not None and not row.unroutable for row in rows)
 
-    persuasion = [row for row in rows if row.process_key in PERSUASION_FILES]   # support measures included
-    tiers = Counter(row.element_id for row in persuasion)
+    tiers = Counter(row.element_id for row in rows if row.process_key in PERSUASION_FILES)
     assert tiers == PERSUASION_TIERS == cases.persuasion
-    roles = {row.element_id: row.candidate_role for row in persuasion}
+    # Nothing the demo left open is overdue: the older weeks' cases are closed (ledger.demo_past).
+    assert all(row.due_at > engine.clock() for row in rows if row.process_key in PERSUASION_FILES)
+    roles = {row.element_id: row.candidate_role for row in rows if row.process_key in PERSUASION_FILES}
     assert roles["civil_aid"] == "civil_affairs" and roles["legal_education"] == "judicial_office"
     assert roles["student_aid"] == "student_aid_officer" and roles["counselling"] == "counsellor"
     assert roles["labour_referral"] == "labour_inspectorate" and roles["mandatory_report"] == "police_liaison"
     assert roles["confirm_report"] == "principal" and roles["issue_notice"] == "town_government"
     assert roles["leader_decision"] == "task_force_leader" and roles["restore_registry"] == "registrar"
+    assert roles["county_referral"] == "livelihood_office"
     assert cases.examples[0].startswith("head_teacher-") and {"judicial", "leader", "town"} <= set(cases.examples)
 
     today = engine.clock().astimezone(engine.zone).date()
     with engine.db.read() as session:
         instances = session.scalars(select(ProcessInstance).where(ProcessInstance.process_key == "persuasion")).all()
         keys = Counter(i.business_key for i in instances)
-        assert len(instances) == 27 and set(keys.values()) == {1}          # one case per child
-        assert Counter(i.status for i in instances) == {"active": 20, "completed": 7}
+        assert len(instances) == 36 and set(keys.values()) == {1}          # one case per child
+        assert Counter(i.status for i in instances) == {"active": 21, "completed": 15}
         by_id = {i.id: i for i in instances}
-        # Attendance went through record_day: every pupil every replayed day, each school's
+        # Attendance went through record_day: every pupil every replayed day (a child placed in a
+        # special school or not able to learn is off the roll from then on), each school's
         # principal the reporter, one access-log row per school and day.
         records = session.scalars(select(AttendanceRecord)).all()
         pupils = session.scalar(select(func.count()).select_from(Child).where(Child.school_code.is_not(None)))
         days = {r.date for r in records}
         assert len(days) == DAYS == cases.attendance_days and max(days) <= today
-        assert len(records) == DAYS * pupils == cases.attendance_records
+        per_child = Counter(r.child_id for r in records)
+        off_roll = set(session.scalars(select(Child.id).where(Child.enrolment_status.in_(NOT_EXPECTED_AT_SCHOOL))))
+        assert len(per_child) == pupils and len(records) == cases.attendance_records
+        assert all(n == DAYS for c, n in per_child.items() if c not in off_roll)
+        assert sum(n < DAYS for n in per_child.values()) == 2               # special school, not able to learn
         assert all(r.reported_by == f"principal-{r.school_code}" for r in records)
         logs = session.scalars(select(AccessLog).where(AccessLog.subject.like("attendance:%"))).all()
         assert len(logs) == 3 * DAYS and all(log.username == "principal-" + log.subject.split(":")[1] for log in logs)
-        # Every child with an unexcused day has its case, started by the reporting principal.
-        unexcused = {r.child_id for r in records if r.status == "absent_unexcused"}
-        assert {f"child:{c}" for c in unexcused} == set(keys)
-        starters = session.execute(select(AuditEvent.instance_id, AuditEvent.actor).where(
-            AuditEvent.instance_id.in_(by_id), AuditEvent.kind == "instance_started")).all()
-        children = {c.id: c for c in session.scalars(select(Child))}
-        assert len(starters) == 27 and all(
-            actor == f"principal-{children[int(by_id[i].business_key[6:])].school_code}" for i, actor in starters)
+        # Every child with an unexcused day has its case, started by the reporting principal;
+        # the one case a head teacher started flags a dropout tendency.
+        from ledger.case_outcomes import OUTCOMES, outcome_label
         from ledger.child_status import history, outcomes
-        # Excused absences start nothing.
-        excused = {r.child_id for r in records if r.status == "absent_excused"}
+        closures = {r.outcome: r for r in outcomes(session)}
+        unexcused = {r.child_id for r in records if r.status == "absent_unexcused"}
+        tendency = closures["tendency_cleared"].child_id
+        assert {f"child:{c}" for c in unexcused | {tendency}} == set(keys) and tendency not in unexcused
+        starters = dict(session.execute(select(AuditEvent.instance_id, AuditEvent.actor).where(
+            AuditEvent.instance_id.in_(by_id), AuditEvent.kind == "instance_started")).all())
+        children = {c.id: c for c in session.scalars(select(Child))}
+        school = {i: children[int(by_id[i].business_key[6:])] for i in starters}
+        assert len(starters) == 36 and all(actor == (f"head_teacher-{school[i].class_code}" if school[i].id == tendency
+                                                     else f"principal-{school[i].school_code}")
+                                           for i, actor in starters.items())
+        # Excused absences start nothing (the medical leave's days are its case's).
+        excused = {r.child_id for r in records if r.status == "absent_excused"} - {
+            closures["returned_after_leave"].child_id}
         assert len(excused) == cases.excused > 0 and not excused & unexcused
         assert not {f"child:{c}" for c in excused} & set(keys)
         # The disability cases threw the home-teaching referral; the returned ones got `returned`.
         referral = session.scalars(select(Message).where(Message.name == "home_teaching_referral")).all()
-        assert len(referral) == 2
+        assert len(referral) == 6
         assert all("disability" in children[json.loads(r.payload)["child_id"]].special_groups for r in referral)
         assert session.scalar(select(func.count()).select_from(Message).where(
-            Message.name == "returned", Message.status == "delivered")) == 5
-        # Back before the report: closed as 劝返成功（未辍学）, the child 在校 throughout (issue 10 §1);
-        # the reported ones have a status history (疑似辍学, 辍学, back to 在校: issue 10 §8).
-        from ledger.case_outcomes import OUTCOMES, outcome_label
-        from ledger.child_status import history, outcomes
-        closures = {r.outcome: r for r in outcomes(session)}
-        assert set(closures) == {"returned_before_report"} | EXIT_OUTCOMES
-        closed = closures.pop("returned_before_report")
-        assert by_id[closed.instance_id].status == "completed"
-        assert history(session, closed.child_id) == []
-        assert cases.closed == {outcome_label(code): 1 for code in ["returned_before_report", *EXIT_OUTCOMES]}
-        assert cases.status_changes >= 14
-        # A lawful exit: the child's status is the outcome's, one change in its history.
+            Message.name == "returned", Message.status == "delivered")) == 7
+        # One closed case per outcome, each on its real path (issue 10 §1, §2, §8): back before the
+        # report (在校 throughout), after the report or the notice's deadline (疑似辍学, 辍学, back to
+        # 在校), from a medical leave (长期病假 and back), a tendency cleared (no change), the lawful
+        # exits (one change, to the outcome's status). The county referral is not built to close.
+        assert set(closures) == set(OUTCOMES) - UNREACHED and not any(OUTCOMES[c].branch_built for c in UNREACHED)
+        assert cases.closed == {outcome_label(code): 1 for code in closures}
         for code, row in closures.items():
-            assert children[row.child_id].enrolment_status == OUTCOMES[code].status
-            assert [(h.status_before, h.status_after) for h in history(session, row.child_id)] == [
-                ("enrolled", OUTCOMES[code].status)]
+            assert row.instance_id in by_id and by_id[row.instance_id].status == "completed", code
+            steps = HISTORIES.get(code, [("enrolled", OUTCOMES[code].status)])
+            assert [(h.status_before, h.status_after) for h in history(session, row.child_id)] == steps, code
+            assert children[row.child_id].enrolment_status == (steps[-1][1] if steps else "enrolled"), code
+        assert cases.status_changes == sum(len(history(session, c)) for c in children) >= 30
         changed = {r.status_after for c in children for r in history(session, c)}
-        assert {"suspected_dropout", "dropped_out", "enrolled"} <= changed
+        assert {"suspected_dropout", "dropped_out", "enrolled", "sick_leave"} <= changed
+        # The weekly checks after the strike-off came a week apart, each done by the head teacher.
+        weekly = session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == closures["returned_after_notice"].instance_id,
+            HumanTask.element_id == "weekly_check").order_by(HumanTask.created_at)).all()
+        assert len(weekly) == 4 and all(t.status == "completed" for t in weekly)
+        notice_child = children[closures["returned_after_notice"].child_id]
+        assert {t.completed_by for t in weekly} == {f"head_teacher-{notice_child.class_code}"}
+        assert all(b.created_at - a.created_at >= timedelta(days=7) for a, b in zip(weekly, weekly[1:]))
         # One case struck off and in its follow-up weeks: a weekly timer, no open task.
         followup = session.scalars(select(TimerJob).where(TimerJob.element_id == "week_passes",
                                                           TimerJob.status == "waiting")).all()
@@ -253,8 +282,8 @@ def test_demo_cases_put_work_in_every_tier(engine):
     assert engine.runtime.variables(followup[0].instance_id)["case_status"] == "struck_off"
     judicial = next(row for row in rows if row.element_id == "legal_education")
     assert date.fromisoformat(engine.runtime.variables(judicial.instance_id)["return_deadline"]) < today
-    poverty = next(row for row in rows if row.element_id == "civil_aid")      # in the case's support file
-    assert engine.runtime.variables(poverty.instance_id)["cause"] == "poverty"
+    poverty = next(row for row in rows if row.element_id == "civil_aid")
+    assert engine.runtime.variables(poverty.instance_id)["cause"] == "poverty"      # the case's support file
     assert engine.messages.linked(poverty.instance_id)["started_by"][0] in by_id
     assert all(engine.history.verify_chain(i).ok for i in by_id)
     # Every writer of the record went through the keyed chains: all of it verifies, the
@@ -263,6 +292,31 @@ def test_demo_cases_put_work_in_every_tier(engine):
     record = verify_record(engine, None)
     assert record.ok, [r.problems[:2] for r in record.bad]
     assert record.chain("access").count > 0 and record.tasks_checked > 0
+    # The child page of the child back after the report (README walk step 6): the closed case
+    # with its outcome, and the status history (newest first), 疑似辍学 then back to 在校 weeks
+    # ago, each change naming the case.
+    back = closures["returned_after_report"]
+    html = child_page(engine, tmp_path, f"principal-{children[back.child_id].school_code}", back.child_id)
+    closed_cases, changes = (html.split(f'id="{section}"')[1].split("</section>")[0]
+                             for section in ("closed-cases", "status-history"))
+    assert f'<a href="/instances/{back.instance_id}">' in closed_cases and "劝返复学（报告单报送后）" in closed_cases
+    rows_ = re.findall(r'data-label="时间">([^<]+)</td><td data-label="变更">([^<]+)</td>.*?data-label="案件">(\d+)</td>',
+                       changes, re.S)
+    assert [(change.replace(" ", ""), int(case)) for _, change, case in rows_] == [
+        ("疑似辍学→在校", back.instance_id), ("在校→疑似辍学", back.instance_id)]
+    assert all(at[:10] < (today - timedelta(days=28)).isoformat() for at, _, _ in rows_)
+
+
+def child_page(engine, tmp_path, username: str, child_id: int) -> str:
+    """/children/<id> as ``username`` (the demo password), through the app on ``engine``."""
+    from api.app import create_app
+    from .web.conftest import sign_in
+    settings = Settings.from_env(database_url=engine.config.database_url, var_dir=tmp_path, secret_key="test")
+    browser = create_app(settings, engine=engine).test_client()
+    assert sign_in(browser, username, DEMO_PASSWORD).status_code == 302
+    response = browser.get(f"/children/{child_id}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
 
 
 def test_demo_cases_are_the_same_every_time(sqlite_url, tmp_path):
