@@ -99,8 +99,8 @@ def test_village_plan_succeeds(scenario):
     back = town.report("2025-10-11", {1: P})
     assert back["messages_sent"][0]["message"] == "returned"
     assert town.names("ht31") == [] and town.names("regzx") == []
-    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "visit_cosign", "village_check",
-                                                          "plan_ack"]
+    assert [t[0] for t in town.tasks_in_order(case.id)] == ["phone_call", "home_visit", "visit_cosign", "village_check"]
+    # (the plan's acknowledgement is in the case's support file, which outlives the return)
 
 
 def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
@@ -128,7 +128,7 @@ def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
     order = [t[:2] for t in town.tasks_in_order(case.id)]
     assert order == [
         ("phone_call", "head_teacher"), ("home_visit", "head_teacher"), ("visit_cosign", "moral_education_office"),
-        ("village_check", "village_secretary"), ("plan_ack", "principal"),
+        ("village_check", "village_secretary"),
         ("dropout_report", "head_teacher"), ("confirm_report", "principal"), ("issue_notice", "town_government"),
         ("receive_report", "town_government"), ("legal_education", "judicial_office"), ("leader_decision", "task_force_leader"),
         ("joint_persuasion", "village_secretary"), ("leader_decision", "task_force_leader"),
@@ -146,7 +146,7 @@ def test_return_during_the_notice_period_cancels_the_deadline(scenario):
     assert town.names("regzx") == ["restore_registry"]
     assert town.pass_until("2025-10-30", 8) >= 0 and town.names("judicial") == []
     cancelled = [e.element_id for e in town.audit(case.id, "task_cancelled")]
-    assert cancelled == ["plan_ack"]                        # only the plan's acknowledgement was open; the timer just went
+    assert cancelled == []            # nothing was open in the case; the plan's acknowledgement lives on in its own file
     with town.engine.db.read() as session:
         from sqlalchemy import select
         from engine.persistence.models import TimerJob
@@ -363,8 +363,9 @@ def test_dates_that_cannot_be_true_are_refused_beside_the_field(scenario):
 
 def test_an_overdue_strike_off_escalates_to_the_task_force_deputy_once(scenario):
     town = scenario
-    case = through_notice(town)
+    case = through_notice(town, {**VILLAGE, "cause": "family", "plan_measures": ["tutoring"]})
     town.report("2025-10-13", {1: P})                         # back after the report: restoration and strike-off
+    town.complete("pzx", "plan_ack", ACK)                     # the school's own plan: its support file ends
     town.complete("regzx", "restore_registry", {**REGISTRY, "done_on": "2025-10-13"})   # due by the end of Wed 10-15
     assert town.pass_until("2025-10-15", 20) == 0
     assert town.pass_until("2025-10-16", 8) == 1 and town.names("deputy") == ["strike_off_oversee"]
