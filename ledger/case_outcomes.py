@@ -92,28 +92,29 @@ class Outcome:
     label: str                 # 中文
     status: str | None         # the child's status on closure; None = unchanged
     returned: bool             # counts as 劝返 (brought back) in the return rate
-    branch_built: bool         # the persuasion diagram has a path that ends so (others: later slices)
 
 
 OUTCOMES: dict[str, Outcome] = {o.code: o for o in (
-    Outcome("returned_before_report", "劝返成功（未辍学）", "enrolled", False, True),
-    Outcome("returned_after_report", "劝返复学（报告单报送后）", "enrolled", True, True),
-    Outcome("returned_after_notice", "劝返复学（返校期限届满后）", "enrolled", True, True),
-    Outcome("tendency_cleared", "辍学倾向解除", None, False, True),
+    Outcome("returned_before_report", "劝返成功（未辍学）", "enrolled", False),
+    Outcome("returned_after_report", "劝返复学（报告单报送后）", "enrolled", True),
+    Outcome("returned_after_notice", "劝返复学（返校期限届满后）", "enrolled", True),
+    Outcome("tendency_cleared", "辍学倾向解除", None, False),
     # Lawful exits (issue 10 §2, processes/lawful_exit.bpmn): the case leaves the legal path.
-    Outcome("home_teaching", "转送教上门", "home_teaching", False, True),
-    Outcome("inclusive_class", "残疾儿童随班就读", "inclusive_class", False, True),
-    Outcome("special_school", "转特教学校就读", "special_school", False, True),
-    Outcome("returned_after_leave", "病假期满返校", "enrolled", False, True),
-    Outcome("suspended", "休学", "suspended", False, True),
-    Outcome("transferred", "在外地就读（已核实转出）", "transferred", False, True),
-    Outcome("moved_away", "户籍迁出（已移交迁入地）", "moved_away", False, True),
-    Outcome("emigrated", "出国（境）", "emigrated", False, True),
-    Outcome("deceased", "死亡", "deceased", False, True),
-    Outcome("rehabilitation", "转康复机构（康教结合）", "rehabilitation", False, True),
-    Outcome("exempt_health", "经专家委员会认定不具备学习条件", "exempt_health", False, True),
-    Outcome("referred_to_county", "移交县级程序", None, False, False),
+    Outcome("home_teaching", "转送教上门", "home_teaching", False),
+    Outcome("inclusive_class", "残疾儿童随班就读", "inclusive_class", False),
+    Outcome("special_school", "转特教学校就读", "special_school", False),
+    Outcome("returned_after_leave", "病假期满返校", "enrolled", False),
+    Outcome("suspended", "休学", "suspended", False),
+    Outcome("transferred", "在外地就读（已核实转出）", "transferred", False),
+    Outcome("moved_away", "户籍迁出（已移交迁入地）", "moved_away", False),
+    Outcome("emigrated", "出国（境）", "emigrated", False),
+    Outcome("deceased", "死亡", "deceased", False),
+    Outcome("rehabilitation", "转康复机构（康教结合）", "rehabilitation", False),
+    Outcome("exempt_health", "经专家委员会认定不具备学习条件", "exempt_health", False),
 )}
+# 移交县级程序 (a referral to the county's order, penalty, lawsuit or enforcement) is a stage of
+# an open case, not an outcome: the town's duty ends only when the child is back or a lawful
+# cause holds (Compulsory Education Law art. 58; processes/persuasion.bpmn county_procedure).
 
 # Which statuses each event may move a child from: the case's own stages (A → C → A), never
 # over a status another procedure set (休学, 转出, 死亡 ...).

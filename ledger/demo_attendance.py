@@ -135,12 +135,12 @@ SCRIPTS = (
     # Last, so that the children picked for the scripts above stay the same.
     Script("labour_referral", (4, 1), tuple(zip((4, 2, 2, 1), _TO_VILLAGE)), cause="child_labour", older=True),
     Script("mandatory_report", (4, 1), tuple(zip((4, 2, 2, 1), _TO_VILLAGE)), cause="early_marriage", older=True),
-    # The principal records an inclusive class; the leader refers a case to the county (it stays
-    # open: the county's procedure is a later slice, README "Case outcomes").
+    # The principal records an inclusive class; the leader refers a case to the county, the
+    # office records the referral and the case waits, open, at the county bureau's record.
     Script("inclusive_class", (7, 1), tuple(zip((7, 5, 5, 4, 1), _TO_VILLAGE + ("home_teaching_placement",))),
            cause="disability", flag="disability", placement="inclusive_class"),
-    Script("county_referral", (13, 1), tuple(zip((13, 11, 11, 10, 9, 9, 9, 5, 3), _TO_VILLAGE + _TO_TOWN + (
-        "legal_education", "leader_decision"))), older=True),
+    Script("county_procedure", (13, 1), tuple(zip((13, 11, 11, 10, 9, 9, 9, 5, 3, 2), _TO_VILLAGE + _TO_TOWN + (
+        "legal_education", "leader_decision", "county_referral"))), older=True),
     # The older weeks (days from the first replayed one), each case to its end. Back after the
     # report (day 6) and after the notice's deadline (day 10: it passed with day 8, the judicial
     # office saw the family on day 9): registry restored, struck off, four weekly checks.

@@ -10,9 +10,9 @@ directly), so inboxes, audit trails and due dates are real. Deterministic:
   through ``ledger.attendance.record_day`` (``ledger.demo_attendance``), each scripted
   task completed by a holder of its lane's role in its org unit (``ledger.directory.holders``)
   with answers valid for its form (``forms/*.schema.json``) and dated on the replayed day.
-  A case is closed with each outcome of ``ledger.case_outcomes.OUTCOMES`` but
-  ``referred_to_county`` (the diagram's county referral loops back to the leader: a later
-  slice; one case waits at it): back before the report (watched two weeks), after the report
+  A case is closed with each outcome of ``ledger.case_outcomes.OUTCOMES``, and one referred
+  to the county waits, open, at the county bureau's record (a referral is a stage, not an
+  outcome): back before the report (watched two weeks), after the report
   and after the notice's deadline (registry restored, struck off, four weekly checks), a
   tendency cleared by two quiet weeks, back from a medical leave, the lawful exits (issue 10
   §2: a placement by the principal or the county committee in the home-teaching case,
@@ -226,6 +226,9 @@ def answers(step: Step, actor_name: str, element_id: str | None = None) -> dict:
         "weekly_check": {"week_checked_on": day, "week_attending": True, "week_notes": "按时到校，作业完成（演示数据）"},
         "leader_decision": {"decision": "refer_county", "decision_measures": "法治教育后监护人仍拒不送子女返校，"
                             "按县规定程序移交县教育局（演示数据）"},
+        "county_referral": {"referral_on": day, "referral_stage": "penalty",
+                            "referral_document_no": f"镇控辍〔{step.day.year}〕{step.number}号",
+                            "referral_notes": "移交县教育局依地方法规处理（演示数据）"},
         **exit_answers(step, actor_name),
         **placement_answers(step, actor_name),
     }
@@ -289,7 +292,7 @@ def placement_answers(step: Step, actor_name: str) -> dict:
 TIER_ORDER = ("phone_call", "home_visit", "visit_cosign", "village_check", "plan_ack", "student_aid", "civil_aid",
               "counselling", "labour_referral", "mandatory_report", "home_teaching_placement", "dropout_report",
               "confirm_report", "receive_report", "issue_notice", "legal_education", "leader_decision",
-              "county_referral", "restore_registry", "strike_off")
+              "county_referral", "county_procedure", "restore_registry", "strike_off")
 
 
 PERSUASION_FILES = (PROCESS_KEY, *CASE_FILES)      # a persuasion case and its support file

@@ -156,12 +156,11 @@ def seeded(engine):
 PERSUASION_TIERS = {"phone_call": 3, "home_visit": 2, "visit_cosign": 1, "village_check": 2, "student_aid": 1,
                     "civil_aid": 1, "counselling": 8, "labour_referral": 1, "mandatory_report": 1, "dropout_report": 1,
                     "confirm_report": 1, "receive_report": 1, "issue_notice": 1, "legal_education": 1,
-                    "leader_decision": 1, "county_referral": 1, "restore_registry": 1, "strike_off": 1,
+                    "leader_decision": 1, "county_procedure": 1, "restore_registry": 1, "strike_off": 1,
                     "home_teaching_placement": 1}
-# A closed case for every outcome but referred_to_county (the diagram's county referral loops
-# back to the leader's decision: a later slice; the demo has one case waiting at it). The
-# child's status history per outcome (issue 10 §8); any other outcome: one change, to its status.
-UNREACHED = {"referred_to_county"}
+# A closed case for every outcome (a referral to the county is a stage: the demo has a case
+# waiting at the county's record). The child's status history per outcome (issue 10 §8); any
+# other outcome: one change, to its status.
 HISTORIES = {"returned_before_report": [], "tendency_cleared": [],
              "returned_after_report": [("enrolled", "suspected_dropout"), ("suspected_dropout", "enrolled")],
              "returned_after_notice": [("enrolled", "suspected_dropout"), ("suspected_dropout", "dropped_out"),
@@ -200,7 +199,7 @@ def test_demo_cases_put_work_in_every_tier(engine, tmp_path):
     assert roles["labour_referral"] == "labour_inspectorate" and roles["mandatory_report"] == "police_liaison"
     assert roles["confirm_report"] == "principal" and roles["issue_notice"] == "town_government"
     assert roles["leader_decision"] == "task_force_leader" and roles["restore_registry"] == "registrar"
-    assert roles["county_referral"] == "livelihood_office"
+    assert roles["county_procedure"] == "county_bureau"
     assert cases.examples[0].startswith("head_teacher-") and {"judicial", "leader", "town"} <= set(cases.examples)
 
     today = engine.clock().astimezone(engine.zone).date()
@@ -255,7 +254,7 @@ def test_demo_cases_put_work_in_every_tier(engine, tmp_path):
         # report (在校 throughout), after the report or the notice's deadline (疑似辍学, 辍学, back to
         # 在校), from a medical leave (长期病假 and back), a tendency cleared (no change), the lawful
         # exits (one change, to the outcome's status). The county referral is not built to close.
-        assert set(closures) == set(OUTCOMES) - UNREACHED and not any(OUTCOMES[c].branch_built for c in UNREACHED)
+        assert set(closures) == set(OUTCOMES)
         assert cases.closed == {outcome_label(code): 1 for code in closures}
         for code, row in closures.items():
             assert row.instance_id in by_id and by_id[row.instance_id].status == "completed", code

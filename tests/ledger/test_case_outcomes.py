@@ -11,7 +11,7 @@ def test_the_case_moves_the_child_through_its_own_stages():
     assert next_status("suspected_dropout", "notice_expired") == "dropped_out"
     assert next_status("dropped_out", "returned") == "enrolled"
     assert next_status("enrolled", "closed", "returned_before_report") is None        # unchanged
-    assert next_status("dropped_out", "closed", "referred_to_county") is None
+    assert next_status("dropped_out", "closed", "tendency_cleared") is None
     assert next_status("suspected_dropout", "closed", "home_teaching") == "home_teaching"
 
 
@@ -26,6 +26,8 @@ def test_unknown_events_and_outcomes_are_refused():
         next_status("enrolled", "vanished")
     with pytest.raises(RuleError):
         next_status("enrolled", "closed", "nobody_knows")
+    with pytest.raises(RuleError):                        # a referral is a stage of an open case
+        next_status("dropped_out", "closed", "referred_to_county")
 
 
 def test_every_outcome_names_a_known_status_and_a_chinese_label():

@@ -33,6 +33,9 @@ JOINT = {"joint_on": "2025-10-16", "joint_time": "15:00", "joint_participants": 
          "joint_method": "joint", "joint_met": "父亲、母亲", "joint_attitude": "hesitant", "joint_result": "监护人同意考虑",
          "joint_next_step": "一周后再入户"}
 REFER = {"referral_on": "2025-10-16", "referral_stage": "penalty"}
+COUNTY = {"county_on": "2025-10-20", "county_stage": "order", "county_document_no": "县教责〔2025〕3号",
+          "county_served_on": "2025-10-20", "county_result": "return_ordered", "county_return_by": "2025-10-24",
+          "county_notes": "县教育局书面责令监护人限期送子女返校"}
 # processes/support_measures.bpmn
 ACK = {"ack_on": "2025-10-13", "ack_by": "陈校长", "ack_teacher": "李老师", "ack_school_measures": "结对帮扶、每周学业辅导"}
 STUDENT_AID = {"student_aid_items": ["two_exempt_one_subsidy", "nutrition_meal"], "student_aid_on": "2025-10-13",

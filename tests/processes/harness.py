@@ -20,7 +20,8 @@ ZONE = ZoneInfo("Asia/Shanghai")
 CALENDAR = BusinessCalendar(ZONE)
 EXTRA_USERS = {"civil": [("civil_affairs", "town")], "judicial": [("judicial_office", "town")],
                "livelihood": [("livelihood_office", "town")], "moral": [("moral_education_office", "zx")],
-               "dpf": [("disabled_persons_federation", "town")], "tzx": [("home_teacher", "zx")]}
+               "dpf": [("disabled_persons_federation", "town")], "tzx": [("home_teacher", "zx")],
+               "bureau": [("county_bureau", "town")]}
 U, E, P = "absent_unexcused", "absent_excused", "present"
 
 

@@ -122,9 +122,11 @@ def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
     town.complete("leader", "leader_decision", {**DECIDE, "decision": "refer_county"})
     assert town.names("livelihood") == ["county_referral"]
     town.complete("livelihood", "county_referral", REFER)
-    assert town.case(1).status == "active"                   # still out of school: the case loops, it never ends
+    assert town.names("bureau") == ["county_procedure"]      # the county's stage (test_county_referral)
+    assert town.case(1).status == "active"                   # still out of school: the case stays open
     town.report("2025-11-03", {1: P})
     assert town.names("regzx") == ["restore_registry"] and town.names("leader") == []
+    assert town.names("bureau") == []                        # the return withdrew the county's record
     order = [t[:2] for t in town.tasks_in_order(case.id)]
     assert order == [
         ("phone_call", "head_teacher"), ("home_visit", "head_teacher"), ("visit_cosign", "moral_education_office"),
@@ -132,7 +134,8 @@ def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
         ("dropout_report", "head_teacher"), ("confirm_report", "principal"), ("issue_notice", "town_government"),
         ("receive_report", "town_government"), ("legal_education", "judicial_office"), ("leader_decision", "task_force_leader"),
         ("joint_persuasion", "village_secretary"), ("leader_decision", "task_force_leader"),
-        ("county_referral", "livelihood_office"), ("restore_registry", "registrar")]
+        ("county_referral", "livelihood_office"), ("county_procedure", "county_bureau"),
+        ("restore_registry", "registrar")]
     assert [e.element_id for e in town.audit(case.id, "timer_fired")] == ["return_deadline_passed", "review_due"]
     variables = town.variables(case.id)
     assert variables["status"] == "active" and not variables["incidents"]
