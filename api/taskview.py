@@ -17,6 +17,7 @@ from engine.persistence.models import HumanTask
 from ledger import access
 from ledger.form_choices import display_names, named
 from ledger.inbox import CANDIDATE_FIELDS, describe_tasks, needed_fields
+from ledger.privacy import MASK_KEYWORD, MASKS
 
 from .casehistory import case_history, labelled_answers  # noqa: F401 - labelled_answers: part of this view's API
 
@@ -64,6 +65,7 @@ def task_detail(engine, row, principal) -> dict:
                                      people=lambda usernames: _display_names(engine, usernames))
     definition_id = engine.runtime.get(row.instance_id).definition_id
     forms = engine.repository.forms(definition_id)
+    data = masked_data(data, forms)
     history = case_history(engine, row.instance_id, definition_id=definition_id)
     view.update({
         "form": {"schema": forms.schema(row.form_key) if row.form_key else None,
@@ -77,6 +79,33 @@ def task_detail(engine, row, principal) -> dict:
         "documentation": getattr(task.task_spec, "documentation", None) if task is not None else None,
     })
     return view
+
+
+def masked_data(data, forms):
+    """``data`` (a dict, at any depth) with every value a form of this version marks ``x-mask`` shown masked
+    (``ledger.privacy.MASKS``: an ID-bearing certificate number, a phone), as the pages show
+    recorded values: the REST task detail never hands a candidate more than the page does."""
+    return _masked(data, _masks(forms))
+
+
+def _masked(value, masks: dict[str, str]):
+    if isinstance(value, dict):
+        return {name: MASKS[masks[name]](item) if name in masks and isinstance(item, str) else _masked(item, masks)
+                for name, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, masks) for item in value]
+    return value
+
+
+def _masks(forms) -> dict[str, str]:
+    found = {}
+    for name in forms.names():
+        schema = forms.schema(name)
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        for field, prop in (properties or {}).items() if isinstance(properties, dict) else ():
+            if isinstance(prop, dict) and prop.get(MASK_KEYWORD) in MASKS:
+                found[field] = prop[MASK_KEYWORD]
+    return found
 
 
 def _display_names(engine, usernames) -> dict[str, str]:

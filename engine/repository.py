@@ -60,6 +60,10 @@ class FormSource:
     def __init__(self, load_files: Callable[[], Mapping[str, bytes]]):
         self._load_files = load_files
 
+    def names(self) -> list[str]:
+        """The names of this version's JSON files (forms and their UI schemas), sorted."""
+        return sorted(name for name in self._load_files() if name.endswith(".json"))
+
     def schema(self, name: str) -> dict:
         files = self._load_files()
         if name not in files:

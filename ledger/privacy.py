@@ -61,3 +61,4 @@ def mask_phone(phone: str | None) -> str:
 # How a form field marked ``"x-mask": <kind>`` is shown once recorded (the case history, a
 # completed task): a disability certificate number holds the ID number, so it is "id".
 MASKS = {"id": mask_id, "phone": mask_phone, "registry": mask_registry_number}
+MASK_KEYWORD = "x-mask"     # the form keyword naming one of MASKS

@@ -37,9 +37,9 @@ from decimal import Decimal, InvalidOperation
 
 from engine.formschema import CHOICES_KEYWORD
 from ledger.task_photos import KEYWORD as PHOTOS
+from ledger.privacy import MASK_KEYWORD   # "id" | "phone" | "registry": a recorded value is shown masked
 from ledger.task_photos import MAX_BYTES, photo_fields
 
-MASK_KEYWORD = "x-mask"     # "id" | "phone" | "registry": a recorded value is shown masked
 CHOICE_RADIO_MAX = 4
 YES_NO = [("true", "是"), ("false", "否")]
 NOBODY_OFFERED = "暂无可选人员：请系统管理员先为本单位开通相应岗位的账号。"

@@ -136,8 +136,8 @@ def _versions(town, instance_id):
 def test_no_plan_is_a_409_and_the_certificate_number_is_masked_on_case_and_task_pages(scenario):
     """The disability certificate number holds the child's ID number (form keyword
     ``"x-mask": "id"``): once recorded, the case history and the REST task detail show it
-    as the ID is shown, never in full (fresh-user review H3). (The REST task detail's raw
-``data`` still carries it for the task's candidates: see the session note.)"""
+    as the ID is shown, never in full (fresh-user review H3), nor does the REST task detail's
+    ``data`` (the case's variables as the task sees them)."""
     town = scenario
     case = through_assessment(town)
     html(town, "pzx", f"/instances/{case.id}/home-teaching/plan", status=409)     # no plan drawn yet
@@ -147,3 +147,8 @@ def test_no_plan_is_a_409_and_the_certificate_number_is_masked_on_case_and_task_
     task = town.inbox("ht31")[0]                                 # the next step, its page shows the history
     shown = html(town, "ht31", f"/tasks/{task['task_id']}")
     assert "残疾人证号" in shown and full not in shown
+    detail = town.client.get(f"/api/v1/tasks/{task['task_id']}", headers=town.headers("ht31")).json
+    assert detail["data"]["certificate_no"].startswith("440101***") and full not in str(detail)
+    events = town.client.get(f"/api/v1/process-instances/{case.id}/events", headers=town.headers("inspector")).json
+    assert events["chain_ok"] and full not in str(events["events"])
+    assert "440101" + "*" * (len(full) - 6) in str(events["events"])
