@@ -19,6 +19,7 @@ from engine.persistence.models import HumanTask
 from .agreement_check import after_step
 from .agreements import school_year_of, start_campaign
 from .directory import holders
+from .signatures import display_name
 
 OFFICE, LEADER = "office", "leader"
 REFUSING = "v-gangkou"         # its village secretary objects (有异议)
@@ -46,6 +47,8 @@ def seed_agreements(engine) -> DemoAgreements:
     today = engine.clock().astimezone(engine.zone).date()
     deadline = BusinessCalendar(engine.zone).add_days(today, 5, "working")
     result = DemoAgreements(school_year=school_year_of(today))
+    with engine.db.read() as session:
+        leader_name = display_name(session, LEADER)   # who confirms is the account (ledger.signatures)
     campaign = start_campaign(engine, OFFICE, result.school_year, deadline=deadline)
     _complete(engine, campaign["instance_id"], "review_campaign", OFFICE,
               {"dropout_target": 0, "return_target": 100, "deadline": deadline.isoformat(), "launch": True})
@@ -60,7 +63,7 @@ def seed_agreements(engine) -> DemoAgreements:
             continue
         _complete_task(engine, task, signer.username, {"decision": "accept", "signer_name": signer.display_name})
         [countersign] = [t for t in _open(engine, "countersign")]
-        _complete_task(engine, countersign, LEADER, {"accept": True, "countersigner_name": "专班组长"})
+        _complete_task(engine, countersign, LEADER, {"accept": True, "countersigner_name": leader_name})
         result.units_signed += 1
     for index, task in enumerate(_open(engine, "sign_personal")):
         if index % STAFF_SIGN_EVERY == STAFF_SIGN_EVERY - 1:
