@@ -13,6 +13,7 @@ from datetime import datetime
 from io import BytesIO
 
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from engine.errors import InvalidInput, NotFound
@@ -205,8 +206,22 @@ def _append_text(sheet, values: list) -> None:
             cell.data_type = "s"
 
 
-def export_xlsx(data: dict) -> bytes:
-    """The register as shown (``register``'s dict) as an .xlsx workbook, one row per agreement."""
+TIME_COLUMNS = frozenset({"due_at", "signed_at", "countersigned_at"})
+LOCAL_TIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def _local(value, zone):
+    """An ISO date-time (UTC, as the register keeps it) as the naive local date-time Excel
+    shows (Excel has no time zones: the cell reads as the town's clock, ``zone``)."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value).astimezone(zone).replace(tzinfo=None, microsecond=0)
+
+
+def export_xlsx(data: dict, zone) -> bytes:
+    """The register as shown (``register``'s dict) as an .xlsx workbook, one row per agreement.
+    Times (截止, 确认时间, 会签时间) are real Excel date-times in local time (``zone``, the app's
+    ``BAOXUE_TIMEZONE``; issue 12 review M8), formatted ``yyyy-mm-dd hh:mm``."""
     book = Workbook()
     sheet = book.active
     sheet.title = f"目标责任书 {data['school_year'] or ''}"[:31]
@@ -215,7 +230,14 @@ def export_xlsx(data: dict) -> bytes:
         party = item["party"]
         values = {"学年": data["school_year"], "签订人": party["name"] or party["username"],
                   "职务": f"{party['role_name']} {party['org_unit_name']}"}
-        _append_text(sheet, [values.get(title) if key is None else item.get(key) for title, key in EXPORT_COLUMNS])
+        _append_text(sheet, [values.get(title) if key is None else _local(item.get(key), zone) if key in TIME_COLUMNS
+                             else item.get(key) for title, key in EXPORT_COLUMNS])
+        for (_, key), cell in zip(EXPORT_COLUMNS, sheet[sheet.max_row]):
+            if key in TIME_COLUMNS and cell.value is not None:
+                cell.number_format = LOCAL_TIME_FORMAT
+    for index, (_, key) in enumerate(EXPORT_COLUMNS, start=1):   # wide enough for a date-time, not ####
+        if key in TIME_COLUMNS:
+            sheet.column_dimensions[get_column_letter(index)].width = 17
     out = BytesIO()
     book.save(out)
     return out.getvalue()

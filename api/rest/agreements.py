@@ -85,7 +85,7 @@ def export(args):
     """The register as filtered, as an Excel workbook: one row per agreement, every one
     (``page`` and ``per_page`` are ignored). 422 as the register."""
     data = register(engine(), api_user(), _filter(args, every_line=True))
-    return Response(export_xlsx(data), headers={"Content-Disposition": "attachment; filename=agreements.xlsx"},
+    return Response(export_xlsx(data, engine().zone), headers={"Content-Disposition": "attachment; filename=agreements.xlsx"},
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
