@@ -21,7 +21,7 @@ from engine.errors import InvalidInput, NotFound
 from .agreement_models import Agreement, AgreementCampaign, AgreementDocument
 from .agreement_register import agreement_text
 from .agreement_texts import KINDS
-from .agreements import UNIT_KINDS, check_school_year
+from .agreements import UNIT_KINDS, check_school_year, school_year_of
 from .directory import role_name, unit_names
 from .models import OrgUnit
 
@@ -116,7 +116,8 @@ def years(engine) -> list[str]:
 
 def register(engine, principal, flt: RegisterFilter) -> dict:
     """``{school_year, campaign, counts: {status: n, total}, total, page, per_page, pages,
-    items: [...]}`` of the year (the latest by default), scoped to the caller; each item as
+    items: [...]}`` of the year (the current school year by default: ``campaign`` None
+    when it has none, and the page says so), scoped to the caller; each item as
     ``describe``. ``counts`` are the year's lines in the unit and tier asked for, by status
     (before the status filter: the figures beside the list); ``total`` the lines that match
     every filter, of which ``items`` is page ``page`` (every one when ``flt.page`` is None;
@@ -129,8 +130,9 @@ def register(engine, principal, flt: RegisterFilter) -> dict:
     with engine.db.read() as session:
         if flt.unit and session.scalar(select(OrgUnit.kind).where(OrgUnit.code == flt.unit)) not in UNIT_KINDS:
             raise InvalidInput("单位不正确", errors={"unit": "没有这个学校或村（场、社区）"})
-        year = flt.school_year or session.scalar(select(AgreementCampaign.school_year)
-                                                 .order_by(AgreementCampaign.school_year.desc()).limit(1))
+        # The current school year by default, not the newest campaign: a campaign opened for next
+        # year (still in review, no agreement yet) must not hide this year's (issue 12 review M7).
+        year = flt.school_year or school_year_of(now.astimezone(engine.zone).date())
         campaign = session.scalar(select(AgreementCampaign).where(AgreementCampaign.school_year == year)) if year else None
         if campaign is None:
             return {"school_year": year, "campaign": None, "counts": {"total": 0}, **_page([], flt)}
