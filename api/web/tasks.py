@@ -170,6 +170,8 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
         "task.html", task=detail, row=row, fields=fields, rights=taskactions.rights(eng, principal, row),
         values=values if values is not None else _initial(fields, detail, principal), errors=errors or {},
         notice=notice, history=history, people=people,
+        # A form that signs in one's own name asks before it is sent (static/confirm.js).
+        signing=principal.display_name if signatures.account_name_fields(detail["form"]["schema"]) else None,
         child_link=bool(detail["subject"]) and child_visible(principal, detail["subject"]["child_id"]),
         documents=documents.available(eng, row.instance_id, principal),  # the case's printable documents
         photos=task_photos.listed(eng, row.instance_id).get(row.id, []) if row.status == "completed" else [])

@@ -27,7 +27,7 @@ def test_a_person_refuses_the_units_head_settles_and_they_sign_again(scenario, u
     detail = town.client.get(f"/api/v1/tasks/{task['task_id']}", headers=town.headers(person)).json
     assert "如有异议" in detail["instructions"]
     assert [o["const"] for o in detail["form"]["schema"]["properties"]["decision"]["oneOf"]] == ["accept", "refuse"]
-    assert "refusal_reason" in town.refused(person, "sign_personal", {"decision": "refuse", "signer_name": "某"})
+    assert "refusal_reason" in town.refused(person, "sign_personal", {"decision": "refuse", "signer_name": person.upper()})
     assert by_ref(register(town))[ref]["status"] == "pending"        # a refused submission changed nothing
 
     refuse_person(town, person, REASON)
