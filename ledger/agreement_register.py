@@ -192,7 +192,7 @@ def confirmations(session, row: Agreement, zone) -> list[tuple[str, str]]:
     if row.countersigned_at:
         who = row.countersigner_name or people.get(row.countersigned_by, row.countersigned_by)
         lines.append(("甲方", f"{who}（账号 {row.countersigned_by or '—'}）于 {when(row.countersigned_at)} 代表甲方会签确认"))
-    if row.tier == 1 and not row.countersigned_at:
+    if not row.countersigned_at:   # tier 1 the town's leader, tier 2 the unit's head (issue 12 review M11)
         lines.append(("甲方", "待会签"))
     return lines
 

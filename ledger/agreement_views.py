@@ -103,7 +103,7 @@ def display_status(row: Agreement, now: datetime) -> str:
     if row.status == "pending":
         late = row.overdue_at is not None or (row.due_at is not None and row.due_at < now)
         return "overdue" if late else "pending"
-    if row.status == "signed" and row.tier == 1 and row.countersigned_at is None:
+    if row.status == "signed" and row.countersigned_at is None:   # both tiers: the unit countersigns its staff's
         return "awaiting_countersign"
     return row.status
 

@@ -58,6 +58,18 @@ def sign_person(town, username: str, data: dict | None = None) -> dict:
     return response.json
 
 
+def countersign_person(town, username: str) -> dict:
+    """The unit's head countersigns ``username``'s signed agreement (tier 2, review M11)."""
+    unit = next(unit for unit, staff in STAFF.items() if username in staff)
+    head = UNITS[unit]
+    task = next(t for t in town.inbox(head) if t["name"] == "countersign_person"
+                and t["party"]["ref"] == f"{YEAR}/{unit}/{username}")
+    response = town.client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=town.headers(head),
+                                json={"data": {"accept": True, "countersigner_name": head.upper()}})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
 def refuse_person(town, username: str, reason: str) -> dict:
     return sign_person(town, username, {"decision": "refuse", "signer_name": username.upper(),
                                         "refusal_reason": reason})

@@ -49,7 +49,7 @@ def test_a_person_refuses_the_units_head_settles_and_they_sign_again(scenario, u
     assert item["settled_at"] and item["refusal_reason"] == REASON    # the objection stays on record
     sign_person(town, person)
     item = by_ref(register(town))[ref]
-    assert (item["status"], item["signed_by"]) == ("signed", person)
+    assert (item["status"], item["signed_by"]) == ("awaiting_countersign", person)   # the head countersigns next
     documents = town.client.get(f"/api/v1/agreements/{item['id']}/documents", headers=town.headers(head)).json
     assert [d["version"] for d in documents["documents"]] == [1]      # only the confirmation is a document
 
