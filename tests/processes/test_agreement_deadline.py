@@ -46,9 +46,19 @@ def test_the_register_opens_on_the_current_school_year(scenario):
     page = pages_as(town, "leader").get("/agreements").get_data(as_text=True)
     assert f"{CURRENT} 学年尚未发起目标责任书签订" in page and f"/agreements?school_year={NEXT}" in page
 
+    late = _open(town, CURRENT, "2026-08-10")                                   # after the year's last day
+    assert late.status_code == 422 and "2026-07-31" in late.json["errors"]["deadline"]
     assert _open(town, CURRENT, "2026-06-30").status_code == 201
-    town.complete_first("livelihood", "review_campaign", {"dropout_target": 0, "return_target": 100,
-                                                          "deadline": "2026-06-30", "launch": True})
+    review = next(t for t in town.inbox("livelihood") if t["name"] == "review_campaign"
+                  and town.data(t["instance_id"])["school_year"] == CURRENT)
+    refused = town.client.post(f"/api/v1/tasks/{review['task_id']}/complete", headers=town.headers("livelihood"),
+                               json={"data": {"dropout_target": 0, "return_target": 100, "deadline": "2026-08-10",
+                                              "launch": True}})
+    assert refused.status_code == 422 and "学年最后一天（2026-07-31）" in refused.json["errors"]["deadline"]
+    done = town.client.post(f"/api/v1/tasks/{review['task_id']}/complete", headers=town.headers("livelihood"),
+                            json={"data": {"dropout_target": 0, "return_target": 100, "deadline": "2026-06-30",
+                                           "launch": True}})
+    assert done.status_code == 200, done.json
     data = register(town)
     assert data["school_year"] == CURRENT and data["campaign"]["status"] == "signing" and data["counts"]["total"] == 4
     page = pages_as(town, "leader").get(f"/agreements?school_year={NEXT}").get_data(as_text=True)
