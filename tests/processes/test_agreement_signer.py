@@ -7,7 +7,7 @@ from __future__ import annotations
 from ledger.agreement_check import after_step
 from tests.web.conftest import csrf_token
 
-from .agreements_case import YEAR, by_ref, launch, pages_as, register, sign_unit
+from .agreements_case import YEAR, by_ref, launch, pages_as, register
 
 
 def test_a_principal_cannot_confirm_under_another_name(scenario):
