@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 
 from engine.persistence.models import HumanTask
-from ledger.attendance_cases import MESSAGE_NAMES
+from ledger.message_names import AUTOMATIC, STEP_MESSAGES, message_label
 from ledger.directory import role_name, unit_names
 from ledger.form_choices import display_names, named
 from ledger.models import User
@@ -71,7 +71,7 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
     # A sent message is a step of the case when pages have a name for it (a hand-over to another
     # process); what a case tells the ledger (case_event) is bookkeeping, not a step.
     events = [e for e in engine.history.events(instance_id) if e.kind in HISTORY_KINDS
-              and (e.kind != "message_sent" or json.loads(e.data or "{}").get("name") in MESSAGE_NAMES)]
+              and (e.kind != "message_sent" or json.loads(e.data or "{}").get("name") in STEP_MESSAGES)]
     task_ids = {e.task_id for e in events if e.task_id}
     actors = {e.actor for e in events if e.actor}
     with engine.db.read() as session:
@@ -112,9 +112,9 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
         elif event.kind == "message_received":
             _message(entry, data, zone)
         elif event.kind == "message_sent":
-            entry["title"] = MESSAGE_NAMES[data["name"]]
+            entry["title"] = message_label(data["name"])
         elif event.kind == "message_uncorrelatable":
-            entry["title"] = MESSAGE_NAMES.get(data.get("name"), data.get("name"))
+            entry["title"] = message_label(data.get("name"))
             entry["detail"] = "缺少" + "、".join(data.get("missing") or [])
         elif event.kind == "variables_set":
             _variables(entry, data.get("variables") or {})
@@ -144,7 +144,7 @@ def _message(entry: dict, data: dict, zone) -> None:
     """Name the message in Chinese and say which day it reports (``payload.date``; an
     absence also its count of consecutive days)."""
     payload = data.get("payload") or {}
-    entry["title"] = MESSAGE_NAMES.get(data.get("name"), data.get("name"))
+    entry["title"] = message_label(data.get("name"))
     try:
         day = date.fromisoformat(str(payload.get("date")))
     except ValueError:
@@ -301,12 +301,10 @@ def waiting_for(engine, instance_id: int) -> list[str]:
         timers = session.execute(select(TimerJob.element_id, TimerJob.due_at).where(
             TimerJob.instance_id == instance_id, TimerJob.status == "waiting").order_by(TimerJob.due_at)).all()
     elements = _Elements(engine, engine.runtime.get(instance_id).definition_id)
-    attendance = {"absence_day", "returned"}
     waiting = sorted({name for name, status, _ in subscriptions if status == "waiting"})
-    told = [f"“{MESSAGE_NAMES.get(name, name)}”" + ("（由考勤自动送达）" if name in attendance else "")
-            for name in waiting]
+    told = [f"“{message_label(name)}”" + AUTOMATIC.get(name, "") for name in waiting]
     # A catch whose key the case lacks can never be reached: say so instead of promising it.
-    told += [f"无法接收“{MESSAGE_NAMES.get(name, name)}”：案件缺少{missing or '关联数据'}，需系统管理员补全"
+    told += [f"无法接收“{message_label(name)}”：案件缺少{missing or '关联数据'}，需系统管理员补全"
              for name, status, missing in sorted(set(subscriptions)) if status != "waiting"]
     told += [f"{elements.deadline(element_id)}，{due.astimezone(engine.zone):%m月%d日 %H:%M} 到期"
              for element_id, due in timers]

@@ -8,7 +8,9 @@ one definition (the rules themselves live in ``ledger.access``):
 * claim: a candidate (holds the task's role in its org unit), else Forbidden; a task whose
   route named one person (``access.reserved_for``) only that person;
 * release: the holder of the claim, or a supervisor of the task, else Forbidden;
-* complete: a candidate, and not claimed by someone else (Forbidden); the engine then
+* complete: a candidate, and not claimed by someone else (Forbidden); a field that names
+  who confirms (``x-accountName``) holds the caller's own name (``ledger.signatures``,
+  InvalidInput); the engine then
   raises Conflict (already done, stale), InvalidInput ({field: 中文}) or StepFailed.
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 from engine.errors import Forbidden, InstanceInError, NotFound, StepFailed
 from engine.persistence.models import HumanTask
-from ledger import access, ht_documents, task_photos
+from ledger import access, ht_documents, signatures, task_photos
 from ledger.agreement_check import after_step as agreements_after_step
 from ledger.child_status import apply_now
 from ledger.document_versions import seal_after
@@ -105,6 +107,8 @@ def complete(engine, principal, task_id: str, data: dict, files: dict | None = N
     _only_the_named_person(engine, principal, row)
     schema = engine.repository.forms(engine.runtime.get(row.instance_id).definition_id).schema(row.form_key) \
         if row.form_key else None
+    with engine.db.read() as session:   # a signer's name is their own account's (issue 12)
+        signatures.check_account_names(session, principal.username, schema, data)
     data, photos = task_photos.prepare(schema, data, files or {})
     try:
         result = engine.runtime.complete_task(task_id, data, actor=principal.username,

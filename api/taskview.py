@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy import select
 
 from engine.persistence.models import HumanTask
-from ledger import access
+from ledger import access, agreement_tasks
 from ledger.form_choices import display_names, named
 from ledger.inbox import CANDIDATE_FIELDS, describe_tasks, needed_fields
 from ledger.privacy import MASK_KEYWORD, MASKS
@@ -50,7 +50,9 @@ def render_instructions(template: str, data: dict, people=None) -> tuple[str, st
 
 def task_detail(engine, row, principal) -> dict:
     """The task as its page shows it (``describe_task`` plus form ``{schema, ui_schema,
-    choices}``, data, instructions, history, answers, documentation). The task's candidates see its child unmasked as far as
+    choices}``, data, instructions, history, answers, documentation, ``traceable``: whether
+    the caller may open the whole case). An agreement task's history is its own agreement's
+    (``ledger.agreement_tasks.history_scope``). The task's candidates see its child unmasked as far as
     the task needs (``subject.shown``; docs/privacy.md); the caller logs it with
     ``log_case_view(..., fields=detail["subject"]["shown"])``."""
     workflow = engine.runtime.workflow(row.instance_id)
@@ -67,12 +69,17 @@ def task_detail(engine, row, principal) -> dict:
     forms = engine.repository.forms(definition_id)
     data = masked_data(data, forms)
     history = case_history(engine, row.instance_id, definition_id=definition_id)
+    with engine.db.read() as session:
+        scope = agreement_tasks.history_scope(session, principal, row)   # an agreement's own steps only
+        traceable = access.can_trace_instance(session, principal, row.instance_id)
+    if scope is not None:
+        history = [entry for entry in history if entry["task_id"] in scope]
     view.update({
         "form": {"schema": forms.schema(row.form_key) if row.form_key else None,
                  "ui_schema": forms.schema(row.ui_form_key) if row.ui_form_key else None,
                  "choices": form_choices(engine, row)},
         "data": data, "instructions": text, "instructions_html": html,
-        "history": history,
+        "history": history, "traceable": traceable,
         # What was submitted on this very task (a completed one); [] while it is open.
         "answers": next((h["answers"] for h in reversed(history)
                          if h["kind"] == "task_completed" and h["task_id"] == row.id), []),

@@ -5,7 +5,8 @@
 * supervise a task (see it, reassign it): the principal of the school whose subtree holds
   the task's org unit, or the town's task-force leader or deputy;
 * trace a case read-only: the discipline inspector and the town's task force (every case),
-  anyone who holds the (role, org unit) of one of its tasks, and its supervisors;
+  anyone who holds the (role, org unit) of one of its tasks, and its supervisors; a
+  town-wide case (an agreement campaign) only the town's offices and the inspector;
 Every right follows the (role, org unit) pairs a person holds now, never a name on a task
 (assignee, completed by): losing a role ends the access it gave at once (issue 9), and a
 claim is only ever held by a candidate (revoking the pair releases it, ledger.users).
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
-from engine.persistence.models import AuditEvent, HumanTask
+from engine.persistence.models import AuditEvent, HumanTask, ProcessInstance
 
 from .access_log import log_access  # noqa: F401 - the one writer of AccessLog, used as access.log_access
 from .directory import subtree
@@ -40,6 +41,9 @@ TOWN_SUPERVISORS = ("task_force_leader", "task_force_deputy")
 PERSONAL_TASKS = frozenset({"sign_personal"})
 INSPECTOR = "discipline_inspector"
 TOWN_ACTORS = frozenset({*TOWN_SUPERVISORS, "livelihood_office", "town_government"})
+# Cases about the whole town's people (a year's agreement campaign), traced whole only by these.
+TOWN_WIDE_CASES = frozenset({"responsibility_agreements"})
+TOWN_WIDE_READERS = frozenset({*TOWN_ACTORS, INSPECTOR})
 
 
 def can_work(principal, task: HumanTask) -> bool:
@@ -79,9 +83,14 @@ def can_view_task(session: Session, principal, task: HumanTask) -> bool:
 
 def can_trace_instance(session: Session, principal, instance_id: int) -> bool:
     """The inspector and the town's task force trace every case (also one with no task yet,
-    e.g. waiting for a message); others through a task of it they work or supervise."""
+    e.g. waiting for a message); others through a task of it they work or supervise. A
+    town-wide case (a responsibility-agreement campaign: every unit's and person's signing)
+    only the town traces (``TOWN_WIDE_READERS``): a signer sees their own agreement through
+    their task (``ledger.agreement_tasks``), never the other units' and people's."""
     if principal.holds(INSPECTOR) or any(principal.holds(role) for role in TOWN_SUPERVISORS):
         return True
+    if session.scalar(select(ProcessInstance.process_key).where(ProcessInstance.id == instance_id)) in TOWN_WIDE_CASES:
+        return any(principal.holds(role) for role in TOWN_WIDE_READERS)
     tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
     return any(can_work(principal, t) or can_supervise(session, principal, t) for t in tasks)
 

@@ -30,6 +30,7 @@ from .agreement_models import Agreement, AgreementCampaign, AgreementDocument, A
 from .message_apply import apply_pending, pending_older_than
 from .agreement_texts import KINDS, render_text, sha256, signed_text
 from .models import OrgUnit, User
+from .signatures import display_name
 from .task_marks import mark_task
 
 log = logging.getLogger(__name__)
@@ -117,15 +118,16 @@ def _row_event(engine, session, campaign, row: Agreement, event: str, payload: d
         row.overdue_at = at
     elif event == "refused":
         row.status, row.refused_at, row.refusal_reason = "refused", at, payload.get("reason")
-        row.signer_name = payload.get("signer_name")
+        row.signer_name = _name(session, actor, payload.get("signer_name"))
     elif event == "settled":
         row.status, row.settled_at, row.settled_by, row.settle_note = "pending", at, actor, payload.get("note")
     elif event == "signed":
-        row.status, row.signed_at, row.signed_by, row.signer_name = "signed", at, actor, payload.get("signer_name")
+        row.status, row.signed_at, row.signed_by = "signed", at, actor
+        row.signer_name = _name(session, actor, payload.get("signer_name"))
         store_document(engine, session, campaign, row, instance_id, actor, at)
     elif event == "countersigned":
         row.countersigned_at, row.countersigned_by = at, actor
-        row.countersigner_name = payload.get("countersigner_name")
+        row.countersigner_name = _name(session, actor, payload.get("countersigner_name"))
         store_document(engine, session, campaign, row, instance_id, actor, at)
     elif event == "withdrawn":
         row.status, row.withdrawn_at, row.withdrawn_reason = "withdrawn", at, payload.get("reason")
@@ -134,6 +136,13 @@ def _row_event(engine, session, campaign, row: Agreement, event: str, payload: d
         row.assessed_by, row.assessed_at = actor, at
     else:
         log.warning("agreement event %r for %s is not known", event, row.ref)
+
+
+def _name(session, actor, typed) -> str | None:
+    """Who confirmed, as the document prints it: the confirming account's own display name
+    (issue 12: never a name typed at will; ``ledger.signatures`` refuses another at the
+    completion); the typed name only when the step had no account (a script, the demo's seed)."""
+    return display_name(session, actor) or typed
 
 
 def _mark_signing_task(engine, session, instance_id: int, element_id, ref: str, at) -> None:
@@ -183,7 +192,7 @@ def confirmations(session, row: Agreement, zone) -> list[tuple[str, str]]:
     if row.countersigned_at:
         who = row.countersigner_name or people.get(row.countersigned_by, row.countersigned_by)
         lines.append(("甲方", f"{who}（账号 {row.countersigned_by or '—'}）于 {when(row.countersigned_at)} 代表甲方会签确认"))
-    if row.tier == 1 and not row.countersigned_at:
+    if not row.countersigned_at:   # tier 1 the town's leader, tier 2 the unit's head (issue 12 review M11)
         lines.append(("甲方", "待会签"))
     return lines
 

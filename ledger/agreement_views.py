@@ -13,6 +13,7 @@ from datetime import datetime
 from io import BytesIO
 
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from engine.errors import InvalidInput, NotFound
@@ -20,7 +21,7 @@ from engine.errors import InvalidInput, NotFound
 from .agreement_models import Agreement, AgreementCampaign, AgreementDocument
 from .agreement_register import agreement_text
 from .agreement_texts import KINDS
-from .agreements import UNIT_KINDS, check_school_year
+from .agreements import UNIT_KINDS, check_school_year, school_year_of
 from .directory import role_name, unit_names
 from .models import OrgUnit
 
@@ -102,7 +103,7 @@ def display_status(row: Agreement, now: datetime) -> str:
     if row.status == "pending":
         late = row.overdue_at is not None or (row.due_at is not None and row.due_at < now)
         return "overdue" if late else "pending"
-    if row.status == "signed" and row.tier == 1 and row.countersigned_at is None:
+    if row.status == "signed" and row.countersigned_at is None:   # both tiers: the unit countersigns its staff's
         return "awaiting_countersign"
     return row.status
 
@@ -115,7 +116,8 @@ def years(engine) -> list[str]:
 
 def register(engine, principal, flt: RegisterFilter) -> dict:
     """``{school_year, campaign, counts: {status: n, total}, total, page, per_page, pages,
-    items: [...]}`` of the year (the latest by default), scoped to the caller; each item as
+    items: [...]}`` of the year (the current school year by default: ``campaign`` None
+    when it has none, and the page says so), scoped to the caller; each item as
     ``describe``. ``counts`` are the year's lines in the unit and tier asked for, by status
     (before the status filter: the figures beside the list); ``total`` the lines that match
     every filter, of which ``items`` is page ``page`` (every one when ``flt.page`` is None;
@@ -128,8 +130,9 @@ def register(engine, principal, flt: RegisterFilter) -> dict:
     with engine.db.read() as session:
         if flt.unit and session.scalar(select(OrgUnit.kind).where(OrgUnit.code == flt.unit)) not in UNIT_KINDS:
             raise InvalidInput("单位不正确", errors={"unit": "没有这个学校或村（场、社区）"})
-        year = flt.school_year or session.scalar(select(AgreementCampaign.school_year)
-                                                 .order_by(AgreementCampaign.school_year.desc()).limit(1))
+        # The current school year by default, not the newest campaign: a campaign opened for next
+        # year (still in review, no agreement yet) must not hide this year's (issue 12 review M7).
+        year = flt.school_year or school_year_of(now.astimezone(engine.zone).date())
         campaign = session.scalar(select(AgreementCampaign).where(AgreementCampaign.school_year == year)) if year else None
         if campaign is None:
             return {"school_year": year, "campaign": None, "counts": {"total": 0}, **_page([], flt)}
@@ -205,8 +208,22 @@ def _append_text(sheet, values: list) -> None:
             cell.data_type = "s"
 
 
-def export_xlsx(data: dict) -> bytes:
-    """The register as shown (``register``'s dict) as an .xlsx workbook, one row per agreement."""
+TIME_COLUMNS = frozenset({"due_at", "signed_at", "countersigned_at"})
+LOCAL_TIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def _local(value, zone):
+    """An ISO date-time (UTC, as the register keeps it) as the naive local date-time Excel
+    shows (Excel has no time zones: the cell reads as the town's clock, ``zone``)."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value).astimezone(zone).replace(tzinfo=None, microsecond=0)
+
+
+def export_xlsx(data: dict, zone) -> bytes:
+    """The register as shown (``register``'s dict) as an .xlsx workbook, one row per agreement.
+    Times (截止, 确认时间, 会签时间) are real Excel date-times in local time (``zone``, the app's
+    ``BAOXUE_TIMEZONE``; issue 12 review M8), formatted ``yyyy-mm-dd hh:mm``."""
     book = Workbook()
     sheet = book.active
     sheet.title = f"目标责任书 {data['school_year'] or ''}"[:31]
@@ -215,7 +232,14 @@ def export_xlsx(data: dict) -> bytes:
         party = item["party"]
         values = {"学年": data["school_year"], "签订人": party["name"] or party["username"],
                   "职务": f"{party['role_name']} {party['org_unit_name']}"}
-        _append_text(sheet, [values.get(title) if key is None else item.get(key) for title, key in EXPORT_COLUMNS])
+        _append_text(sheet, [values.get(title) if key is None else _local(item.get(key), zone) if key in TIME_COLUMNS
+                             else item.get(key) for title, key in EXPORT_COLUMNS])
+        for (_, key), cell in zip(EXPORT_COLUMNS, sheet[sheet.max_row]):
+            if key in TIME_COLUMNS and cell.value is not None:
+                cell.number_format = LOCAL_TIME_FORMAT
+    for index, (_, key) in enumerate(EXPORT_COLUMNS, start=1):   # wide enough for a date-time, not ####
+        if key in TIME_COLUMNS:
+            sheet.column_dimensions[get_column_letter(index)].width = 17
     out = BytesIO()
     book.save(out)
     return out.getvalue()

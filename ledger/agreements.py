@@ -79,6 +79,17 @@ def year_bounds(school_year: str) -> tuple[date, date]:
     return date(first, 8, 1), date(first + 1, 7, 31)
 
 
+def check_deadline_in_year(school_year: str, deadline: date) -> None:
+    """InvalidInput (422, field ``deadline``) unless the deadline lies in the school year: a
+    campaign for next year signed before that year begins would bind last year's staff
+    (issue 12 review M7). The review form says the same (``x-notBefore`` / ``x-notAfter``
+    with ``$year_start`` / ``$year_end``)."""
+    first, last = year_bounds(school_year)
+    if not first <= deadline <= last:
+        raise InvalidInput("截止日期不在该学年内", errors={
+            "deadline": f"签订截止日期应在 {school_year} 学年内（{first.isoformat()} 至 {last.isoformat()}）"})
+
+
 def year_end_at(school_year: str, zone, end_day: str = "07-15") -> str:
     """When the year-end assessment opens: ``end_day`` (MM-DD) of the year's second
     calendar year, 09:00 local, as an ISO date-time with its offset."""
@@ -95,7 +106,8 @@ def start_campaign(engine, actor: str | None, school_year: str, *, deadline: dat
     ``{campaign_id, instance_id, school_year}``.
 
     Raises InvalidInput (422: ``school_year`` not this school year or the next, ``deadline``
-    in the past or more than DEADLINE_HORIZON_DAYS calendar days ahead, a target outside
+    in the past, outside the school year or more than DEADLINE_HORIZON_DAYS calendar days
+    ahead, a target outside
     0-100) and Conflict (409) when the year already has a campaign (issue 12: a second
     campaign for the same school year is refused). Nothing is kept when the start fails.
     """
@@ -108,9 +120,11 @@ def start_campaign(engine, actor: str | None, school_year: str, *, deadline: dat
         raise InvalidInput("只能发起本学年或下一学年的签订", errors={
             "school_year": f"只能发起本学年（{allowed[0]}）或下一学年（{allowed[1]}）的签订"})
     calendar = BusinessCalendar(engine.zone)
-    deadline = deadline or calendar.add_days(today, DEADLINE_WORKING_DAYS, "working")
+    first, last = year_bounds(school_year)
+    deadline = deadline or calendar.add_days(max(today, first), DEADLINE_WORKING_DAYS, "working")
     if deadline < today:
         raise InvalidInput("截止日期不能早于今天", errors={"deadline": "签订截止日期不能早于今天"})
+    check_deadline_in_year(school_year, deadline)
     if deadline > today + timedelta(days=DEADLINE_HORIZON_DAYS):
         latest = (today + timedelta(days=DEADLINE_HORIZON_DAYS)).isoformat()
         raise InvalidInput("截止日期过远", errors={"deadline": f"签订截止日期不能晚于 {latest}，请核对年份"})
@@ -133,7 +147,7 @@ def start_campaign(engine, actor: str | None, school_year: str, *, deadline: dat
     except IntegrityError:
         raise Conflict(f"{school_year} 学年的目标责任书签订已经发起，不能重复发起")
     variables = {"school_year": school_year, "town_name": town_name, **targets,
-                 "deadline": deadline.isoformat(), "year_end_at": year_end_at(school_year, engine.zone, end_day)}
+                 "deadline": deadline.isoformat(), "year_start": first.isoformat(), "year_end": last.isoformat(), "year_end_at": year_end_at(school_year, engine.zone, end_day)}
     try:
         result = engine.runtime.start(PROCESS_KEY, variables, business_key=f"agreements:{school_year}", actor=actor)
     except Exception:

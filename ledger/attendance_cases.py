@@ -14,12 +14,11 @@ from engine.errors import Conflict, NotFound, StepFailed
 from . import case_handoff
 from .case_outcomes import expected_at_school, status_label
 from .local_rules import local_rules
+from .message_names import MESSAGE_NAMES  # noqa: F401 - what pages call the messages, re-exported
 from .models import Child
 from .case_handoff import OPEN_STATUSES, PROCESS_KEY, CaseEvent, business_key
 
 __all__ = ["EngineCaseSink", "MESSAGE_NAMES", "OPEN_STATUSES", "PROCESS_KEY", "business_key"]
-MESSAGE_NAMES = {"absence_day": "又一天无故缺课", "returned": "学生已返校",
-                 "home_teaching_referral": "转送教上门", "support_plan": "移交帮扶措施"}   # what pages call the messages
 
 
 class EngineCaseSink:

@@ -1,11 +1,13 @@
 """The demo's responsibility agreements (issue 12): this school year's campaign, with tier 1
 signed by most units, one unit's objection open and one unit not yet signed, and most of
 the signed units' head teachers and grid workers signed, one head teacher's objection
-waiting for their principal, the rest pending.
+waiting for their principal, the rest pending; most signed staff agreements countersigned by
+the unit's head, some awaiting it.
 
 Everything goes through the real processes and the register, as people would: the office
 opens and launches the campaign (deadline 5 working days on), each unit's head confirms,
-the leader countersigns, staff confirm their own agreements.
+the leader countersigns, staff confirm their own agreements and their unit's head countersigns
+most of those.
 """
 from __future__ import annotations
 
@@ -19,11 +21,13 @@ from engine.persistence.models import HumanTask
 from .agreement_check import after_step
 from .agreements import school_year_of, start_campaign
 from .directory import holders
+from .signatures import display_name
 
 OFFICE, LEADER = "office", "leader"
 REFUSING = "v-gangkou"         # its village secretary objects (有异议)
 UNSIGNED = "v-hongxing"        # not signed yet (待签)
 STAFF_SIGN_EVERY = 3           # every third member of staff has not signed yet
+COUNTERSIGN_LEAVE_EVERY = 4    # every fourth signed staff agreement awaits its unit head's countersign
 STAFF_OBJECTION = "班级学生多、留守儿童多，希望学校明确班主任与网格员的家访分工后再签"
 
 
@@ -34,11 +38,13 @@ class DemoAgreements:
     staff_signed: int = 0
     staff_pending: int = 0
     staff_refused: int = 0
+    staff_awaiting: int = 0      # signed by the person, not yet countersigned by the unit's head
 
     def line(self) -> str:
         return (f"目标责任书 (agreements) {self.school_year}: {self.units_signed} 个单位已签订，"
                 f"{REFUSING} 有异议、{UNSIGNED} 待签；班主任、网格员 {self.staff_signed} 人已签、"
-                f"{self.staff_refused} 人有异议（待校长处理）、{self.staff_pending} 人待签。登记簿：/agreements")
+                f"{self.staff_refused} 人有异议（待校长处理）、{self.staff_pending} 人待签，"
+                f"{self.staff_awaiting} 份待单位负责人会签。登记簿：/agreements")
 
 
 def seed_agreements(engine) -> DemoAgreements:
@@ -46,6 +52,8 @@ def seed_agreements(engine) -> DemoAgreements:
     today = engine.clock().astimezone(engine.zone).date()
     deadline = BusinessCalendar(engine.zone).add_days(today, 5, "working")
     result = DemoAgreements(school_year=school_year_of(today))
+    with engine.db.read() as session:
+        leader_name = display_name(session, LEADER)   # who confirms is the account (ledger.signatures)
     campaign = start_campaign(engine, OFFICE, result.school_year, deadline=deadline)
     _complete(engine, campaign["instance_id"], "review_campaign", OFFICE,
               {"dropout_target": 0, "return_target": 100, "deadline": deadline.isoformat(), "launch": True})
@@ -60,7 +68,7 @@ def seed_agreements(engine) -> DemoAgreements:
             continue
         _complete_task(engine, task, signer.username, {"decision": "accept", "signer_name": signer.display_name})
         [countersign] = [t for t in _open(engine, "countersign")]
-        _complete_task(engine, countersign, LEADER, {"accept": True, "countersigner_name": "专班组长"})
+        _complete_task(engine, countersign, LEADER, {"accept": True, "countersigner_name": leader_name})
         result.units_signed += 1
     for index, task in enumerate(_open(engine, "sign_personal")):
         if index % STAFF_SIGN_EVERY == STAFF_SIGN_EVERY - 1:
@@ -76,6 +84,12 @@ def seed_agreements(engine) -> DemoAgreements:
             continue
         _complete_task(engine, task, task.assignee, {"decision": "accept", "signer_name": name})
         result.staff_signed += 1
+    for index, task in enumerate(_open(engine, "countersign_person")):
+        if index % COUNTERSIGN_LEAVE_EVERY == COUNTERSIGN_LEAVE_EVERY - 1:
+            result.staff_awaiting += 1       # signed, the unit's head not countersigned yet (待会签)
+            continue
+        head = _holder(engine, task)
+        _complete_task(engine, task, head.username, {"accept": True, "countersigner_name": head.display_name})
     return result
 
 

@@ -13,7 +13,8 @@ CASE_DATES = {"first_absence": "首次无故缺课日", "returned_on": "返校�
               "notice_issued_on": "通知书签发日期", "notice_served_on": "通知书送达日期",
               "report_sent_on": "报告单报送日期", "call_on": "电话联系日期", "visit_on": "家访日期",
               "village_on": "入户核实日期", "legal_on": "法治教育日期", "joint_on": "联合劝返日期",
-              "referral_on": "移交日期", "struck_off_on": "销号日期"}
+              "referral_on": "移交日期", "struck_off_on": "销号日期",
+              "year_start": "学年开始日", "year_end": "学年最后一天"}
 
 
 # Case variables that forms name as number floors (``x-notBelow``): the county's home-teaching
@@ -69,6 +70,9 @@ def form_message(error: ValidationError) -> str:
     if v == "x-notBefore":
         label = _bound_label(error)
         return f"不能早于{label}（{value}）" if label else f"日期不能早于 {value}"
+    if v == "x-notAfter":
+        label = _bound_label(error)
+        return f"不能晚于{label}（{value}）" if label else f"日期不能晚于 {value}"
     if v == "x-notBelow":
         bound = getattr(error, "bound", "")
         label = CASE_MINIMA.get(bound[1:], "") if isinstance(bound, str) and bound.startswith("$") else ""

@@ -43,7 +43,17 @@ _SCOPE_FIELD = {"class": "class_code", "school": "school_code", "village": "vill
 
 
 def route_task(task: TaskContext) -> Route:
-    """Route hook for the engine (runs inside the engine command's transaction)."""
+    """Route hook for the engine (runs inside the engine command's transaction). A task of a
+    responsibility agreement notes which agreement it is about (``agreement_ref`` in the
+    route's notes, kept in its ``task_ready`` audit event: ``ledger.agreement_tasks``)."""
+    route = _route(task)
+    ref = task.data.get("agreement_ref")
+    if isinstance(ref, str) and ref:
+        return replace(route, notes={**route.notes, "agreement_ref": ref})
+    return route
+
+
+def _route(task: TaskContext) -> Route:
     session = task.session
     try:
         town = town_code(session)

@@ -23,13 +23,13 @@ blp = Blueprint("agreements", __name__, url_prefix="/api/v1/agreements",
 
 class CampaignArgs(Schema):
     school_year = fields.String(required=True, metadata={"description": "e.g. 2025-2026"})
-    deadline = fields.Date(load_default=None, metadata={"description": "signing deadline; default 20 working days on"})
+    deadline = fields.Date(load_default=None, metadata={"description": "signing deadline, within the school year; default 20 working days on (from the year's start at the earliest)"})
     dropout_target = fields.Float(load_default=None, validate=validate.Range(0, 100))
     return_target = fields.Float(load_default=None, validate=validate.Range(0, 100))
 
 
 class RegisterArgs(Schema):
-    school_year = fields.String(load_default=None, metadata={"description": "e.g. 2025-2026; default the latest"})
+    school_year = fields.String(load_default=None, metadata={"description": "e.g. 2025-2026; default the current school year"})
     year = fields.String(load_default=None, metadata={"description": "older name of school_year, still accepted"})
     unit = fields.String(load_default=None, metadata={"description": "a school's or village's code"})
     status = fields.String(load_default=None, metadata={"description": "pending | overdue | refused | "
@@ -85,7 +85,7 @@ def export(args):
     """The register as filtered, as an Excel workbook: one row per agreement, every one
     (``page`` and ``per_page`` are ignored). 422 as the register."""
     data = register(engine(), api_user(), _filter(args, every_line=True))
-    return Response(export_xlsx(data), headers={"Content-Disposition": "attachment; filename=agreements.xlsx"},
+    return Response(export_xlsx(data, engine().zone), headers={"Content-Disposition": "attachment; filename=agreements.xlsx"},
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

@@ -92,9 +92,12 @@ def _visible_ids(session, principal) -> set[int] | None:
     units = access.supervised_units(session, principal) or set()
     pairs = principal.pairs()
     ids = set()
-    for row in session.execute(select(HumanTask.instance_id, HumanTask.candidate_role, HumanTask.org_unit)):
-        if (row.candidate_role, row.org_unit) in pairs or row.org_unit in units:
-            ids.add(row.instance_id)
+    town_wide = any(principal.holds(role) for role in access.TOWN_WIDE_READERS)
+    for row in session.execute(select(HumanTask.instance_id, HumanTask.candidate_role, HumanTask.org_unit,
+                                      HumanTask.process_key)):
+        if town_wide or row.process_key not in access.TOWN_WIDE_CASES:   # as access.can_trace_instance
+            if (row.candidate_role, row.org_unit) in pairs or row.org_unit in units:
+                ids.add(row.instance_id)
     return ids
 
 

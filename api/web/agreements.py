@@ -74,7 +74,7 @@ def export():
         data = register(engine(), current_principal(), flt)
     except InvalidInput as exc:
         return _bad_filter(exc)
-    return Response(export_xlsx(data), mimetype=XLSX,
+    return Response(export_xlsx(data, engine().zone), mimetype=XLSX,
                     headers={"Content-Disposition": f"attachment; filename=agreements-{data['school_year']}.xlsx"})
 
 

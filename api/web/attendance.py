@@ -23,7 +23,7 @@ from engine.errors import Conflict, InvalidInput
 from engine.tasks import TaskQuery
 from ledger import access
 from ledger.attendance import MAX_RECORDS, record_day
-from ledger.attendance_cases import MESSAGE_NAMES
+from ledger.message_names import message_label
 from ledger.attendance_excel import MAX_BYTES, TooLarge, record_upload
 from ledger.attendance_models import EXCUSED, PRESENT, UNEXCUSED, AttendanceRecord
 from ledger.directory import unit_names
@@ -195,7 +195,7 @@ def _describe(principal, result) -> dict:
                             "task_name": (task.name or task.element_id) if task else None})
     return {"recorded": result.recorded, "changed": result.changed, "cases_started": started,
             "messages_sent": [{**m, "name": names.get(m["child_id"], ""),
-                               "label": MESSAGE_NAMES.get(m["message"], m["message"])} for m in result.messages_sent],
+                               "label": message_label(m["message"])} for m in result.messages_sent],
             "case_errors": [{**e, "name": names.get(e["child_id"], "")} for e in result.case_errors],
             "pending": [{**p, "name": names.get(p["child_id"], "")} for p in result.pending]}
 

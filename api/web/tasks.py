@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed, TooLarge
-from ledger import access, documents, task_photos
+from ledger import access, documents, signatures, task_photos
 from ledger.inbox import handed_to
 
 from .. import taskactions
@@ -135,6 +135,15 @@ def _offered(choices: dict) -> dict:
     return {name: [(c["value"], c["label"]) for c in offered] for name, offered in choices.items()}
 
 
+def _initial(fields, detail, principal) -> dict:
+    """A fresh form's values: the schema's defaults, and the caller's own name in a field
+    that names who confirms (``ledger.signatures``: no other name is taken)."""
+    values = initial_values(fields)
+    for name in signatures.account_name_fields(detail["form"]["schema"]):
+        values[name] = principal.display_name
+    return values
+
+
 def _field_errors(errors, fields) -> dict:
     """The engine's {path: 中文} as {field name: message}; the rest under "" (shown on top)."""
     names = {f.name for f in fields}
@@ -159,8 +168,10 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
     people = display_names([row.assignee, row.completed_by])  # the history brings its own actor_name
     body = render_template(
         "task.html", task=detail, row=row, fields=fields, rights=taskactions.rights(eng, principal, row),
-        values=values if values is not None else initial_values(fields), errors=errors or {},
+        values=values if values is not None else _initial(fields, detail, principal), errors=errors or {},
         notice=notice, history=history, people=people,
+        # A form that signs in one's own name asks before it is sent (static/confirm.js).
+        signing=principal.display_name if signatures.account_name_fields(detail["form"]["schema"]) else None,
         child_link=bool(detail["subject"]) and child_visible(principal, detail["subject"]["child_id"]),
         documents=documents.available(eng, row.instance_id, principal),  # the case's printable documents
         photos=task_photos.listed(eng, row.instance_id).get(row.id, []) if row.status == "completed" else [])

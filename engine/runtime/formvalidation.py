@@ -35,9 +35,10 @@ def _date_keywords(today: date):
             "x-notAfterDays": bound(lambda got, limit: got > limit, horizon)}
 
 
-def _order_bound(variables: dict):
+def _order_bound(variables: dict, after: bool = False):
     """``x-notBefore`` on an object schema: ``{later: earlier}`` or ``{later: [earlier, ...]}``
-    means the date field ``later`` is on or after each bound. A bound is a sibling field's
+    means the date field ``later`` is on or after each bound; ``x-notAfter`` (``after``) the
+    same the other way: ``{earlier: later}``, the field on or before each bound. A bound is a sibling field's
     name, or ``$name`` for a variable of the case (``{"call_on": "$first_absence"}``, read
     from ``variables``). A bound without a date value (not filled in, not set in this case)
     checks nothing. Dates compare by their first 10 characters (ISO ``YYYY-MM-DD``). The
@@ -53,8 +54,9 @@ def _order_bound(variables: dict):
             for bound in [bounds] if isinstance(bounds, str) else bounds if isinstance(bounds, list) else []:
                 limit = variables.get(bound[1:]) if isinstance(bound, str) and bound.startswith("$") \
                     else instance.get(bound)
-                if _is_date(limit) and got[:10] < limit[:10]:
-                    error = ValidationError(f"{later} {got} is before {bound} {limit[:10]}", path=[later],
+                if _is_date(limit) and (got[:10] > limit[:10] if after else got[:10] < limit[:10]):
+                    word = "after" if after else "before"
+                    error = ValidationError(f"{later} {got} is {word} {bound} {limit[:10]}", path=[later],
                                             validator_value=limit[:10])
                     error.bound = bound
                     yield error
@@ -139,7 +141,7 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
     ``message(error)`` turns a jsonschema error into the text shown (the caller's language);
     the default is jsonschema's own English, and "required" for a missing field. With
     ``today`` (the engine clock's local date) the date keywords of ``_date_keywords`` and
-    ``x-notBefore`` (``_order_bound``) and ``x-notBelow`` (``_floor_bound``; ``$name`` bounds
+    ``x-notBefore`` / ``x-notAfter`` (``_order_bound``) and ``x-notBelow`` (``_floor_bound``; ``$name`` bounds
     read ``variables``, the task's case variables) apply. With ``choices(rule) -> [(value,
     label)]`` (the task's ``form_choices``) ``x-choicesFrom`` applies (``_choice_bound``).
     Validation never backtracks or fetches (``engine.formschema``).
@@ -147,6 +149,7 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
     if not isinstance(data, dict):
         raise InvalidInput("form data must be a JSON object", errors={"data": "must be an object"})
     keywords = {**_date_keywords(today), "x-notBefore": _order_bound(variables or {}),
+                "x-notAfter": _order_bound(variables or {}, after=True),
                 "x-notBelow": _floor_bound(variables or {})} if today is not None else {}
     if choices is not None:
         keywords[CHOICES_KEYWORD] = _choice_bound(choices)

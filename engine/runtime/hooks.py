@@ -41,7 +41,7 @@ class Route:
     unroutable: bool = False
     subject_id: str | None = None   # what the task is about (e.g. a person's id), for listings
     assignee: str | None = None     # a task meant for one person: created claimed by them
-    notes: Mapping[str, Any] = field(default_factory=dict)
+    notes: Mapping[str, Any] = field(default_factory=dict)   # kept in the task's task_ready audit event
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ def sync_human_tasks(ctx) -> list[HumanTask]:
                   data={"name": info.name, "lane": info.lane, "role": route.role,
                         "org_unit": route.org_unit, "unroutable": route.unroutable,
                         **({"assignee": route.assignee} if route.assignee else {}),
+                        **({"notes": dict(route.notes)} if route.notes else {}),   # why / what about
                         "due_at": row.due_at.isoformat() if row.due_at else None})
     for task_id, row in open_rows.items():
         if task_id in ready:

@@ -1,5 +1,6 @@
 """Responsibility agreements on a phone (360 px, issue 12): a principal confirms the school's
-agreement; a head teacher objects to theirs, and it reaches their principal."""
+agreement (in their own account's name, after a confirm dialog); a head teacher objects to
+theirs, and it reaches their principal."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -37,14 +38,30 @@ def test_a_principal_reads_and_confirms_the_agreement_at_360px(live_app, page):
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.go_back()
     page.check("input[name=decision][value=accept]")
+    expect(page.locator("#f-signer_name")).to_have_value("PZX")     # the account's own name, filled in
+    # Signing asks first (a browser confirm): dismissed, nothing is sent.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("form.task-form button[type=submit]")
+    page.wait_for_timeout(300)
+    assert asked and "PZX" in asked[0] and "不能撤回" in asked[0]
+    expect(page).not_to_have_url(f"{base}/inbox")
+    # Another person's name is refused beside the field.
     page.fill("#f-signer_name", "张校长")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("form.task-form button[type=submit]")
+    expect(page.locator(".task-form")).to_contain_text("请填写您本人账号的姓名“PZX”")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.fill("#f-signer_name", "PZX")
+    page.check("input[name=decision][value=accept]")
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click("form.task-form button[type=submit]")
     expect(page).to_have_url(f"{base}/inbox")
 
     page.goto(f"{base}/agreements")
     row = page.locator("table.agreements tr", has_text="蛟潭中心学校")
     expect(row).to_contain_text("待会签")
-    expect(row).to_contain_text("张校长")
+    expect(row).to_contain_text("PZX")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
@@ -52,16 +69,17 @@ def test_a_head_teacher_objects_at_360px_and_the_principal_gets_it(live_app, chr
     base, engine = live_app.config["LIVE_URL"], live_app.extensions["baoxue.engine"]
     launched(engine)
     [sign] = [t for t in _open_tasks(engine) if t.element_id == "sign_unit" and t.org_unit == "zx"]
-    _complete(engine, sign, "pzx", {"decision": "accept", "signer_name": "张校长"})
+    _complete(engine, sign, "pzx", {"decision": "accept", "signer_name": "PZX"})
     [countersign] = [t for t in _open_tasks(engine) if t.element_id == "countersign"]
-    _complete(engine, countersign, "leader", {"accept": True, "countersigner_name": "李组长"})
+    _complete(engine, countersign, "leader", {"accept": True, "countersigner_name": "LEADER"})
 
     with signed_in(chromium, base, "ht31") as page:
         page.click("a:has-text('确认责任书')")
         expect(page.locator(".instructions")).to_contain_text("如有异议")
+        expect(page.locator("dl").first).to_contain_text("HT31（蛟潭中心学校）")   # whose agreement
         page.check("input[name=decision][value=refuse]")
-        page.fill("#f-signer_name", "王老师")
         page.fill("#f-refusal_reason", "班上留守儿童多，请先明确家访分工")
+        page.once("dialog", lambda dialog: dialog.accept())                  # the confirm step
         page.click("form.task-form button[type=submit]")
         expect(page).to_have_url(f"{base}/inbox")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360

@@ -36,9 +36,9 @@ def launch(town, deadline: str = DEADLINE, *, with_grid_workers: bool = True) ->
 
 
 def sign_unit(town, unit: str, countersign: bool = True) -> None:
-    town.complete(UNITS[unit], "sign_unit", {"decision": "accept", "signer_name": UNITS[unit].upper() + "某"})
+    town.complete(UNITS[unit], "sign_unit", {"decision": "accept", "signer_name": UNITS[unit].upper()})
     if countersign:
-        town.complete("leader", "countersign", {"accept": True, "countersigner_name": "组长某"})
+        town.complete("leader", "countersign", {"accept": True, "countersigner_name": "LEADER"})
 
 
 def own_signing(town, username: str) -> dict:
@@ -53,13 +53,25 @@ def sign_person(town, username: str, data: dict | None = None) -> dict:
     """Answer one's own signing (accept, by default); returns the completion's response."""
     response = town.client.post(f"/api/v1/tasks/{own_signing(town, username)['task_id']}/complete",
                                 headers=town.headers(username),
-                                json={"data": data or {"decision": "accept", "signer_name": username.upper() + "某"}})
+                                json={"data": data or {"decision": "accept", "signer_name": username.upper()}})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def countersign_person(town, username: str) -> dict:
+    """The unit's head countersigns ``username``'s signed agreement (tier 2, review M11)."""
+    unit = next(unit for unit, staff in STAFF.items() if username in staff)
+    head = UNITS[unit]
+    task = next(t for t in town.inbox(head) if t["name"] == "countersign_person"
+                and t["party"]["ref"] == f"{YEAR}/{unit}/{username}")
+    response = town.client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=town.headers(head),
+                                json={"data": {"accept": True, "countersigner_name": head.upper()}})
     assert response.status_code == 200, response.json
     return response.json
 
 
 def refuse_person(town, username: str, reason: str) -> dict:
-    return sign_person(town, username, {"decision": "refuse", "signer_name": username.upper() + "某",
+    return sign_person(town, username, {"decision": "refuse", "signer_name": username.upper(),
                                         "refusal_reason": reason})
 
 

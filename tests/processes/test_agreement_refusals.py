@@ -27,7 +27,7 @@ def test_a_person_refuses_the_units_head_settles_and_they_sign_again(scenario, u
     detail = town.client.get(f"/api/v1/tasks/{task['task_id']}", headers=town.headers(person)).json
     assert "如有异议" in detail["instructions"]
     assert [o["const"] for o in detail["form"]["schema"]["properties"]["decision"]["oneOf"]] == ["accept", "refuse"]
-    assert "refusal_reason" in town.refused(person, "sign_personal", {"decision": "refuse", "signer_name": "某"})
+    assert "refusal_reason" in town.refused(person, "sign_personal", {"decision": "refuse", "signer_name": person.upper()})
     assert by_ref(register(town))[ref]["status"] == "pending"        # a refused submission changed nothing
 
     refuse_person(town, person, REASON)
@@ -49,7 +49,7 @@ def test_a_person_refuses_the_units_head_settles_and_they_sign_again(scenario, u
     assert item["settled_at"] and item["refusal_reason"] == REASON    # the objection stays on record
     sign_person(town, person)
     item = by_ref(register(town))[ref]
-    assert (item["status"], item["signed_by"]) == ("signed", person)
+    assert (item["status"], item["signed_by"]) == ("awaiting_countersign", person)   # the head countersigns next
     documents = town.client.get(f"/api/v1/agreements/{item['id']}/documents", headers=town.headers(head)).json
     assert [d["version"] for d in documents["documents"]] == [1]      # only the confirmation is a document
 

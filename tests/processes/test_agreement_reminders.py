@@ -38,4 +38,4 @@ def test_the_reminder_marks_each_open_signing_in_its_signers_inbox(scenario):
     assert "已催办 2025-09-16" in row
 
     sign_person(town, "ht32")                    # a reminded signing still signs
-    assert by_ref(register(town))[f"{YEAR}/zx/ht32"]["status"] == "signed"
+    assert by_ref(register(town))[f"{YEAR}/zx/ht32"]["status"] == "awaiting_countersign"

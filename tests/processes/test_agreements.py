@@ -13,8 +13,8 @@ from ledger.models import User
 from ledger.users import grant, revoke
 from tests.api.town import PASSWORD
 
-from .agreements_case import (STAFF, UNITS, YEAR, by_ref, fire, grid_workers, launch, register, sign_person,
-                              sign_unit)
+from .agreements_case import (STAFF, UNITS, YEAR, by_ref, countersign_person, fire, grid_workers, launch, register,
+                              sign_person, sign_unit)
 
 
 def test_everyone_signs_in_reverse_order_and_results_map_to_their_parties(scenario):
@@ -24,6 +24,7 @@ def test_everyone_signs_in_reverse_order_and_results_map_to_their_parties(scenar
         sign_unit(town, unit)
         for username in reversed(STAFF[unit]):  # ht32 before ht31
             sign_person(town, username)
+            countersign_person(town, username)  # the unit's head countersigns (review M11)
     data = register(town)
     assert data["counts"]["signed"] == data["counts"]["total"] == 9, data["counts"]
     variables = town.data(campaign["instance_id"])
@@ -34,7 +35,7 @@ def test_everyone_signs_in_reverse_order_and_results_map_to_their_parties(scenar
         assert {r["status"] for r in result["staff"]} == {"signed"}
     items = by_ref(data)
     zx = items[f"{YEAR}/zx"]
-    assert (zx["signed_by"], zx["signer_name"], zx["countersigned_by"]) == ("pzx", "PZX某", "leader")
+    assert (zx["signed_by"], zx["signer_name"], zx["countersigned_by"]) == ("pzx", "PZX", "leader")
     assert items[f"{YEAR}/zx/ht32"]["signed_by"] == "ht32"
     # The principal sees their school (its agreement and its head teachers'); a head teacher their own.
     assert set(by_ref(register(town, "pzx"))) == {f"{YEAR}/zx", f"{YEAR}/zx/ht31", f"{YEAR}/zx/ht32"}
@@ -58,7 +59,7 @@ def test_signed_documents_are_kept_and_their_hash_is_in_the_audit_chain(scenario
                             headers=town.headers("pzx")).json
     assert "甲方：蛟潭镇人民政府" in final["text"] and "乙方：蛟潭中心学校" in final["text"]
     assert "辍学率 0%" in final["text"] and "劝返率 100%" in final["text"]
-    assert "PZX某（账号 pzx）" in final["text"] and "组长某（账号 leader）" in final["text"]
+    assert "PZX（账号 pzx）" in final["text"] and "LEADER（账号 leader）" in final["text"]
     assert final["sha256"] == sha256(final["text"])
     stored = {e.data["sha256"]: e for e in town.audit(campaign["instance_id"], "agreement_document_stored")}
     assert set(stored) == {d["sha256"] for d in town.client.get(
@@ -86,7 +87,7 @@ def _documents(town, ref):
 def test_a_unit_refuses_the_leader_settles_and_the_unit_signs(scenario):
     town = scenario
     launch(town)
-    town.complete("vsjt", "sign_unit", {"decision": "refuse", "signer_name": "村书记某",
+    town.complete("vsjt", "sign_unit", {"decision": "refuse", "signer_name": "VSJT",
                                          "refusal_reason": "劝返率目标需结合外出务工家庭实际"})
     item = by_ref(register(town))[f"{YEAR}/v-jt"]
     assert (item["status"], item["refusal_reason"]) == ("refused", "劝返率目标需结合外出务工家庭实际")
@@ -118,14 +119,16 @@ def test_reminders_then_overdue_signings_escalate(scenario):
     # A late signature settles what the escalation was about: its open escalation is cancelled
     # (the head is not left to chase someone who signed), and the campaign does not wait for it.
     sign_person(town, "ht11")
-    assert by_ref(register(town))[f"{YEAR}/fg/ht11"]["status"] == "signed"
-    assert town.names("pfg") == []
+    assert by_ref(register(town))[f"{YEAR}/fg/ht11"]["status"] == "awaiting_countersign"
+    assert town.names("pfg") == ["countersign_person"]                 # no escalation left: the countersign
     for unit in ("zx", "v-jt", "v-fg"):
         sign_unit(town, unit)
     assert "escalate_unit" not in town.names("leader")
     for unit in ("zx", "v-jt", "v-fg"):
         for username in STAFF[unit]:
             sign_person(town, username)
+            countersign_person(town, username)
+    countersign_person(town, "ht11")
     assert register(town)["campaign"]["status"] == "signed"
 
 
@@ -153,7 +156,7 @@ def test_a_head_teacher_added_mid_campaign_gets_a_signing_and_one_who_leaves_has
         assert ht31_task.status == "cancelled"
     theirs = next(t for t in town.inbox("ht33") if t["assignee"] == "ht32")   # the co-head teacher's
     refused = town.client.post(f"/api/v1/tasks/{theirs['task_id']}/complete", headers=town.headers("ht33"),
-                               json={"data": {"decision": "accept", "signer_name": "HT33某"}})
+                               json={"data": {"decision": "accept", "signer_name": "HT33"}})
     assert refused.status_code == 403
     released = town.client.post(f"/api/v1/tasks/{theirs['task_id']}/unclaim", headers=town.headers("pzx"))
     assert released.status_code == 200, released.json          # a supervisor may release it ...
@@ -161,7 +164,7 @@ def test_a_head_teacher_added_mid_campaign_gets_a_signing_and_one_who_leaves_has
     assert taken.status_code == 403 and "ht32" in taken.json["message"]   # ... but only ht32 may sign it
     assert town.client.post(f"/api/v1/tasks/{theirs['task_id']}/claim", headers=town.headers("ht32")).status_code == 200
     sign_person(town, "ht33")
-    assert by_ref(register(town))[f"{YEAR}/zx/ht33"]["status"] == "signed"
+    assert by_ref(register(town))[f"{YEAR}/zx/ht33"]["status"] == "awaiting_countersign"
     assert daily_check(town.engine, open_day=None).summary() is None   # nothing more to do
 
 
@@ -197,6 +200,7 @@ def test_year_end_assessment_per_unit_is_recorded(scenario):
         sign_unit(town, unit)
         for username in STAFF[unit]:
             sign_person(town, username)
+            countersign_person(town, username)
     fire(town, "2026-07-15", 10)
     assert town.names("livelihood") == ["assess_unit"] * 4
     for _ in UNITS:
@@ -233,4 +237,4 @@ def test_a_unit_without_staff_completes_its_tier_and_a_later_grid_worker_is_pick
     # 10 working days on, past the campaign's deadline: Sunday 28 September 2025 is a working day (调休).
     assert item["late"] and item["due_at"][:10] == "2025-09-28"
     sign_person(town, "gwjt")
-    assert by_ref(register(town))[f"{YEAR}/v-jt/gwjt"]["status"] == "signed"
+    assert by_ref(register(town))[f"{YEAR}/v-jt/gwjt"]["status"] == "awaiting_countersign"

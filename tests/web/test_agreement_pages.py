@@ -32,8 +32,8 @@ def campaign(town, browser):
     assert response.status_code == 302, html_of(response)
     for username, data in (("livelihood", {"dropout_target": 0, "return_target": 100,
                                             "deadline": (engine.clock() + timedelta(days=30)).date().isoformat(), "launch": True}),
-                           ("pzx", {"decision": "accept", "signer_name": "张校长"}),
-                           ("leader", {"accept": True, "countersigner_name": "李组长"})):
+                           ("pzx", {"decision": "accept", "signer_name": "PZX"}),
+                           ("leader", {"accept": True, "countersigner_name": "LEADER"})):
         task = next(t for t in engine.tasks.list(_open())[0] if (t.candidate_role, t.org_unit) == _pair(username))
         engine.runtime.complete_task(task.id, data, actor=username)
         after_step(engine)
@@ -74,10 +74,10 @@ def test_a_principal_sees_their_school_and_reads_the_signed_document(campaign, b
     page = html_of(principal.get("/agreements")).split("<table")[1]
     assert "蛟潭中心学校" in page and "福港学校" not in page and "蛟潭村" not in page
     text = html_of(principal.get(f"/agreements/{campaign}/zx/text"))
-    assert "乙方：蛟潭中心学校" in text and "张校长（账号 pzx）" in text and "SHA-256" not in text
+    assert "乙方：蛟潭中心学校" in text and "PZX（账号 pzx）" in text and "SHA-256" not in text
     document = principal.get("/agreements/documents/2")
     body = html_of(document)
-    assert document.status_code == 200 and "李组长（账号 leader）" in body
+    assert document.status_code == 200 and "LEADER（账号 leader）" in body
     engine = engine_of(principal.application)
     from ledger.agreement_models import AgreementDocument
     with engine.db.read() as session:
