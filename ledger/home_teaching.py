@@ -109,8 +109,10 @@ VISIT_ELEMENTS = ("visit", "unscheduled_visit")
 def child_section(engine, child_id: int) -> dict | None:
     """What the child page shows of the child's latest home-teaching case (issue 11): ``{id,
     open, stage, placement, committee_ref, committee_on, plan: {..., teachers} | None, norm:
-    (visits, periods), visits_this_month, visits: [recent visits], months: [{month, visits,
-    periods, met}]}``, or None when the child never had one. ``teachers``: the plan's
+    (visits, periods), visits_this_month, missed_this_month, visits: [recent visits], months:
+    [{month, visits, periods, met}]}``, or None when the child never had one.
+    ``visits_this_month``: the visits that took place this month (by their date);
+    ``missed_this_month``: those recorded this month as not held (``month_counts``). ``teachers``: the plan's
     teachers by display name (the responsible one first); ``visits``: the last
     ``RECENT_VISITS`` recorded, newest first (``recent_visits``). The disability and the
     assessment stay on the case's task pages."""

@@ -7,9 +7,13 @@ head teacher, ``pzx`` the principal, ``regzx`` the registrar. Norm: the default 
 month, 2 class periods each)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
+from ledger import ht_visit_record
 from ledger.models import Child
+from tests.web.conftest import csrf_token, sign_in
 
 from .test_lawful_exits import exit_at_village
 from .test_outcomes import closures, status_of
@@ -517,8 +521,6 @@ def test_the_norm_is_the_countys_setting_for_the_plan_and_the_monthly_check(stri
 def test_a_contradictory_visit_is_refused_naming_the_field_on_the_api_and_the_page(scenario):
     """An end before the start, or a guardian recorded absent who yet signed: 422 naming the
     field, in Chinese beside it on the page; the task stays open, nothing recorded."""
-    from tests.web.conftest import csrf_token, sign_in
-
     town = scenario
     case = through_plan(town)
     town.pass_until("2025-10-21", 8)
@@ -544,10 +546,6 @@ def test_the_visit_names_its_teacher_by_the_account_that_recorded_it(scenario):
     """The visit task is the teacher's own: no free-text teacher field (refused when sent);
     the term record names the account that completed it. A visit recorded before keeps the
     name typed then (``ht_visit_record.visits``)."""
-    from types import SimpleNamespace
-
-    from ledger import ht_visit_record
-
     town = scenario
     case = through_plan(town)
     town.pass_until("2025-10-21", 8)
@@ -556,7 +554,6 @@ def test_the_visit_names_its_teacher_by_the_account_that_recorded_it(scenario):
         "visit_teacher": "包含表单中没有的字段"}
     town.complete("tzx", "visit", visit("2025-10-21"))
     client = town.app.test_client()
-    from tests.web.conftest import sign_in
     assert sign_in(client, "pzx").status_code == 302
     record = client.get(f"/instances/{case.id}/home-teaching/visits").get_data(as_text=True)
     row = record[record.index("一、送教记录"):record.index("二、按月统计")]

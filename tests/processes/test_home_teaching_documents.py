@@ -14,7 +14,9 @@ from ledger.document_models import DocumentVersion
 from ledger.models import AccessLog, Child
 from tests.web.conftest import sign_in
 
-from .test_home_teaching import COUNTERSIGN, FEDERATION, through_approval, through_assessment, through_plan, visit
+from .test_home_teaching import (
+    AGREED, APPROVE, COUNTERSIGN, FEDERATION, PLAN, REGISTRY, through_approval, through_assessment, through_plan, visit,
+)
 from .test_home_teaching_photos import picture, send
 
 FULL_ID = "44010120160501001X"
@@ -173,13 +175,11 @@ def test_the_approvers_open_the_plan_from_their_task_pages(scenario):
     town = scenario
     case = through_assessment(town)
     town.at("2025-10-17", 10)
-    town.complete("regzx", "registry_archive", {"registry_action": "kept", "registry_archive_no": "ZX-2025-017",
-                                                "registry_on": "2025-10-17"})
+    town.complete("regzx", "registry_archive", REGISTRY)
     link = f'href="/instances/{case.id}/home-teaching/plan"'
     drawing = html(town, "ht31", f"/tasks/{town.task('ht31', 'draw_plan')['task_id']}")
     assert "《个别化教育计划（一人一案）》" in drawing and link not in drawing
     town.at("2025-10-20", 9)
-    from .test_home_teaching import AGREED, APPROVE, PLAN
     town.complete("ht31", "draw_plan", PLAN)
     town.complete("ht31", "guardian_agreement", AGREED)
     approving = html(town, "pzx", f"/tasks/{town.task('pzx', 'approve_plan')['task_id']}")
