@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 
 from engine.persistence.models import HumanTask
+from ledger import task_photos
 from ledger.message_names import AUTOMATIC, STEP_MESSAGES, message_label
 from ledger.directory import role_name, unit_names
 from ledger.form_choices import display_names, named
@@ -64,7 +65,9 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
     why a task was cancelled, the note of an unclaim). ``at`` is the business time the entry
     is sorted by (ISO); ``recorded_at`` when it was written; ``late`` is True when it was
     written on a later day than the day it reports. For a completed task ``answers`` is
-    ``[{label, value}]`` in the words of its form. An error's technical message is never shown.
+    ``[{label, value, photos?}]`` in the words of its form (a photo field: how many, and the
+    photos to show, ``task_photos.listed``: served by ``/instances/<id>/photos/<n>`` under
+    the case's access rule, every view logged). An error's technical message is never shown.
 
     Callers show it only to people who may view a task of the case (``taskactions.visible_task``).
     """
@@ -85,6 +88,7 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
         definition_id = engine.runtime.get(instance_id).definition_id
     elements = _Elements(engine, definition_id)
     form_fields = _FormFields(engine, definition_id)
+    photos = _Photos(engine, instance_id)
     zone = engine.zone
     history, cause = [], None
     for event in events:
@@ -102,7 +106,8 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
         }
         if event.kind == "task_completed" and row is not None and row.form_key:
             entry["answers"] = labelled_answers(form_fields(row.form_key, row.ui_form_key), data.get("submitted"),
-                                                people=lambda usernames: _names(engine, usernames))
+                                                people=lambda usernames: _names(engine, usernames),
+                                                photos=photos().get(event.task_id, []))
         elif event.kind == "incident_resolved" and data.get("note"):
             entry["answers"] = [{"label": "处理说明", "value": str(data["note"])}]   # the administrator's words
         elif event.kind == "instance_started":
@@ -237,21 +242,42 @@ class _FormFields:
         return self.schemas[name]
 
 
+class _Photos:
+    """The case's photos by task (``task_photos.listed``), read once per history, and only
+    if a completed step has a form."""
+
+    def __init__(self, engine, instance_id):
+        self.engine, self.instance_id, self.found = engine, instance_id, None
+
+    def __call__(self) -> dict[str, list[dict]]:
+        if self.found is None:
+            self.found = task_photos.listed(self.engine, self.instance_id)
+        return self.found
+
+
 YES_NO_TEXT = {True: "是", False: "否"}
 
 
-def labelled_answers(fields, submitted, people=None) -> list[dict]:
+def labelled_answers(fields, submitted, people=None, photos=None) -> list[dict]:
     """[{label, value}] of the submitted data, one per form field in the form's order.
 
     Choices show their option titles (several joined by "、"), booleans 是/否; people chosen
     in an ``x-choicesFrom`` field their display names (``people(usernames) -> {username:
     name}``; without it 已删除账号, never a login); fields left empty are omitted, and keys
-    the form does not define are never shown.
+    the form does not define are never shown. A photo field (``x-photos``) says how many
+    photos were sent, never their hashes, and carries ``photos``: those of ``photos`` (the
+    step's, ``task_photos.listed``) that belong to it.
     """
     if not isinstance(submitted, dict):
         return []
     answers = []
     for f in fields:
+        if f.widget == "photos":
+            sent = submitted.get(f.name)
+            if isinstance(sent, list) and sent:
+                answers.append({"label": f.label, "value": f"{len(sent)} 张照片",
+                                "photos": [p for p in photos or [] if p["field"] == f.name]})
+            continue
         value = _person(submitted.get(f.name), people) if f.offered else _display(f, submitted.get(f.name))
         if value:
             answers.append({"label": f.label, "value": value})

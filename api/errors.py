@@ -71,6 +71,10 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         if status == 422 and messages:
             return jsonify(error_body(422, "request is invalid", _flatten(messages))), 422
+        if status == 413:   # the body was not read: say the limit, in the shape of every 4xx
+            from .uploads import too_large_message
+            message = too_large_message()
+            return jsonify(error_body(413, message, {"body": message})), 413
         return jsonify(error_body(status, exc.description or exc.name)), status
 
     @app.errorhandler(OverflowError)

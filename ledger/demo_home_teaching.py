@@ -254,7 +254,7 @@ class _Past:
 
     @staticmethod
     def _visit(child: Child, day: str) -> dict:
-        return {"visit_held": True, "visit_teacher": "送教教师（演示）", "visit_on": day, "visit_start": "15:00",
+        return {"visit_held": True, "visit_on": day, "visit_start": "15:00",
                 "visit_end": "16:30", "visit_periods": 2, "visit_content": "识字、两位数加减法、穿衣训练（演示数据）",
                 "visit_response": "注意力集中约 20 分钟，能认读新字 10 个", "visit_guardian_present": True,
                 "visit_guardian_name": child.guardian_name, "visit_guardian_confirmed": True}

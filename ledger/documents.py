@@ -24,7 +24,7 @@ from sqlalchemy import select
 from engine.errors import Conflict
 from engine.persistence.models import HumanTask, ProcessInstance
 
-from . import access, document_versions
+from . import access, document_versions, ht_documents
 from .document_case import Case, cn_date  # noqa: F401 - cn_date is part of this module's surface
 from .document_models import DocumentVersion
 from .document_notice import notice
@@ -87,8 +87,12 @@ def available(engine, instance_id: int, principal=None) -> list[dict]:
     """The case's documents, for its task pages: ``[{kind, title, step_name, url, docx_url,
     pending, guardian_url}]``. A document exists once its step is completed (the notice: a
     draft once the report is confirmed); while that step is open it is ``pending`` (url
-    None). ``guardian_url`` only for those who ``may_print_guardian_copy``."""
-    if engine.runtime.get(instance_id).process_key != PROCESS_KEY:
+    None). ``guardian_url`` only for those who ``may_print_guardian_copy``. A home-teaching
+    case lists its own (``ht_documents.available``: the plan, the term record)."""
+    process_key = engine.runtime.get(instance_id).process_key
+    if process_key == ht_documents.PROCESS_KEY:
+        return ht_documents.available(engine, instance_id, principal)
+    if process_key != PROCESS_KEY:
         return []
     done = {e.element_id for e in engine.history.events(instance_id) if e.kind == "task_completed"}
     with engine.db.read() as session:

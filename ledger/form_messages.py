@@ -24,17 +24,27 @@ CASE_MINIMA = {"norm_visits_per_month": "县定送教标准（每月送教次数
 
 
 def _bound_label(error: ValidationError) -> str:
-    """What the date must not precede, in words: a case variable's name, or the sibling
-    field's title in the form (``engine.runtime.formvalidation._order_bound``)."""
+    """What the date or time must not precede, in words: a case variable's name, or the
+    sibling field's title in the form without its format note (``开始时间（时:分）`` →
+    ``开始时间``; ``engine.runtime.formvalidation._order_bound``)."""
     bound = getattr(error, "bound", "")
     if bound.startswith("$"):
         return CASE_DATES.get(bound[1:], "")
     field = ((error.schema or {}).get("properties") or {}).get(bound) if isinstance(error.schema, dict) else None
-    return field.get("title", "") if isinstance(field, dict) else ""
+    title = field.get("title", "") if isinstance(field, dict) else ""
+    return title.split("（", 1)[0] if title.endswith("）") and not title.startswith("（") else title
+
+
+REASON = "x-reason"
 
 
 def form_message(error: ValidationError) -> str:
-    """One short Chinese sentence for a jsonschema error (the field is shown beside it)."""
+    """One short Chinese sentence for a jsonschema error (the field is shown beside it). A
+    schema may give its own (``"x-reason"``: why a value is refused there, e.g. a field that
+    contradicts another, ``then: {properties: {visit_guardian_name: {"not": {}, "x-reason":
+    "监护人不在场，不能填写在场监护人姓名"}}}``)."""
+    if isinstance(error.schema, dict) and isinstance(error.schema.get(REASON), str):
+        return error.schema[REASON]
     v, value = error.validator, error.validator_value
     if v == "required":
         return "此项为必填项"
@@ -49,6 +59,8 @@ def form_message(error: ValidationError) -> str:
         return f"不能小于 {value}"
     if v == "maximum":
         return f"不能大于 {value}"
+    if v == "not":
+        return "与其他填写项矛盾，请核对"
     if v in ("enum", "oneOf", "anyOf"):
         return "请从选项中选择"
     if v == "const":
@@ -73,6 +85,9 @@ def form_message(error: ValidationError) -> str:
     if v == "x-notAfter":
         label = _bound_label(error)
         return f"不能晚于{label}（{value}）" if label else f"日期不能晚于 {value}"
+    if v == "x-after":
+        label = _bound_label(error)
+        return f"应晚于{label}（{value}）" if label else f"应晚于 {value}"
     if v == "x-notBelow":
         bound = getattr(error, "bound", "")
         label = CASE_MINIMA.get(bound[1:], "") if isinstance(bound, str) and bound.startswith("$") else ""

@@ -109,15 +109,17 @@ VISIT_ELEMENTS = ("visit", "unscheduled_visit")
 def child_section(engine, child_id: int) -> dict | None:
     """What the child page shows of the child's latest home-teaching case (issue 11): ``{id,
     open, stage, placement, committee_ref, committee_on, plan: {..., teachers} | None, norm:
-    (visits, periods), visits_this_month, visits: [recent visits], months: [{month, visits,
-    periods, met}]}``, or None when the child never had one. ``teachers``: the plan's
+    (visits, periods), visits_this_month, missed_this_month, visits: [recent visits], months:
+    [{month, visits, periods, met}]}``, or None when the child never had one.
+    ``visits_this_month``: the visits that took place this month (by their date);
+    ``missed_this_month``: those recorded this month as not held (``month_counts``). ``teachers``: the plan's
     teachers by display name (the responsible one first); ``visits``: the last
     ``RECENT_VISITS`` recorded, newest first (``recent_visits``). The disability and the
     assessment stay on the case's task pages."""
     from sqlalchemy import select
 
     from engine.errors import NotFound
-    from engine.persistence.models import HumanTask, ProcessInstance
+    from engine.persistence.models import ProcessInstance
 
     from .form_choices import display_names, named
 
@@ -127,10 +129,8 @@ def child_section(engine, child_id: int) -> dict | None:
             .order_by(ProcessInstance.id.desc()).limit(1)).first()
         if case is None:
             return None
-        first_of_month = engine.clock().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        visits = len(session.scalars(select(HumanTask.id).where(
-            HumanTask.instance_id == case.id, HumanTask.element_id.in_(VISIT_ELEMENTS),
-            HumanTask.status == "completed", HumanTask.completed_at >= first_of_month)).all())
+        this_month = month_counts(session, case.id, engine.clock().astimezone(engine.zone).strftime("%Y-%m"),
+                                  engine.zone)
         case_id, is_open = case.id, case.status in ("active", "error")
         recent = recent_visits(session, case_id)
 
@@ -154,7 +154,7 @@ def child_section(engine, child_id: int) -> dict | None:
                                                         "plan_from", "plan_until")},
                      "teachers": named(teachers, names)} if approved else None,
             "norm": (latest.get("norm_visits_per_month"), latest.get("norm_periods_per_visit")),
-            "visits_this_month": visits, "visits": recent,
+            "visits_this_month": this_month["held"], "missed_this_month": this_month["missed"], "visits": recent,
             "months": at("close_month").get("month_checks", [])}
 
 
@@ -168,26 +168,44 @@ def plan_teachers(plan: dict) -> list[str]:
 RECENT_VISITS = 5
 
 
-def recent_visits(session, case_id: int, limit: int = RECENT_VISITS) -> list[dict]:
-    """The case's last ``limit`` recorded visits, newest first: ``[{on, start, end, periods,
-    held, scheduled, by}]`` from the completions of its visit tasks (their audit events:
-    what the teacher submitted, and who: ``by`` is the username)."""
+def _visit_completions(session, case_id: int, limit: int | None = None):
+    """``[(element_id, actor, at, submitted)]`` of the case's visit completions, newest first
+    (their audit events: what the teacher submitted, and who)."""
     import json
 
     from sqlalchemy import select
 
     from engine.persistence.models import AuditEvent
 
-    rows = session.execute(select(AuditEvent.element_id, AuditEvent.actor, AuditEvent.data).where(
+    query = select(AuditEvent.element_id, AuditEvent.actor, AuditEvent.at, AuditEvent.data).where(
         AuditEvent.instance_id == case_id, AuditEvent.kind == "task_completed",
-        AuditEvent.element_id.in_(VISIT_ELEMENTS)).order_by(AuditEvent.id.desc()).limit(limit)).all()
-    found = []
-    for element, actor, data in rows:
-        sent = json.loads(data or "{}").get("submitted") or {}
-        found.append({"on": sent.get("visit_on", ""), "start": sent.get("visit_start", ""),
-                      "end": sent.get("visit_end", ""), "periods": sent.get("visit_periods"),
-                      "held": sent.get("visit_held") is True, "scheduled": element == "visit", "by": actor})
-    return found
+        AuditEvent.element_id.in_(VISIT_ELEMENTS)).order_by(AuditEvent.id.desc())
+    rows = session.execute(query.limit(limit) if limit else query).all()
+    return [(element, actor, at, json.loads(data or "{}").get("submitted") or {}) for element, actor, at, data in rows]
+
+
+def month_counts(session, case_id: int, month: str, zone) -> dict:
+    """``{"held": n, "missed": n}`` of ``month`` (``YYYY-MM``): the visits that took place in
+    it (``visit_held``, by ``visit_on``: as the monthly check counts them) and the visits
+    recorded in it as not held (by the local day they were recorded: a missed visit has no
+    date of its own)."""
+    held = missed = 0
+    for _element, _actor, at, sent in _visit_completions(session, case_id):
+        if sent.get("visit_held") is True:
+            held += str(sent.get("visit_on") or "")[:7] == month
+        elif sent.get("visit_held") is False:
+            missed += at.astimezone(zone).strftime("%Y-%m") == month
+    return {"held": held, "missed": missed}
+
+
+def recent_visits(session, case_id: int, limit: int = RECENT_VISITS) -> list[dict]:
+    """The case's last ``limit`` recorded visits, newest first: ``[{on, start, end, periods,
+    held, scheduled, by}]`` from the completions of its visit tasks (their audit events:
+    what the teacher submitted, and who: ``by`` is the username)."""
+    return [{"on": sent.get("visit_on", ""), "start": sent.get("visit_start", ""), "end": sent.get("visit_end", ""),
+             "periods": sent.get("visit_periods"), "held": sent.get("visit_held") is True,
+             "scheduled": element == "visit", "by": actor}
+            for element, actor, _at, sent in _visit_completions(session, case_id, limit)]
 
 
 STAGES = {"assessing": "评估与安置", "teaching": "送教中", "exempt": "不具备学习条件（每年复核）", "closed": "已结案"}

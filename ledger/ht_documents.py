@@ -27,13 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine.audit import append_event, instance_stream
-from engine.persistence.models import ProcessInstance
+from engine.persistence.models import HumanTask, ProcessInstance
 
 from . import access
 from .document_case import Case, cn_date
 from .document_models import DocumentVersion
 from .document_versions import seal_logged
-from .home_teaching import PLACEMENTS, plan_teachers
+from .home_teaching import PLACEMENTS, VISIT_ELEMENTS, plan_teachers
 from .privacy import mask_id
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,31 @@ def may_see(engine, principal, instance_id: int) -> bool:
         instance = session.get(ProcessInstance, instance_id)
         return instance is not None and instance.process_key == PROCESS_KEY and access.can_trace_instance(
             session, principal, instance_id)
+
+
+def available(engine, instance_id: int, principal=None) -> list[dict]:
+    """The case's documents for its task and case pages (``ledger.documents.available``'s
+    shape: ``[{kind, title, step_name, url, docx_url, pending, guardian_url}]``; no Word file,
+    no guardian's copy): the plan once drawn (``pending`` while its drawing is open: the
+    approvers and the federation read it from their tasks), the term record once a visit is
+    recorded. Only for who may see them (``may_see``), else ``[]``."""
+    if principal is not None and not may_see(engine, principal, instance_id):
+        return []
+    with engine.db.read() as session:
+        steps = set(session.execute(select(HumanTask.element_id, HumanTask.status).where(
+            HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "completed")),
+            HumanTask.element_id.in_(PLAN_STEPS + VISIT_ELEMENTS))).all())
+    done = {element for element, status in steps if status == "completed"}
+    found = []
+    if any(element in PLAN_STEPS for element, _status in steps):
+        url = f"/instances/{instance_id}/home-teaching/plan" if done & set(PLAN_STEPS) else None
+        found.append({"kind": PLAN, "title": TITLE, "step_name": "制定个别化教育计划", "url": url,
+                      "docx_url": None, "pending": url is None, "guardian_url": None})
+    if done & set(VISIT_ELEMENTS):
+        found.append({"kind": "ht-visits", "title": "送教上门学期记录", "step_name": "送教上门并登记",
+                      "url": f"/instances/{instance_id}/home-teaching/visits", "docx_url": None, "pending": False,
+                      "guardian_url": None})
+    return found
 
 
 def countersigned(case: Case) -> list[dict]:

@@ -45,9 +45,11 @@ def is_term(term: str) -> bool:
             and int(parts[1]) == int(parts[0]) + 1 and parts[2] in ("1", "2"))
 
 
-def visits(case: Case) -> list[dict]:
+def visits(case: Case, photos: dict[str, list[dict]] | None = None) -> list[dict]:
     """Every recorded visit of the case, in the order recorded: {held, on, time, periods,
-    content, response, guardian, teacher, scheduled, photos, reason, recorded_by, recorded_on}."""
+    content, response, guardian, teacher, scheduled, photos, reason, recorded_by, recorded_on}.
+    ``photos``: the case's photos by task id (``task_photos.listed``); a visit's ``photos``
+    are its own (``[{id, position, url, ...}]``, [] without them)."""
     found = []
     for step in case.steps:
         if step["element_id"] not in VISIT_ELEMENTS:
@@ -62,8 +64,12 @@ def visits(case: Case) -> list[dict]:
                       "time": "–".join(filter(None, (given.get("visit_start"), given.get("visit_end")))),
                       "periods": int(given.get("visit_periods") or 0) if held else 0,
                       "content": given.get("visit_content", ""), "response": given.get("visit_response", ""),
-                      "guardian": guardian if held else "", "teacher": given.get("visit_teacher", ""),
-                      "scheduled": step["element_id"] == "visit", "photos": len(given.get("visit_photos") or []),
+                      "guardian": guardian if held else "",
+                      # who completed the visit task; a visit recorded before the form lost its
+                      # free-text teacher field keeps the name typed then
+                      "teacher": given.get("visit_teacher") or case.person(step["actor"]),
+                      "scheduled": step["element_id"] == "visit",
+                      "photos": (photos or {}).get(step.get("task_id"), []),
                       "reason": given.get("visit_missed_reason", ""), "recorded_by": case.person(step["actor"]),
                       "recorded_on": case.done_on(step)})
     return found
@@ -75,15 +81,16 @@ def terms(case: Case, month_checks: list[dict]) -> list[str]:
     return sorted({term_of(day) for day in days if day})
 
 
-def term_record(case: Case, term: str, data: dict, today: str) -> dict:
+def term_record(case: Case, term: str, data: dict, today: str, photos: dict | None = None) -> dict:
     """The record of ``term`` (``is_term``): {term, term_label, child, visits (held, by date),
     missed, months: [{month, visits, periods, short_visits, met, open}], totals (of the closed
     months): {visits, periods, months, months_met, required_visits, required_periods}, norm:
     (visits, periods)}.
-    ``data``: the case's variables (norm, month_checks); ``today``: ISO date (the open month)."""
+    ``data``: the case's variables (norm, month_checks); ``today``: ISO date (the open month);
+    ``photos``: the case's photos by task id (``visits``)."""
     months = set(term_months(term))
     norm = (data.get("norm_visits_per_month") or 0, data.get("norm_periods_per_visit") or 0)
-    recorded = [v for v in visits(case) if v["on"][:7] in months]
+    recorded = [v for v in visits(case, photos) if v["on"][:7] in months]
     held = sorted((v for v in recorded if v["held"]), key=lambda v: (v["on"], v["time"]))
     counted = [dict(m, open=False) for m in data.get("month_checks") or [] if m.get("month") in months]
     current = today[:7]

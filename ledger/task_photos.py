@@ -113,16 +113,17 @@ def _check(name: str, number: int, upload: Upload) -> Photo:
             name: f"{which}超过 {MAX_PIXELS // 1_000_000} 百万像素，请缩小后重新上传"}) from None
     if media_type is None:
         raise InvalidInput("照片格式不对，未保存任何内容", errors={name: which + NOT_AN_IMAGE})
-    kept = without_metadata(upload.data, media_type)
+    kept, width, height = without_metadata(upload.data, media_type)
     return Photo(name, number, hashlib.sha256(kept).hexdigest(), media_type, width, height, kept)
 
 
-def without_metadata(data: bytes, media_type: str) -> bytes:
-    """The picture re-encoded with no metadata: a phone's EXIF carries the GPS position where
+def without_metadata(data: bytes, media_type: str) -> tuple[bytes, int, int]:
+    """(bytes, width, height) of the picture re-encoded with no metadata: a phone's EXIF carries the GPS position where
     it was taken, here a child's home (DOMAIN-REFERENCE §7: collect no more than the work
     needs). The orientation is applied to the pixels first, so the picture still stands
     upright. JPEG is re-encoded at quality 90; PNG keeps its pixels exactly. The hash on the
-    chain is of these bytes, the ones stored and served."""
+    chain is of these bytes, the ones stored and served; width and height are theirs (a
+    quarter turn swaps the upload's), so the recorded size is the picture's as served."""
     with Image.open(io.BytesIO(data)) as image:
         upright = ImageOps.exif_transpose(image)
         out = io.BytesIO()
@@ -131,7 +132,7 @@ def without_metadata(data: bytes, media_type: str) -> bytes:
         else:
             upright.convert("RGB" if upright.mode not in ("RGB", "L") else upright.mode).save(
                 out, format="JPEG", quality=90)
-        return out.getvalue()
+        return out.getvalue(), *upright.size
 
 
 def _decode(data: bytes) -> tuple[str | None, int, int]:

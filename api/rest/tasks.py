@@ -115,7 +115,8 @@ def complete(args, task_id):
       and a browser's form posts the same way (``/tasks/<id>``).
 
     403 if not a candidate (or claimed by another), 409 if already done, 413 with ``errors``
-    {field: 中文} for a photo too large (or a body above 21 MB), 422 with ``errors`` {field:
+    {field: 中文} for a photo too large (a body above 21 MB, not read: ``errors`` {body: 中文}
+    with the limits, ``api.uploads.too_large_message``), 422 with ``errors`` {field:
     中文 message} if the data fails the form or a photo is not a JPEG/PNG; nothing is stored.
     """
     data, files = args["data"], {}

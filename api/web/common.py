@@ -81,6 +81,9 @@ def page_context() -> dict:
 
 
 def error_page(status: int, message: str | None = None, title: str | None = None):
+    if status == 413 and message is None:   # the body was not read: say the limit passed
+        from ..uploads import too_large_message
+        message = too_large_message() + "请用浏览器的“返回”回到上一页修改。"
     body = render_template("error.html", status=status, title=title or f"错误 {status}",
                            message=message or STATUS_MESSAGES.get(status, "出错了。"))
     return body, status

@@ -157,6 +157,8 @@ def _field(name: str, prop: dict, ui: dict, required: bool, offered: list | None
         made.widget = "photos"
         made.attrs.update(accept="image/jpeg,image/png", multiple="multiple")
         most = photo_fields({"properties": {name: prop}})[name]
+        # checked in the browser before sending (static/photo_limits.js), and again by the server
+        made.attrs.update({"data-max-bytes": str(MAX_BYTES), "data-max-files": str(most)})
         made.help = made.help or f"JPEG 或 PNG 照片，每张不超过 {MAX_BYTES // (1024 * 1024)} MB，最多 {most} 张。"
     elif kind == "array":
         items = prop.get("items") if isinstance(prop.get("items"), dict) else {}

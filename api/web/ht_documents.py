@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from ledger import ht_documents, ht_visit_record
+from ledger import ht_documents, ht_visit_record, task_photos
 from ledger.document_case import Case
 
 from ..auth import current_principal, login_required
@@ -64,7 +64,8 @@ def visits(instance_id: int):
     term = request.args.get("term") or (terms[-1] if terms else ht_visit_record.term_of(today))
     if not ht_visit_record.is_term(term):
         return error_page(404, "没有这个学期。", "文书不存在")
-    doc = {**ht_visit_record.term_record(case, term, data, today), "kind": "ht-visits", "instance_id": instance_id,
+    photos = task_photos.listed(eng, instance_id)     # each served by api.web.photos, every view logged
+    doc = {**ht_visit_record.term_record(case, term, data, today, photos), "kind": "ht-visits", "instance_id": instance_id,
            "title": "送教上门学期记录", "terms": [(t, ht_visit_record.term_label(t)) for t in terms]}
     ht_documents.record_view(eng, current_principal().username, doc)
     return render_template("doc_ht_visits.html", doc=doc, print_view=request.args.get("view") == "print")

@@ -10,8 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed, TooLarge
-from ledger import access, documents, signatures, task_photos
+from ledger import access, documents, signatures
 from ledger.inbox import handed_to
+from ledger.task_photos import REQUEST_MAX
 
 from .. import taskactions
 from ..auth import current_principal, login_required
@@ -174,5 +175,5 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
         signing=principal.display_name if signatures.account_name_fields(detail["form"]["schema"]) else None,
         child_link=bool(detail["subject"]) and child_visible(principal, detail["subject"]["child_id"]),
         documents=documents.available(eng, row.instance_id, principal),  # the case's printable documents
-        photos=task_photos.listed(eng, row.instance_id).get(row.id, []) if row.status == "completed" else [])
+        photo_request_max=REQUEST_MAX)
     return body, status

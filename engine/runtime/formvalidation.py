@@ -35,33 +35,49 @@ def _date_keywords(today: date):
             "x-notAfterDays": bound(lambda got, limit: got > limit, horizon)}
 
 
-def _order_bound(variables: dict, after: bool = False):
+def _order_bound(variables: dict, *, after: bool = False, strict: bool = False):
     """``x-notBefore`` on an object schema: ``{later: earlier}`` or ``{later: [earlier, ...]}``
-    means the date field ``later`` is on or after each bound; ``x-notAfter`` (``after``) the
-    same the other way: ``{earlier: later}``, the field on or before each bound. A bound is a sibling field's
-    name, or ``$name`` for a variable of the case (``{"call_on": "$first_absence"}``, read
-    from ``variables``). A bound without a date value (not filled in, not set in this case)
-    checks nothing. Dates compare by their first 10 characters (ISO ``YYYY-MM-DD``). The
-    error's ``validator_value`` is the bound's date and its ``bound`` attribute the bound as
-    written (``issued_on``, ``$first_absence``), for the caller's message."""
+    means the field ``later`` is on or after each bound; ``x-after`` (``strict``) the same,
+    strictly after (a visit's end after its start: ``{"visit_end": "visit_start"}``);
+    ``x-notAfter`` (``after``) the other way: ``{earlier: later}``, the field on or before
+    each bound. Values are ISO dates (``YYYY-MM-DD``, compared by their first 10 characters)
+    or times of day (``HH:MM``); a bound is a sibling field's name, or ``$name`` for a
+    variable of the case (``{"call_on": "$first_absence"}``, read from ``variables``). A
+    bound without a value of the same kind (not filled in, not set in this case, a date
+    against a time) checks nothing. The error's ``validator_value`` is the bound's value and
+    its ``bound`` attribute the bound as written (``issued_on``, ``$first_absence``), for the
+    caller's message."""
     def keyword(validator, rules, instance, schema):
         if not isinstance(instance, dict) or not isinstance(rules, dict):
             return
         for later, bounds in rules.items():
-            got = instance.get(later)
-            if not _is_date(got):
+            got = _ordered(instance.get(later))
+            if got is None:
                 continue
             for bound in [bounds] if isinstance(bounds, str) else bounds if isinstance(bounds, list) else []:
-                limit = variables.get(bound[1:]) if isinstance(bound, str) and bound.startswith("$") \
-                    else instance.get(bound)
-                if _is_date(limit) and (got[:10] > limit[:10] if after else got[:10] < limit[:10]):
-                    word = "after" if after else "before"
-                    error = ValidationError(f"{later} {got} is {word} {bound} {limit[:10]}", path=[later],
-                                            validator_value=limit[:10])
+                limit = _ordered(variables.get(bound[1:]) if isinstance(bound, str) and bound.startswith("$")
+                                 else instance.get(bound))
+                if limit is None or len(limit) != len(got):
+                    continue
+                wrong = got > limit if after else (got < limit or (strict and got == limit))
+                if wrong:
+                    word = "after" if after else "not after" if strict else "before"
+                    error = ValidationError(f"{later} {got} is {word} {bound} {limit}", path=[later],
+                                            validator_value=limit)
                     error.bound = bound
                     yield error
                     break   # one reason per field
     return keyword
+
+
+def _ordered(value) -> str | None:
+    """The comparable text of an ISO date (its first 10 characters) or a time of day (``HH:MM``);
+    None for anything else."""
+    if _is_date(value):
+        return value[:10]
+    if isinstance(value, str) and len(value) == 5 and value[2] == ":" and (value[:2] + value[3:]).isdigit():
+        return value
+    return None
 
 
 def _floor_bound(variables: dict):
@@ -140,8 +156,8 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
 
     ``message(error)`` turns a jsonschema error into the text shown (the caller's language);
     the default is jsonschema's own English, and "required" for a missing field. With
-    ``today`` (the engine clock's local date) the date keywords of ``_date_keywords`` and
-    ``x-notBefore`` / ``x-notAfter`` (``_order_bound``) and ``x-notBelow`` (``_floor_bound``; ``$name`` bounds
+    ``today`` (the engine clock's local date) the date keywords of ``_date_keywords``,
+    ``x-notBefore``, ``x-after`` and ``x-notAfter`` (``_order_bound``: dates and times in order) and ``x-notBelow`` (``_floor_bound``; ``$name`` bounds
     read ``variables``, the task's case variables) apply. With ``choices(rule) -> [(value,
     label)]`` (the task's ``form_choices``) ``x-choicesFrom`` applies (``_choice_bound``).
     Validation never backtracks or fetches (``engine.formschema``).
@@ -150,6 +166,7 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
         raise InvalidInput("form data must be a JSON object", errors={"data": "must be an object"})
     keywords = {**_date_keywords(today), "x-notBefore": _order_bound(variables or {}),
                 "x-notAfter": _order_bound(variables or {}, after=True),
+                "x-after": _order_bound(variables or {}, strict=True),
                 "x-notBelow": _floor_bound(variables or {})} if today is not None else {}
     if choices is not None:
         keywords[CHOICES_KEYWORD] = _choice_bound(choices)

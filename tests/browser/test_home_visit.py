@@ -27,6 +27,8 @@ from tests.processes.test_home_teaching import (
     AGREED, APPROVE, COMMITTEE, COUNTERSIGN, FEDERATION, PLAN, REGISTRY, SCHOOL, visit,
 )
 
+from tests.processes.test_home_teaching_photos import picture
+
 from .signin import signed_in
 from .test_persuasion_flow import fill
 
@@ -46,11 +48,11 @@ def _at(clock, day: str, hour: int) -> None:
 
 
 @pytest.fixture
-def visit_day(chromium, tmp_path):
+def visit_day(chromium, tmp_path, db_url):
     """The live app on Tue 2025-10-21, 17:00: child 1's plan (Tuesdays and Fridays, 王老师
     responsible) countersigned the day before, this morning's visit task open for 王老师."""
     clock = FixedClock(datetime(2025, 10, 13, 9, tzinfo=ZONE))
-    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path / 'live.db'}", var_dir=tmp_path,
+    settings = Settings.from_env(database_url=db_url, var_dir=tmp_path,     # SQLite, then PostgreSQL
                                  secret_key="browser-test")
     engine = build_engine(settings, clock=clock)
     engine.migrate()
@@ -80,7 +82,11 @@ def visit_day(chromium, tmp_path):
 
 def fits(page) -> None:
     """The page does not scroll sideways at phone width."""
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
+    wide = page.evaluate("""(limit) => Array.from(document.querySelectorAll('body *'))
+        .filter(e => (e.getBoundingClientRect().right > limit || e.scrollWidth > e.clientWidth + 1)
+                && e.getClientRects().length && getComputedStyle(e).overflowX === 'visible')
+        .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""", PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE, (page.url, wide)
 
 
 def test_a_teacher_records_a_visit_on_a_phone_and_the_child_page_shows_it(chromium, visit_day):
@@ -101,9 +107,17 @@ def test_a_teacher_records_a_visit_on_a_phone_and_the_child_page_shows_it(chromi
             expect(field).to_be_visible()
             box = field.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE, (index, box)
-        answers = {**visit("2025-10-21"), "visit_teacher": "王老师"}
-        fill(page, answers)
+        fill(page, visit("2025-10-21"))
         fits(page)
+        task_url = page.url
+        photos = page.locator("#f-visit_photos")              # a photo above 5 MB: refused before sending
+        photos.set_input_files([{"name": "大.jpg", "mimeType": "image/jpeg", "buffer": b"\xff" * (6 * 1024 * 1024)}])
+        page.click("form.task-form button[type=submit]")
+        expect(page.locator("#field-visit_photos .error")).to_contain_text("第 1 张照片（大.jpg）超过 5 MB")
+        assert page.url == task_url
+        expect(page.locator("#f-visit_content")).to_have_value(visit("2025-10-21")["visit_content"])   # kept
+        photos.set_input_files([{"name": "课堂.png", "mimeType": "image/png", "buffer": picture("PNG")}])
+        expect(page.locator("#field-visit_photos .error")).to_have_count(0)
         page.click("form.task-form button[type=submit]")
         expect(page).to_have_url(f"{base}/inbox")
         expect(page.locator(".flash")).to_contain_text("已提交")
@@ -114,9 +128,31 @@ def test_a_teacher_records_a_visit_on_a_phone_and_the_child_page_shows_it(chromi
         page.goto(f"{base}/children/1")
         section = page.locator("#home-teaching")
         expect(section).to_contain_text("送教教师 王老师、HT31")
-        expect(section).to_contain_text("本月已登记送教 1 次")
+        expect(section).to_contain_text("本月已送教 1 次")
         visits = page.locator("#home-visits")
         expect(visits).to_contain_text("2025-10-21")
         expect(visits).to_contain_text("15:00–16:30")
         expect(visits).to_contain_text("王老师")
         fits(page)
+        case = page.locator("#home-teaching a[href$='/home-teaching/plan']").get_attribute("href").split("/")[2]
+        for path, title in (("plan", "个别化教育计划（一人一案）"), ("visits", "送教上门记录")):
+            page.goto(f"{base}/instances/{case}/home-teaching/{path}")   # the phone reads the document
+            phone = page.locator("section.doc-phone")
+            expect(phone).to_be_visible()
+            expect(phone.locator("h1")).to_have_text(title)
+            expect(page.locator("article.doc")).to_be_hidden()
+            fits(page)
+        photo = page.locator("section.doc-phone ul.photos img")     # the visit's photo, shown, not its hash
+        expect(photo).to_have_count(1)
+        assert photo.evaluate("img => img.complete && img.naturalWidth") == 64
+        page.get_by_role("link", name="打开打印版（A4）").click()
+        expect(page.locator("article.doc")).to_be_visible()
+        page.get_by_role("link", name="返回手机阅读版").click()
+        expect(page.locator("section.doc-phone")).to_be_visible()
+
+    with signed_in(chromium, base, "pzx", width=1280, height=800) as page:   # at a desk: the A4 pages
+        for path in ("plan", "visits"):
+            page.goto(f"{base}/instances/{case}/home-teaching/{path}")
+            expect(page.locator("article.doc")).to_be_visible()
+            expect(page.locator("section.doc-phone")).to_be_hidden()
+            assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") == 0

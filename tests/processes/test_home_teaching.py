@@ -7,9 +7,13 @@ head teacher, ``pzx`` the principal, ``regzx`` the registrar. Norm: the default 
 month, 2 class periods each)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
+from ledger import ht_visit_record
 from ledger.models import Child
+from tests.web.conftest import csrf_token, sign_in
 
 from .test_lawful_exits import exit_at_village
 from .test_outcomes import closures, status_of
@@ -34,7 +38,7 @@ COUNTERSIGN = {"countersign_decision": "countersign", "countersign_on": "2025-10
 
 
 def visit(day, periods=2):
-    return {"visit_held": True, "visit_teacher": "王老师", "visit_on": day, "visit_start": "15:00", "visit_end": "16:30",
+    return {"visit_held": True, "visit_on": day, "visit_start": "15:00", "visit_end": "16:30",
             "visit_periods": periods, "visit_content": "识字 20 个，两位数加法", "visit_response": "注意力集中约 20 分钟",
             "visit_guardian_present": True, "visit_guardian_name": "张大山", "visit_guardian_confirmed": True}
 
@@ -143,7 +147,7 @@ def test_visits_open_on_the_schedule_and_a_missed_one_escalates_to_the_principal
     assert town.names("tzx") == ["unscheduled_visit", "visit"]
     town.pass_until("2025-10-25", 9)
     assert town.names("pzx") == ["visit_oversee"]                 # late: the principal
-    town.complete("tzx", "visit", {**visit("2025-10-24"), "visit_teacher": "陈老师"})   # recorded late, still counts
+    town.complete("tzx", "visit", visit("2025-10-24"))           # recorded late, still counts
     assert town.data(case.id)["case_status"] == "teaching"
 
 
@@ -512,3 +516,48 @@ def test_the_norm_is_the_countys_setting_for_the_plan_and_the_monthly_check(stri
     detail = town.client.get(f"/api/v1/tasks/{town.task('dpf', 'shortfall_federation')['task_id']}",
                              headers=town.headers("dpf")).json
     assert "每月至少 3 次、每次至少 3 课时" in detail["instructions"]
+
+
+def test_a_contradictory_visit_is_refused_naming_the_field_on_the_api_and_the_page(scenario):
+    """An end before the start, or a guardian recorded absent who yet signed: 422 naming the
+    field, in Chinese beside it on the page; the task stays open, nothing recorded."""
+    town = scenario
+    case = through_plan(town)
+    town.pass_until("2025-10-21", 8)
+    town.at("2025-10-21", 17)
+    assert town.refused("tzx", "visit", {**visit("2025-10-21"), "visit_start": "17:00", "visit_end": "15:00"}) == {
+        "visit_end": "应晚于开始时间（17:00）"}
+    client = town.app.test_client()
+    assert sign_in(client, "tzx").status_code == 302
+    task_id = town.task("tzx", "visit")["task_id"]
+    posted = {**{k: ("true" if v is True else "false" if v is False else str(v)) for k, v in visit("2025-10-21").items()},
+              "visit_guardian_present": "false", "csrf_token": csrf_token(client, f"/tasks/{task_id}")}
+    response = client.post(f"/tasks/{task_id}", data=posted)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "监护人不在场，不能填写在场监护人姓名" in page and "监护人不在场，不能有监护人签名确认" in page
+    assert 'value="张大山"' in page                                   # what was typed stays on the page
+    assert town.names("tzx") == ["unscheduled_visit", "visit"] and "visit_on" not in town.data(case.id)
+    town.complete("tzx", "visit", {**{k: v for k, v in visit("2025-10-21").items()
+                                      if not k.startswith("visit_guardian")}, "visit_guardian_present": False})
+
+
+def test_the_visit_names_its_teacher_by_the_account_that_recorded_it(scenario):
+    """The visit task is the teacher's own: no free-text teacher field (refused when sent);
+    the term record names the account that completed it. A visit recorded before keeps the
+    name typed then (``ht_visit_record.visits``)."""
+    town = scenario
+    case = through_plan(town)
+    town.pass_until("2025-10-21", 8)
+    town.at("2025-10-21", 17)
+    assert town.refused("tzx", "visit", {**visit("2025-10-21"), "visit_teacher": "王老师"}) == {
+        "visit_teacher": "包含表单中没有的字段"}
+    town.complete("tzx", "visit", visit("2025-10-21"))
+    client = town.app.test_client()
+    assert sign_in(client, "pzx").status_code == 302
+    record = client.get(f"/instances/{case.id}/home-teaching/visits").get_data(as_text=True)
+    row = record[record.index("一、送教记录"):record.index("二、按月统计")]
+    assert "<td>TZX</td>" in row
+    old = {"element_id": "visit", "actor": "tzx", "submitted": {**visit("2025-10-21"), "visit_teacher": "陈老师"}}
+    then = SimpleNamespace(steps=[old], done_on=lambda step: "2025-10-21", person={"tzx": "TZX"}.get)
+    assert [v["teacher"] for v in ht_visit_record.visits(then)] == ["陈老师"]

@@ -14,7 +14,9 @@ from ledger.document_models import DocumentVersion
 from ledger.models import AccessLog, Child
 from tests.web.conftest import sign_in
 
-from .test_home_teaching import COUNTERSIGN, FEDERATION, through_approval, through_assessment, through_plan, visit
+from .test_home_teaching import (
+    AGREED, APPROVE, COUNTERSIGN, FEDERATION, PLAN, REGISTRY, through_approval, through_assessment, through_plan, visit,
+)
 from .test_home_teaching_photos import picture, send
 
 FULL_ID = "44010120160501001X"
@@ -96,7 +98,7 @@ def test_the_term_record_lists_the_visits_and_counts_each_month_against_the_norm
     assert "（3 次）" in rows
     assert rows.index("2025年10月21日") < rows.index("2025年10月23日") < rows.index("2025年11月3日")
     for shown in ("15:00–16:30", "识字 20 个，两位数加法", "注意力集中约 20 分钟", "张大山（在场，已签名确认）",
-                  "王老师", "（照片 1 张）", "（计划外）", "认识钟表"):
+                  "TZX", "（照片 1 张）", "（计划外）", "认识钟表"):
         assert shown in rows, shown
     months = text[text.index("二、按月统计"):]
     assert "<td>2025-10</td><td>2</td><td>3</td><td>1</td>" in months and "未达标" in months   # a visit below 2 periods
@@ -152,3 +154,48 @@ def test_no_plan_is_a_409_and_the_certificate_number_is_masked_on_case_and_task_
     events = town.client.get(f"/api/v1/process-instances/{case.id}/events", headers=town.headers("inspector")).json
     assert events["chain_ok"] and full not in str(events["events"])
     assert "440101" + "*" * (len(full) - 6) in str(events["events"])
+
+
+def test_the_child_page_counts_the_visits_that_took_place_and_the_missed_ones_apart(scenario):
+    town = scenario
+    through_plan(town)
+    town.pass_until("2025-10-21", 8)
+    town.at("2025-10-21", 17)
+    town.complete("tzx", "visit", visit("2025-10-21"))
+    town.pass_until("2025-10-24", 8)
+    town.at("2025-10-24", 17)
+    town.complete("tzx", "visit", {"visit_held": False, "visit_missed_reason": "学生发烧，改下周二补送"})
+    text = html(town, "ht31", "/children/1")
+    assert "本月已送教 1 次（另有 1 次未能送教）" in text
+    town.pass_until("2025-11-01", 8)
+    town.at("2025-11-03", 17)
+    town.complete("tzx", "unscheduled_visit", visit("2025-10-31"))   # October's visit, recorded in November
+    assert "本月已送教 0 次" in html(town, "ht31", "/children/1")
+
+
+def test_the_approvers_open_the_plan_from_their_task_pages(scenario):
+    """The principal approving and the federation countersigning read the plan they sign:
+    their task pages (and the case page) link the printable plan; while it is being drawn
+    it is announced, not linked; the term record appears once a visit is recorded."""
+    town = scenario
+    case = through_assessment(town)
+    town.at("2025-10-17", 10)
+    town.complete("regzx", "registry_archive", REGISTRY)
+    link = f'href="/instances/{case.id}/home-teaching/plan"'
+    drawing = html(town, "ht31", f"/tasks/{town.task('ht31', 'draw_plan')['task_id']}")
+    assert "《个别化教育计划（一人一案）》" in drawing and link not in drawing
+    town.at("2025-10-20", 9)
+    town.complete("ht31", "draw_plan", PLAN)
+    town.complete("ht31", "guardian_agreement", AGREED)
+    approving = html(town, "pzx", f"/tasks/{town.task('pzx', 'approve_plan')['task_id']}")
+    assert link in approving and "Word 文件" not in approving[approving.index("文书"):approving.index(link) + 200]
+    town.complete("pzx", "approve_plan", APPROVE)
+    assert link in html(town, "dpf", f"/tasks/{town.task('dpf', 'countersign_plan')['task_id']}")
+    assert link in html(town, "pzx", f"/instances/{case.id}") and "home-teaching/visits" not in html(
+        town, "pzx", f"/instances/{case.id}")
+    assert "草稿" in html(town, "dpf", f"/instances/{case.id}/home-teaching/plan")
+    town.complete("dpf", "countersign_plan", COUNTERSIGN)
+    town.pass_until("2025-10-21", 8)
+    town.at("2025-10-21", 17)
+    town.complete("tzx", "visit", visit("2025-10-21"))
+    assert f'href="/instances/{case.id}/home-teaching/visits"' in html(town, "pzx", f"/instances/{case.id}")

@@ -195,3 +195,59 @@ def test_the_task_page_takes_photos_and_shows_a_bad_one_beside_its_field(scenari
     assert town.data(case.id, "visit")["visit_photos"] == [row.sha256]
     shown = client.get(f"/tasks/{task_id}").get_data(as_text=True)
     assert f'src="/instances/{case.id}/photos/{row.id}"' in shown
+
+
+def test_a_submitted_visits_photos_are_shown_as_pictures_wherever_the_visit_is_shown(scenario):
+    """The case page's history, the visit's task page and the term record show the photos
+    (each served under the case's rule, each view logged), never their hashes."""
+    town = scenario
+    case = visit_day(town)
+    assert send(town, [("课堂.jpg", picture(), "image/jpeg"), ("手工.png", picture("PNG"), "image/png")]).status_code == 200
+    rows = stored(town)
+    task_id = rows[0].task_id
+    client = page(town, "pzx")
+    for path in (f"/instances/{case.id}", f"/tasks/{task_id}", f"/instances/{case.id}/home-teaching/visits"):
+        shown = client.get(path).get_data(as_text=True)
+        for row in rows:
+            assert f'<img src="/instances/{case.id}/photos/{row.id}"' in shown, path
+            assert row.sha256 not in shown and row.sha256[:12] not in shown, path
+        assert "2 张照片" in shown or "（照片 2 张）" in shown, path
+    assert client.get(f"/instances/{case.id}/photos/{rows[1].id}").status_code == 200
+    with town.engine.db.read() as session:
+        logged = [json.loads(r.detail) for r in session.scalars(select(AccessLog).where(AccessLog.username == "pzx"))]
+    assert {"view": "photo", "photo_id": rows[1].id}.items() <= next(d for d in logged if d.get("view") == "photo").items()
+    assert page(town, "ht11").get(f"/instances/{case.id}/photos/{rows[0].id}").status_code == 404
+
+
+def test_a_submission_above_the_total_limit_is_a_chinese_413_naming_the_limit(scenario):
+    """Above the whole body's limit nothing is read: the REST answer is the JSON shape of
+    every 4xx ({code, message, errors}) in Chinese with the limits, the page a Chinese page
+    saying them; nothing stored, the task still open. One photo above 5 MB inside that limit
+    is named beside its field on the form re-shown with what was typed."""
+    town = scenario
+    visit_day(town)
+    huge = b"\xff" * (22 * 1024 * 1024)
+    response = send(town, [("大.jpg", huge, "image/jpeg")])
+    assert response.status_code == 413
+    assert response.json["code"] == "too_large" and set(response.json) == {"code", "message", "errors"}
+    assert "每张不超过 5 MB" in response.json["message"] and "合计不超过 21 MB" in response.json["message"]
+    assert response.json["errors"] == {"body": response.json["message"]}
+    client = page(town, "tzx")
+    task_id = town.task("tzx", "visit")["task_id"]
+    fields = {k: ("true" if v is True else str(v)) for k, v in visit("2025-10-21").items()}
+    token = csrf_token(client, f"/tasks/{task_id}")
+    refused = client.post(f"/tasks/{task_id}", data={**fields, "csrf_token": token,
+                                                     "visit_photos": [(io.BytesIO(huge), "大.jpg")]},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 413
+    text = refused.get_data(as_text=True)
+    assert "每张不超过 5 MB" in text and "合计不超过 21 MB" in text and "Request Entity" not in text
+    big = picture("PNG") + b"\0" * (5 * 1024 * 1024)
+    one_big = client.post(f"/tasks/{task_id}", data={**fields, "csrf_token": token,
+                                                      "visit_photos": [(io.BytesIO(big), "big.png")]},
+                          content_type="multipart/form-data")
+    assert one_big.status_code == 413
+    text = one_big.get_data(as_text=True)
+    assert "第 1 张照片（big.png）超过 5 MB" in text and "识字 20 个，两位数加法" in text and 'value="张大山"' in text
+    assert 'data-max-bytes="5242880"' in text and 'data-max-files="4"' in text and "photo_limits.js" in text
+    assert stored(town) == [] and "visit" in town.names("tzx")
