@@ -80,6 +80,28 @@ def _ordered(value) -> str | None:
     return None
 
 
+def _blank(value) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def _required_text(validator, names, instance, schema):
+    """``required`` as a person means it: a name present only as blank text (spaces, line
+    breaks) is missing, as the pages treat it (they strip what is typed); the REST API must
+    not accept what the page refuses."""
+    if not isinstance(instance, dict) or not isinstance(names, list):
+        return
+    missing = [name for name in names if name not in instance or _blank(instance[name])]
+    if missing:
+        yield ValidationError(f"{missing} are required", validator_value=names, instance=instance)
+
+
+def _min_text(validator, length, instance, schema):
+    """``minLength`` on the text a person typed: surrounding spaces do not count (a reason
+    of three spaces is no reason)."""
+    if isinstance(instance, str) and isinstance(length, int) and len(instance.strip()) < length:
+        yield ValidationError(f"{instance!r} is too short", validator_value=length)
+
+
 def _floor_bound(variables: dict):
     """``x-notBelow`` on an object schema: ``{field: bound}`` means the number ``field`` is at
     least the bound: a number, a sibling field's name, or ``$name`` for a variable of the case
@@ -168,6 +190,7 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
                 "x-notAfter": _order_bound(variables or {}, after=True),
                 "x-after": _order_bound(variables or {}, strict=True),
                 "x-notBelow": _floor_bound(variables or {})} if today is not None else {}
+    keywords.update({"required": _required_text, "minLength": _min_text})
     if choices is not None:
         keywords[CHOICES_KEYWORD] = _choice_bound(choices)
     errors = {}
@@ -175,7 +198,8 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
         for err in form_validator(schema, keywords).iter_errors(data):
             path = ".".join(str(p) for p in err.absolute_path)
             if err.validator == "required" and isinstance(err.instance, dict):
-                missing = [name for name in err.validator_value if name not in err.instance]
+                missing = [name for name in err.validator_value
+                           if name not in err.instance or _blank(err.instance[name])]
                 for name in missing:
                     errors.setdefault(".".join(filter(None, [path, name])), message(err) if message else "required")
                 continue

@@ -85,3 +85,26 @@ def test_an_instance_without_its_output_is_refused_and_the_case_goes_on(client, 
         assert complete(client, as_user, "ht31", sign["task_id"], {"signature": "ok"}).status_code == 200
     (filing,) = inbox(client, as_user, "ht31")
     assert complete(client, as_user, "ht31", filing["task_id"], {}).json["status"] == "completed"
+
+
+# A reason typed as spaces is no reason: the REST API refuses what the page refuses (the page
+# strips what is typed). Fresh-user review: a report numbered "   ", a 留置送达 with a blank witness.
+NOTE = {"type": "object", "required": ["witness", "reason"],
+        "properties": {"witness": {"type": "string"}, "reason": {"type": "string", "minLength": 2},
+                       "note": {"type": "string", "minLength": 1}}}
+
+
+def test_blank_text_is_missing_through_rest_as_on_the_page(client, as_user):
+    xml = linear_process("served", user_task("serve", form="note.schema.json"),
+                         lanes={"head_teacher": ["start", "serve", "end"]})
+    assert deploy(client, as_user, xml, {"note.schema.json": NOTE}).status_code == 201
+    start(client, as_user, "served", {"child_id": 1})
+    (task,) = inbox(client, as_user, "ht31")
+    blank = complete(client, as_user, "ht31", task["task_id"], {"witness": " \n ", "reason": "  ", "note": "\t"})
+    assert blank.status_code == 422
+    assert blank.json["errors"] == {"witness": "此项为必填项", "reason": "此项为必填项", "note": "此项为必填项"}
+    short = complete(client, as_user, "ht31", task["task_id"], {"witness": "张三", "reason": " 无 "})
+    assert short.status_code == 422 and short.json["errors"] == {"reason": "至少填写 2 个字"}
+    assert inbox(client, as_user, "ht31")[0]["task_id"] == task["task_id"]          # nothing was taken
+    done = complete(client, as_user, "ht31", task["task_id"], {"witness": "张三", "reason": "拒收，邻居见证"})
+    assert done.status_code == 200, done.json
