@@ -19,14 +19,11 @@ from dataclasses import dataclass
 
 from engine.errors import Forbidden, InstanceInError, NotFound, StepFailed
 from engine.persistence.models import HumanTask
-from ledger import access, ht_documents, signatures, task_photos
-from ledger.agreement_check import after_step as agreements_after_step
-from ledger.child_status import apply_now
-from ledger.document_versions import seal_after
+from ledger import access, signatures, task_photos
+from ledger.step_effects import after_completion
 
 NOT_FOUND = "任务不存在 (task not found)"
 IN_ERROR = "该案件运行出错，须由管理员处理故障（重试或标记已处理）后才能认领或办理此任务"
-AGREEMENT_PROCESSES = frozenset({"responsibility_agreements", "agreement_unit", "agreement_person"})
 
 
 @dataclass(frozen=True)
@@ -117,14 +114,7 @@ def complete(engine, principal, task_id: str, data: dict, files: dict | None = N
         # The incident keeps the data with the photos' hashes for its retry: keep the photos too.
         task_photos.keep_for_retry(engine, photos, row.instance_id, task_id, principal.username)
         raise
-    # The step may have told the ledger something (a case_event: the child's status, the
-    # outcome): apply it now so the child page shows it (the worker would, a moment later).
-    apply_now(engine)
-    # An agreement step: the register follows, and the next tier is named (ledger.agreement_check).
-    if row.process_key in AGREEMENT_PROCESSES:
-        agreements_after_step(engine)
-    # A confirmed dropout report, a countersigned home-teaching plan: kept as confirmed now.
-    seal_after(engine, row.instance_id, row.element_id)
-    if row.process_key == ht_documents.PROCESS_KEY:
-        ht_documents.seal_after(engine, row.instance_id, row.element_id)
+    # The step may have told the ledger something (the child's status, an agreement signed, a
+    # report confirmed): recorded now, so the next page shows it (ledger.step_effects).
+    after_completion(engine, row)
     return result

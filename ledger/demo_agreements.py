@@ -18,7 +18,7 @@ from sqlalchemy import select
 from engine.calendar import BusinessCalendar
 from engine.persistence.models import HumanTask
 
-from .agreement_check import after_step
+from .step_effects import after_completion
 from .agreements import school_year_of, start_campaign
 from .directory import holders
 from .signatures import display_name
@@ -116,4 +116,4 @@ def _complete(engine, instance_id: int, element_id: str, actor: str, data: dict)
 
 def _complete_task(engine, task: HumanTask, actor: str, data: dict) -> None:
     engine.runtime.complete_task(task.id, data, actor=actor)
-    after_step(engine)
+    after_completion(engine, task)

@@ -38,6 +38,7 @@ from sqlalchemy import func, select
 from engine.persistence.models import HumanTask, ProcessInstance, TimerJob
 
 from .attendance_cases import EngineCaseSink
+from .step_effects import after_completion
 from .case_handoff import CASE_FILES, PROCESS_KEY, business_key, case_file_key, open_case
 from .case_outcomes import outcome_label
 from .child_status import outcomes
@@ -166,6 +167,7 @@ def advance(engine, step: Step) -> None:
                                f"{element_id} task with a holder on {step.day}")
         actor = people[0]
         engine.runtime.complete_task(task.id, answers(step, actor.display_name, element_id), actor=actor.username)
+        after_completion(engine, task)      # as a page would: the child's status, the confirmed report
 
 
 def _open_task(session, child_id: int, element_id: str) -> HumanTask | None:

@@ -35,6 +35,7 @@ from engine.persistence.models import HumanTask, ProcessInstance, TimerJob
 from .directory import holders
 from .home_teaching import REFERRAL
 from .models import Child
+from .step_effects import after_completion
 
 STAGES = ("assessment", "placement", "plan_approval", "visiting", "term_review")
 STAGE_NAMES = {"assessment": "评估", "placement": "待登记安置", "plan_approval": "计划待审批",
@@ -158,6 +159,7 @@ class _Past:
                 raise RuntimeError(f"demo home teaching: case {instance_id} has no open {element_id}")
             actor = task.assignee or holders(session, task.candidate_role, task.org_unit)[0].username
         self.engine.runtime.complete_task(task.id, data, actor=actor)
+        after_completion(self.engine, task)     # as a page would: the countersigned plan kept
 
     def assessed(self, child: Child, first: date) -> int:
         """Referred on ``first``, both assessments the next day: the placement is open."""

@@ -305,6 +305,15 @@ def test_demo_cases_put_work_in_every_tier(engine, tmp_path):
         ("疑似辍学→在校", back.instance_id), ("在校→疑似辍学", back.instance_id)]
     assert all(at[:10] < (today - timedelta(days=28)).isoformat() for at, _, _ in rows_)
 
+    # Every report the demo's principals confirmed is kept as confirmed then, as after a page's
+    # step (ledger.step_effects): the county's list has each without anyone opening it first.
+    from ledger.document_versions import confirmations, confirmed_cases
+    from ledger.document_case import Case
+    with engine.db.read() as session:
+        ids = session.scalars(select(ProcessInstance.id).where(ProcessInstance.process_key == "persuasion")).all()
+    confirmed = {i for i in ids if confirmations(Case(engine, i))}
+    assert confirmed and {c["instance_id"] for c in confirmed_cases(engine)} == confirmed
+
 
 def child_page(engine, tmp_path, username: str, child_id: int) -> str:
     """/children/<id> as ``username`` (the demo password), through the app on ``engine``."""
