@@ -14,6 +14,8 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import EngineError, StepFailed
 from engine.incidents import public_message
 
+from .zh_messages import zh, zh_errors
+
 log = logging.getLogger(__name__)
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -23,9 +25,11 @@ MAX_JSON_DEPTH = 64
 
 
 def error_body(status: int, message: str, errors=None, **extra) -> dict:
-    body = {"code": CODES.get(status, "error"), "message": message}
+    """``{code, message, errors?, ...extra}``; English texts of the engine and of marshmallow
+    get their Chinese first (``api.zh_messages``)."""
+    body = {"code": CODES.get(status, "error"), "message": zh(message)}
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = zh_errors(errors)
     body.update(extra)
     return body
 

@@ -72,3 +72,20 @@ def test_unknown_pages_answer_in_chinese_html(client):
     assert response.status_code == 404 and "text/html" in response.content_type
     assert "找不到" in response.get_data(as_text=True) or "不存在" in response.get_data(as_text=True)
     assert client.get("/api/v1/no-such").json["code"] == "not_found"
+
+
+def test_api_reasons_are_in_chinese(deployed, as_user):
+    """The OpenAPI document promises Chinese reasons: marshmallow's and the engine's English
+    texts come with their Chinese first (api.zh_messages; fresh-user review)."""
+    client = deployed
+    paged = client.get("/api/v1/inbox?page=0&per_page=abc", headers=as_user("ht31"))
+    assert paged.status_code == 422 and paged.json["message"].startswith("请求内容有误")
+    assert paged.json["errors"]["page"].startswith("应在 1 至 10000 之间")
+    assert paged.json["errors"]["per_page"].startswith("应为整数")
+    missing = client.post("/api/v1/process-instances", headers=as_user("ht31"), json={})
+    assert missing.status_code == 422 and missing.json["errors"]["process_key"].startswith("此项为必填项")
+    started = start(client, as_user("ht31"), "dropout_risk_check", child_id=1)
+    assert started.status_code == 201, started.json
+    (task,) = client.get("/api/v1/inbox", headers=as_user("ht31")).json["items"]
+    bad = client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=as_user("ht31"), json={"data": {}})
+    assert bad.status_code == 422 and bad.json["message"].startswith("表单填写有误")
