@@ -50,12 +50,14 @@ from engine.runtime.commands import SetVariables
 from engine.runtime.executor import PendingFailure
 from engine.runtime.locking import is_transient, lock_instance
 
-from .absence_runs import MAX_LOOKBACK_DAYS
+from .absence_runs import MAX_LOOKBACK_DAYS, absence_runs, recent_unexcused
+from .case_outcomes import OUTCOMES, expected_at_school
 from .local_rules import local_rules
 from .attendance_models import UNEXCUSED, AttendanceRecord, CaseHandoff
 from .child_status import CASE_EVENT, apply_case_events, apply_now
 from .models import Child
-from .school_calendar import school_calendar
+from .school_calendar import DEFAULT_ZONE, school_calendar
+from .status_models import CaseEventRecord
 
 log = logging.getLogger(__name__)
 PROCESS_KEY = "persuasion"
@@ -203,15 +205,53 @@ def without_case(session, child_ids, day: date) -> list[int]:
         CaseHandoff.child_id.in_(child_ids), CaseHandoff.status == "pending")))
     reported = dict(session.execute(select(AttendanceRecord.child_id, AttendanceRecord.reported_at).where(
         AttendanceRecord.child_id.in_(child_ids), AttendanceRecord.date == day)).all())
-    cases = session.execute(select(ProcessInstance.business_key, ProcessInstance.status, ProcessInstance.completed_at)
+    cases = session.execute(select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.status,
+                                   ProcessInstance.completed_at)
                             .where(ProcessInstance.process_key == PROCESS_KEY,
                                    ProcessInstance.business_key.in_(keys)))
-    for key, status, completed_at in cases:
+    for instance_id, key, status, completed_at in cases:
         child_id = keys[key]
         if status in OPEN_STATUSES or (completed_at is not None and child_id in reported
-                                       and completed_at >= reported[child_id]):
+                                       and completed_at >= reported[child_id]
+                                       and not _closed_back_at_school(session, instance_id, day)):
             known.add(child_id)
     return [child_id for child_id in child_ids if child_id not in known]
+
+
+def _closed_back_at_school(session, instance_id: int, day: date) -> bool:
+    """Whether the case closed with the child expected at school (a return, a leave over, a
+    tendency cleared) on or before ``day``: such a closure does not explain an unexcused
+    ``day`` (a leave check answered "back" on a day the school marked 无故缺课), while the
+    days before it were the case's (a medical leave's). A lawful exit (转出, 死亡 ...)
+    explains any day. Unknown until the closure is applied (``ledger.child_status``): False."""
+    closed = session.execute(select(CaseEventRecord.outcome, CaseEventRecord.at).where(
+        CaseEventRecord.instance_id == instance_id, CaseEventRecord.event == "closed")
+        .order_by(CaseEventRecord.id.desc()).limit(1)).first()
+    if closed is None or closed.outcome not in OUTCOMES:
+        return False
+    back = expected_at_school(OUTCOMES[closed.outcome].status or "enrolled")
+    return back and day >= closed.at.astimezone(DEFAULT_ZONE).date()
+
+
+def absence_left_open(session, child_id: int, now: datetime) -> CaseHandoff | None:
+    """After the child's case closed with the child back at school (``ledger.child_status``
+    applies the closure and calls this in its transaction): if the child's latest reported
+    day is an unexcused absence that no case knows, hand it on as an absence, so that a case
+    opens for it (a lost absence is the one failure Baoxue cannot have). Returns the row."""
+    latest = session.execute(select(AttendanceRecord.date, AttendanceRecord.status, AttendanceRecord.school_code)
+                             .where(AttendanceRecord.child_id == child_id)
+                             .order_by(AttendanceRecord.date.desc()).limit(1)).first()
+    if latest is None or latest.status != UNEXCUSED or not without_case(session, [child_id], latest.date):
+        return None
+    calendar = school_calendar(session)
+    run = absence_runs(session, calendar, latest.school_code, latest.date, [child_id]).get(child_id)
+    if run is None or run.count < 1:
+        return None
+    recent = recent_unexcused(session, calendar, latest.school_code, latest.date, [child_id],
+                              local_rules().intermittent_window).get(child_id)
+    log.info("child %s: case closed as back at school, but %s was unexcused: handed on", child_id, latest.date)
+    return enqueue(session, ABSENCE, child_id, latest.date, "system", now, count=run.count,
+                   first_day=run.first_day, recent=recent.now if recent else 0)
 
 
 def awaiting_return(session, child_ids, day: date) -> set[int]:

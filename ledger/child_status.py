@@ -87,6 +87,11 @@ def _apply(engine, session, message_id: int) -> int:
                                 status_before=before, status_after=after, at=message.received_at,
                                 actor=_actor(session, instance_id, message), note=note))
     session.flush()
+    if event == "closed":
+        # A closure with the child back at school while the latest reported day is an
+        # unexcused absence: that absence needs a case (imported here: case_handoff reads this module).
+        from .case_handoff import absence_left_open
+        absence_left_open(session, child_id, message.received_at)
     return 1
 
 

@@ -255,3 +255,39 @@ def test_a_leave_without_its_dates_is_refused_and_changes_nothing(scenario):
     assert response.status_code == 422
     assert set(response.json["errors"]) == {"leave_from", "leave_until"}   # required for a leave, in Chinese
     assert town.names("ht31") == ["illness_plan"]
+
+
+def test_back_from_leave_on_a_day_marked_unexcused_leaves_that_absence_to_a_new_case(scenario):
+    """The leave check says "back" on a day the school marked 无故缺课: the case closes as its
+    head teacher said, but the absence is not swallowed by it (a lost absence): the worker
+    hands it on and a new case opens for it. The leave's own days stay the closed case's."""
+    from ledger.case_handoff import absent_without_case, dispatch_pending
+    town = scenario
+    case = exit_at_village(town, "illness")
+    town.complete("ht31", "illness_plan", LEAVE)
+    town.report_days("2025-10-11", "2025-10-17", {1: U})         # on leave: the case's days
+    town.pass_until("2025-10-20", 9)
+    town.report("2025-10-20", {1: U})                             # the return date: absent without leave
+    town.complete("ht31", "leave_check", {"leave_result": "returned", "leave_checked_on": "2025-10-20",
+                                          "leave_check_note": "班主任电话确认已康复"})
+    assert closures(town) == [(case.id, "returned_after_leave", "enrolled")]
+    with town.engine.db.read() as session:
+        assert absent_without_case(session) == []                 # handed on, not lost
+    assert dispatch_pending(town.engine) == 1                     # the worker's sweep
+    cases = town.cases(1)
+    assert len(cases) == 2 and cases[-1].status == "active" and cases[-1].id != case.id
+    # The school's marks count the run (the leave's days were marked 无故缺课 too): the new
+    # case opens at the tier that run has reached.
+    assert {"phone_call", "home_visit"} <= set(town.names("ht31"))
+
+
+def test_back_from_leave_closes_without_a_new_case_when_the_leave_days_were_marked_unexcused(scenario):
+    town = scenario
+    case = exit_at_village(town, "illness")
+    town.complete("ht31", "illness_plan", LEAVE)
+    town.report_days("2025-10-11", "2025-10-17", {1: U})
+    town.pass_until("2025-10-20", 9)
+    town.complete("ht31", "leave_check", {"leave_result": "returned", "leave_checked_on": "2025-10-20",
+                                          "leave_check_note": "已康复返校"})
+    from ledger.case_handoff import dispatch_pending
+    assert dispatch_pending(town.engine) == 0 and [c.id for c in town.cases(1)] == [case.id]
