@@ -97,7 +97,9 @@ def _campaign_event(campaign: AgreementCampaign, event: str, payload: dict) -> N
         if payload.get("deadline"):
             campaign.deadline = datetime.fromisoformat(str(payload["deadline"])[:10]).date()
     elif event == "all_signed":
-        campaign.status = "signed"
+        # The year-end review runs beside the signing: a campaign already closed stays closed.
+        if campaign.status != "closed":
+            campaign.status = "signed"
     else:
         campaign.status = "closed"
 

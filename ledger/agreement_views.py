@@ -108,6 +108,28 @@ def display_status(row: Agreement, now: datetime) -> str:
     return row.status
 
 
+def signing_state(session, school_year: str, now: datetime) -> dict:
+    """``{unit code: {agreement, staff, staff_signed, staff_pending, staff_overdue,
+    staff_refused}}`` for the year-end review (issue 12 review: the review happens whoever is
+    still outstanding, and shows who is): ``agreement`` the unit's own agreement's status in
+    Chinese (STATUS_NAMES; 未发起 when it has none), ``staff`` its staff agreements not
+    withdrawn, ``staff_signed`` those confirmed (countersigned or not), the others by status."""
+    campaign = session.scalar(select(AgreementCampaign).where(AgreementCampaign.school_year == school_year))
+    rows = list(session.scalars(select(Agreement).where(Agreement.campaign_id == campaign.id))) if campaign else []
+    state: dict[str, dict] = {}
+    for row in rows:
+        entry = state.setdefault(row.unit_code, {"agreement": "未发起", "staff": 0, "staff_signed": 0,
+                                                 "staff_pending": 0, "staff_overdue": 0, "staff_refused": 0})
+        status = display_status(row, now)
+        if row.tier == 1:
+            entry["agreement"] = STATUS_NAMES[status]
+        elif status != "withdrawn":
+            entry["staff"] += 1
+            key = "signed" if status in ("signed", "awaiting_countersign") else status
+            entry["staff_" + key] += 1
+    return state
+
+
 def years(engine) -> list[str]:
     """The school years with a campaign, latest first."""
     with engine.db.read() as session:

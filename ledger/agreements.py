@@ -11,7 +11,8 @@ campaign, ``2025-2026/zx`` for a unit). ``answer_requests`` finds those waits
   end of day) and the reminder (09:00, 3 working days before it);
 * ``get_staff``: every active user holding the unit's staff role in the unit now (a school's
   head teachers in any of its classes, a village's grid workers), one entry per person;
-* ``get_figures``: the year's persuasion cases per unit, for the year-end assessment.
+* ``get_figures``: the year's persuasion cases per unit, for the year-end assessment, with
+  the unit's signing state then (``agreement_views.signing_state``: who is still outstanding).
 
 ``daily_check`` (the worker, hourly; it acts once a day's facts changed) opens the campaign
 of the school year once the autumn term has begun (``open_day``), starts a signing for
@@ -188,8 +189,12 @@ def _answer(engine, instance_id: int, element_id: str, ref: str) -> dict:
         with engine.db.read() as session:
             return {"staff": staff_of(session, ref.split("/")[1])}
     if element_id == "get_figures":
+        from .agreement_views import signing_state   # the views build on this module
         with engine.db.read() as session:
-            return {"figures": figures(session, ref)}
+            counts, signing = figures(session, ref), signing_state(session, ref, engine.clock())
+        empty = {"agreement": "未发起", "staff": 0, "staff_signed": 0, "staff_pending": 0, "staff_overdue": 0,
+                 "staff_refused": 0}
+        return {"figures": {code: {**entry, **signing.get(code, empty)} for code, entry in counts.items()}}
     raise LookupError(f"no answer for {element_id}")
 
 
