@@ -42,8 +42,8 @@ def sign_unit(town, unit: str, countersign: bool = True) -> None:
 
 
 def own_signing(town, username: str) -> dict:
-    """One's own open signing: created claimed by that person (a co-head teacher of the same
-    class sees a colleague's in the inbox too, claimed by them, and cannot sign it)."""
+    """One's own open signing: created claimed by that person, and listed in their inbox only
+    (a co-head teacher of the same class does not see it)."""
     mine = [t for t in town.inbox(username) if t["name"] == "sign_personal" and t["assignee"] == username]
     assert len(mine) == 1, town.inbox(username)
     return mine[0]
