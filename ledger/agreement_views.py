@@ -194,7 +194,11 @@ def describe(row: Agreement, names: dict, now: datetime) -> dict:
     """One register line: ``{id, ref, tier, kind, kind_name, unit, unit_name, party, status,
     status_name, due_at, reminded_at, overdue_at, refusal_reason, settled_at, settle_note,
     signed_at, signed_by, signer_name, countersigned_at, countersigned_by, withdrawn_reason,
-    assessment, assessment_name, assessment_notes, late}``."""
+    assessment, assessment_name, assessment_notes, late, confirmer_name, settlement}``.
+    ``refusal_reason`` / ``settle_note`` are the latest on record; ``confirmer_name`` and
+    ``settlement`` say the current state: who confirmed (None until someone has: a refusal
+    names the refuser, not a confirmer), and how the latest refusal was settled (待处理 while
+    it is open; None when it never was: an earlier round's settlement is not this one's)."""
     def iso(value):
         return value.isoformat() if value else None
     status = display_status(row, now)
@@ -210,13 +214,21 @@ def describe(row: Agreement, names: dict, now: datetime) -> dict:
             "signer_name": row.signer_name, "countersigned_at": iso(row.countersigned_at),
             "countersigned_by": row.countersigned_by, "withdrawn_reason": row.withdrawn_reason,
             "assessment": row.assessment, "assessment_name": ASSESSMENT_NAMES.get(row.assessment or ""),
-            "assessment_notes": row.assessment_notes, "late": row.late}
+            "assessment_notes": row.assessment_notes, "late": row.late,
+            "confirmer_name": row.signer_name if row.signed_at else None, "settlement": _settlement(row, status)}
+
+
+def _settlement(row: Agreement, status: str) -> str | None:
+    if status == "refused":
+        return "待处理"
+    settled_latest = row.settled_at and (row.refused_at is None or row.settled_at >= row.refused_at)
+    return row.settle_note if settled_latest else None
 
 
 EXPORT_COLUMNS = (("学年", None), ("层级", "tier"), ("责任书", "kind_name"), ("单位", "unit_name"),
                   ("签订人", None), ("职务", None), ("状态", "status_name"), ("截止", "due_at"),
-                  ("确认人", "signer_name"), ("确认时间", "signed_at"), ("会签时间", "countersigned_at"),
-                  ("异议理由", "refusal_reason"), ("异议处理", "settle_note"), ("撤回原因", "withdrawn_reason"),
+                  ("确认人", "confirmer_name"), ("确认时间", "signed_at"), ("会签时间", "countersigned_at"),
+                  ("异议理由", "refusal_reason"), ("异议处理", "settlement"), ("撤回原因", "withdrawn_reason"),
                   ("考核", "assessment_name"))
 
 
