@@ -89,7 +89,7 @@ def seed_agreements(engine) -> DemoAgreements:
             result.staff_awaiting += 1       # signed, the unit's head not countersigned yet (待会签)
             continue
         head = _holder(engine, task)
-        _complete_task(engine, task, head.username, {"accept": True, "countersigner_name": head.display_name})
+        _complete_task(engine, task, head.username, {"countersign_decision": "countersign", "countersigner_name": head.display_name})
     return result
 
 

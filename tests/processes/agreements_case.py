@@ -65,7 +65,7 @@ def countersign_person(town, username: str) -> dict:
     task = next(t for t in town.inbox(head) if t["name"] == "countersign_person"
                 and t["party"]["ref"] == f"{YEAR}/{unit}/{username}")
     response = town.client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=town.headers(head),
-                                json={"data": {"accept": True, "countersigner_name": head.upper()}})
+                                json={"data": {"countersign_decision": "countersign", "countersigner_name": head.upper()}})
     assert response.status_code == 200, response.json
     return response.json
 
