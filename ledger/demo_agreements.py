@@ -68,7 +68,7 @@ def seed_agreements(engine) -> DemoAgreements:
             continue
         _complete_task(engine, task, signer.username, {"decision": "accept", "signer_name": signer.display_name})
         [countersign] = [t for t in _open(engine, "countersign")]
-        _complete_task(engine, countersign, LEADER, {"accept": True, "countersigner_name": leader_name})
+        _complete_task(engine, countersign, LEADER, {"countersign_decision": "countersign", "countersigner_name": leader_name})
         result.units_signed += 1
     for index, task in enumerate(_open(engine, "sign_personal")):
         if index % STAFF_SIGN_EVERY == STAFF_SIGN_EVERY - 1:

@@ -38,7 +38,7 @@ def launch(town, deadline: str = DEADLINE, *, with_grid_workers: bool = True) ->
 def sign_unit(town, unit: str, countersign: bool = True) -> None:
     town.complete(UNITS[unit], "sign_unit", {"decision": "accept", "signer_name": UNITS[unit].upper()})
     if countersign:
-        town.complete("leader", "countersign", {"accept": True, "countersigner_name": "LEADER"})
+        town.complete("leader", "countersign", {"countersign_decision": "countersign", "countersigner_name": "LEADER"})
 
 
 def own_signing(town, username: str) -> dict:

@@ -83,3 +83,19 @@ def test_the_head_may_return_a_confirmation_with_a_reason_and_the_person_confirm
     assert (item["status"], item["countersigned_by"]) == ("signed", "pzx")
     listing = town.client.get(f"/api/v1/agreements/{item['id']}/documents", headers=town.headers("ht31")).json
     assert [d["version"] for d in listing["documents"]] == [1, 2, 3]   # the returned confirmation stays kept
+
+
+def test_the_leader_may_return_a_units_confirmation_and_tier_2_waits_for_the_countersign(scenario):
+    town = scenario
+    launch(town)
+    town.complete("pzx", "sign_unit", {"decision": "accept", "signer_name": "PZX"})
+    town.complete("leader", "countersign", {"countersign_decision": "return", "countersigner_name": "LEADER",
+                                            "return_reason": "请由校长本人确认"})
+    item = by_ref(register(town))[f"{YEAR}/zx"]
+    assert (item["status"], item["refusal_reason"]) == ("pending", "会签退回：请由校长本人确认")
+    assert town.names("ht31") == []                                    # tier 2 has not started
+    detail = town.client.get(f"/api/v1/tasks/{town.task('pzx', 'sign_unit')['task_id']}", headers=town.headers("pzx")).json
+    assert "请由校长本人确认" in detail["instructions"]
+    sign_unit(town, "zx")
+    assert by_ref(register(town))[f"{YEAR}/zx"]["countersigned_by"] == "leader"
+    assert town.names("ht31") == ["sign_personal"]
