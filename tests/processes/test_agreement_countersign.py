@@ -4,7 +4,8 @@ the unit, as the task-force leader does for the town in tier 1; the kept documen
 both parties' confirmations with their times. REST API, SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from .agreements_case import STAFF, YEAR, by_ref, countersign_person, launch, register, sign_person, sign_unit
+from .agreements_case import (STAFF, YEAR, by_ref, countersign_person, launch, pages_as, register, sign_person,
+                              sign_unit)
 
 
 def _text(town, agreement_id: int, user: str = "pzx") -> str:
@@ -65,6 +66,9 @@ def test_the_head_may_return_a_confirmation_with_a_reason_and_the_person_confirm
     shown = town.client.get(f"/api/v1/tasks/{task['task_id']}", headers=town.headers("pzx")).json
     assert [o["const"] for o in shown["form"]["schema"]["properties"]["countersign_decision"]["oneOf"]] == [
         "countersign", "return"]
+    page = pages_as(town, "pzx").get(f"/tasks/{task['task_id']}").get_data(as_text=True)
+    assert 'name="countersign_decision" value="return"' in page and "退回本人重新确认" in page
+    assert 'name="return_reason"' in page
     errors = town.refused("pzx", "countersign_person", {"countersign_decision": "return", "countersigner_name": "PZX"})
     assert set(errors) == {"return_reason"}                            # a return says why
     town.complete("pzx", "countersign_person", {"countersign_decision": "return", "countersigner_name": "PZX",
