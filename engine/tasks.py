@@ -30,6 +30,9 @@ class TaskQuery:
     overdue_at: datetime | None = None   # only tasks due before this moment
     candidates: list[tuple[str, str]] | None = None   # (role, org unit) pairs; any may match
     subject_id: str | None = None
+    # Whose inbox: a task reserved for another person (HumanTask.reserved_for) is left out,
+    # unless it is now claimed by the viewer (a supervisor reassigned it).
+    viewer: str | None = None
     page: int = 1
     per_page: int = 50
 
@@ -62,6 +65,9 @@ class TaskService:
             conditions.append(HumanTask.due_at < query.overdue_at)
         if query.subject_id is not None:
             conditions.append(HumanTask.subject_id == query.subject_id)
+        if query.viewer is not None:
+            conditions.append(or_(HumanTask.reserved_for.is_(None), HumanTask.assignee == query.viewer,
+                                  and_(HumanTask.assignee.is_(None), HumanTask.reserved_for == query.viewer)))
         if query.candidates is not None:
             conditions.append(or_(false(), *(and_(HumanTask.candidate_role == role, HumanTask.org_unit == org)
                                              for role, org in query.candidates)))

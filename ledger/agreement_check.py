@@ -85,9 +85,7 @@ def daily_check(engine, open_day: str | None = "09-01") -> CheckResult:
                 pass
             except (LookupError, NotFound) as exc:   # no town set up, or the process not deployed
                 log.info("agreements: the %s campaign is not opened: %s", year, exc)
-    for ref, reason in _leavers(engine):
-        engine.messages.deliver(WITHDRAWN, {"agreement_ref": ref}, {"reason": reason}, actor="ledger")
-        result.withdrawn.append(ref)
+    result.withdrawn.extend(_withdraw(engine))
     for variables, ref in _joiners(engine, today):
         try:
             engine.runtime.start(PERSON_PROCESS, variables, business_key=f"agreement:{ref}", actor=None)
@@ -96,6 +94,30 @@ def daily_check(engine, open_day: str | None = "09-01") -> CheckResult:
             continue
     after_step(engine)
     return result
+
+
+def withdraw_leavers(engine) -> list[str]:
+    """Withdraw at once the open signing of anyone who no longer holds their staff role (or
+    whose account is disabled), as the daily check does; returns the refs withdrawn. Called
+    right after an administrator revokes a role or disables an account (api/rest/users.py,
+    api/web/admin.py), so the leaver's released signing never sits in a colleague's inbox
+    until the worker's next check (issue 12 review). A setback is logged, not raised: the
+    role change is committed, and the worker's check retries."""
+    try:
+        withdrawn = _withdraw(engine)
+        after_step(engine)
+        return withdrawn
+    except Exception:  # noqa: BLE001 - the administrator's change is done
+        log.exception("agreements: withdrawing leavers' signings left to the worker")
+        return []
+
+
+def _withdraw(engine) -> list[str]:
+    withdrawn = []
+    for ref, reason in _leavers(engine):
+        engine.messages.deliver(WITHDRAWN, {"agreement_ref": ref}, {"reason": reason}, actor="ledger")
+        withdrawn.append(ref)
+    return withdrawn
 
 
 def _leavers(engine) -> list[tuple[str, str]]:

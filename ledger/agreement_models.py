@@ -6,7 +6,7 @@
   or village (``ref`` ``2025-2026/zx``), tier 2 a unit with one head teacher or grid worker
   (``2025-2026/zx/ht31``). Written only from what the process said
   (``ledger.agreements.apply_agreement_events``): opened, reminded, overdue, refused, settled,
-  signed, countersigned, withdrawn, assessed.
+  signed, countersigned, returned (the unit's head sent a confirmation back), withdrawn, assessed.
 * ``agreement_event``: each ``agreement_event`` message applied, once (``message_id`` is
   unique), with who caused it: the agreement's history.
 * ``agreement_document``: the signed text, kept as generated at each confirmation

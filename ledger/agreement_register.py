@@ -97,7 +97,9 @@ def _campaign_event(campaign: AgreementCampaign, event: str, payload: dict) -> N
         if payload.get("deadline"):
             campaign.deadline = datetime.fromisoformat(str(payload["deadline"])[:10]).date()
     elif event == "all_signed":
-        campaign.status = "signed"
+        # The year-end review runs beside the signing: a campaign already closed stays closed.
+        if campaign.status != "closed":
+            campaign.status = "signed"
     else:
         campaign.status = "closed"
 
@@ -129,6 +131,12 @@ def _row_event(engine, session, campaign, row: Agreement, event: str, payload: d
         row.countersigned_at, row.countersigned_by = at, actor
         row.countersigner_name = _name(session, actor, payload.get("countersigner_name"))
         store_document(engine, session, campaign, row, instance_id, actor, at)
+    elif event == "returned":
+        # The unit's head returned the person's confirmation instead of countersigning: the
+        # person confirms again. The objection is kept as the latest one on record, marked as
+        # the countersigner's; the kept document of the returned confirmation stays.
+        row.status, row.signed_at, row.signed_by, row.signer_name = "pending", None, None, None
+        row.refused_at, row.refusal_reason = at, f"会签退回：{payload.get('reason') or ''}"
     elif event == "withdrawn":
         row.status, row.withdrawn_at, row.withdrawn_reason = "withdrawn", at, payload.get("reason")
     elif event == "assessed":

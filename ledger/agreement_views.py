@@ -108,6 +108,28 @@ def display_status(row: Agreement, now: datetime) -> str:
     return row.status
 
 
+def signing_state(session, school_year: str, now: datetime) -> dict:
+    """``{unit code: {agreement, staff, staff_signed, staff_pending, staff_overdue,
+    staff_refused}}`` for the year-end review (issue 12 review: the review happens whoever is
+    still outstanding, and shows who is): ``agreement`` the unit's own agreement's status in
+    Chinese (STATUS_NAMES; 未发起 when it has none), ``staff`` its staff agreements not
+    withdrawn, ``staff_signed`` those confirmed (countersigned or not), the others by status."""
+    campaign = session.scalar(select(AgreementCampaign).where(AgreementCampaign.school_year == school_year))
+    rows = list(session.scalars(select(Agreement).where(Agreement.campaign_id == campaign.id))) if campaign else []
+    state: dict[str, dict] = {}
+    for row in rows:
+        entry = state.setdefault(row.unit_code, {"agreement": "未发起", "staff": 0, "staff_signed": 0,
+                                                 "staff_pending": 0, "staff_overdue": 0, "staff_refused": 0})
+        status = display_status(row, now)
+        if row.tier == 1:
+            entry["agreement"] = STATUS_NAMES[status]
+        elif status != "withdrawn":
+            entry["staff"] += 1
+            key = "signed" if status in ("signed", "awaiting_countersign") else status
+            entry["staff_" + key] += 1
+    return state
+
+
 def years(engine) -> list[str]:
     """The school years with a campaign, latest first."""
     with engine.db.read() as session:
@@ -172,7 +194,11 @@ def describe(row: Agreement, names: dict, now: datetime) -> dict:
     """One register line: ``{id, ref, tier, kind, kind_name, unit, unit_name, party, status,
     status_name, due_at, reminded_at, overdue_at, refusal_reason, settled_at, settle_note,
     signed_at, signed_by, signer_name, countersigned_at, countersigned_by, withdrawn_reason,
-    assessment, assessment_name, assessment_notes, late}``."""
+    assessment, assessment_name, assessment_notes, late, confirmer_name, settlement}``.
+    ``refusal_reason`` / ``settle_note`` are the latest on record; ``confirmer_name`` and
+    ``settlement`` say the current state: who confirmed (None until someone has: a refusal
+    names the refuser, not a confirmer), and how the latest refusal was settled (待处理 while
+    it is open; None when it never was: an earlier round's settlement is not this one's)."""
     def iso(value):
         return value.isoformat() if value else None
     status = display_status(row, now)
@@ -188,13 +214,21 @@ def describe(row: Agreement, names: dict, now: datetime) -> dict:
             "signer_name": row.signer_name, "countersigned_at": iso(row.countersigned_at),
             "countersigned_by": row.countersigned_by, "withdrawn_reason": row.withdrawn_reason,
             "assessment": row.assessment, "assessment_name": ASSESSMENT_NAMES.get(row.assessment or ""),
-            "assessment_notes": row.assessment_notes, "late": row.late}
+            "assessment_notes": row.assessment_notes, "late": row.late,
+            "confirmer_name": row.signer_name if row.signed_at else None, "settlement": _settlement(row, status)}
+
+
+def _settlement(row: Agreement, status: str) -> str | None:
+    if status == "refused":
+        return "待处理"
+    settled_latest = row.settled_at and (row.refused_at is None or row.settled_at >= row.refused_at)
+    return row.settle_note if settled_latest else None
 
 
 EXPORT_COLUMNS = (("学年", None), ("层级", "tier"), ("责任书", "kind_name"), ("单位", "unit_name"),
                   ("签订人", None), ("职务", None), ("状态", "status_name"), ("截止", "due_at"),
-                  ("确认人", "signer_name"), ("确认时间", "signed_at"), ("会签时间", "countersigned_at"),
-                  ("异议理由", "refusal_reason"), ("异议处理", "settle_note"), ("撤回原因", "withdrawn_reason"),
+                  ("确认人", "confirmer_name"), ("确认时间", "signed_at"), ("会签时间", "countersigned_at"),
+                  ("异议理由", "refusal_reason"), ("异议处理", "settlement"), ("撤回原因", "withdrawn_reason"),
                   ("考核", "assessment_name"))
 
 

@@ -11,7 +11,8 @@ campaign, ``2025-2026/zx`` for a unit). ``answer_requests`` finds those waits
   end of day) and the reminder (09:00, 3 working days before it);
 * ``get_staff``: every active user holding the unit's staff role in the unit now (a school's
   head teachers in any of its classes, a village's grid workers), one entry per person;
-* ``get_figures``: the year's persuasion cases per unit, for the year-end assessment.
+* ``get_figures``: the year's persuasion cases per unit, for the year-end assessment, with
+  the unit's signing state then (``agreement_views.signing_state``: who is still outstanding).
 
 ``daily_check`` (the worker, hourly; it acts once a day's facts changed) opens the campaign
 of the school year once the autumn term has begun (``open_day``), starts a signing for
@@ -54,7 +55,7 @@ DEFAULT_TARGETS = {"dropout_target": 0.0, "return_target": 100.0}   # per cent
 REMIND_WORKING_DAYS = 3        # issue 12: the reminder comes 3 working days before the deadline
 LATE_WORKING_DAYS = 10         # a late joiner has at least this long to sign
 DEADLINE_WORKING_DAYS = 20     # the default deadline after the campaign is opened
-DEADLINE_HORIZON_DAYS = 180   # a later deadline is a typing slip (the form says the same: x-notAfterDays)
+DEADLINE_HORIZON_DAYS = 180   # calendar days after the year's start (or the opening, if later): beyond, a typing slip
 _YEAR = re.compile(r"^(20\d\d)-(20\d\d)$")
 
 
@@ -77,6 +78,16 @@ def year_bounds(school_year: str) -> tuple[date, date]:
     """First and last day of a school year (August 1 to July 31)."""
     first = int(school_year[:4])
     return date(first, 8, 1), date(first + 1, 7, 31)
+
+
+def latest_deadline(school_year: str, today: date) -> date:
+    """The latest signing deadline a campaign of ``school_year`` opened on ``today`` may take:
+    DEADLINE_HORIZON_DAYS calendar days after the year's start (or after ``today`` when the
+    year has already begun), and never after the year's last day. Relative to the year, not
+    to today: next year's campaign opened in December may set a deadline in its autumn term
+    (issue 12 review). The review form says the same (``x-notAfter`` ``$deadline_latest``)."""
+    first, last = year_bounds(school_year)
+    return min(last, max(today, first) + timedelta(days=DEADLINE_HORIZON_DAYS))
 
 
 def check_deadline_in_year(school_year: str, deadline: date) -> None:
@@ -106,8 +117,7 @@ def start_campaign(engine, actor: str | None, school_year: str, *, deadline: dat
     ``{campaign_id, instance_id, school_year}``.
 
     Raises InvalidInput (422: ``school_year`` not this school year or the next, ``deadline``
-    in the past, outside the school year or more than DEADLINE_HORIZON_DAYS calendar days
-    ahead, a target outside
+    in the past, outside the school year or after ``latest_deadline``, a target outside
     0-100) and Conflict (409) when the year already has a campaign (issue 12: a second
     campaign for the same school year is refused). Nothing is kept when the start fails.
     """
@@ -125,9 +135,10 @@ def start_campaign(engine, actor: str | None, school_year: str, *, deadline: dat
     if deadline < today:
         raise InvalidInput("截止日期不能早于今天", errors={"deadline": "签订截止日期不能早于今天"})
     check_deadline_in_year(school_year, deadline)
-    if deadline > today + timedelta(days=DEADLINE_HORIZON_DAYS):
-        latest = (today + timedelta(days=DEADLINE_HORIZON_DAYS)).isoformat()
-        raise InvalidInput("截止日期过远", errors={"deadline": f"签订截止日期不能晚于 {latest}，请核对年份"})
+    latest = latest_deadline(school_year, today)
+    if deadline > latest:
+        raise InvalidInput("截止日期过远", errors={"deadline": (
+            f"签订截止日期不能晚于 {latest.isoformat()}（学年开始后 {DEADLINE_HORIZON_DAYS} 天内），请核对年份")})
     targets = {"dropout_target": DEFAULT_TARGETS["dropout_target"] if dropout_target is None else float(dropout_target),
                "return_target": DEFAULT_TARGETS["return_target"] if return_target is None else float(return_target)}
     targets = {key: int(value) if value.is_integer() else value for key, value in targets.items()}
@@ -147,7 +158,8 @@ def start_campaign(engine, actor: str | None, school_year: str, *, deadline: dat
     except IntegrityError:
         raise Conflict(f"{school_year} 学年的目标责任书签订已经发起，不能重复发起")
     variables = {"school_year": school_year, "town_name": town_name, **targets,
-                 "deadline": deadline.isoformat(), "year_start": first.isoformat(), "year_end": last.isoformat(), "year_end_at": year_end_at(school_year, engine.zone, end_day)}
+                 "deadline": deadline.isoformat(), "year_start": first.isoformat(), "year_end": last.isoformat(),
+                 "deadline_latest": latest.isoformat(), "year_end_at": year_end_at(school_year, engine.zone, end_day)}
     try:
         result = engine.runtime.start(PROCESS_KEY, variables, business_key=f"agreements:{school_year}", actor=actor)
     except Exception:
@@ -188,8 +200,12 @@ def _answer(engine, instance_id: int, element_id: str, ref: str) -> dict:
         with engine.db.read() as session:
             return {"staff": staff_of(session, ref.split("/")[1])}
     if element_id == "get_figures":
+        from .agreement_views import signing_state   # the views build on this module
         with engine.db.read() as session:
-            return {"figures": figures(session, ref)}
+            counts, signing = figures(session, ref), signing_state(session, ref, engine.clock())
+        empty = {"agreement": "未发起", "staff": 0, "staff_signed": 0, "staff_pending": 0, "staff_overdue": 0,
+                 "staff_refused": 0}
+        return {"figures": {code: {**entry, **signing.get(code, empty)} for code, entry in counts.items()}}
     raise LookupError(f"no answer for {element_id}")
 
 

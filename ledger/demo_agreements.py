@@ -68,7 +68,7 @@ def seed_agreements(engine) -> DemoAgreements:
             continue
         _complete_task(engine, task, signer.username, {"decision": "accept", "signer_name": signer.display_name})
         [countersign] = [t for t in _open(engine, "countersign")]
-        _complete_task(engine, countersign, LEADER, {"accept": True, "countersigner_name": leader_name})
+        _complete_task(engine, countersign, LEADER, {"countersign_decision": "countersign", "countersigner_name": leader_name})
         result.units_signed += 1
     for index, task in enumerate(_open(engine, "sign_personal")):
         if index % STAFF_SIGN_EVERY == STAFF_SIGN_EVERY - 1:
@@ -89,7 +89,7 @@ def seed_agreements(engine) -> DemoAgreements:
             result.staff_awaiting += 1       # signed, the unit's head not countersigned yet (待会签)
             continue
         head = _holder(engine, task)
-        _complete_task(engine, task, head.username, {"accept": True, "countersigner_name": head.display_name})
+        _complete_task(engine, task, head.username, {"countersign_decision": "countersign", "countersigner_name": head.display_name})
     return result
 
 

@@ -14,7 +14,8 @@ CASE_DATES = {"first_absence": "首次无故缺课日", "returned_on": "返校�
               "report_sent_on": "报告单报送日期", "call_on": "电话联系日期", "visit_on": "家访日期",
               "village_on": "入户核实日期", "legal_on": "法治教育日期", "joint_on": "联合劝返日期",
               "referral_on": "移交日期", "struck_off_on": "销号日期",
-              "year_start": "学年开始日", "year_end": "学年最后一天"}
+              "year_start": "学年开始日", "year_end": "学年最后一天",
+              "deadline_latest": "最迟截止日期（学年开始后 180 天）"}
 
 
 # Case variables that forms name as number floors (``x-notBelow``): the county's home-teaching

@@ -46,13 +46,15 @@ class InboxFilter:
 
 
 def inbox(engine, principal, flt: InboxFilter) -> tuple[list[dict], int]:
-    """Open tasks the caller may work on (as candidate), overdue first, with a total count.
+    """Open tasks the caller may work on (as candidate), overdue first, with a total count; a
+    task whose route named another person (``TaskQuery.viewer``: a colleague's own agreement)
+    is not listed, as the caller could not act on it.
     Their children are shown by full name and gender, and each child listed gets an
     access-log row (``view``, detail ``{view: inbox, fields}``)."""
     pairs = sorted(p for p in principal.pairs()
                    if (flt.role is None or p[0] == flt.role) and (flt.org_unit is None or p[1] == flt.org_unit))
     now = engine.clock()
-    query = TaskQuery(status="open", candidates=pairs, process_key=flt.process_key,
+    query = TaskQuery(status="open", candidates=pairs, process_key=flt.process_key, viewer=principal.username,
                       overdue_at=now if flt.overdue else None, page=flt.page, per_page=flt.per_page)
     if flt.q:
         query.subject_id = _subject_by_name(engine, principal, flt.q, pairs)
@@ -75,7 +77,7 @@ def _subject_by_name(engine, principal, q, pairs) -> str | None:
         ids = session.scalars(select(Child.id).where(Child.name == q.strip())).all()
     for child_id in ids:
         rows, total = engine.tasks.list(TaskQuery(status="open", candidates=pairs, subject_id=str(child_id),
-                                                  per_page=1))
+                                                  viewer=principal.username, per_page=1))
         if total:
             return str(child_id)
     return None

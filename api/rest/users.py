@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ledger import users
+from ledger.agreement_check import withdraw_leavers
 
 from ..auth import api_user, require_admin
 from . import engine
@@ -115,8 +116,12 @@ def get_user(user_id):
 @blp.response(200, UserView)
 def update_user(args, user_id):
     """Change ``display_name, phone, active, password``. ``active: false`` disables the account
-    (history and tasks stay) and revokes its web sessions and API tokens; so does a new password."""
-    return _run(lambda session, actor, now: users.update_account(session, actor, user_id, args, now))
+    (history and tasks stay) and revokes its web sessions and API tokens; so does a new password.
+    Disabling withdraws the person's open agreement signings at once (``withdraw_leavers``)."""
+    result = _run(lambda session, actor, now: users.update_account(session, actor, user_id, args, now))
+    if args.get("active") is False:
+        withdraw_leavers(engine())
+    return result
 
 
 @blp.post("/<int:user_id>/assignments")
@@ -132,5 +137,8 @@ def grant(args, user_id):
 @blp.response(200, RevokedView)
 def revoke(args, user_id):
     """Take ``{role, org_unit}`` away; 404 if not held. The user's claims on open tasks of
-    that pair go back to its holders (``released_tasks``) and the access it gave ends now."""
-    return _run(users.revoke, user_id, args["role"], args["org_unit"])
+    that pair go back to its holders (``released_tasks``) and the access it gave ends now; an
+    open agreement signing of theirs for that post is withdrawn at once (``withdraw_leavers``)."""
+    result = _run(users.revoke, user_id, args["role"], args["org_unit"])
+    withdraw_leavers(engine())
+    return result

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from engine.errors import Conflict, InvalidInput, NotFound
 from ledger import users
+from ledger.agreement_check import withdraw_leavers
 from ledger.directory import role_name
 from ledger.models import OrgUnit
 from ledger.roles import ROLES, SYSTEM_ADMIN
@@ -167,6 +168,8 @@ def set_active(user_id):
     except Conflict:
         flash("不能停用自己的账号。", "error")
         return redirect(f"/admin/users/{user_id}")
+    if not active:
+        withdraw_leavers(engine())
     if active:
         flash(f"已启用账号 {user['username']}，该用户可以重新登录。", "success")
     else:
@@ -207,6 +210,7 @@ def revoke_role(user_id):
     except Conflict:
         flash("不能撤销自己的系统管理员角色。", "error")
     else:
+        withdraw_leavers(engine())
         released = outcome["released_tasks"]
         flash(f"已撤销 {label}。" + (f"其认领的 {released} 项待办已退回该岗位的其他人员。" if released else ""),
               "success")

@@ -4,7 +4,8 @@
   (``school_year``, ``unit``, ``status``, ``tier``: the names ``GET /api/v1/agreements`` takes;
   ``year`` still works for older links), one line per agreement, ``per_page`` (50) a page
   (``page``); the export as .xlsx (``/agreements/export.xlsx``, same filters, every line).
-  A bad filter value is a Chinese 422 page naming it. The office and the task force may open
+  A bad filter value: the register by the other filters, the reason beside that filter (422);
+  a page beyond the last says so, with a link to the last. The office and the task force may open
   the year's campaign from here (``POST /agreements/campaigns``).
 * ``GET /agreements/<ref>/text``: what a party reads before confirming (the latest kept
   document, else the text from its template), with the kept versions.
@@ -45,8 +46,7 @@ def index():
     """The register page (see the module doc)."""
     principal = current_principal()
     try:
-        flt = RegisterFilter.from_query(request.args)
-        data = register(engine(), principal, flt)
+        flt, data, errors = _register_despite(principal, request.args.to_dict())
     except InvalidInput as exc:
         return _bad_filter(exc)
     with engine().db.read() as session:
@@ -60,8 +60,30 @@ def index():
                            prev_url=page_url("/agreements", filters, data["page"] - 1) if data["page"] > 1 else None,
                            next_url=(page_url("/agreements", filters, data["page"] + 1)
                                      if data["page"] < data["pages"] else None),
-                           may_start=any(principal.holds(role) for role in STARTERS),
-                           this_year=school_year_of(engine().clock().astimezone(engine().zone).date()))
+                           may_start=any(principal.holds(role) for role in STARTERS), errors=errors,
+                           this_year=school_year_of(engine().clock().astimezone(engine().zone).date())), \
+        422 if errors else 200
+
+
+def _register_despite(principal, args: dict) -> tuple[RegisterFilter, dict, dict]:
+    """The register with every valid filter kept and each bad one left out: ``(filter, data,
+    errors {field: 中文})`` (issue 12 review: a bad value gave a dead-end page; now the page
+    shows the register with the reason beside that filter, answered 422). InvalidInput when
+    an error names no filter that could be left out."""
+    errors: dict = {}
+    while True:
+        try:
+            flt = RegisterFilter.from_query(args)
+            return flt, register(engine(), principal, flt), errors
+        except InvalidInput as exc:
+            dropped = [field for field in exc.errors if field in args or (field == "school_year" and "year" in args)]
+            if not dropped:
+                raise
+            for field in dropped:
+                errors[field] = exc.errors[field]
+                args.pop(field, None)
+                if field == "school_year":
+                    args.pop("year", None)
 
 
 @bp.get("/agreements/export.xlsx")

@@ -146,6 +146,8 @@ class HumanTask(Base):
     unroutable: Mapped[bool] = mapped_column(Boolean, default=False)
     subject_id: Mapped[str | None] = mapped_column(String(64), index=True)
     assignee: Mapped[str | None] = mapped_column(String(120))
+    # The one person the route named (Route.assignee): the task is theirs alone, listed only for them.
+    reserved_for: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(16))  # open|completed|cancelled
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -79,7 +79,8 @@ def sync_human_tasks(ctx) -> list[HumanTask]:
             form_key=props.get("formJsonSchemaFilename"), ui_form_key=props.get("formUiSchemaFilename"),
             due_at=ctx.hooks.due_policy(info), priority=_priority(props),
             candidate_role=route.role, org_unit=route.org_unit, unroutable=route.unroutable,
-            subject_id=route.subject_id, assignee=route.assignee, status="open", created_at=ctx.now,
+            subject_id=route.subject_id, assignee=route.assignee, reserved_for=route.assignee,
+            status="open", created_at=ctx.now,
         )
         session.add(row)
         created.append(row)

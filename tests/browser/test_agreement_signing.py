@@ -71,7 +71,7 @@ def test_a_head_teacher_objects_at_360px_and_the_principal_gets_it(live_app, chr
     [sign] = [t for t in _open_tasks(engine) if t.element_id == "sign_unit" and t.org_unit == "zx"]
     _complete(engine, sign, "pzx", {"decision": "accept", "signer_name": "PZX"})
     [countersign] = [t for t in _open_tasks(engine) if t.element_id == "countersign"]
-    _complete(engine, countersign, "leader", {"accept": True, "countersigner_name": "LEADER"})
+    _complete(engine, countersign, "leader", {"countersign_decision": "countersign", "countersigner_name": "LEADER"})
 
     with signed_in(chromium, base, "ht31") as page:
         page.click("a:has-text('确认责任书')")

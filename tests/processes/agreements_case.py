@@ -38,12 +38,12 @@ def launch(town, deadline: str = DEADLINE, *, with_grid_workers: bool = True) ->
 def sign_unit(town, unit: str, countersign: bool = True) -> None:
     town.complete(UNITS[unit], "sign_unit", {"decision": "accept", "signer_name": UNITS[unit].upper()})
     if countersign:
-        town.complete("leader", "countersign", {"accept": True, "countersigner_name": "LEADER"})
+        town.complete("leader", "countersign", {"countersign_decision": "countersign", "countersigner_name": "LEADER"})
 
 
 def own_signing(town, username: str) -> dict:
-    """One's own open signing: created claimed by that person (a co-head teacher of the same
-    class sees a colleague's in the inbox too, claimed by them, and cannot sign it)."""
+    """One's own open signing: created claimed by that person, and listed in their inbox only
+    (a co-head teacher of the same class does not see it)."""
     mine = [t for t in town.inbox(username) if t["name"] == "sign_personal" and t["assignee"] == username]
     assert len(mine) == 1, town.inbox(username)
     return mine[0]
@@ -65,7 +65,7 @@ def countersign_person(town, username: str) -> dict:
     task = next(t for t in town.inbox(head) if t["name"] == "countersign_person"
                 and t["party"]["ref"] == f"{YEAR}/{unit}/{username}")
     response = town.client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=town.headers(head),
-                                json={"data": {"accept": True, "countersigner_name": head.upper()}})
+                                json={"data": {"countersign_decision": "countersign", "countersigner_name": head.upper()}})
     assert response.status_code == 200, response.json
     return response.json
 

@@ -72,3 +72,31 @@ def test_someone_who_leaves_while_their_refusal_is_settled_has_the_signing_withd
     item = by_ref(register(town))[f"{YEAR}/zx/ht31"]
     assert item["status"] == "withdrawn" and "不再担任" in item["withdrawn_reason"]
     assert daily_check(town.engine, open_day=None).summary() is None
+
+
+def test_the_export_shows_a_second_refusal_as_it_stands_not_the_earlier_rounds(scenario):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+    town = scenario
+    launch(town)
+    sign_unit(town, "zx")
+    refuse_person(town, "ht31", REASON)
+    town.complete("pzx", "settle_person", {"settle_note": "已沟通，第一次异议处理完毕"})
+    refuse_person(town, "ht31", "仍不同意分工")
+
+    def row_of(user="pzx"):
+        export = town.client.get("/api/v1/agreements/export.xlsx", headers=town.headers(user), query_string={"tier": 2})
+        rows = list(load_workbook(BytesIO(export.data)).active.iter_rows(values_only=True))
+        columns = rows[0]
+        return next(dict(zip(columns, r)) for r in rows[1:] if r[columns.index("签订人")] == "HT31")
+    row = row_of()
+    assert row["状态"] == "有异议" and row["异议理由"] == "仍不同意分工"
+    assert row["确认人"] is None and row["确认时间"] is None        # she refused: nobody confirmed
+    assert row["异议处理"] == "待处理"                              # not the first round's settlement
+    html = pages_as(town, "pzx").get("/agreements?tier=2").get_data(as_text=True)
+    assert "第一次异议处理完毕" not in html
+    town.complete("pzx", "settle_person", {"settle_note": "第二次沟通后同意"})
+    sign_person(town, "ht31")
+    row = row_of()
+    assert (row["确认人"], row["异议处理"], row["异议理由"]) == ("HT31", "第二次沟通后同意", "仍不同意分工")

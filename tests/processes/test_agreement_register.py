@@ -77,3 +77,27 @@ def test_every_bad_filter_is_refused_with_its_field_on_the_page_and_the_api(sign
             response = page.get(path, query_string=query)
             assert response.status_code == 422, (query, path)
             assert "筛选条件不正确" in response.get_data(as_text=True)
+
+
+def test_a_bad_filter_on_the_page_shows_the_register_by_the_others_with_the_reason_beside_it(signing):
+    town = signing
+    page = pages_as(town, "leader")
+    response = page.get("/agreements?tier=abc&status=pending")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="e-tier"' in html and "层级应为正整数" in html          # the reason beside the tier filter
+    table = html.split("<table")[1]
+    assert table.count('data-label="单位"') == 5 and "已签订" not in table   # status=pending kept: the 5 staff
+    assert '<option value="pending" selected>' in html
+    response = page.get("/agreements?unit=nowhere&tier=1")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="e-unit"' in html
+    assert html.split("<table")[1].count('data-label="单位"') == 4                 # tier 1 kept
+
+
+def test_a_page_beyond_the_last_says_so_and_links_the_last(signing):
+    town = signing
+    html = pages_as(town, "leader").get("/agreements?page=999&tier=2&per_page=2").get_data(as_text=True)
+    assert "没有符合条件的责任书" not in html
+    assert "第 999 页超出范围：符合条件的 5 份共 3 页" in html
+    assert "/agreements?school_year=2025-2026&amp;tier=2&amp;per_page=2&amp;page=3" in html

@@ -65,8 +65,8 @@ def test_inbox_rows_say_whose_agreement(scenario):
     assert sorted(t["party"]["label"] for t in rows) == ["蛟潭中心学校", "蛟潭村"]
     page = pages_as(town, "leader").get("/inbox").get_data(as_text=True)
     assert "单位责任书：蛟潭中心学校" in page and "单位责任书：蛟潭村" in page
-    town.complete_first("leader", "countersign", {"accept": True, "countersigner_name": "LEADER"})
-    town.complete_first("leader", "countersign", {"accept": True, "countersigner_name": "LEADER"})
+    town.complete_first("leader", "countersign", {"countersign_decision": "countersign", "countersigner_name": "LEADER"})
+    town.complete_first("leader", "countersign", {"countersign_decision": "countersign", "countersigner_name": "LEADER"})
     assert own_signing(town, "ht31")["party"]["label"] == "HT31（蛟潭中心学校）"
     assert own_signing(town, "gwjt")["party"]["label"] == "GWJT（蛟潭村）"
     refuse_person(town, "gwjt", "请先明确分工")

@@ -17,7 +17,7 @@ def test_a_principal_cannot_confirm_under_another_name(scenario):
     assert set(errors) == {"signer_name"} and "PZX" in errors["signer_name"] and "本人" in errors["signer_name"]
     assert by_ref(register(town))[f"{YEAR}/zx"]["status"] == "pending"      # nothing kept
     town.complete("pzx", "sign_unit", {"decision": "accept", "signer_name": " PZX "})
-    errors = town.refused("leader", "countersign", {"accept": True, "countersigner_name": "镇长"})
+    errors = town.refused("leader", "countersign", {"countersign_decision": "countersign", "countersigner_name": "镇长"})
     assert set(errors) == {"countersigner_name"} and "LEADER" in errors["countersigner_name"]
     assert by_ref(register(town))[f"{YEAR}/zx"]["countersigned_at"] is None
 

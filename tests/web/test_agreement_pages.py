@@ -33,7 +33,7 @@ def campaign(town, browser):
     for username, data in (("livelihood", {"dropout_target": 0, "return_target": 100,
                                             "deadline": (engine.clock() + timedelta(days=30)).date().isoformat(), "launch": True}),
                            ("pzx", {"decision": "accept", "signer_name": "PZX"}),
-                           ("leader", {"accept": True, "countersigner_name": "LEADER"})):
+                           ("leader", {"countersign_decision": "countersign", "countersigner_name": "LEADER"})):
         task = next(t for t in engine.tasks.list(_open())[0] if (t.candidate_role, t.org_unit) == _pair(username))
         engine.runtime.complete_task(task.id, data, actor=username)
         after_step(engine)
