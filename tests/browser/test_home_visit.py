@@ -144,7 +144,9 @@ def test_a_teacher_records_a_visit_on_a_phone_and_the_child_page_shows_it(chromi
             fits(page)
         photo = page.locator("section.doc-phone ul.photos img")     # the visit's photo, shown, not its hash
         expect(photo).to_have_count(1)
-        assert photo.evaluate("img => img.complete && img.naturalWidth") == 64
+        # Waits for the picture (it may still be loading when the page is there).
+        assert photo.evaluate("img => img.complete && img.naturalWidth ? img.naturalWidth : new Promise("
+                              "(done, fail) => { img.onload = () => done(img.naturalWidth); img.onerror = fail; })") == 64
         page.get_by_role("link", name="打开打印版（A4）").click()
         expect(page.locator("article.doc")).to_be_visible()
         page.get_by_role("link", name="返回手机阅读版").click()
