@@ -18,8 +18,8 @@ TYPED = '=HYPERLINK("http://example.invalid","张龙")'
 
 def test_typed_text_starting_with_an_equals_sign_is_exported_as_text():
     item = {key: None for _, key in EXPORT_COLUMNS if key}
-    item.update(tier=2, kind_name="班主任责任书", unit_name="蛟潭中学", status_name="有异议", signer_name=TYPED,
-                refusal_reason="=1+2", settle_note="@SUM(A1:A9)",
+    item.update(tier=2, kind_name="班主任责任书", unit_name="蛟潭中学", status_name="有异议", confirmer_name=TYPED,
+                refusal_reason="=1+2", settlement="@SUM(A1:A9)",
                 party={"name": "+段雪", "username": "head_teacher-ez-8-1", "role_name": "班主任", "org_unit_name": "八年级一班"})
     sheet = load_workbook(BytesIO(export_xlsx({"school_year": "2025-2026", "items": [item]}, SHANGHAI))).active
     row = {title: cell for (title, _), cell in zip(EXPORT_COLUMNS, sheet[2])}
