@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from tests.web.conftest import csrf_token, sign_in
 
-from .forms_data import CONFIRM, NOTICE, RECEIPT, REPORT, VILLAGE
+from .forms_data import ACK, CONFIRM, NOTICE, RECEIPT, REPORT, VILLAGE
 from .harness import U
 from .test_persuasion import through_village, through_visit
 
@@ -79,3 +79,14 @@ def test_the_notice_follows_the_receipt_and_its_dates_follow_every_step(scenario
     town.complete("town", "issue_notice", {**NOTICE, "notice_issued_on": "2025-10-14",
                                            "notice_served_on": "2025-10-14"})
     assert town.names("town") == []
+
+
+def test_no_support_measure_is_dated_before_the_cause_was_found(scenario):
+    """The support file gets the day of the village check (``plan_on`` in the message), so its
+    acknowledgement, aid, counselling and referrals cannot precede it."""
+    town = scenario
+    through_village(town)                                         # village check on Fri 10-10
+    town.at("2025-10-13", 9)
+    assert town.refused("pzx", "plan_ack", {**ACK, "ack_on": "2025-10-09"}) == {
+        "ack_on": "不能早于发现原因、制定方案的日期（2025-10-10）"}
+    town.complete("pzx", "plan_ack", ACK)

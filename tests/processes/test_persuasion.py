@@ -362,7 +362,7 @@ def test_dates_that_cannot_be_true_are_refused_beside_the_field(scenario):
     assert refused({"notice_served_on": "2025-10-12"}) == {"notice_served_on": "日期不能晚于今天（2025-10-11）"}
     assert refused({"notice_issued_on": "2025-10-11", "notice_served_on": "2025-10-10"}) == {
         "notice_served_on": "不能早于签发日期（2025-10-11）"}
-    assert town.names("town") == ["issue_notice", "receive_report"] and through_notice_ready   # nothing moved on
+    assert town.names("town") == ["issue_notice"] and through_notice_ready   # nothing moved on
 
 
 def test_an_overdue_strike_off_escalates_to_the_task_force_deputy_once(scenario):
