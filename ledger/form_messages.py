@@ -17,7 +17,7 @@ CASE_DATES = {"first_absence": "首次无故缺课日", "returned_on": "返校�
               "report_sent_on": "报告单报送日期", "call_on": "电话联系日期", "visit_on": "家访日期",
               "village_on": "入户核实日期", "legal_on": "法治教育日期", "joint_on": "联合劝返日期",
               "referral_on": "移交日期", "struck_off_on": "销号日期",
-              "report_filed_on": "班主任填报报告单的日期", "last_attempt_on": "最近一次劝返记录的日期",
+              "report_filed_on": "班主任填报报告单的日期", "plan_on": "发现原因、制定方案的日期", "last_attempt_on": "最近一次劝返记录的日期",
               "report_received_on": "镇政府签收报告单的日期", "receipt_on": "镇政府签收报告单的日期",
               "cosign_on": "德育处会签日期", "suspension_applied_on": "休学申请日期", "approval_on": "审批日期",
               "year_start": "学年开始日", "year_end": "学年最后一天"}
