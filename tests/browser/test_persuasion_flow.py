@@ -158,6 +158,11 @@ def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
                     roles=[("moral_education_office", "zx")])
     day = recent_school_days(engine, 7)
     form = answers(day)
+    # The report is filed today (the walk's past days are reported on the real clock): its papers
+    # are dated today, never before the filing (ledger.case_dates).
+    today = engine.clock().astimezone(engine.zone).date().isoformat()
+    form["confirm_report"]["report_sent_on"] = form["receive_report"]["receipt_on"] = today
+    form["issue_notice"].update(notice_issued_on=today, notice_served_on=today)
     ht31 = people("ht31")
 
     # Day 1: the head teacher marks the absence; the page reports the case and links its task.
