@@ -7,6 +7,7 @@ from engine.calendar import BusinessCalendar
 from engine.consistency import Check
 from engine.process_engine import EngineConfig, ProcessEngine
 from engine.sandbox import SandboxConfig
+from ledger.case_dates import case_dates
 from ledger.case_handoff import DOMAIN_MESSAGES, start_business_key
 from ledger.checks import DOMAIN_CHECKS
 from ledger.due import make_due_policy
@@ -44,7 +45,8 @@ def build_engine(settings: Settings, **overrides) -> ProcessEngine:
         database_url=settings.database_url, timezone=settings.timezone, known_roles=LANE_ROLES,
         form_dirs=[settings.forms_dir], search_path=[settings.processes_dir],
         migration_locations=[LEDGER_MIGRATIONS], router=route_task, due_policy=make_due_policy(calendar),
-        form_message=form_message, form_choices=form_choices, protected_variables=ROUTING_VARIABLES,
+        form_message=form_message, form_choices=form_choices, form_variables=case_dates,
+        protected_variables=ROUTING_VARIABLES,
         business_key=start_business_key,
         audit_key=settings.audit_key, private_message_fields=PRIVATE_MESSAGE_FIELDS,
         reserved_messages=DOMAIN_MESSAGES, **overrides)

@@ -55,6 +55,8 @@ class EngineConfig:
     due_policy: DuePolicy = duration_due_policy
     form_message: Callable | None = None             # jsonschema error -> user-facing text
     form_choices: FormChoices = no_form_choices       # what an ``x-choicesFrom`` field offers
+    # steps -> {name: value} for a form's ``$name`` bounds: runtime.casevariables
+    form_variables: Callable | None = None
     # Variables no form may set or declare (e.g. the router's): runtime.forminput.
     protected_variables: Collection[str] = ()
     business_key: BusinessKeyRule = correlation_business_key   # of instances message start events start
@@ -90,7 +92,7 @@ class ProcessEngine:
                                      check_compiles=check_compiles,
                                      protected_variables=config.protected_variables)
         hooks = Hooks(config.router, config.due_policy, config.form_message, frozenset(config.protected_variables),
-                      config.business_key, config.form_choices)
+                      config.business_key, config.form_choices, config.form_variables)
         self.executor = CommandExecutor(self.db, self.store, hooks, self.clock, self.repository.forms, config.steps)
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)

@@ -91,9 +91,16 @@ def business_key(child_id: int) -> str:
     return f"child:{child_id}"
 
 
-def case_file_key(instance_id: int) -> str:
-    """The business key of a case's own follow-up file (``CASE_FILES``): ``case:<id>``."""
-    return f"case:{instance_id}"
+# A referral the case sends alone, before any plan (the cause found at the call, the visit or the
+# report: processes/persuasion.bpmn refer_check_*): a file of its own beside the plan's.
+REFERRAL_CAUSES = frozenset({"child_labour", "early_marriage"})
+
+
+def case_file_key(instance_id: int, referral: str | None = None) -> str:
+    """The business key of a case's own follow-up file (``CASE_FILES``): ``case:<id>``, or
+    ``case:<id>:referral:<cause>`` for a referral sent alone (``REFERRAL_CAUSES``), so that it
+    does not block the village's plan, nor the plan it."""
+    return f"case:{instance_id}:referral:{referral}" if referral else f"case:{instance_id}"
 
 
 def start_business_key(process_key: str, correlation: Mapping, payload: Mapping, *, session=None,
@@ -114,17 +121,18 @@ def start_business_key(process_key: str, correlation: Mapping, payload: Mapping,
             raise InvalidInput(f"没有编号为 {child_id} 的儿童 (no child with this id)",
                                errors={"correlation.child_id": "no such child"})
         if process_key in CASE_FILES:
-            return _sending_case_key(sender)
+            referral = payload.get("cause") if payload.get("referral_only") is True else None
+            return _sending_case_key(sender, referral if referral in REFERRAL_CAUSES else None)
         return business_key(child_id)
     return correlation_business_key(process_key, correlation, payload, session=session)
 
 
-def _sending_case_key(sender: str | None) -> str:
+def _sending_case_key(sender: str | None, referral: str | None = None) -> str:
     kind, _, number = (sender or "").partition(":")
     if kind != "instance" or not number.isdigit():
         raise InvalidInput("帮扶措施只能由劝返案件在村级核实后发起 (a case file is opened by its case only)",
                            errors={"sender": "not a case"})
-    return case_file_key(int(number))
+    return case_file_key(int(number), referral)
 
 
 def child_age(session, child_id: int, day: date) -> int | None:

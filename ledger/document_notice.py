@@ -70,15 +70,18 @@ def notice(case: Case, report: dict | None, *, draft: bool = False) -> dict:
 
 
 def facts(case: Case, report: dict | None, data: dict, *, upto: int | None = None) -> str:
-    """The facts paragraph, from what the case recorded (never a fixed sentence): since when
+    """The facts paragraph, from what the case recorded (never a fixed sentence), beginning
+    with the predicate of the notice's first sentence ("系<school><class>学生，…"): since when
     the child is away, the count at the report, each attempt with its date and what came of
     it (those completed before audit sequence ``upto``: the notice's own step), and the
     report's filing with its number."""
     child = case.child()
-    who = f"{child.get('name', '')}系{child.get('school', '')}{child.get('class_name', '')}学生"
+    # The paragraph continues the notice's first words, "你的被监护人<name>（…）": its own first
+    # clause is the predicate (the review: "…身份证号…）。" was a sentence without one).
+    who = f"系{child.get('school', '')}{child.get('class_name', '')}学生"
     since = cn_date(data.get("first_absence"))
     absent = (report or {}).get("absent_days")
-    lines = [who + "。" + (f"该生自{since}起无正当理由未到校上课" if since else "该生无正当理由未到校上课")
+    lines = [who + "，" + (f"自{since}起无正当理由未到校上课" if since else "无正当理由未到校上课")
              + (f"，至学校填报辍学情况报告单时已连续缺课{absent}个教学日。" if absent else "。")]
     for a in case.attempts(before=upto):
         said = "，".join(p for p in (a.attitude_title and f"监护人{a.attitude_title}", a.result) if p)

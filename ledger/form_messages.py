@@ -6,6 +6,9 @@ from jsonschema import ValidationError
 _TYPES = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "是/否", "array": "列表",
           "object": "对象"}
 _FORMATS = {"date": "日期（YYYY-MM-DD）", "date-time": "日期时间", "email": "电子邮箱", "time": "时间"}
+# What a ``pattern`` asks for, in words (the forms' shared patterns); any other pattern names the
+# format note of the field's title (``证书编号（18位）``) when it has one.
+_PATTERNS = {"^([01][0-9]|2[0-3]):[0-5][0-9]$": "时间（HH:MM，24小时制，例如 16:30）"}
 
 
 # Case variables that forms name as date bounds (``x-notBefore: {"call_on": "$first_absence"}``).
@@ -14,6 +17,9 @@ CASE_DATES = {"first_absence": "首次无故缺课日", "returned_on": "返校�
               "report_sent_on": "报告单报送日期", "call_on": "电话联系日期", "visit_on": "家访日期",
               "village_on": "入户核实日期", "legal_on": "法治教育日期", "joint_on": "联合劝返日期",
               "referral_on": "移交日期", "struck_off_on": "销号日期",
+              "report_filed_on": "班主任填报报告单的日期", "plan_on": "发现原因、制定方案的日期", "last_attempt_on": "最近一次劝返记录的日期",
+              "report_received_on": "镇政府签收报告单的日期", "receipt_on": "镇政府签收报告单的日期",
+              "cosign_on": "德育处会签日期", "suspension_applied_on": "休学申请日期", "approval_on": "审批日期",
               "year_start": "学年开始日", "year_end": "学年最后一天",
               "deadline_latest": "最迟截止日期（学年开始后 180 天）"}
 
@@ -34,6 +40,22 @@ def _bound_label(error: ValidationError) -> str:
     field = ((error.schema or {}).get("properties") or {}).get(bound) if isinstance(error.schema, dict) else None
     title = field.get("title", "") if isinstance(field, dict) else ""
     return title.split("（", 1)[0] if title.endswith("）") and not title.startswith("（") else title
+
+
+def _pattern_message(pattern, schema) -> str:
+    """"格式不正确" with what the field expects: the pattern's words, else the format note of the
+    field's title (the part in full-width brackets), else nothing more."""
+    wanted = _PATTERNS.get(pattern)
+    title = schema.get("title", "") if isinstance(schema, dict) else ""
+    if not wanted and isinstance(title, str) and title.endswith("）") and "（" in title:
+        wanted = title[title.rindex("（") + 1:-1]
+    return f"格式不正确，应为{wanted}" if wanted else "格式不正确"
+
+
+def _choice_titles(schema) -> dict:
+    """{value: title} of a string schema's ``oneOf`` choices."""
+    options = schema.get("oneOf") if isinstance(schema, dict) else None
+    return {o["const"]: o.get("title", o["const"]) for o in options or [] if isinstance(o, dict) and "const" in o}
 
 
 REASON = "x-reason"
@@ -69,7 +91,7 @@ def form_message(error: ValidationError) -> str:
     if v == "format":
         return f"格式不正确，应为{_FORMATS.get(value, value)}"
     if v == "pattern":
-        return "格式不正确"
+        return _pattern_message(value, error.schema)
     if v == "additionalProperties":
         return "包含表单中没有的字段"
     if v == "x-protected":
@@ -93,6 +115,10 @@ def form_message(error: ValidationError) -> str:
         bound = getattr(error, "bound", "")
         label = CASE_MINIMA.get(bound[1:], "") if isinstance(bound, str) and bound.startswith("$") else ""
         return f"低于{label}：至少 {value}" if label else f"不能小于 {value}"
+    if v == "x-choicesByCase":
+        titles = _choice_titles(error.schema)
+        allowed = "、".join(titles.get(c, c) for c in value) if isinstance(value, list) else ""
+        return f"与案件登记的情况不符，请选择：{allowed}" if allowed else "与案件登记的情况不符"
     if v == "x-choicesFrom":
         return "不是可选的人员，请从列表中选择"
     if v in ("minItems", "maxItems"):

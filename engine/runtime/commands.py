@@ -22,6 +22,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..persistence.models import HumanTask, Incident
 from .correlation import message_values, takes
 from .forminput import engine_variables, field_errors
+from .casevariables import case_variables
 from .formvalidation import validate_form
 from .hooks import choice_context
 from .multiinstance import MissingOutputItem, missing_output, output_item_name, refuse_missing_output
@@ -134,7 +135,8 @@ class CompleteTask(Command):
         try:
             if schema is not None:
                 validate_form(schema, self.data, ctx.hooks.form_message,
-                              today=ctx.now.astimezone(local_zone()).date(), variables=task.data,
+                              today=ctx.now.astimezone(local_zone()).date(),
+                              variables=case_variables(ctx.session, ctx.instance.id, task.data, ctx.hooks.form_variables),
                               choices=_choices_of(ctx, row))
         except InvalidInput as exc:   # one answer lists every problem
             raise InvalidInput(exc.message, errors={**(exc.errors or {}), **refused}) from None

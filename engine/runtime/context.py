@@ -24,6 +24,9 @@ class Hooks:
     protected_variables: frozenset = frozenset()
     business_key: Any = None   # (process_key, correlation, payload, *, session) -> key of a message-started instance
     form_choices: Any = None   # (ChoiceContext, rule) -> [(value, label)] of an x-choicesFrom field
+    # (steps) -> {name: value}: variables the caller derives from an instance's completed forms
+    # for ``$name`` bounds (runtime.casevariables)
+    form_variables: Any = None
 
 
 @dataclass

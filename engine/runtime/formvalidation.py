@@ -141,6 +141,25 @@ def _choice_bound(choices):
     return keyword
 
 
+def _case_choice_bound(variables: dict):
+    """``x-choicesByCase: {"variable": name, "choices": {value: [allowed, ...]}}`` on a string
+    schema: while the case variable ``name`` holds ``value``, only those choices are accepted
+    (a proof of death for a child recorded as moved away is refused). A value of the variable
+    the rule does not list, or no such variable, checks nothing. The error's
+    ``validator_value`` is the list allowed, its ``case_value`` the variable's value."""
+    def keyword(validator, rule, instance, schema):
+        if not isinstance(instance, str) or not isinstance(rule, dict):
+            return
+        value = variables.get(rule.get("variable")) if isinstance(rule.get("variable"), str) else None
+        allowed = (rule.get("choices") or {}).get(value) if isinstance(value, str) else None
+        if isinstance(allowed, list) and instance not in allowed:
+            error = ValidationError(f"{instance!r} does not fit {rule.get('variable')} {value!r}",
+                                    validator_value=allowed)
+            error.case_value = value
+            yield error
+    return keyword
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -179,8 +198,9 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
     ``message(error)`` turns a jsonschema error into the text shown (the caller's language);
     the default is jsonschema's own English, and "required" for a missing field. With
     ``today`` (the engine clock's local date) the date keywords of ``_date_keywords``,
-    ``x-notBefore``, ``x-after`` and ``x-notAfter`` (``_order_bound``: dates and times in order) and ``x-notBelow`` (``_floor_bound``; ``$name`` bounds
-    read ``variables``, the task's case variables) apply. With ``choices(rule) -> [(value,
+    ``x-notBefore``, ``x-after`` and ``x-notAfter`` (``_order_bound``: dates and times in order), ``x-notBelow`` (``_floor_bound``) and
+    ``x-choicesByCase`` (``_case_choice_bound``) apply; ``$name`` bounds and case rules read
+    ``variables``, the task's case variables (``runtime.casevariables``) apply. With ``choices(rule) -> [(value,
     label)]`` (the task's ``form_choices``) ``x-choicesFrom`` applies (``_choice_bound``).
     Validation never backtracks or fetches (``engine.formschema``).
     """
@@ -189,7 +209,8 @@ def validate_form(schema: dict, data, message=None, today: date | None = None,
     keywords = {**_date_keywords(today), "x-notBefore": _order_bound(variables or {}),
                 "x-notAfter": _order_bound(variables or {}, after=True),
                 "x-after": _order_bound(variables or {}, strict=True),
-                "x-notBelow": _floor_bound(variables or {})} if today is not None else {}
+                "x-notBelow": _floor_bound(variables or {}),
+                "x-choicesByCase": _case_choice_bound(variables or {})} if today is not None else {}
     keywords.update({"required": _required_text, "minLength": _min_text})
     if choices is not None:
         keywords[CHOICES_KEYWORD] = _choice_bound(choices)

@@ -81,7 +81,7 @@ def report() -> None:
     doc.add_paragraph("学校（盖章）　　报送日期：{{ doc.sent_on or blank }}")
     doc.add_paragraph("接收单位签收（镇人民政府 / 县教育行政部门）：签收人 {{ doc.received_by or blank }}　"
                       "签收日期 {{ doc.received_on or blank }}")
-    doc.add_paragraph("本报告单存入学生学籍档案。保学控辍平台 · 案件 {{ doc.instance_id }}"
+    doc.add_paragraph("本报告单存入学生学籍档案；抄送县教育局。保学控辍平台 · 案件 {{ doc.instance_id }}"
                       "{% if doc.version %} · 第 {{ doc.version }} 版（已确认）{% endif %}")
     doc.save(HERE / "dropout-report.docx")
 
@@ -93,7 +93,7 @@ def notice() -> None:
     _centre(doc, "{{ doc.notice_no or blank }}")
     doc.add_paragraph("{{ doc.recipient or blank }}：")
     doc.add_paragraph("你的被监护人{{ doc.child.name }}（{{ doc.child.gender }}，{{ doc.child.birth_date }}出生"
-                      "{% if doc.child.id_number %}，身份证号 {{ doc.child.id_number }}{% endif %}）。{{ doc.facts }}")
+                      "{% if doc.child.id_number %}，身份证号 {{ doc.child.id_number }}{% endif %}）{{ doc.facts }}")
     doc.add_paragraph("{% for law in doc.laws %}{{ law.law }}{{ law.article }}规定：“{{ law.text }}”{% endfor %}")
     doc.add_paragraph("依据上述规定，现对你提出批评教育，并责令你于 {{ doc.deadline or blank }} 前（本通知书送达之日起 3 个工作日内）"
                       "送{{ doc.child.name }}返回{{ doc.child.school or '学校' }}就读。")

@@ -61,6 +61,7 @@ def answers(d):
                           "plan_next_check_on": (date.fromisoformat(d[6]) + timedelta(days=30)).isoformat()},
         "dropout_report": {"report_whereabouts": "at_home", "report_reason": "厌学", "report_moral_office_signed": True},
         "confirm_report": {"report_decision": "confirm", "report_no": "蛟中报〔2026〕3号", "report_sent_on": d[4]},
+        "receive_report": {"receipt_confirmed": True, "receipt_on": d[5]},
         "issue_notice": {"notice_no": "蛟府教〔2026〕7号", "notice_signer": "镇长李某", "notice_issued_on": d[5],
                          "notice_served_on": d[5], "notice_service_method": "in_person", "notice_recipient": "张父",
                          "notice_served_at": "监护人家中"},
@@ -157,6 +158,11 @@ def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
                     roles=[("moral_education_office", "zx")])
     day = recent_school_days(engine, 7)
     form = answers(day)
+    # The report is filed today (the walk's past days are reported on the real clock): its papers
+    # are dated today, never before the filing (ledger.case_dates).
+    today = engine.clock().astimezone(engine.zone).date().isoformat()
+    form["confirm_report"]["report_sent_on"] = form["receive_report"]["receipt_on"] = today
+    form["issue_notice"].update(notice_issued_on=today, notice_served_on=today)
     ht31 = people("ht31")
 
     # Day 1: the head teacher marks the absence; the page reports the case and links its task.
@@ -189,7 +195,9 @@ def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
     mark(ht31, base, day[4], ABSENT)
     work(ht31, base, "填报辍学情况报告单", form["dropout_report"], "已转交: 校长 蛟潭中心学校")
     work(people("pzx"), base, "审核并报送辍学情况报告单", form["confirm_report"], "已转交: 镇政府 蛟潭镇")
-    work(people("town"), base, "签发并送达限期返校通知书", form["issue_notice"], "下一步由系统在以下情况发生时自动启动")
+    town = people("town")
+    work(town, base, "签收辍学情况报告单", form["receive_report"], "已转交: 镇政府 蛟潭镇")   # the receipt first
+    work(town, base, "签发并送达限期返校通知书", form["issue_notice"], "下一步由系统在以下情况发生时自动启动")
 
     # Back at school before the notice's deadline: registry restored, then struck off the ledger.
     expect(mark(ht31, base, day[6], PRESENT)).to_contain_text("已返校")
@@ -224,7 +232,8 @@ def test_one_case_from_absence_to_closure_in_the_browser(live_app, people):
     events = engine.history.events(case_id)
     done = [(e.element_id, e.actor) for e in events if e.kind == "task_completed"]
     assert done == [("phone_call", "ht31"), ("home_visit", "ht31"), ("visit_cosign", "moral"), ("village_check", "vsjt"),
-                    ("dropout_report", "ht31"), ("confirm_report", "pzx"), ("issue_notice", "town"),
+                    ("dropout_report", "ht31"), ("confirm_report", "pzx"), ("receive_report", "town"),
+                    ("issue_notice", "town"),
                     ("restore_registry", "regzx"), ("strike_off", "livelihood")] + [("weekly_check", "ht31")] * 4
     assert [e.element_id for e in events if e.kind == "message_received"] == [
         "wait_day", "wait_day", "wait_day", "wait_day", "on_returned"]

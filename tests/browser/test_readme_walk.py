@@ -44,7 +44,8 @@ PHONE, DESK = {"width": 360, "height": 740}, {"width": 1280, "height": 800}
 # The forms' answers are the persuasion flow test's (one set to keep up to date), by task title.
 TITLES = {"电话联系监护人": "phone_call", "家访并告知法定义务": "home_visit", "德育处会签家访记录": "visit_cosign",
           "入户核实原因并制定就学方案": "village_check", "填报辍学情况报告单": "dropout_report",
-          "审核并报送辍学情况报告单": "confirm_report", "签发并送达限期返校通知书": "issue_notice",
+          "审核并报送辍学情况报告单": "confirm_report", "签收辍学情况报告单": "receive_report",
+          "签发并送达限期返校通知书": "issue_notice",
           "恢复或重建学籍": "restore_registry", "销号": "strike_off", "返校后每周跟踪": "weekly_check"}
 
 
@@ -204,6 +205,7 @@ def step_3_report_and_notice(walk: Walk):
     walk.mark("无故缺课")                                          # day 5
     walk.work(TEACHER, "填报辍学情况报告单", PHONE)
     walk.work("principal-zx", "审核并报送辍学情况报告单")
+    walk.work("town", "签收辍学情况报告单")                          # the notice follows the receipt
     page, link = walk.inbox_has("town", "签发并送达限期返校通知书")
     link.click()
     expect(page.get_by_role("link", name="限期返校通知书").first).to_be_visible()   # printable from the task page

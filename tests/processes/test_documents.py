@@ -80,7 +80,7 @@ def test_the_principal_sends_the_report_back_with_a_reason(scenario):
     text = print_part(body)
     assert "随父母外出" in text and "蛟中报〔2025〕4号" in text and "第 1 版（已确认）" in text
     assert "退回修改：" + SEND_BACK["report_return_reason"] in body
-    assert sorted(town.names("town")) == ["issue_notice", "receive_report"]
+    assert town.names("town") == ["receive_report"]            # the notice follows the receipt
 
 
 def test_the_town_signs_for_the_report_and_later_steps_see_the_confirmed_version(scenario):
@@ -100,9 +100,10 @@ def test_the_town_signs_for_the_report_and_later_steps_see_the_confirmed_version
                                            "notice_served_at": "蛟潭镇蛟潭村3组12号"})
     town.report_days("2025-10-13", "2025-10-22", {1: U})
     town.pass_until("2025-10-23", 9)
-    town.complete("judicial", "legal_education", LEGAL)
+    # Legal education and the joint persuasion follow the notice's service (10-17).
+    town.complete("judicial", "legal_education", {**LEGAL, "legal_on": "2025-10-23"})
     town.complete("leader", "leader_decision", DECIDE)
-    town.complete("vsjt", "joint_persuasion", JOINT)
+    town.complete("vsjt", "joint_persuasion", {**JOINT, "joint_on": "2025-10-23"})
     # The report the later steps open is the one the principal confirmed: no row added.
     leader = browser(town, "leader")     # a week later: a new session
     _, after = page(leader, REPORT_URL.format(case_id))

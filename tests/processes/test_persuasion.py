@@ -131,8 +131,8 @@ def test_full_escalation_notice_deadline_judicial_office_then_return(scenario):
     assert order == [
         ("phone_call", "head_teacher"), ("home_visit", "head_teacher"), ("visit_cosign", "moral_education_office"),
         ("village_check", "village_secretary"),
-        ("dropout_report", "head_teacher"), ("confirm_report", "principal"), ("issue_notice", "town_government"),
-        ("receive_report", "town_government"), ("legal_education", "judicial_office"), ("leader_decision", "task_force_leader"),
+        ("dropout_report", "head_teacher"), ("confirm_report", "principal"), ("receive_report", "town_government"),
+        ("issue_notice", "town_government"), ("legal_education", "judicial_office"), ("leader_decision", "task_force_leader"),
         ("joint_persuasion", "village_secretary"), ("leader_decision", "task_force_leader"),
         ("county_referral", "livelihood_office"), ("county_procedure", "county_bureau"),
         ("restore_registry", "registrar")]
@@ -351,6 +351,7 @@ def test_dates_that_cannot_be_true_are_refused_beside_the_field(scenario):
     town.report("2025-10-11", {1: U})
     town.complete("ht31", "dropout_report", REPORT)
     town.complete("pzx", "confirm_report", CONFIRM)
+    town.complete("town", "receive_report", RECEIPT)         # the notice follows the receipt
 
     def refused(data):
         task = town.task("town", "issue_notice")
@@ -361,7 +362,7 @@ def test_dates_that_cannot_be_true_are_refused_beside_the_field(scenario):
     assert refused({"notice_served_on": "2025-10-12"}) == {"notice_served_on": "日期不能晚于今天（2025-10-11）"}
     assert refused({"notice_issued_on": "2025-10-11", "notice_served_on": "2025-10-10"}) == {
         "notice_served_on": "不能早于签发日期（2025-10-11）"}
-    assert town.names("town") == ["issue_notice", "receive_report"] and through_notice_ready   # nothing moved on
+    assert town.names("town") == ["issue_notice"] and through_notice_ready   # nothing moved on
 
 
 def test_an_overdue_strike_off_escalates_to_the_task_force_deputy_once(scenario):

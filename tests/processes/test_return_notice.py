@@ -4,6 +4,7 @@ court sentence as a county setting, service by leaving it at the home needing a 
 the refusal, a guardian's copy with no ID number, and both documents as .docx."""
 from __future__ import annotations
 
+import re
 from io import BytesIO
 
 from docx import Document
@@ -27,7 +28,9 @@ def test_the_notice_cites_articles_and_builds_its_facts_from_the_case(scenario, 
     text = print_part(body)
     assert "蛟府教〔2025〕7号" in text and "张父：" in text
     # The facts: since when, how many school days at the report, each attempt on its day, the report.
-    for fact in ("该生自2025年9月29日起无正当理由未到校上课", "已连续缺课5个教学日",
+    # The first sentence has its predicate (the review: "你的被监护人…（…）。" ended without one).
+    assert re.search(r"你的被监护人[^（]+（[^）]*）系[^，。]+学生，自2025年9月29日起无正当理由未到校上课", text), text[:600]
+    for fact in ("已连续缺课5个教学日",
                  "2025年9月29日，李老师（班主任）电话联系监护人（监护人犹豫观望，孩子不想上学",
                  "2025年10月9日，李老师（班主任）、王主任（德育处）到家中家访（监护人犹豫观望",
                  "2025年10月10日，张书记（村书记）、赵某（网格员）入户核实（", "2025年10月16日，学校将《义务教育阶段学生辍学情况报告单》（蛟中报〔2025〕3号）报送本机关"):
@@ -119,9 +122,11 @@ def test_both_documents_download_as_word_files_that_open(scenario):
     assert "义务教育阶段学生辍学情况报告单" in report_text and "蛟中报〔2025〕3号" in report_text
     assert "2025年9月26日" in report_text and "电话联系监护人" in report_text and "2025年10月10日" in report_text
     assert MASKED_ID in report_text and FULL_ID not in report_text
+    assert "抄送县教育局" in report_text                 # the footer the page shows, on paper too
     notice = Document(BytesIO(government.get(NOTICE_URL.format(case_id) + ".docx").data))
     notice_text = "\n".join(p.text for p in notice.paragraphs)
-    assert "该生自2025年9月29日起无正当理由未到校上课" in notice_text and "第五十八条" in notice_text
+    assert re.search(r"你的被监护人[^（]+（[^）]*）系[^，。]+学生，自2025年9月29日起无正当理由未到校上课", notice_text)
+    assert "第五十八条" in notice_text
     assert "六十日内" in notice_text and MASKED_ID in notice_text
     guardian = Document(BytesIO(government.get(NOTICE_URL.format(case_id) + ".docx?copy=guardian").data))
     guardian_text = "\n".join(p.text for p in guardian.paragraphs)
