@@ -106,7 +106,8 @@ SCRIPTS = (
     Script("home_teaching", (4, 1), tuple(zip((4, 2, 2, 1), _TO_VILLAGE)), cause="disability", flag="disability"),
     # Town supervises: report to confirm, notice to issue, deadline passed, leader's decision.
     Script("confirm_report", (5, 1), tuple(zip((5, 3, 3, 2, 1), _TO_VILLAGE + _TO_TOWN[:1])), older=True),
-    Script("issue_notice", (6, 1), tuple(zip((6, 4, 4, 3, 2, 2), _TO_VILLAGE + _TO_TOWN[:2])), older=True),
+    Script("issue_notice", (6, 1), tuple(zip((6, 4, 4, 3, 2, 2, 2), _TO_VILLAGE + _TO_TOWN[:2] + ("receive_report",))),
+           older=True),
     Script("legal_education", (10, 1), tuple(zip((10, 8, 8, 7, 6, 6, 6), _TO_VILLAGE + _TO_TOWN)), older=True),
     Script("leader_decision", (13, 1),
            tuple(zip((13, 11, 11, 10, 9, 9, 9, 5), _TO_VILLAGE + _TO_TOWN + ("legal_education",))), older=True),

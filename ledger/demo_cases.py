@@ -146,7 +146,7 @@ def advance(engine, step: Step) -> None:
     """Complete ``step.element_id`` in the child's open case files (the persuasion case, its
     support measures, the child's home-teaching case) as a holder of the task's role in its
     org unit (the person whose inbox shows it). The town signs for the report
-    (``receive_report``, in parallel) the day it serves the notice. ``flag_tendency``: the
+    (``receive_report``, before the notice) the day it serves the notice. ``flag_tendency``: the
     head teacher flags a dropout tendency (as on the child page). An ``optional`` step is
     done only if its task is open."""
     if step.element_id == "flag_tendency":

@@ -155,7 +155,7 @@ def seeded(engine):
 # does not cancel them).
 PERSUASION_TIERS = {"phone_call": 3, "home_visit": 2, "visit_cosign": 1, "village_check": 2, "student_aid": 1,
                     "civil_aid": 1, "counselling": 8, "labour_referral": 1, "mandatory_report": 1, "dropout_report": 1,
-                    "confirm_report": 1, "receive_report": 1, "issue_notice": 1, "legal_education": 1,
+                    "confirm_report": 1, "issue_notice": 1, "legal_education": 1,
                     "leader_decision": 1, "county_procedure": 1, "restore_registry": 1, "strike_off": 1,
                     "home_teaching_placement": 1}
 # A closed case for every outcome (a referral to the county is a stage: the demo has a case

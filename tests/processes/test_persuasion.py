@@ -255,7 +255,7 @@ def test_every_overdue_deadline_escalates_once(scenario):
     town.report("2025-10-23", {1: U})
     town.complete("vsjt", "village_check", {**VILLAGE, "village_on": "2025-10-23", "cause": "family",
                                             "plan_measures": ["tutoring"]})
-    town.complete("pzx", "plan_ack", ACK)                    # the school's own plan: no other support task
+    town.complete("pzx", "plan_ack", {**ACK, "ack_on": "2025-10-23"})   # the school's own plan: no other support task
     town.report("2025-10-24", {1: U})
     town.complete("ht31", "dropout_report", REPORT)
     town.complete("pzx", "confirm_report", {**CONFIRM, "report_sent_on": "2025-10-24"})   # Fri: notice due by Wed 10-29
