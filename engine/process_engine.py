@@ -27,6 +27,7 @@ from . import clock as clock_module
 from .audit import KEYS_INFO, AuditKeyring, as_keyring
 from .consistency import Check, ConsistencyService
 from .history import HistoryService
+from .tracing import TraceService
 from .incidents import IncidentService
 from .instances import RuntimeService
 from .messages import MessageService
@@ -99,6 +100,7 @@ class ProcessEngine:
         self.messages = MessageService(self)
         self.timers = TimerService(self)
         self.history = HistoryService(self)
+        self.tracing = TraceService(self)
         self.incidents = IncidentService(self)
         self.consistency = ConsistencyService(self, config.checks)
 

@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from .audit import DEFINITIONS_STREAM, append_event
 from .clock import frozen_at
 from .definitions import DeployValidationError, build_parser, load_specs, validate_bundle
+from .definitions.diagram import process_diagrams
 from .errors import InvalidInput, NotFound
 from .persistence.models import (
     Deployment, DeploymentFile, MessageStart, ProcessDefinition, TimerJob,
@@ -90,6 +91,7 @@ class Repository:
         self.check_compiles = check_compiles
         self._files_cache: dict[int, dict[str, bytes]] = {}
         self._spec_cache: dict[int, tuple] = {}
+        self._diagram_cache: dict[int, dict] = {}
 
     # -- deploy ---------------------------------------------------------------------------
     def deploy(self, files: Mapping[str, bytes], actor: str | None = None, *,
@@ -240,6 +242,13 @@ class Repository:
             except DeployValidationError as exc:  # stored files always validated; say so if not
                 raise InvalidInput(str(exc), errors=[e.to_dict() for e in exc.errors]) from exc
         return self._spec_cache[definition.id]
+
+    def diagrams(self, definition_id: int, session=None) -> dict:
+        """``{process id: definitions.diagram.ProcessDiagram}`` of a version's files: names,
+        flows and call activities, for the trace of its instances (immutable, so cached)."""
+        if definition_id not in self._diagram_cache:
+            self._diagram_cache[definition_id] = process_diagrams(self.files(definition_id, session))
+        return self._diagram_cache[definition_id]
 
     def start_lanes(self, definition: ProcessDefinition) -> set[str | None]:
         """Lane names of the top-level start events of a version (None: a start outside lanes).

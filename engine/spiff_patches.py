@@ -13,16 +13,26 @@
 
 ``engine.runtime.compaction`` keeps the tree shallow in the first place; these patches make
 a deep tree (a long loop on one branch while another branch waits) still run correctly.
+
+3. ``Workflow._task_completed_notify`` (every task completion, top workflow and subprocesses)
+   first tells the observer set in ``completion_observer``, if any: ``engine.runtime.path``
+   records the elements completed and the sequence flows taken as they happen (the task tree
+   forgets them: compaction drops the finished history, a join cancels the other branches'
+   arrivals). Outside a command nothing is set and nothing changes.
 """
 from __future__ import annotations
 
 import sys
+from contextvars import ContextVar
 
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator
+from SpiffWorkflow.workflow import Workflow
 
 UNBOUNDED_DEPTH = sys.maxsize
+# (task) -> None, called before SpiffWorkflow's own bookkeeping of a completed task
+completion_observer: ContextVar = ContextVar("completion_observer", default=None)
 
 
 def _without_depth_cap(init) -> None:
@@ -56,6 +66,15 @@ def _find_ancestor(self, spec_name: str):
     return None
 
 
+def _observed(notify):
+    def _task_completed_notify(self, task) -> None:
+        observer = completion_observer.get()
+        if observer is not None:
+            observer(task)
+        notify(self, task)
+    return _task_completed_notify
+
+
 def apply() -> None:
     if getattr(Task, "_baoxue_patched", False):
         return
@@ -63,6 +82,7 @@ def apply() -> None:
     _without_depth_cap(BpmnTaskIterator.__init__)
     Task.is_descendant_of = _is_descendant_of
     Task.find_ancestor = _find_ancestor
+    Workflow._task_completed_notify = _observed(Workflow._task_completed_notify)
     Task._baoxue_patched = True
 
 

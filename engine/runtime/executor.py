@@ -27,6 +27,7 @@ from ..persistence.models import Incident, ProcessInstance, WorkflowState
 from .commands import Command
 from .context import CommandContext
 from .locking import as_busy, is_transient, lock_instance
+from .path import PATH_EVENT, recording
 from .projections import queue_thrown_messages, sync_all
 from .steps import StepLimits, check_end_reached, step_budget
 
@@ -102,12 +103,15 @@ class CommandExecutor:
                              limits=self.limits)
         with frozen_at(now), step_budget(self.limits) as budget:
             try:
-                result = command.run(ctx)
+                with recording() as path:
+                    result = command.run(ctx)
                 check_end_reached(workflow)
             except (EngineError, DBAPIError, StaleDataError):
                 raise   # a database clash is never the process's fault: no incident
             except Exception as exc:  # noqa: BLE001 - any failure inside SpiffWorkflow
                 raise _StepError(exc, workflow) from exc
+            if (taken := path.event_data()) is not None:
+                ctx.audit(PATH_EVENT, data=taken)
             created = sync_all(ctx)
             queue_thrown_messages(ctx)
         self._save(ctx, budget)

@@ -24,7 +24,8 @@ def task_named(engine, instance_id, element_id):
 
 
 def kinds(engine, instance_id):
-    return [e.kind for e in engine.history.events(instance_id)]
+    """The instance's audit event kinds in order, without the engine's ``path`` records."""
+    return [e.kind for e in engine.history.events(instance_id) if e.kind != "path"]
 
 
 def deploy_diagram(engine, xml: str, forms: dict | None = None, actor="admin"):
