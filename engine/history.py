@@ -30,7 +30,7 @@ class HistoryService:
             report = verify_chain(session, stream)
             if instance_id is not None:
                 for problem in task_completions(session, instance_id).problems:
-                    report.fail(0, problem)
+                    report.fail(0, problem, "task_row")
             return report
 
     def verify_all(self, checkpoint: Path | str | None = None, sources: Sequence = ()) -> AuditReport:

@@ -131,16 +131,19 @@ class ChainReport:
     head_hash: str = GENESIS
     first_bad: int | None = None
     problems: list[str] = field(default_factory=list)
+    # (seq, kind) per problem, kind one of LINK_PROBLEMS or a caller's own (for pages)
+    findings: list[tuple[int, str | None]] = field(default_factory=list)
     watched_hash: str | None = None       # the hash of link ``watch`` (verify_links)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
-    def fail(self, seq: int, why: str) -> None:
+    def fail(self, seq: int, why: str, kind: str | None = None) -> None:
         if self.first_bad is None or seq < self.first_bad:
             self.first_bad = seq
         self.problems.append(why)
+        self.findings.append((seq, kind))
 
 
 class EventSource:
@@ -185,32 +188,33 @@ def verify_links(stream: str, rows: Iterable, source, keys: AuditKeyring | None,
     for row in rows:
         name = source.describe(row)
         if row.seq != expected:
-            report.fail(min(expected, row.seq), f"{name}: link #{expected} is missing (deleted or renumbered)")
+            report.fail(min(expected, row.seq), f"{name}: link #{expected} is missing (deleted or renumbered)", "missing")
         if row.prev_hash != prev:
-            report.fail(row.seq, f"{name}: does not link to the link before it")
+            report.fail(row.seq, f"{name}: does not link to the link before it", "unlinked")
         fields, data = source.fields(row)
         digest = link_hash(keys, row.alg, row.key_id, row.prev_hash, stream, row.seq, fields, data)
         if row.alg == LEGACY:
             report.legacy += 1
             report.legacy_prefix += 0 if keyed_seen else 1
             if keyed_seen:
-                report.fail(row.seq, f"{name}: an unkeyed (legacy) link after keyed ones: a forged downgrade")
+                report.fail(row.seq, f"{name}: an unkeyed (legacy) link after keyed ones: a forged downgrade", "downgraded")
         else:
             keyed_seen = True
         if digest is None:
-            report.fail(row.seq, f"{name}: signed with an unknown algorithm or key ({row.alg}, key {row.key_id})")
+            report.fail(row.seq, f"{name}: signed with an unknown algorithm or key ({row.alg}, key {row.key_id})",
+                        "unknown_key")
         elif digest != row.hash:
-            report.fail(row.seq, f"{name}: altered after it was written (its hash does not match)")
+            report.fail(row.seq, f"{name}: altered after it was written (its hash does not match)", "altered")
         if row.seq == watch:
             report.watched_hash = row.hash
         report.count += 1
         prev, expected = row.hash, row.seq + 1
     report.head_seq, report.head_hash = expected - 1, prev
     if head is None and rows:
-        report.fail(0, "the chain head record is missing")
+        report.fail(0, "the chain head record is missing", "head_missing")
     elif head is not None and (head.seq, head.head_hash) != (report.head_seq, prev):
         report.fail(min(head.seq, report.head_seq) + 1,
-                    f"the chain ends at #{report.head_seq} but its head record says #{head.seq}")
+                    f"the chain ends at #{report.head_seq} but its head record says #{head.seq}", "head_mismatch")
     return report
 
 

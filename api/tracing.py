@@ -1,0 +1,114 @@
+"""One case traced for the people who check it (issue 13): the runs of an element of its
+diagram, the verification of its record in words, and the whole trace as one document.
+
+Shared by the REST endpoints (``api.rest.trace``) and the case page (``api.web.cases``);
+the caller has checked that the principal may trace the case and logs the view.
+"""
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select
+from SpiffWorkflow.exceptions import TaskNotFoundException
+
+from engine.errors import InvalidInput
+from engine.persistence.models import HumanTask
+from engine.runtime.path import diagram_process
+from ledger.directory import role_name, unit_names
+from ledger.form_choices import display_names
+
+from .casehistory import case_history, system_actor
+
+# What a broken link means, for pages (engine.audit.chain.ChainReport.findings kinds)
+FINDING_WORDS = {
+    "missing": "记录缺失（被删除或重新编号）",
+    "unlinked": "与前一条记录不衔接（其前有记录被删除、插入或改动）",
+    "altered": "写入后被修改（校验值不符）",
+    "downgraded": "被降级为无密钥记录（伪造）",
+    "unknown_key": "使用了未知的签名密钥",
+    "head_missing": "记录链的末端标记缺失",
+    "head_mismatch": "记录链末端与末端标记不符（最新记录被删除或回滚）",
+    "task_row": "任务表中的办结信息与审计记录不符",
+}
+
+
+def verification(engine, instance_id: int) -> dict:
+    """The hash-chain check of the case's record: ``{ok, count, first_bad, findings: [{seq,
+    position, problem}]}`` where ``position`` says in Chinese which record (第 N 条) and
+    ``problem`` what was found. Seq 0 is the chain as a whole (its end, or a task row)."""
+    report = engine.history.verify_chain(instance_id)
+    findings = [{"seq": seq, "position": f"第 {seq} 条记录" if seq else "记录整体",
+                 "problem": FINDING_WORDS.get(kind or "", "记录不可信")}
+                for seq, kind in report.findings]
+    return {"ok": report.ok, "count": report.count, "first_bad": report.first_bad, "findings": findings}
+
+
+def element_runs(engine, instance_id: int, process_id: str, element_id: str) -> dict:
+    """The runs of one element of the case's diagram, oldest first::
+
+        {"element_id", "name", "runs": [{"task_id", "ready_at", "completed_at", "actor",
+          "actor_name", "role_name", "org_unit_name", "due_at", "met", "fields": [{label, value}]}]}
+
+    A user task's runs are its task rows (open ones too: ``completed_at`` None); ``met`` is
+    True when it was done by its due time, False when done late or open past it, None when
+    it had no due time. Other elements' runs are their recorded completions. ``fields`` are
+    the submitted form values in the form's words, masked where the form says so. Raises
+    InvalidInput (``process``/``element``) for a process or element the version lacks."""
+    instance = engine.runtime.get(instance_id)
+    diagram = engine.repository.diagrams(instance.definition_id).get(process_id)
+    if diagram is None:
+        raise InvalidInput("流程图中没有该流程 (no such process in this case's version)",
+                           errors={"process": "本案件所用版本中没有该流程"})
+    if element_id not in diagram.names:
+        raise InvalidInput("流程图中没有该环节 (no such element)", errors={"element": "该流程中没有此环节"})
+    now = engine.clock()
+    with engine.db.read() as session:
+        rows = list(session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == instance_id, HumanTask.element_id == element_id).order_by(HumanTask.created_at)))
+        units = unit_names(session, {r.org_unit for r in rows})
+    path_runs = [r for r in engine.tracing.path(instance_id).runs
+                 if r.process_id == process_id and r.element_id == element_id]
+    workflow = engine.runtime.workflow(instance_id)
+    rows = [r for r in rows if _in_process(workflow, r.id, process_id)]
+    answers = {h["task_id"]: h["answers"] for h in case_history(engine, instance_id, definition_id=instance.definition_id)
+               if h["kind"] == "task_completed" and h["task_id"]}
+    actors = {r.completed_by for r in rows} | {r.actor for r in path_runs}
+    with engine.db.read() as session:
+        names = display_names(session, [a for a in actors if a])
+    runs = [{"task_id": r.id, "ready_at": _iso(r.created_at), "completed_at": _iso(r.completed_at),
+             "actor": r.completed_by, "actor_name": _who(r.completed_by, names) if r.completed_at else None,
+             "role_name": role_name(r.candidate_role), "org_unit_name": units.get(r.org_unit),
+             "due_at": _iso(r.due_at), "met": _met(r.due_at, r.completed_at, now),
+             "fields": answers.get(r.id, [])} for r in rows]
+    if not rows:   # not a user task: each recorded completion is a run
+        runs = [{"task_id": r.task_id, "ready_at": None, "completed_at": _iso(r.at), "actor": r.actor,
+                 "actor_name": _who(r.actor, names), "role_name": None, "org_unit_name": None,
+                 "due_at": None, "met": None, "fields": []} for r in path_runs]
+    return {"element_id": element_id, "name": diagram.names.get(element_id), "runs": runs}
+
+
+def _in_process(workflow, task_id: str, process_id: str) -> bool:
+    """Task rows carry an element id only: an element id used in two processes of the case
+    (a called process's own ``start``) keeps each run with the process it ran in. A task
+    compacted away (a finished loop round) is known by its element id alone."""
+    try:
+        task = workflow.get_task_from_id(UUID(task_id))
+    except (KeyError, ValueError, TaskNotFoundException):
+        return True
+    return task is None or diagram_process(task.workflow) == process_id
+
+
+def _who(actor: str | None, names: dict) -> str:
+    return system_actor(actor) or names.get(actor) or "已删除账号"
+
+
+def _met(due_at, completed_at, now) -> bool | None:
+    if due_at is None:
+        return None
+    if completed_at is None:
+        return False if due_at < now else None
+    return completed_at <= due_at
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
