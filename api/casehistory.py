@@ -32,6 +32,15 @@ LABELS = {"instance_started": "流程启动", "task_completed": "办结", "task_
           "message_uncorrelatable": "无法接收消息，等待系统管理员补全案件数据",
           "error": "流程出错，等待系统管理员处理", "retried": "系统管理员重试成功",
           "incident_resolved": "系统管理员已处理故障", "variables_set": "案件数据更新"}
+# The full audit timeline (``full=True``: the trace of a case for those who check it) adds
+# the engine's bookkeeping a file does not need: tasks made ready, documents sealed with
+# their hash, the case's end. The path records (``path``) are drawn on the diagram instead.
+FULL_KINDS = {"task_ready", "instance_completed", "instance_terminated", "document_sealed",
+              "agreement_document_stored", "photo_stored"}
+LABELS.update({"task_ready": "生成待办", "instance_completed": "案件结束", "instance_terminated": "案件终止",
+               "document_sealed": "文书定稿", "agreement_document_stored": "责任书存档",
+               "photo_stored": "照片存档"})
+DOCUMENT_NAMES = {"ht-plan": "个别化教育计划"}
 SYSTEM_ACTORS = {"timer": "系统（到期自动）", "ledger": "系统（台账登记）", "init": "系统（初始化部署）",
                  "cli": "系统管理员（命令行）"}
 
@@ -56,7 +65,7 @@ _VARIABLE_WORDS = {"absence_days": "连续无故缺课（教学日）", "first_a
                    "recent_absences": "近期无故缺课（教学日）"}
 
 
-def case_history(engine, instance_id: int, *, definition_id: int | None = None) -> list[dict]:
+def case_history(engine, instance_id: int, *, definition_id: int | None = None, full: bool = False) -> list[dict]:
     """The case's steps, oldest first: ``[{kind, label, title, detail, at, recorded_at, late,
     actor, actor_name, element_id, role_name, org_unit_name, task_id, answers}]``.
 
@@ -69,11 +78,14 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
     photos to show, ``task_photos.listed``: served by ``/instances/<id>/photos/<n>`` under
     the case's access rule, every view logged). An error's technical message is never shown.
 
-    Callers show it only to people who may view a task of the case (``taskactions.visible_task``).
+    ``full`` adds the entries of ``FULL_KINDS`` (a document's entry carries its SHA-256 in
+    ``detail``). Callers show it only to people who may view a task of the case
+    (``taskactions.visible_task``) or trace it.
     """
+    kinds = HISTORY_KINDS | FULL_KINDS if full else HISTORY_KINDS
     # A sent message is a step of the case when pages have a name for it (a hand-over to another
     # process); what a case tells the ledger (case_event) is bookkeeping, not a step.
-    events = [e for e in engine.history.events(instance_id) if e.kind in HISTORY_KINDS
+    events = [e for e in engine.history.events(instance_id) if e.kind in kinds
               and (e.kind != "message_sent" or json.loads(e.data or "{}").get("name") in STEP_MESSAGES)]
     task_ids = {e.task_id for e in events if e.task_id}
     actors = {e.actor for e in events if e.actor}
@@ -123,6 +135,14 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None) 
             entry["detail"] = "缺少" + "、".join(data.get("missing") or [])
         elif event.kind == "variables_set":
             _variables(entry, data.get("variables") or {})
+        elif event.kind in ("document_sealed", "agreement_document_stored"):
+            name = DOCUMENT_NAMES.get(data.get("kind"), "责任书" if "agreement_ref" in data else "文书")
+            entry["title"] = f"{name} 第{data.get('version')}版"
+            entry["detail"] = f"SHA-256 {data['sha256']}" if data.get("sha256") else None
+        elif event.kind == "photo_stored":
+            entry["title"], entry["detail"] = "照片", f"SHA-256 {data.get('sha256')}"
+        elif event.kind == "task_ready" and row is not None and row.due_at is not None:
+            entry["detail"] = f"期限 {row.due_at.astimezone(zone):%Y-%m-%d %H:%M}"
         elif event.kind == "task_cancelled":
             entry["detail"] = _cancel_reason(cause, event.at)
         elif event.kind == "task_unclaimed" and data.get("reason"):

@@ -6,18 +6,24 @@ the caller has checked that the principal may trace the case and logs the view.
 """
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import select
 from SpiffWorkflow.exceptions import TaskNotFoundException
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NotFound
 from engine.persistence.models import HumanTask
-from engine.runtime.path import diagram_process
+from engine.runtime.path import PATH_EVENT, diagram_process
 from ledger.directory import role_name, unit_names
+from ledger.document_models import DocumentVersion
+from ledger.document_versions import KIND as REPORT_KIND
+from ledger.documents import KINDS
 from ledger.form_choices import display_names
 
 from .casehistory import case_history, system_actor
+from .taskview import masked_data
 
 # What a broken link means, for pages (engine.audit.chain.ChainReport.findings kinds)
 FINDING_WORDS = {
@@ -112,3 +118,54 @@ def _met(due_at, completed_at, now) -> bool | None:
 
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def case_bpmn(eng, instance_id: int, process_id: str | None) -> bytes:
+    """The BPMN file holding ``process_id`` (default: the case's process) in the case's
+    version. Raises NotFound when that version has no such process."""
+    instance = eng.runtime.get(instance_id)
+    diagram = eng.repository.diagrams(instance.definition_id).get(process_id or instance.process_key)
+    if diagram is None:
+        raise NotFound(f"本案件所用版本中没有流程 {process_id} (no such process in this case's version)")
+    return eng.repository.files(instance.definition_id)[diagram.file_name]
+
+
+def trace_document(eng, instance_id: int) -> dict:
+    """The export's content (see ``export``)."""
+    instance = eng.runtime.get(instance_id)
+    definition = eng.repository.get(instance.definition_id)
+    forms = eng.repository.forms(instance.definition_id)
+    state = eng.tracing.diagram_state(instance_id)
+    events = [{"seq": e.seq, "kind": e.kind, "actor": e.actor, "at": e.at.isoformat(), "element_id": e.element_id,
+               "task_id": e.task_id, "hash": e.hash,
+               "data": json.loads(e.data) if e.kind == PATH_EVENT else masked_data(json.loads(e.data), forms)}
+              for e in eng.history.events(instance_id)]
+    element_ids = sorted({(p, e) for p, entry in state["processes"].items() for e in entry["elements"]})
+    return {"instance_id": instance_id, "process_key": instance.process_key, "process_name": definition.name,
+            "version": definition.version, "business_key": instance.business_key, "status": instance.status,
+            "started_at": instance.created_at.isoformat(),
+            "completed_at": instance.completed_at.isoformat() if instance.completed_at else None,
+            "diagram": state, "runs": [element_runs(eng, instance_id, p, e) for p, e in element_ids],
+            "events": events, "verification": verification(eng, instance_id),
+            "exported_at": eng.clock().isoformat()}
+
+
+def trace_timeline(eng, instance_id: int, definition_id: int) -> list[dict]:
+    """The full timeline of a case (``case_history(full=True)``) with the confirmed versions
+    of its dropout report, which are sealed in their own table rather than on the chain
+    (``ledger.document_versions``): ``{kind: "document_confirmed", title, detail: SHA-256}``."""
+    entries = case_history(eng, instance_id, definition_id=definition_id, full=True)
+    with eng.db.read() as session:
+        versions = list(session.scalars(select(DocumentVersion).where(
+            DocumentVersion.instance_id == instance_id, DocumentVersion.kind == REPORT_KIND)
+            .order_by(DocumentVersion.version)))
+        names = display_names(session, [v.confirmed_by for v in versions if v.confirmed_by])
+    for v in versions:
+        entries.append({"kind": "document_confirmed", "label": "文书定稿", "at": v.confirmed_at.isoformat(),
+                        "recorded_at": v.confirmed_at.isoformat(), "late": False, "actor": v.confirmed_by,
+                        "actor_name": _who(v.confirmed_by, names), "system": not v.confirmed_by,
+                        "element_id": None, "title": f"{KINDS[REPORT_KIND].title} 第{v.version}版",
+                        "detail": f"SHA-256 {v.sha256}" if v.sha256 else None, "role_name": None,
+                        "org_unit_name": None, "task_id": None, "answers": []})
+    entries.sort(key=lambda e: datetime.fromisoformat(e["at"]))   # stable: equal times keep their order
+    return entries

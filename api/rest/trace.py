@@ -13,12 +13,9 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.errors import NotFound
-from engine.runtime.path import PATH_EVENT
-
 from ..auth import api_user
-from ..tracing import element_runs, verification
-from ..taskview import log_case_view, masked_data
+from ..tracing import case_bpmn, element_runs, trace_document, verification
+from ..taskview import log_case_view
 from . import engine
 from .instances import traced
 
@@ -53,12 +50,7 @@ def bpmn(args, instance_id):
     the version the case runs on. 404 when that version has no such process."""
     traced(api_user(), instance_id)
     eng = engine()
-    instance = eng.runtime.get(instance_id)
-    process_id = args["process"] or instance.process_key
-    diagram = eng.repository.diagrams(instance.definition_id).get(process_id)
-    if diagram is None:
-        raise NotFound(f"本案件所用版本中没有流程 {process_id} (no such process in this case's version)")
-    return Response(eng.repository.files(instance.definition_id)[diagram.file_name], mimetype="application/xml")
+    return Response(case_bpmn(eng, instance_id, args["process"]), mimetype="application/xml")
 
 
 @blp.get("/<int:instance_id>/element-runs")
@@ -94,23 +86,3 @@ def export(instance_id):
     log_case_view(engine(), principal.username, instance_id, "trace_export")
     return Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="case-{instance_id}-trace.json"'})
-
-
-def trace_document(eng, instance_id: int) -> dict:
-    """The export's content (see ``export``)."""
-    instance = eng.runtime.get(instance_id)
-    definition = eng.repository.get(instance.definition_id)
-    forms = eng.repository.forms(instance.definition_id)
-    state = eng.tracing.diagram_state(instance_id)
-    events = [{"seq": e.seq, "kind": e.kind, "actor": e.actor, "at": e.at.isoformat(), "element_id": e.element_id,
-               "task_id": e.task_id, "hash": e.hash,
-               "data": json.loads(e.data) if e.kind == PATH_EVENT else masked_data(json.loads(e.data), forms)}
-              for e in eng.history.events(instance_id)]
-    element_ids = sorted({(p, e) for p, entry in state["processes"].items() for e in entry["elements"]})
-    return {"instance_id": instance_id, "process_key": instance.process_key, "process_name": definition.name,
-            "version": definition.version, "business_key": instance.business_key, "status": instance.status,
-            "started_at": instance.created_at.isoformat(),
-            "completed_at": instance.completed_at.isoformat() if instance.completed_at else None,
-            "diagram": state, "runs": [element_runs(eng, instance_id, p, e) for p, e in element_ids],
-            "events": events, "verification": verification(eng, instance_id),
-            "exported_at": eng.clock().isoformat()}

@@ -8,7 +8,7 @@ shows a task's candidates what that task needs), and every view is logged.
 """
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
 from engine.errors import NotFound
@@ -19,6 +19,7 @@ from ledger.inbox import describe_tasks
 from ..auth import current_principal, login_required
 from ..casehistory import case_history, waiting_for
 from ..taskview import log_case_view
+from ..tracing import trace_timeline
 from .common import engine, error_page
 
 bp = Blueprint("cases", __name__)
@@ -49,12 +50,15 @@ def show(instance_id: int):
     subject = next((t["subject"] for t in tasks if t["subject"]), None)
     open_tasks = [t for t in tasks if t["status"] == "open"]
     definition = eng.repository.get(instance.definition_id)
+    full = request.args.get("timeline") == "full"
+    history = trace_timeline(eng, instance_id, instance.definition_id) if full else \
+        case_history(eng, instance_id, definition_id=instance.definition_id)
     return render_template(
         "case.html", instance=instance, status_name=STATUS_NAMES.get(instance.status, instance.status),
         process_name=definition.name or definition.process_key, subject=subject,
         child_link=subject is not None and child_visible(principal, subject["child_id"]),
         open_tasks=open_tasks, waits=waiting_for(eng, instance_id) if instance.status == "active" and not open_tasks
-        else [], history=case_history(eng, instance_id, definition_id=instance.definition_id),
+        else [], history=history, full_timeline=full,
         documents=documents.available(eng, instance_id, principal), linked=linked_cases(principal, instance_id))
 
 
