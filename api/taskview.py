@@ -142,19 +142,20 @@ def shown_fields(principal, row, extensions: dict) -> frozenset[str]:
 
 
 def log_case_view(engine, username: str, instance_id: int, view: str, task_id: str | None = None,
-                  fields: list[str] | None = None, extra: dict | None = None) -> None:
+                  fields: list[str] | None = None, extra: dict | None = None, action: str | None = None) -> None:
     """Append the access-log row of one look at a case: a task (``view`` = ``task``: its data,
     instructions and the case so far) or the case's events (``case_events``). A case shows
     causes (poverty, disability) and guardians' names, so every look is logged (DOMAIN.md
     "Personal data"; issue 8). Subject ``child:<id>`` when the case is about a child, else
     ``instance:<id>``; detail ``{view, instance_id, task_id?, fields?, **extra}`` (``fields``:
     the child's values shown unmasked; the action is then ``reveal``; ``extra``: what else was
-    seen, e.g. a photo's id and hash). Runs in its own short
+    seen, e.g. a photo's id and hash; ``action``: ``export`` or ``print`` for a copy taken
+    away). Runs in its own short
     transaction through ``ledger.access.log_access`` (never around a page render)."""
     with engine.db.transaction() as session:
         child_id = session.scalar(select(HumanTask.subject_id).where(
             HumanTask.instance_id == instance_id, HumanTask.subject_id.is_not(None)).limit(1))
         detail = {"view": view, "instance_id": instance_id, **({"task_id": task_id} if task_id else {}),
                   **({"fields": list(fields)} if fields else {}), **(extra or {})}
-        access.log_access(session, username, "reveal" if fields else "view",
+        access.log_access(session, username, action or ("reveal" if fields else "view"),
                           f"child:{child_id}" if child_id else f"instance:{instance_id}", detail, engine.clock())

@@ -83,6 +83,6 @@ def export(instance_id):
     principal = api_user()
     traced(principal, instance_id)
     document = trace_document(engine(), instance_id)
-    log_case_view(engine(), principal.username, instance_id, "trace_export")
+    log_case_view(engine(), principal.username, instance_id, "trace_export", action="export")
     return Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="case-{instance_id}-trace.json"'})

@@ -10,7 +10,8 @@
   security headers on HTML pages (CSP, no framing, no caching);
 * Jinja helpers (local time, the header) and Chinese error pages;
 * the blueprints: ``login`` (/, /login, /logout), ``inbox`` (/inbox), ``tasks`` (/tasks/<id>),
-  ``admin`` (/admin/users: accounts, administrators only), ``incidents`` (/admin/incidents:
+  ``admin`` (/admin/users: accounts, administrators only), ``access_log``
+  (/admin/access-log: who saw which personal record, administrators only), ``incidents`` (/admin/incidents:
   failed steps, retry or resolve; /admin/check: the last consistency check), ``attendance`` (/attendance:
   daily attendance), ``children`` (/children: the register, dropout-tendency flag),
   ``calendar`` (/calendar: school days), ``documents`` (/instances/<id>/documents/<kind>:
@@ -31,7 +32,7 @@ csrf = CSRFProtect()
 
 
 def register(app: Flask) -> None:
-    from . import (admin, agreements, attendance, calendar, cases, children, common, documents, ht_documents, inbox,
+    from . import (access_log, admin, agreements, attendance, calendar, cases, children, common, documents, ht_documents, inbox,
                    incidents, login, photos, tasks, trace)
 
     app.config.update(
@@ -54,7 +55,7 @@ def register(app: Flask) -> None:
         return common.error_page(400, "页面已过期或来源不明，本次操作未执行。请返回并刷新页面后重试。")
 
     pages = Blueprint("web", __name__)
-    for module in (login, inbox, tasks, cases, trace, admin, incidents, attendance, children, calendar, documents,
+    for module in (login, inbox, tasks, cases, trace, admin, access_log, incidents, attendance, children, calendar, documents,
                    agreements, photos, ht_documents):
         pages.register_blueprint(module.bp)
     common.page_error_handlers(pages)

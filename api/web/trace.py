@@ -101,7 +101,7 @@ def export(instance_id: int):
         return error_page(404, NOT_VISIBLE, "案件不存在")
     eng = engine()
     document = trace_document(eng, instance_id)
-    log_case_view(eng, current_principal().username, instance_id, "trace_export")
+    log_case_view(eng, current_principal().username, instance_id, "trace_export", action="export")
     return Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="case-{instance_id}-trace.json"'})
 
@@ -116,7 +116,7 @@ def printable(instance_id: int):
         return error_page(404, NOT_VISIBLE, "案件不存在")
     eng = engine()
     definition = eng.repository.get(instance.definition_id)
-    log_case_view(eng, current_principal().username, instance_id, "trace_print")
+    log_case_view(eng, current_principal().username, instance_id, "trace_print", action="print")
     return render_template("trace_print.html", instance=instance, definition=definition,
                            process_name=definition.name or definition.process_key,
                            timeline=trace_timeline(eng, instance_id, instance.definition_id),

@@ -79,3 +79,17 @@ def test_who_may_not_trace_the_case_gets_404_everywhere(town, home_visit, browse
                  "/element-runs?process=home_visit&element=visit"):
         assert stranger.get(f"/instances/{instance_id}{path}").status_code == 404, path
     assert not logged(town, "ht11", "trace_print")
+
+
+def test_the_administrator_reads_who_traced_the_case(town, home_visit, browser):
+    instance_id = visited_case(town, home_visit)
+    browser("inspector").get(f"/instances/{instance_id}/print")
+    admin = browser("admin")
+    page = html_of(admin.get("/admin/access-log?username=inspector"))
+    assert "日志完整" in page and "案件追溯单" in page and "打印" in page and f"案件 #{instance_id}" in page
+    assert "INSPECTOR（inspector）" in page
+    bad = admin.get("/admin/access-log?from=2026-13-01&action=delete")
+    assert bad.status_code == 422 and "日期格式" in html_of(bad) and "未知的操作类型" in html_of(bad)
+    assert browser("inspector").get("/admin/access-log").status_code == 403
+    # Nobody edits the log through a page: the URL takes no other method.
+    assert admin.post("/admin/access-log").status_code in (400, 405)
