@@ -36,6 +36,9 @@ def test_the_diagram_state_counts_the_loop_and_names_the_flows_taken(scenario):
     assert persuasion["elements"]["leader_decision"] == {"runs": 2, "state": "completed"}
     assert persuasion["elements"]["county_procedure"]["runs"] == 1
     assert {"pf_decide", "pf_decided"} <= set(persuasion["flows"])
+    # The event-based gateway armed all its events; only the absences that came are the path.
+    assert "pf_absent" in persuasion["flows"] and "pf_excused" not in persuasion["flows"]
+    assert persuasion["elements"]["absent_day"]["runs"] >= 2 and "excused_day" not in persuasion["elements"]
     assert state["recorded_since"] is None and state["process_id"] == "persuasion"
     active = [e for e, v in persuasion["elements"].items() if v["state"] == "active"]
     assert active, "the case stands somewhere after the second decision"
@@ -103,3 +106,19 @@ def test_only_who_may_trace_the_case_sees_its_trace(scenario):
         assert get(town, f"/api/v1/process-instances/{case.id}/{url}", user="leader").status_code == 200, url
     assert get(town, f"/api/v1/process-instances/{case.id}/bpmn?process=nothing").status_code == 404
     assert get(town, "/api/v1/process-instances/999999/diagram-state").status_code == 404
+
+
+def test_a_called_process_the_case_entered_is_drawn_with_its_own_state(scenario):
+    town = scenario
+    case = referred(town)
+    town.report("2025-10-20", {1: "present"})
+    state = get(town, f"/api/v1/process-instances/{case.id}/diagram-state").json
+    assert state["calls"]["restore_registry"] == "registry_restoration"
+    assert state["processes"]["persuasion"]["elements"]["restore_registry"]["state"] == "active"
+    called = state["processes"]["registry_restoration"]
+    assert called["elements"]["restore_registry"]["state"] == "active"
+    xml = get(town, f"/api/v1/process-instances/{case.id}/bpmn?process=registry_restoration").data.decode()
+    assert '<bpmn:process id="registry_restoration"' in xml and all(f'id="{f}"' in xml for f in called["flows"])
+    runs = get(town, f"/api/v1/process-instances/{case.id}/element-runs?process=registry_restoration"
+                     f"&element=restore_registry").json["runs"]
+    assert len(runs) == 1 and runs[0]["completed_at"] is None and runs[0]["role_name"] == "学籍管理员"
