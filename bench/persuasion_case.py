@@ -30,7 +30,7 @@ from api.app import create_app  # noqa: E402
 from api.settings import ROOT, Settings  # noqa: E402
 from api.wiring import build_engine  # noqa: E402
 from engine.persistence.models import WorkflowState  # noqa: E402
-from tests.processes.forms_data import (CALL, CONFIRM, DECIDE, JOINT, LEGAL, NOTICE, REGISTRY,  # noqa: E402
+from tests.processes.forms_data import (RECEIPT, CALL, CONFIRM, DECIDE, JOINT, LEGAL, NOTICE, REGISTRY,  # noqa: E402
                                         REPORT, STRIKE, VILLAGE, VISIT, WEEK)
 from tests.processes.harness import P, U, Town  # noqa: E402
 
@@ -76,6 +76,7 @@ def walk(town: Timed, sizes: dict[str, list[int]]) -> None:
     sizes["town tier (day 5)"].append(town.state_size(case))
     complete("ht31", "dropout_report", REPORT)
     complete("pzx", "confirm_report", CONFIRM)
+    complete("town", "receive_report", RECEIPT)
     complete("town", "issue_notice", NOTICE)
     for day in ("2025-10-13", "2025-10-14", "2025-10-15", "2025-10-16", "2025-10-17", "2025-10-20",
                 "2025-10-21", "2025-10-22"):
@@ -86,11 +87,11 @@ def walk(town: Timed, sizes: dict[str, list[int]]) -> None:
     complete("vsjt", "joint_persuasion", JOINT)
     sizes["after a leader round"].append(town.state_size(case))
     report("2025-10-23", P)
-    complete("regzx", "restore_registry", REGISTRY)
-    complete("livelihood", "strike_off", STRIKE)
+    complete("regzx", "restore_registry", {**REGISTRY, "done_on": "2025-10-23"})
+    complete("livelihood", "strike_off", {**STRIKE, "struck_off_on": "2025-10-23"})
     for week in ("2025-10-31", "2025-11-08", "2025-11-16", "2025-11-24"):
         town.timed("timer sweep", town.pass_until, week, 18)
-        complete("ht31", "weekly_check", WEEK)
+        complete("ht31", "weekly_check", {**WEEK, "week_checked_on": week})
     sizes["closed"].append(town.state_size(case))
     assert town.case(1).status == "completed"
 
