@@ -17,7 +17,8 @@
   a case's printable documents), ``agreements`` (/agreements: responsibility agreements,
   their register and signed documents), ``photos`` (/instances/<id>/photos/<n>: photos sent
   with a case's tasks), ``ht_documents`` (/instances/<id>/home-teaching/...: a home-teaching
-  case's printable plan and term record of visits).
+  case's printable plan and term record of visits), ``inspections`` (/inspections: quarterly
+  inspection rounds, their notices and summary reports).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ csrf = CSRFProtect()
 
 def register(app: Flask) -> None:
     from . import (admin, agreements, attendance, calendar, cases, children, common, documents, ht_documents, inbox,
-                   incidents, login, photos, tasks)
+                   incidents, inspections, login, photos, tasks)
 
     app.config.update(
         # Checked by _protect_pages below (pages only), not by Flask-WTF's default hook.
@@ -54,7 +55,7 @@ def register(app: Flask) -> None:
 
     pages = Blueprint("web", __name__)
     for module in (login, inbox, tasks, cases, admin, incidents, attendance, children, calendar, documents, agreements,
-                   photos, ht_documents):
+                   photos, ht_documents, inspections):
         pages.register_blueprint(module.bp)
     common.page_error_handlers(pages)
     app.register_blueprint(pages)
