@@ -10,6 +10,7 @@ the task page is shown (``ledger.inspection_figures``), never kept in the case.
 """
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy import select
@@ -119,3 +120,11 @@ def start_round(engine, actor: str | None, year, quarter) -> dict:
     return {"instance_id": result.instance_id, "round_ref": ref, "quarter_label": variables["quarter_label"],
             "units": len(units)}
 
+
+
+def round_variables(engine, instance_id: int) -> dict:
+    """The round's variables as it was started (``start_round``: its units then). Not
+    ``runtime.variables``: those are the latest task's, which inside a called unit process
+    know only that unit."""
+    started = next((e for e in engine.history.events(instance_id) if e.kind == "instance_started"), None)
+    return (json.loads(started.data or "{}").get("variables") or {}) if started is not None else {}

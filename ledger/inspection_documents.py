@@ -14,8 +14,6 @@ events) and which unit each step was about (``ledger.inspection_tasks``). Who ma
 """
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 
 from engine.calendar import add_working_days
@@ -24,7 +22,7 @@ from engine.persistence.models import HumanTask, ProcessInstance
 from . import access
 from .access_log import log_access
 from .document_case import Case, cn_date
-from .inspection import PROCESS_KEY, RECTIFY_WORKING_DAYS
+from .inspection import PROCESS_KEY, RECTIFY_WORKING_DAYS, round_variables
 from .inspection_tasks import task_units
 
 ITEMS = (("census", "摸底排查"), ("monitoring", "日常监测"), ("persuasion", "劝返工作"), ("duties", "责任落实"),
@@ -101,10 +99,7 @@ def _unit_record(case: Case, code: str, steps: list[dict]) -> dict:
 
 
 def _round(case: Case) -> dict:
-    # The round as it was started (its units then): the instance's variables are those of its
-    # latest task, which inside a called unit process knows only that unit.
-    started = next((e for e in case.engine.history.events(case.instance_id) if e.kind == "instance_started"), None)
-    data = (json.loads(started.data or "{}").get("variables") or {}) if started is not None else {}
+    data = round_variables(case.engine, case.instance_id)
     return {"round_ref": data.get("round_ref", ""), "quarter_label": data.get("quarter_label", ""),
             "town_name": data.get("town_name", ""), "units": data.get("units") or []}
 
