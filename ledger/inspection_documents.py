@@ -161,7 +161,7 @@ def available(engine, instance_id: int, principal, unit_code: str | None) -> lis
         if doc is not None and may_see(engine, principal, instance_id, unit_code):
             url = f"/instances/{instance_id}/inspection/notice/{unit_code}"
             found.append({"kind": doc["kind"], "title": "通报批评" + ("（草稿）" if doc["draft"] else ""),
-                          "step_name": "审批通报批评", "url": url, "docx_url": None, "pending": False,
+                          "step_name": "审批通报批评", "url": url, "docx_url": f"{url}.docx", "pending": False,
                           "guardian_url": None})
     if may_see(engine, principal, instance_id):
         found.append({"kind": "inspection-summary", "title": "季度督查总结报告", "step_name": "撰写季度督查总结报告",
@@ -170,8 +170,9 @@ def available(engine, instance_id: int, principal, unit_code: str | None) -> lis
     return found
 
 
-def record_view(engine, username: str, doc: dict) -> None:
-    """The ``AccessLog`` row of one view of a paper of the round (subject ``instance:<id>``)."""
+def record_view(engine, username: str, doc: dict, action: str = "view") -> None:
+    """The ``AccessLog`` row of one view (``action`` "view") or .docx download ("export") of a
+    paper of the round (subject ``instance:<id>``, detail {instance_id, document, unit})."""
     with engine.db.transaction() as session:
-        log_access(session, username, "view", f"instance:{doc['instance_id']}",
+        log_access(session, username, action, f"instance:{doc['instance_id']}",
                    {"instance_id": doc["instance_id"], "document": doc["kind"], "unit": doc.get("unit")}, engine.clock())

@@ -5,18 +5,19 @@
 * ``POST /inspections/rounds``: open it (``ledger.inspection.start_round``); a bad quarter or a
   round already open is said in Chinese on the page it came from.
 * ``GET /instances/<id>/inspection/notice/<unit>``: a unit's 《通报批评》 (a draft until the
-  leader approves it); ``GET /instances/<id>/inspection/summary``: the round's summary report.
+  leader approves it; ``.docx`` the same as a Word file, ``ledger.document_docx``);
+  ``GET /instances/<id>/inspection/summary``: the round's summary report.
   Printable A4 pages (``?view=print``), every view logged; a round or paper outside one's
   scope is the same 404 as one that does not exist.
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request
+from flask import Blueprint, Response, flash, redirect, render_template, request
 from sqlalchemy import select
 
 from engine.errors import Conflict, InvalidInput
 from engine.persistence.models import ProcessInstance
-from ledger import inspection_documents
+from ledger import document_docx, inspection_documents
 from ledger.inspection import PROCESS_KEY, STARTERS, quarter_of, start_round
 
 from ..auth import current_principal, login_required
@@ -24,6 +25,7 @@ from .common import engine, error_page
 
 bp = Blueprint("inspections", __name__)
 NOT_VISIBLE = "文书不存在，或您无权查看。"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 READERS = ("task_force_leader", "task_force_deputy", "discipline_inspector", "livelihood_office", "town_government")
 
 
@@ -68,15 +70,21 @@ def open_round():
 @bp.get("/instances/<int:instance_id>/inspection/notice/<unit>")
 @login_required
 def notice(instance_id: int, unit: str):
-    """A unit's criticism notice; 404 outside one's scope or for a unit without failings."""
+    """A unit's criticism notice; 404 outside one's scope or for a unit without failings;
+    ``<unit>.docx``: the same as a Word file."""
     eng, principal = engine(), current_principal()
+    word = unit.endswith(".docx")
+    unit = unit.removesuffix(".docx")
     if not inspection_documents.may_see(eng, principal, instance_id, unit):
         return error_page(404, NOT_VISIBLE, "文书不存在")
     try:
         doc = inspection_documents.notice(eng, instance_id, unit)
     except LookupError:
         return error_page(404, "该单位本轮督查没有通报批评。", "文书不存在")
-    inspection_documents.record_view(eng, principal.username, doc)
+    inspection_documents.record_view(eng, principal.username, doc, "export" if word else "view")
+    if word:
+        return Response(document_docx.render(doc), mimetype=DOCX, headers={
+            "Content-Disposition": f"attachment; filename=inspection-notice-{instance_id}-{unit}.docx"})
     return render_template("doc_inspection_notice.html", doc=doc, print_view=request.args.get("view") == "print")
 
 
