@@ -5,6 +5,9 @@
   the inspectors' remarks once revised), a draft until the task-force leader approves it; the
   approval's day is the notice's date and the rectification deadline is
   ``RECTIFY_WORKING_DAYS`` working days after it (as processes/inspection_unit.bpmn counts).
+  The approved notice is kept as issued (``seal``: a ``document_version`` with the SHA-256 of
+  its text, the hash appended to the round's audit chain as ``document_sealed``), as a
+  confirmed dropout report is; later steps (the rectification) never change it.
 * 季度督查总结报告 (``summary``): every unit's findings, notice, rectification rounds and
   overdue escalations, with the inspectors' summary and the leader's approval.
 
@@ -14,17 +17,27 @@ events) and which unit each step was about (``ledger.inspection_tasks``). Who ma
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+import hashlib
+import json
+import logging
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from engine.audit import append_event, instance_stream
 from engine.calendar import add_working_days
 from engine.persistence.models import HumanTask, ProcessInstance
 
 from . import access
 from .access_log import log_access
 from .document_case import Case, cn_date
+from .document_models import DocumentVersion
+from .document_versions import seal_logged
 from .inspection import PROCESS_KEY, RECTIFY_WORKING_DAYS, round_variables
 from .inspection_tasks import task_units
 
+log = logging.getLogger(__name__)
+NOTICE = "inspection-notice"     # document_version.kind: one version per approval, the unit in its data
 ITEMS = (("census", "摸底排查"), ("monitoring", "日常监测"), ("persuasion", "劝返工作"), ("duties", "责任落实"),
          ("records", "台账资料"))
 HEADS = {"school": "校长", "village": "村（场、社区）书记"}
@@ -112,12 +125,72 @@ def notice(engine, instance_id: int, unit_code: str) -> dict:
     head = _round(case)
     if unit_code not in {u["code"] for u in head["units"]}:
         raise LookupError(unit_code)
+    seal(engine, instance_id, case)          # an approval not kept yet (safety net)
+    kept = _kept(engine, instance_id).get(unit_code)
+    if kept is not None:
+        return {**json.loads(kept.data), "draft": False, "version": kept.version, "sha256": kept.sha256}
     record = _unit_record(case, unit_code, _unit_steps(case).get(unit_code, []))
     if not record["failings"]:
         raise LookupError(f"{unit_code} has no failings")
-    return {**head, "kind": "inspection-notice", "title": f"关于对{record['name']}控辍保学工作的通报批评",
-            "instance_id": instance_id, "unit": unit_code, "draft": not record["notice_issued"],
-            "notice_no": f"督查〔{head['round_ref']}〕{unit_code}", "record": record}
+    return _notice(case, head, unit_code, record)
+
+
+def _notice(case: Case, head: dict, unit_code: str, record: dict) -> dict:
+    return {**head, "kind": NOTICE, "title": f"关于对{record['name']}控辍保学工作的通报批评",
+            "instance_id": case.instance_id, "unit": unit_code, "draft": not record["notice_issued"],
+            "notice_no": f"督查〔{head['round_ref']}〕{unit_code}", "record": record, "version": None, "sha256": None}
+
+
+def _kept(engine, instance_id: int) -> dict[str, DocumentVersion]:
+    """``{unit code: its latest kept notice}``."""
+    with engine.db.read() as session:
+        rows = list(session.scalars(select(DocumentVersion).where(
+            DocumentVersion.instance_id == instance_id, DocumentVersion.kind == NOTICE).order_by(DocumentVersion.version)))
+        session.expunge_all()
+    return {json.loads(row.data)["unit"]: row for row in rows}
+
+
+def seal(engine, instance_id: int, case: Case | None = None) -> int:
+    """Keep every approved notice of the round not kept yet (see the module doc); returns how
+    many. A concurrent seal of the same approval loses on the unique key."""
+    case = case or Case(engine, instance_id)
+    with engine.db.read() as session:
+        done = set(session.scalars(select(DocumentVersion.confirmed_seq).where(
+            DocumentVersion.instance_id == instance_id, DocumentVersion.kind == NOTICE)))
+    steps = _unit_steps(case)
+    approvals = [(unit, s) for unit, unit_steps in steps.items() for s in unit_steps
+                 if s["element_id"] == "approve_notice" and s["submitted"].get("notice_decision") == "approve"
+                 and s["seq"] not in done]
+    if not approvals:
+        return 0
+    head = _round(case)
+    try:
+        with engine.db.transaction() as session:
+            number = len(done)
+            for unit, step in sorted(approvals, key=lambda pair: pair[1]["seq"]):
+                upto = [s for s in steps[unit] if s["seq"] <= step["seq"]]
+                doc = {**_notice(case, head, unit, _unit_record(case, unit, upto)), "draft": False}
+                text = json.dumps(doc, ensure_ascii=False, sort_keys=True, default=str)
+                digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                number += 1
+                session.add(DocumentVersion(instance_id=instance_id, kind=NOTICE, version=number,
+                                            confirmed_seq=step["seq"], confirmed_by=step["actor"],
+                                            confirmed_at=step["at"], data=text, sha256=digest))
+                append_event(session, instance_stream(instance_id), "document_sealed", at=engine.clock(),
+                             actor=step["actor"], instance_id=instance_id, task_id=step["task_id"],
+                             data={"kind": NOTICE, "unit": unit, "version": number, "sha256": digest})
+    except IntegrityError:
+        log.info("round %s: its notices were sealed concurrently", instance_id)
+        return 0
+    return len(approvals)
+
+
+def seal_after(engine, instance_id: int, element_id: str) -> int:
+    """``seal`` after the leader's decision on a notice; a failure is logged, never the
+    completion's (the notice's page seals again before showing it)."""
+    if element_id != "approve_notice":
+        return 0
+    return seal_logged(seal, engine, instance_id, "the approved notice")
 
 
 def summary(engine, instance_id: int) -> dict:

@@ -3,6 +3,8 @@ page shows the unit's figures and sampled cases (REST and web), the inbox names 
 notice is a printable page, and a principal sees only their own unit's part."""
 from __future__ import annotations
 
+import json
+
 from tests.web.conftest import sign_in
 
 from .harness import P, U
@@ -45,6 +47,10 @@ def test_the_inspectors_task_shows_figures_and_samples(scenario):
     word = _page(town, "leader", notice_url + ".docx")
     assert word.status_code == 200 and word.data[:2] == b"PK"
     complete_for(town, "leader", "approve_notice", "蛟潭中心学校", {"notice_decision": "approve"})
+    issued = _page(town, "leader", notice_url).get_data(as_text=True)   # kept as issued, its hash on the chain
+    sealed = [e for e in town.engine.history.events(opened["instance_id"]) if e.kind == "document_sealed"]
+    assert len(sealed) == 1 and json.loads(sealed[0].data)["sha256"] in issued and "草稿" not in issued
+    assert town.engine.history.verify_chain(opened["instance_id"]).ok
     # The principal sees their notice, not the round's summary nor another unit's notice.
     assert _page(town, "pzx", notice_url).status_code == 200
     assert _page(town, "pzx", f"/instances/{opened['instance_id']}/inspection/summary").status_code == 404
