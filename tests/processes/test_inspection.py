@@ -67,3 +67,20 @@ def test_a_round_runs_end_to_end(scenario):
 
 def _task(town, username, element_id):
     return next(i["task_id"] for i in town.inbox(username) if i["name"] == element_id)
+
+
+def test_bad_rounds_are_refused_in_chinese_and_nothing_starts(scenario):
+    town = scenario
+    town.at("2025-09-22", 9)
+    for body, field in (({"year": "abc", "quarter": 3}, "year"), ({"year": 2025, "quarter": 5}, "quarter"),
+                        ({"year": 2025, "quarter": "三"}, "quarter"), ({"year": 2026, "quarter": 1}, "quarter")):
+        response = town.client.post("/api/v1/inspections/rounds", headers=town.headers("leader"), json=body)
+        assert response.status_code == 422 and field in response.json["errors"], (body, response.json)
+    missing = town.client.post("/api/v1/inspections/rounds", headers=town.headers("leader"), json={"year": 2025})
+    assert missing.status_code == 422 and "quarter" in missing.json["errors"]
+    with town.engine.db.read() as session:
+        assert session.query(ProcessInstance).count() == 0
+    town.report("2025-09-22", {1: "absent_unexcused"})
+    case_task = town.inbox("ht31")[0]
+    view = town.client.get(f"/api/v1/inspections/tasks/{case_task['task_id']}", headers=town.headers("ht31"))
+    assert view.status_code == 404                        # not an inspection task
