@@ -107,6 +107,8 @@ def _load_demo(engine) -> None:
     click.echo(seed_home_teaching(engine).line())
     from ledger.demo_agreements import seed_agreements
     click.echo(seed_agreements(engine).line())
+    from ledger.demo_inspection import seed_inspection
+    click.echo(seed_inspection(engine).line())
 
 
 def _demo_rows(town) -> list[tuple[str, str, str]]:

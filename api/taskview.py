@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy import select
 
 from engine.persistence.models import HumanTask
-from ledger import access, agreement_tasks
+from ledger import access, agreement_tasks, inspection_tasks
 from ledger.form_choices import display_names, named
 from ledger.inbox import CANDIDATE_FIELDS, describe_tasks, needed_fields
 from ledger.privacy import MASK_KEYWORD, MASKS
@@ -71,6 +71,8 @@ def task_detail(engine, row, principal) -> dict:
     history = case_history(engine, row.instance_id, definition_id=definition_id)
     with engine.db.read() as session:
         scope = agreement_tasks.history_scope(session, principal, row)   # an agreement's own steps only
+        if scope is None:
+            scope = inspection_tasks.history_scope(session, principal, row)   # a unit's own inspection only
         traceable = access.can_trace_instance(session, principal, row.instance_id)
     if scope is not None:
         history = [entry for entry in history if entry["task_id"] in scope]

@@ -41,8 +41,9 @@ TOWN_SUPERVISORS = ("task_force_leader", "task_force_deputy")
 PERSONAL_TASKS = frozenset({"sign_personal"})
 INSPECTOR = "discipline_inspector"
 TOWN_ACTORS = frozenset({*TOWN_SUPERVISORS, "livelihood_office", "town_government"})
-# Cases about the whole town's people (a year's agreement campaign), traced whole only by these.
-TOWN_WIDE_CASES = frozenset({"responsibility_agreements"})
+# Cases about the whole town's people (a year's agreement campaign, a quarter's inspection round),
+# traced whole only by these: a unit's head sees their own part through their task.
+TOWN_WIDE_CASES = frozenset({"responsibility_agreements", "inspection", "inspection_unit"})
 TOWN_WIDE_READERS = frozenset({*TOWN_ACTORS, INSPECTOR})
 
 

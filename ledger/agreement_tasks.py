@@ -32,14 +32,20 @@ REF_NOTE = "agreement_ref"
 def task_refs(session: Session, rows) -> dict[str, str]:
     """``{task id: agreement_ref}`` of the agreement tasks among ``rows`` (``HumanTask``)
     whose route noted one (tasks created before routing noted it have none)."""
-    rows = [r for r in rows if r.process_key in AGREEMENT_PROCESSES]
+    return noted_refs(session, rows, AGREEMENT_PROCESSES, REF_NOTE)
+
+
+def noted_refs(session: Session, rows, processes, note: str) -> dict[str, str]:
+    """``{task id: ref}``: what the route of each task of ``processes`` among ``rows`` noted
+    under ``note`` in its ``task_ready`` audit event (``ledger.routing.PARTY_NOTES``)."""
+    rows = [r for r in rows if r.process_key in processes]
     if not rows:
         return {}
     found = {}
     for task_id, data in session.execute(select(AuditEvent.task_id, AuditEvent.data).where(
             AuditEvent.instance_id.in_({r.instance_id for r in rows}), AuditEvent.kind == "task_ready",
             AuditEvent.task_id.in_([r.id for r in rows]))):
-        ref = (json.loads(data or "{}").get("notes") or {}).get(REF_NOTE)
+        ref = (json.loads(data or "{}").get("notes") or {}).get(note)
         if isinstance(ref, str) and ref:
             found[task_id] = ref
     return found

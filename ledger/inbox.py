@@ -19,6 +19,7 @@ from engine.tasks import TaskQuery
 from .access_log import log_access
 from .agreement_tasks import parties
 from .directory import role_name, unit_names
+from .inspection_tasks import inspected
 from .models import Child
 from .privacy import mask_name
 from .task_marks import marks_of
@@ -87,14 +88,15 @@ def describe_tasks(engine, rows: list[HumanTask], now: datetime, *, shown: froze
     """Task views (``describe_task``); ``shown``: the child's fields to show unmasked, for
     callers who are the tasks' candidates (the caller logs what was shown). ``party``: whose
     responsibility agreement the task is about (``ledger.agreement_tasks.parties``: ``{ref,
-    tier, label, unit_name}``), else None."""
+    tier, label, unit_name}``), or the unit an inspection task inspects
+    (``ledger.inspection_tasks.inspected``: the same keys and ``kind: inspection``), else None."""
     with engine.db.read() as session:
         children = {str(c.id): c for c in session.scalars(
             select(Child).where(Child.id.in_([int(r.subject_id) for r in rows if r.subject_id])))}
         names = unit_names(session, {r.org_unit for r in rows} | {
             code for c in children.values() for code in (c.school_code, c.class_code, c.village_code)})
         marks = marks_of(session, [r.id for r in rows])
-        agreements = parties(session, rows)
+        agreements = {**parties(session, rows), **inspected(session, rows)}
     return [{**describe_task(row, children.get(row.subject_id), names, now, shown=shown, marks=marks.get(row.id, [])),
              "party": agreements.get(row.id)} for row in rows]
 

@@ -42,14 +42,22 @@ ROUTING_VARIABLES = frozenset({"child_id"})
 _SCOPE_FIELD = {"class": "class_code", "school": "school_code", "village": "village_code"}
 
 
+# Which party a task is about, noted in its route (kept in the task_ready audit event): a
+# responsibility agreement (ledger.agreement_tasks), an inspected unit (ledger.inspection_tasks).
+PARTY_NOTES = ("agreement_ref", "inspection_ref")
+
+
 def route_task(task: TaskContext) -> Route:
     """Route hook for the engine (runs inside the engine command's transaction). A task of a
     responsibility agreement notes which agreement it is about (``agreement_ref`` in the
-    route's notes, kept in its ``task_ready`` audit event: ``ledger.agreement_tasks``)."""
+    route's notes, kept in its ``task_ready`` audit event: ``ledger.agreement_tasks``); a task
+    of a quarterly inspection which unit it inspects (``inspection_ref`` ``2026Q4/zx``: its
+    org unit is the town, or the unit's own for its rectification; ``ledger.inspection_tasks``)."""
     route = _route(task)
-    ref = task.data.get("agreement_ref")
-    if isinstance(ref, str) and ref:
-        return replace(route, notes={**route.notes, "agreement_ref": ref})
+    for note in PARTY_NOTES:
+        ref = task.data.get(note)
+        if isinstance(ref, str) and ref:
+            route = replace(route, notes={**route.notes, note: ref})
     return route
 
 

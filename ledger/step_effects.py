@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from engine.persistence.models import HumanTask
 
-from . import ht_documents
+from . import ht_documents, inspection_documents
 from .agreement_check import after_step as agreements_after_step
 from .agreement_tasks import AGREEMENT_PROCESSES
 from .child_status import apply_now
 from .document_versions import seal_after
+from .inspection import PROCESSES as INSPECTION_PROCESSES
 
 __all__ = ["after_completion"]
 
@@ -20,8 +21,8 @@ __all__ = ["after_completion"]
 def after_completion(engine, row: HumanTask) -> None:
     """Right after ``row`` (the completed task) was completed: apply the case events it threw
     (the child's status and outcome, ``ledger.child_status``), keep the register of
-    agreements current (``ledger.agreement_check``), and keep a confirmed dropout report and a
-    countersigned home-teaching plan as confirmed now (``document_versions``,
+    agreements current (``ledger.agreement_check``), and keep a confirmed dropout report, a
+    countersigned home-teaching plan and an approved criticism notice as they are now (``document_versions``,
     ``ht_documents``). Failures are logged, never raised: the step itself is done, and the
     worker and the document pages catch up."""
     apply_now(engine)
@@ -30,3 +31,5 @@ def after_completion(engine, row: HumanTask) -> None:
     seal_after(engine, row.instance_id, row.element_id)
     if row.process_key == ht_documents.PROCESS_KEY:
         ht_documents.seal_after(engine, row.instance_id, row.element_id)
+    if row.process_key in INSPECTION_PROCESSES:      # an approved criticism notice, kept as issued
+        inspection_documents.seal_after(engine, row.instance_id, row.element_id)

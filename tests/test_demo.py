@@ -18,6 +18,7 @@ from ledger.accounts import authenticate
 from ledger.demo import DEMO_PASSWORD, FIXED_ACCOUNTS, SUPPORT_ACCOUNTS, build_demo_town
 from ledger.demo_cases import PERSUASION_FILES
 from ledger.directory import holders
+from engine.persistence.models import HumanTask
 from ledger.models import Child, OrgUnit, RoleAssignment, User
 from ledger.roles import ROLE_BY_CODE
 
@@ -416,3 +417,19 @@ def test_demo_home_teaching_has_a_case_at_every_stage_with_visits(engine):
     assert "home_teacher-" not in section["plan"]["teachers"]            # display names, never logins
     assert all(engine.history.verify_chain(case).ok for case in made.cases.values())
     assert "送教上门" in made.line()
+
+
+def test_demo_inspection_has_a_notice_waiting_for_the_leader(engine):
+    """Issue 13: the current quarter's round, through the real processes: the first school failed
+    two items and its criticism notice waits for the leader; the inspectors have the rest."""
+    from ledger.demo_inspection import seed_inspection
+    with engine.db.transaction() as session:
+        build_demo_town(session, engine.clock())
+    engine.repository.deploy_paths([ROOT / "processes"], actor="init")
+    made = seed_inspection(engine)
+    assert made.units == 12 and made.passed == 2 and made.failed_unit
+    with engine.db.read() as session:
+        open_tasks = {(t.element_id, t.candidate_role) for t in session.scalars(
+            select(HumanTask).where(HumanTask.status == "open"))}
+    assert ("approve_notice", "task_force_leader") in open_tasks
+    assert ("inspect_unit", "discipline_inspector") in open_tasks

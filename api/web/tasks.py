@@ -10,7 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, StepFailed, TooLarge
-from ledger import access, documents, signatures
+from ledger import access, documents, inspection_documents, signatures
+from ledger.inspection import PROCESSES as INSPECTION_PROCESSES
+from ledger.inspection_figures import task_view as inspection_view
 from ledger.inbox import handed_to
 from ledger.task_photos import REQUEST_MAX
 
@@ -157,6 +159,14 @@ def _field_errors(errors, fields) -> dict:
     return mapped
 
 
+def _documents(eng, row, principal, inspection) -> list[dict]:
+    """The printable documents a task page links: a round's notice and summary for an inspection
+    task (``ledger.inspection_documents``), else the case's (``ledger.documents``)."""
+    if row.process_key in INSPECTION_PROCESSES:
+        return inspection_documents.available(eng, row.instance_id, principal, inspection and inspection["unit"])
+    return documents.available(eng, row.instance_id, principal)
+
+
 def _render(row, principal, *, fields=None, values=None, errors=None, notice=None, status=200):
     eng = engine()
     detail = task_detail(eng, row, principal)
@@ -166,6 +176,7 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
         fields = build_fields(detail["form"]["schema"], detail["form"]["ui_schema"],
                               _offered(detail["form"]["choices"]))
     history = detail["history"]
+    inspection = inspection_view(eng, row)    # an inspection task: the unit's figures and sampled cases
     people = display_names([row.assignee, row.completed_by])  # the history brings its own actor_name
     body = render_template(
         "task.html", task=detail, row=row, fields=fields, rights=taskactions.rights(eng, principal, row),
@@ -174,6 +185,7 @@ def _render(row, principal, *, fields=None, values=None, errors=None, notice=Non
         # A form that signs in one's own name asks before it is sent (static/confirm.js).
         signing=principal.display_name if signatures.account_name_fields(detail["form"]["schema"]) else None,
         child_link=bool(detail["subject"]) and child_visible(principal, detail["subject"]["child_id"]),
-        documents=documents.available(eng, row.instance_id, principal),  # the case's printable documents
+        documents=_documents(eng, row, principal, inspection),   # the case's printable documents
+        inspection=inspection,
         photo_request_max=REQUEST_MAX)
     return body, status

@@ -1,6 +1,7 @@
 """Writes the .docx templates of ``ledger.document_docx`` (docxtpl: Jinja tags in Word).
 
-The templates are files in the repository (``dropout-report.docx``, ``return-notice.docx``);
+The templates are files in the repository (``dropout-report.docx``, ``return-notice.docx``,
+``inspection-notice.docx``: a quarterly inspection's 通报批评, ``ledger.inspection_documents.notice``);
 this script is how they were made, so a change is reviewable as code. Edit it, then run
 ``.venv/bin/python -m ledger.doc_templates.make_templates`` and commit both. The context
 is ``ledger.documents.build``'s dict (``doc``) plus ``blank`` (a line to fill by hand).
@@ -115,6 +116,23 @@ def notice() -> None:
     doc.save(HERE / "return-notice.docx")
 
 
+def inspection_notice() -> None:
+    doc = _document()
+    _title(doc, "{{ doc.title }}")
+    _centre(doc, "{{ doc.notice_no }}{% if doc.draft %}（草稿，待专班组长批准）{% endif %}")
+    doc.add_paragraph("{{ doc.quarter_label }}，镇纪委、镇民生服务办联合督查组对{{ doc.record.name }}控辍保学工作进行了督查"
+                      "{% if doc.record.inspected_on %}（{{ doc.record.inspected_on }}）{% endif %}。督查发现以下问题：")
+    doc.add_paragraph("{% for f in doc.record.failings %}{{ loop.index }}. {{ f.item }}：{{ f.note }}　{% endfor %}")
+    doc.add_paragraph("{{ doc.record.notice_remarks }}")
+    doc.add_paragraph("上述问题反映出该单位控辍保学工作责任落实不到位。经镇控辍保学工作专班研究，决定对{{ doc.record.name }}予以通报批评。")
+    doc.add_paragraph("请{{ doc.record.name }}{{ doc.record.head }}于 {{ doc.record.rectify_deadline or blank }} 前逐项整改到位，"
+                      "并将整改情况书面报告镇控辍保学工作专班；督查组将进行复核。对整改不力、因失职导致学生辍学的，依规依纪追究责任。")
+    right = doc.add_paragraph("{{ doc.town_name }}控辍保学工作专班　{{ doc.record.notice_issued_on or blank }}")
+    right.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    doc.save(HERE / "inspection-notice.docx")
+
+
 if __name__ == "__main__":
     report()
     notice()
+    inspection_notice()
