@@ -23,7 +23,7 @@ $(NODE_STAMP): package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
-# Diagram layout (BPMNDI) of every process file: processes/README.md "Layout".
+# Diagram layout (BPMNDI) of every process file: docs/processes.md "The drawing".
 layout: $(NODE_STAMP)
 	node processes/layout/layout.mjs processes/*.bpmn
 
