@@ -59,6 +59,14 @@ function candidates(s, t, fromBoundary) {
     routes.push([right, { x: tm.x - GAP, y: sm.y }, { x: tm.x - GAP, y: tm.y }, left]);
     routes.push([tm.y > sm.y ? bottom : top, { x: sm.x, y: tm.y }, left]);
     routes.push([right, { x: tm.x, y: sm.y }, tm.y > sm.y ? tTop : tBottom]);
+    // Along the free band between two grid rows (shapes are centred in their 140 px cells),
+    // next to the target's row or the source's: longer, but it crosses no shape on the way.
+    // (Not above the first row: that band is the pool's edge.)
+    const channels = [tm.y - CELL_HEIGHT / 2, tm.y + CELL_HEIGHT / 2, sm.y - CELL_HEIGHT / 2, sm.y + CELL_HEIGHT / 2];
+    for (const channel of channels.filter((y) => y > CELL_HEIGHT / 4)) {
+      routes.push([right, { x: sm.x + GAP, y: sm.y }, { x: sm.x + GAP, y: channel }, { x: tm.x - GAP, y: channel },
+        { x: tm.x - GAP, y: tm.y }, left]);
+    }
   } else {
     // Back (a loop) or in the same column.
     if (Math.abs(sm.x - tm.x) < 1 && t.y > s.y) routes.push([bottom, tTop]);
