@@ -74,6 +74,7 @@ class TraceDiagram {
     this.runsUrl = section.dataset.runsUrl || `/api/v1/process-instances/${state.instance_id}/element-runs`;
     this.canvasNode = section.querySelector(".td-canvas");
     this.panel = section.querySelector(".td-panel");
+    this.hint = [...this.panel.childNodes].map((node) => node.cloneNode(true));
     this.crumbs = section.querySelector(".td-crumbs");
     this.trail = [];   // the processes opened, outermost first: [{pid, name}]
     this.viewer = new window.BpmnJS({ container: this.canvasNode });
@@ -92,6 +93,7 @@ class TraceDiagram {
     const model = definitions.rootElements.find((e) => e.$type === "bpmn:Process" && e.id === pid);
     const at = this.trail.findIndex((step) => step.pid === pid);
     this.trail = at >= 0 ? this.trail.slice(0, at + 1) : [...this.trail, { pid, name: name || model?.name || pid }];
+    if (this.pid && this.pid !== pid) this.panel.replaceChildren(...this.hint.map((node) => node.cloneNode(true)));
     this.pid = pid;
     this.paint(process);
     this.renderCrumbs();

@@ -220,8 +220,11 @@ def test_a_called_process_opens_in_place_and_the_breadcrumb_leads_back(chromium,
     section = page.locator("[data-trace-diagram]")
     expect(page.locator(".td-crumbs")).to_be_hidden()
 
+    click_element(page, "strike_off")
+    expect(page.locator(".td-panel .td-run")).to_have_count(2)
     click_element(page, "handle_lawful_exit")
     expect(section).to_have_attribute("data-process", "lawful_exit")
+    expect(page.locator(".td-panel .td-run")).to_have_count(0)   # the runs shown were of the other process
     expect(page.locator('g.djs-element[data-element-id="illness_plan"]')).to_have_class(lambda_has("td-error"))
     assert stroke(page, "illness_plan") == "rgb(106, 27, 154)"
     expect(page.locator(".td-crumbs .td-here")).to_have_text("依法不能到校")   # the called process's name
