@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
                    children, agreements, inspections):
         api.register_blueprint(module.blp)
     register_pages(app)  # staff pages; CSRFProtect for all but /api (api/web/__init__.py)
+    from .vendor import bp as vendor
+    app.register_blueprint(vendor)  # bpmn-js from node_modules (api/vendor.py)
 
     @app.get("/healthz")
     def healthz():
