@@ -52,12 +52,13 @@ def verification(engine, instance_id: int) -> dict:
 def element_runs(engine, instance_id: int, process_id: str, element_id: str) -> dict:
     """The runs of one element of the case's diagram, oldest first::
 
-        {"element_id", "name", "runs": [{"task_id", "ready_at", "completed_at", "actor",
+        {"element_id", "name", "runs": [{"task_id", "status", "ready_at", "completed_at", "actor",
           "actor_name", "role_name", "org_unit_name", "due_at", "met", "fields": [{label, value}]}]}
 
-    A user task's runs are its task rows (open ones too: ``completed_at`` None); ``met`` is
-    True when it was done by its due time, False when done late or open past it, None when
-    it had no due time. Other elements' runs are their recorded completions. ``fields`` are
+    A user task's runs are its task rows (``status`` open, completed, or cancelled when the
+    case moved on without it; ``completed_at`` None while open); ``met`` is True when it was
+    done by its due time, False when done late or open past it, None when it had no due time
+    or was cancelled. Other elements' runs are their recorded completions. ``fields`` are
     the submitted form values in the form's words, masked where the form says so. Raises
     InvalidInput (``process``/``element``) for a process or element the version lacks."""
     instance = engine.runtime.get(instance_id)
@@ -81,13 +82,13 @@ def element_runs(engine, instance_id: int, process_id: str, element_id: str) -> 
     actors = {r.completed_by for r in rows} | {r.actor for r in path_runs}
     with engine.db.read() as session:
         names = display_names(session, [a for a in actors if a])
-    runs = [{"task_id": r.id, "ready_at": _iso(r.created_at), "completed_at": _iso(r.completed_at),
-             "actor": r.completed_by, "actor_name": _who(r.completed_by, names) if r.completed_at else None,
+    runs = [{"task_id": r.id, "status": r.status, "ready_at": _iso(r.created_at), "completed_at": _iso(r.completed_at),
+             "actor": r.completed_by, "actor_name": _who(r.completed_by, names) if r.status == "completed" else None,
              "role_name": role_name(r.candidate_role), "org_unit_name": units.get(r.org_unit),
-             "due_at": _iso(r.due_at), "met": _met(r.due_at, r.completed_at, now),
+             "due_at": _iso(r.due_at), "met": None if r.status == "cancelled" else _met(r.due_at, r.completed_at, now),
              "fields": answers.get(r.id, [])} for r in rows]
     if not rows:   # not a user task: each recorded completion is a run
-        runs = [{"task_id": r.task_id, "ready_at": None, "completed_at": _iso(r.at), "actor": r.actor,
+        runs = [{"task_id": r.task_id, "status": "completed", "ready_at": None, "completed_at": _iso(r.at), "actor": r.actor,
                  "actor_name": _who(r.actor, names), "role_name": None, "org_unit_name": None,
                  "due_at": None, "met": None, "fields": []} for r in path_runs]
     return {"element_id": element_id, "name": diagram.names.get(element_id), "runs": runs}
@@ -118,6 +119,14 @@ def _met(due_at, completed_at, now) -> bool | None:
 
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def with_bpmn_urls(state: dict, base: str) -> dict:
+    """``state`` (``TraceService.diagram_state``) with each process's ``bpmn_url``: ``base``
+    (``/instances/5`` for pages, ``/api/v1/process-instances/5`` for the API) + ``/bpmn?process=``."""
+    for process_id, entry in state["processes"].items():
+        entry["bpmn_url"] = f"{base}/bpmn?process={process_id}"
+    return state
 
 
 def case_bpmn(eng, instance_id: int, process_id: str | None) -> bytes:

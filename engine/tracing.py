@@ -73,7 +73,8 @@ class TraceService:
 
         ``state`` is ``error`` (an incident or a failed task), ``overdue`` (an open user task
         past its due time), ``active`` (ready, waiting for an event, or a sub-process or call
-        under way), else ``completed``; ``runs`` counts completions. A process appears when
+        under way), else ``completed`` (reached and left: completed, or cancelled by an
+        interrupting event); ``runs`` counts completions. A process appears when
         the case entered it (the top process always). Raises NotFound for an unknown instance.
         """
         engine = self.engine
@@ -90,6 +91,9 @@ class TraceService:
         for run in path.runs:
             element(run.process_id, run.element_id)["runs"] += 1
         for process_id, source, target in path.pairs:
+            # An element the token reached is on the path even if it never completed: a
+            # sub-process or task an interrupting event cancelled, a join still waiting.
+            element(process_id, source), element(process_id, target)
             diagram = diagrams.get(process_id)
             for flow_id in diagram.flow_ids(source, target) if diagram else ():
                 if flow_id not in processes.setdefault(process_id, {"elements": {}, "flows": []})["flows"]:

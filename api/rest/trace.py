@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import api_user
-from ..tracing import case_bpmn, element_runs, trace_document, verification
+from ..tracing import case_bpmn, element_runs, trace_document, verification, with_bpmn_urls
 from ..taskview import log_case_view
 from . import engine
 from .instances import traced
@@ -36,11 +36,11 @@ class RunsArgs(Schema):
 
 @blp.get("/<int:instance_id>/diagram-state")
 def diagram_state(instance_id):
-    """``{instance_id, process_id, version, processes: {pid: {elements: {id: {runs, state}},
-    flows: [flow id]}}, calls: {call activity: called process}, recorded_since}``:
+    """``{instance_id, process_id, version, processes: {pid: {bpmn_url, elements: {id: {runs,
+    state}}, flows: [flow id]}}, calls: {call activity: called process}, recorded_since}``:
     ``engine.tracing.TraceService.diagram_state``. No personal data: not logged."""
     traced(api_user(), instance_id)
-    return engine().tracing.diagram_state(instance_id)
+    return with_bpmn_urls(engine().tracing.diagram_state(instance_id), f"/api/v1/process-instances/{instance_id}")
 
 
 @blp.get("/<int:instance_id>/bpmn")

@@ -201,7 +201,9 @@ class TraceDiagram {
       row.append(el("dt", "", label), el("dd", "", value));
       facts.append(row);
     };
-    const when = [localTime(run.ready_at, this.zone), localTime(run.completed_at, this.zone) || "尚未完成"];
+    const ended = localTime(run.completed_at, this.zone);
+    const when = [localTime(run.ready_at, this.zone), run.status === "cancelled" ? `${ended}（已取消：流程转入其他步骤）`
+      : ended || "尚未完成"];
     fact("时间", `${when[0]} → ${when[1]}`);
     fact("办理人", run.actor_name || run.actor);
     fact("角色/单位", [run.role_name, run.org_unit_name].filter(Boolean).join(" "));

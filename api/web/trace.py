@@ -18,7 +18,7 @@ from ledger import access
 from ..auth import current_principal, login_required
 from ..errors import error_body
 from ..taskview import log_case_view
-from ..tracing import case_bpmn, element_runs, trace_document, trace_timeline, verification
+from ..tracing import case_bpmn, element_runs, trace_document, trace_timeline, verification, with_bpmn_urls
 from .common import engine, error_page
 
 bp = Blueprint("trace", __name__)
@@ -55,7 +55,7 @@ def diagram_state(instance_id: int):
     """``engine.tracing.TraceService.diagram_state`` as JSON."""
     if _traceable(instance_id) is None:
         return _not_found_json()
-    return jsonify(engine().tracing.diagram_state(instance_id))
+    return jsonify(with_bpmn_urls(engine().tracing.diagram_state(instance_id), f"/instances/{instance_id}"))
 
 
 @bp.get("/instances/<int:instance_id>/bpmn")
