@@ -17,7 +17,8 @@
   a case's printable documents), ``agreements`` (/agreements: responsibility agreements,
   their register and signed documents), ``photos`` (/instances/<id>/photos/<n>: photos sent
   with a case's tasks), ``ht_documents`` (/instances/<id>/home-teaching/...: a home-teaching
-  case's printable plan and term record of visits).
+  case's printable plan and term record of visits), ``case_list`` (/instances: the cases one
+  may trace, filtered and counted, and their Excel export).
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ csrf = CSRFProtect()
 
 
 def register(app: Flask) -> None:
-    from . import (admin, agreements, attendance, calendar, cases, children, common, documents, ht_documents, inbox,
-                   incidents, login, photos, tasks)
+    from . import (admin, agreements, attendance, calendar, case_list, cases, children, common, documents, ht_documents,
+                   inbox, incidents, login, photos, tasks)
 
     app.config.update(
         # Checked by _protect_pages below (pages only), not by Flask-WTF's default hook.
@@ -53,8 +54,8 @@ def register(app: Flask) -> None:
         return common.error_page(400, "页面已过期或来源不明，本次操作未执行。请返回并刷新页面后重试。")
 
     pages = Blueprint("web", __name__)
-    for module in (login, inbox, tasks, cases, admin, incidents, attendance, children, calendar, documents, agreements,
-                   photos, ht_documents):
+    for module in (login, inbox, tasks, case_list, cases, admin, incidents, attendance, children, calendar, documents,
+                   agreements, photos, ht_documents):
         pages.register_blueprint(module.bp)
     common.page_error_handlers(pages)
     app.register_blueprint(pages)
