@@ -215,10 +215,12 @@ def log_list(engine, username: str, flt: CaseFilter, data: dict, action: str = "
 
 def unit_choices(session, principal) -> dict[str, list[tuple[str, str]]]:
     """The schools and villages a person may filter by: every one for those who trace every
-    case, else the units they hold a role in (a principal's school, a secretary's village)."""
+    case, else the units they head (``access.CASE_UNIT_HEADS``: a principal's school, a
+    secretary's village); nobody else has a unit of cases to filter by."""
     query = select(OrgUnit.code, OrgUnit.name, OrgUnit.kind).where(OrgUnit.kind.in_(("school", "village")))
     if not access.case_scope(session, principal).every:
-        query = query.where(OrgUnit.code.in_(sorted({a.org_unit for a in principal.assignments})))
+        query = query.where(OrgUnit.code.in_(sorted({unit for role in access.CASE_UNIT_HEADS
+                                                     for unit in principal.units(role)})))
     found: dict[str, list] = {"school": [], "village": []}
     for code, name, kind in session.execute(query.order_by(OrgUnit.sort, OrgUnit.code)):
         found[kind].append((code, name))
