@@ -11,9 +11,9 @@ from ..xlsx_out import LOCAL_TIME_FORMAT, append_text, excel_local
 EXPORT_MAX = 20_000      # lines in one export; more: narrow the filters (the workbook is built in memory)
 COLUMNS = (("案件编号", "id"), ("流程", "process_name"), ("版本", "version"), ("状态", "status_name"),
            ("结案结果", "outcome_label"), ("学生", None), ("学校", None), ("村（社区）", None),
-           ("当前环节", None), ("逾期", None), ("发起时间", "started_at"), ("结案时间", "closed_at"),
+           ("当前环节", None), ("最近期限", "due_at"), ("逾期", None), ("发起时间", "started_at"), ("结案时间", "closed_at"),
            ("发起人", "started_by"))
-TIMES = frozenset({"started_at", "closed_at"})
+TIMES = frozenset({"started_at", "closed_at", "due_at"})
 
 
 def export_xlsx(data: dict, zone) -> bytes:

@@ -158,8 +158,8 @@ def case_list(engine, principal, flt: CaseFilter, *, max_lines: int | None = Non
 def describe(session, rows: list[ProcessInstance], now) -> list[dict]:
     """Each case as listed: ``{id, instance_id, process_key, process_name, version, status,
     status_name, outcome, outcome_label, child: {id, name (masked), school, school_name,
-    village, village_name} | None, current_steps: [name], overdue, started_at, closed_at,
-    started_by, business_key}``; times ISO 8601 UTC."""
+    village, village_name} | None, current_steps: [name], due_at (the nearest deadline of an
+    open task), overdue, started_at, closed_at, started_by, business_key}``; times ISO 8601 UTC."""
     ids = [r.id for r in rows]
     if not ids:
         return []
@@ -183,6 +183,7 @@ def describe(session, rows: list[ProcessInstance], now) -> list[dict]:
         definition = definitions.get(row.definition_id)
         child = children.get(child_of.get(row.id))
         closed = (row.completed_at or row.updated_at) if row.status in CLOSED else None
+        due = min((t.due_at for t in tasks if t.due_at), default=None)
         items.append({
             "id": row.id, "instance_id": row.id, "process_key": row.process_key,
             "process_name": (definition.name if definition else None) or row.process_key,
@@ -194,6 +195,7 @@ def describe(session, rows: list[ProcessInstance], now) -> list[dict]:
                 "school_name": names.get(child.school_code), "village": child.village_code,
                 "village_name": names.get(child.village_code)},
             "current_steps": [t.name or t.element_id for t in tasks],
+            "due_at": due.isoformat() if due else None,
             "overdue": any(t.due_at is not None and t.due_at < now for t in tasks),
             "started_at": row.created_at.isoformat(), "closed_at": closed.isoformat() if closed else None,
             "started_by": row.started_by, "business_key": row.business_key})

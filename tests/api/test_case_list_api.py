@@ -50,6 +50,7 @@ def test_items_say_what_the_case_is_with_the_child_masked(client, as_user, cases
     a, b, d = items[cases.a], items[cases.b], items[cases.d]
     assert a["process_key"] == "traced_case" and a["process_name"] == "测试劝返案件" and a["version"] == 1
     assert a["status"] == "running" and a["current_steps"] == ["班主任家访"] and a["overdue"] is False
+    assert a["due_at"] and b["due_at"] is None
     assert a["child"] == {"id": 1, "name": "张*明", "school": "zx", "school_name": "蛟潭中心学校",
                           "village": "v-jt", "village_name": "蛟潭村"}
     assert a["started_by"] == "ht31" and a["closed_at"] is None and a["started_at"]
