@@ -4,8 +4,11 @@
   (a personal agreement, ``reserved_for``) only that person;
 * supervise a task (see it, reassign it): the principal of the school whose subtree holds
   the task's org unit, or the town's task-force leader or deputy;
-* trace a case read-only: the discipline inspector and the town's task force (every case),
-  anyone who holds the (role, org unit) of one of its tasks, and its supervisors; a
+* trace a case read-only (``case_scope``, one rule for the case list and every case view):
+  the discipline inspector, the town's task force and the county bureau (every case,
+  ``CASE_READERS``); a principal the cases of their school, a village secretary those of
+  their village (a task routed to the unit or below it, or a case about a child of the
+  unit); anyone else the cases of which they hold the (role, org unit) of a task; a
   town-wide case (an agreement campaign) only the town's offices and the inspector;
 Every right follows the (role, org unit) pairs a person holds now, never a name on a task
 (assignee, completed by): losing a role ends the access it gave at once (issue 9), and a
@@ -26,12 +29,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from engine.persistence.models import AuditEvent, HumanTask, ProcessInstance
 
 from .access_log import log_access  # noqa: F401 - the one writer of AccessLog, used as access.log_access
+from .case_children import cases_of_children
 from .directory import subtree
 from .models import Child, OrgUnit
 from .roles import ROLE_BY_CODE
@@ -45,6 +49,11 @@ TOWN_ACTORS = frozenset({*TOWN_SUPERVISORS, "livelihood_office", "town_governmen
 # traced whole only by these: a unit's head sees their own part through their task.
 TOWN_WIDE_CASES = frozenset({"responsibility_agreements", "inspection", "inspection_unit"})
 TOWN_WIDE_READERS = frozenset({*TOWN_ACTORS, INSPECTOR})
+COUNTY_BUREAU = "county_bureau"
+# Who traces every case read-only (issue 13 "Access"): decided here and nowhere else.
+CASE_READERS = frozenset({INSPECTOR, *TOWN_SUPERVISORS, COUNTY_BUREAU})
+# Unit heads who trace every case of their unit (its subtree): the school's, the village's.
+CASE_UNIT_HEADS = ("principal", "village_secretary")
 
 
 def can_work(principal, task: HumanTask) -> bool:
@@ -82,18 +91,60 @@ def can_view_task(session: Session, principal, task: HumanTask) -> bool:
     return can_work(principal, task) or can_supervise(session, principal, task) or principal.holds(INSPECTOR)
 
 
+@dataclass(frozen=True)
+class CaseScope:
+    """Which cases a person may trace read-only: every case (``every``), else those with a
+    task of one of ``pairs`` (role, org unit), those with a task in ``units`` or about a child
+    of ``units`` (a unit head's units with their subtrees), and the town-wide cases when
+    ``town_wide``. Town-wide cases are otherwise left out even when a task of them is one's own
+    (a signer sees their own agreement through their task, never the campaign)."""
+
+    every: bool
+    pairs: frozenset[tuple[str, str]] = frozenset()
+    units: frozenset[str] = frozenset()
+    town_wide: bool = False
+
+    def condition(self):
+        """A WHERE clause on ``ProcessInstance`` selecting exactly the traceable cases: one
+        query, so a list of a county's cases is filtered in the database, never in Python."""
+        if self.every:
+            return true()
+        own = []
+        if self.pairs:
+            own.append(ProcessInstance.id.in_(select(HumanTask.instance_id).where(or_(*(
+                and_(HumanTask.candidate_role == role, HumanTask.org_unit == unit)
+                for role, unit in sorted(self.pairs))))))
+        if self.units:
+            units = sorted(self.units)
+            own.append(ProcessInstance.id.in_(select(HumanTask.instance_id).where(HumanTask.org_unit.in_(units))))
+            own.append(cases_of_children(or_(Child.school_code.in_(units), Child.class_code.in_(units),
+                                             Child.village_code.in_(units))))
+        town_wide = ProcessInstance.process_key.in_(sorted(TOWN_WIDE_CASES))
+        if self.town_wide:
+            return or_(town_wide, *own)
+        return and_(~town_wide, or_(*own)) if own else false()
+
+
+def case_scope(session: Session, principal) -> CaseScope:
+    """The cases this person may trace (see the module doc): the list of cases and each case's
+    pages read this one rule (``can_trace_instance``)."""
+    if any(principal.holds(role) for role in CASE_READERS):
+        return CaseScope(True)
+    units: set[str] = set()
+    for role in CASE_UNIT_HEADS:
+        for unit in principal.units(role):
+            units |= subtree(session, unit)
+    return CaseScope(False, frozenset(principal.pairs()), frozenset(units),
+                     any(principal.holds(role) for role in TOWN_WIDE_READERS))
+
+
 def can_trace_instance(session: Session, principal, instance_id: int) -> bool:
-    """The inspector and the town's task force trace every case (also one with no task yet,
-    e.g. waiting for a message); others through a task of it they work or supervise. A
-    town-wide case (a responsibility-agreement campaign: every unit's and person's signing)
-    only the town traces (``TOWN_WIDE_READERS``): a signer sees their own agreement through
-    their task (``ledger.agreement_tasks``), never the other units' and people's."""
-    if principal.holds(INSPECTOR) or any(principal.holds(role) for role in TOWN_SUPERVISORS):
-        return True
-    if session.scalar(select(ProcessInstance.process_key).where(ProcessInstance.id == instance_id)) in TOWN_WIDE_CASES:
-        return any(principal.holds(role) for role in TOWN_WIDE_READERS)
-    tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
-    return any(can_work(principal, t) or can_supervise(session, principal, t) for t in tasks)
+    """May this person trace case ``instance_id`` (``case_scope``)? False when it does not
+    exist. The inspector, the task force and the county bureau trace every case (also one
+    with no task yet, e.g. waiting for a message); a town-wide case (a responsibility-agreement
+    campaign: every unit's and person's signing) only the town (``TOWN_WIDE_READERS``)."""
+    return session.scalar(select(ProcessInstance.id).where(
+        ProcessInstance.id == instance_id, case_scope(session, principal).condition())) is not None
 
 
 def may_start(session: Session, principal, start_lanes: set, child: Child | None) -> bool:

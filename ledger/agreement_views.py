@@ -24,6 +24,7 @@ from .agreement_texts import KINDS
 from .agreements import UNIT_KINDS, check_school_year, school_year_of
 from .directory import role_name, unit_names
 from .models import OrgUnit
+from .xlsx_out import LOCAL_TIME_FORMAT, append_text, excel_local
 
 TOWN_READERS = ("task_force_leader", "task_force_deputy", "discipline_inspector", "livelihood_office",
                 "town_government")
@@ -230,28 +231,7 @@ EXPORT_COLUMNS = (("学年", None), ("层级", "tier"), ("责任书", "kind_name
                   ("确认人", "confirmer_name"), ("确认时间", "signed_at"), ("会签时间", "countersigned_at"),
                   ("异议理由", "refusal_reason"), ("异议处理", "settlement"), ("撤回原因", "withdrawn_reason"),
                   ("考核", "assessment_name"))
-
-
-def _append_text(sheet, values: list) -> None:
-    """One row whose text stays text: openpyxl makes a string starting with "=" a formula, so a
-    typed refusal reason or name like ``=HYPERLINK(...)`` would run in the reader's Excel
-    (formula injection); every string cell is written as a string."""
-    sheet.append(values)
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"
-
-
 TIME_COLUMNS = frozenset({"due_at", "signed_at", "countersigned_at"})
-LOCAL_TIME_FORMAT = "yyyy-mm-dd hh:mm"
-
-
-def _local(value, zone):
-    """An ISO date-time (UTC, as the register keeps it) as the naive local date-time Excel
-    shows (Excel has no time zones: the cell reads as the town's clock, ``zone``)."""
-    if not value:
-        return None
-    return datetime.fromisoformat(value).astimezone(zone).replace(tzinfo=None, microsecond=0)
 
 
 def export_xlsx(data: dict, zone) -> bytes:
@@ -261,13 +241,13 @@ def export_xlsx(data: dict, zone) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = f"目标责任书 {data['school_year'] or ''}"[:31]
-    _append_text(sheet, [title for title, _ in EXPORT_COLUMNS])
+    append_text(sheet, [title for title, _ in EXPORT_COLUMNS])
     for item in data["items"]:
         party = item["party"]
         values = {"学年": data["school_year"], "签订人": party["name"] or party["username"],
                   "职务": f"{party['role_name']} {party['org_unit_name']}"}
-        _append_text(sheet, [values.get(title) if key is None else _local(item.get(key), zone) if key in TIME_COLUMNS
-                             else item.get(key) for title, key in EXPORT_COLUMNS])
+        append_text(sheet, [values.get(title) if key is None else excel_local(item.get(key), zone)
+                            if key in TIME_COLUMNS else item.get(key) for title, key in EXPORT_COLUMNS])
         for (_, key), cell in zip(EXPORT_COLUMNS, sheet[sheet.max_row]):
             if key in TIME_COLUMNS and cell.value is not None:
                 cell.number_format = LOCAL_TIME_FORMAT

@@ -17,7 +17,7 @@ download goes to ``AccessLog`` (``record_view``; DOMAIN.md "Personal data").
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
@@ -67,12 +67,18 @@ def may_see(engine, principal, instance_id: int) -> bool:
         instance = session.get(ProcessInstance, instance_id)
         if instance is None or instance.process_key != PROCESS_KEY:
             return False
-        if any(principal.holds(role) for role in access.TOWN_ACTORS) or access.can_trace_instance(
-                session, principal, instance_id):
+        if any(principal.holds(role) for role in access.TOWN_ACTORS):
             return True
         if principal.holds(COUNTY_BUREAU):
-            return session.scalar(select(DocumentVersion.id).where(
-                DocumentVersion.instance_id == instance_id).limit(1)) is not None
+            if session.scalar(select(DocumentVersion.id).where(DocumentVersion.instance_id == instance_id)
+                              .limit(1)) is not None:
+                return True
+            # The county traces every case (access.CASE_READERS), but its copy of a document is
+            # only what was sent to it: its other roles, if any, decide the rest.
+            principal = replace(principal, assignments=tuple(
+                a for a in principal.assignments if a.role != COUNTY_BUREAU))
+        if access.can_trace_instance(session, principal, instance_id):
+            return True
         tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id))
         return any(access.can_view_task(session, principal, t) for t in tasks)
 

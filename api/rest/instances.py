@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.incidents import public_message
-from engine.persistence.models import HumanTask, ProcessInstance
+from engine.persistence.models import ProcessInstance
 from ledger import access
+from ledger.case_list import CaseFilter, case_list, log_list
+from ledger.case_list.filters import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from ledger.models import Child
 
 from ..auth import api_user
@@ -27,12 +29,32 @@ class StartArgs(Schema):
     business_key = fields.String(load_default=None, validate=validate.Length(max=255))
 
 
+def _text(description: str):
+    # Text only: ledger.case_list.CaseFilter checks every value, for this list and the page alike.
+    return fields.String(load_default=None, metadata={"description": description})
+
+
 class ListArgs(Schema):
-    process_key = fields.String(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(["active", "completed", "error", "terminated"]))
-    org_unit = fields.String(load_default=None)
-    child_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    overdue = fields.Boolean(load_default=None)
+    process_key = _text("a process key")
+    version = _text("a version number of process_key (needs process_key)")
+    status = _text("running | waiting | completed | error | terminated; active = running or waiting. "
+                   "suspended: 422 (the engine has no suspension)")
+    outcome = _text("a case outcome code (ledger.case_outcomes.OUTCOMES) of a closed case")
+    org_unit = _text("an org unit code one of the case's tasks was routed to")
+    school = _text("a school's code: its tasks (and its classes') or its children's cases")
+    village = _text("a village's code: its tasks or its children's cases")
+    child_id = _text("the child's register id")
+    child = _text("a case number (12 or #12), a masked name (张*明) or the child's full name (exact)")
+    step = _text("the element id of an open task")
+    overdue = _text("1/true: only cases with an overdue open task")
+    started_from = _text("YYYY-MM-DD, local day, inclusive")
+    started_to = _text("YYYY-MM-DD, local day, inclusive")
+    closed_from = _text("YYYY-MM-DD, local day, inclusive")
+    closed_to = _text("YYYY-MM-DD, local day, inclusive")
+    sort = _text("started (default) | closed | due | id")
+    order = _text("desc (default) | asc")
+    page = _text("from 1")
+    per_page = _text(f"1-{MAX_PER_PAGE}, default {DEFAULT_PER_PAGE}")
 
 
 @blp.post("")
@@ -85,47 +107,23 @@ def _checked_variables(variables: dict) -> dict:
     return variables
 
 
-def _visible_ids(session, principal) -> set[int] | None:
-    """Instance ids the caller may trace; None = all (inspector, task force)."""
-    if principal.holds(access.INSPECTOR) or any(principal.holds(r) for r in access.TOWN_SUPERVISORS):
-        return None
-    units = access.supervised_units(session, principal) or set()
-    pairs = principal.pairs()
-    ids = set()
-    town_wide = any(principal.holds(role) for role in access.TOWN_WIDE_READERS)
-    for row in session.execute(select(HumanTask.instance_id, HumanTask.candidate_role, HumanTask.org_unit,
-                                      HumanTask.process_key)):
-        if town_wide or row.process_key not in access.TOWN_WIDE_CASES:   # as access.can_trace_instance
-            if (row.candidate_role, row.org_unit) in pairs or row.org_unit in units:
-                ids.add(row.instance_id)
-    return ids
-
-
 @blp.get("")
 @blp.arguments(ListArgs, location="query")
+@blp.alt_response(422, description="`errors` {field: 中文} for every bad filter (status suspended: no suspension)")
 def list_instances(args):
-    """Instances the caller may trace, newest first (at most 500)."""
+    """The cases the caller may trace (``ledger.access.case_scope``: the inspector, the task
+    force and the county bureau every case; a principal their school's, a village secretary
+    their village's; others their own tasks' cases), filtered, sorted and paged:
+    ``{items, total, page, per_page, pages, counts: {status: {running, waiting, completed,
+    error, terminated}, step: [{element_id, name, count}]}}`` (``ledger.case_list.case_list``;
+    items ``query.describe``: the child's name masked). Each call is written to the access
+    log (subject ``cases``). 422 naming the field for a bad or unknown value, a reversed
+    date range, ``version`` without ``process_key``, or ``status=suspended``."""
     principal = api_user()
-    eng = engine()
-    with eng.db.transaction() as session:
-        visible = _visible_ids(session, principal)
-        query = select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(500)
-        if visible is not None:
-            query = query.where(ProcessInstance.id.in_(visible or {-1}))
-        for column, key in ((ProcessInstance.process_key, "process_key"), (ProcessInstance.status, "status")):
-            if args[key] is not None:
-                query = query.where(column == args[key])
-        if args["child_id"] is not None or args["org_unit"] is not None or args["overdue"]:
-            tasks = select(HumanTask.instance_id)
-            if args["child_id"] is not None:
-                tasks = tasks.where(HumanTask.subject_id == str(args["child_id"]))
-            if args["org_unit"] is not None:
-                tasks = tasks.where(HumanTask.org_unit == args["org_unit"])
-            if args["overdue"]:
-                tasks = tasks.where(HumanTask.status == "open", HumanTask.due_at < eng.clock())
-            query = query.where(ProcessInstance.id.in_(tasks))
-        rows = session.scalars(query).all()
-    return {"items": [_summary(r) for r in rows], "total": len(rows)}
+    flt = CaseFilter.from_query(args)
+    data = case_list(engine(), principal, flt)
+    log_list(engine(), principal.username, flt, data)
+    return data
 
 
 def _summary(row: ProcessInstance) -> dict:

@@ -20,7 +20,8 @@
   with a case's tasks), ``ht_documents`` (/instances/<id>/home-teaching/...: a home-teaching
   case's printable plan and term record of visits), ``trace`` (/instances/<id>/verify, /print,
   /trace.json and the diagram's data: the trace of a case for those who check it),
-  ``inspections`` (/inspections: quarterly inspection rounds, their notices and summary reports).
+  ``inspections`` (/inspections: quarterly inspection rounds, their notices and summary reports),
+  ``case_list`` (/instances: the cases one may trace, filtered and counted, and their Excel export).
 """
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ csrf = CSRFProtect()
 
 
 def register(app: Flask) -> None:
-    from . import (access_log, admin, agreements, attendance, calendar, cases, children, common, documents,
-                   ht_documents, inbox, incidents, inspections, login, photos, tasks, trace)
+    from . import (access_log, admin, agreements, attendance, calendar, case_list, cases, children, common,
+                   documents, ht_documents, inbox, incidents, inspections, login, photos, tasks, trace)
 
     app.config.update(
         # Checked by _protect_pages below (pages only), not by Flask-WTF's default hook.
@@ -56,8 +57,8 @@ def register(app: Flask) -> None:
         return common.error_page(400, "页面已过期或来源不明，本次操作未执行。请返回并刷新页面后重试。")
 
     pages = Blueprint("web", __name__)
-    for module in (login, inbox, tasks, cases, trace, admin, access_log, incidents, attendance, children, calendar,
-                   documents, agreements, photos, ht_documents, inspections):
+    for module in (login, inbox, tasks, case_list, cases, trace, admin, access_log, incidents, attendance, children,
+                   calendar, documents, agreements, photos, ht_documents, inspections):
         pages.register_blueprint(module.bp)
     common.page_error_handlers(pages)
     app.register_blueprint(pages)

@@ -37,5 +37,9 @@ def test_a_closed_case_is_listed_with_its_outcome_dates_and_link(scenario):
     assert "2025-09-29" in section and "2025-10-22" in section and "劝返成功（未辍学）" in section
     assert "没有进行中的劝返案件" in child_page(town, "ht31")
 
-    village = closed_section(child_page(town, "vsjt"))        # sees the child, had no task in the case
-    assert f"案件 {case.id}" in village and f'href="/instances/{case.id}"' not in village
+    # The child's village secretary traces the village's cases (issue 13 "Access"); the moral-education
+    # office sees the child, has no task in the case and heads no unit: listed without a link.
+    village = closed_section(child_page(town, "vsjt"))
+    assert f'href="/instances/{case.id}"' in village
+    moral = closed_section(child_page(town, "moral"))
+    assert f"案件 {case.id}" in moral and f'href="/instances/{case.id}"' not in moral

@@ -114,12 +114,14 @@ def test_only_those_who_may_see_the_case_reach_its_documents_from_the_child_page
     case = through_plan(town)
     for user in ("pzx", "ht31", "inspector"):
         assert f'href="/instances/{case.id}/home-teaching/plan"' in html(town, user, "/children/1"), user
-    for user in ("pzx", "ht31", "inspector", "dpf", "tzx"):     # the federation and the teacher: no register, the case
+    # The federation and the teacher: no register, the case; the child's village secretary traces
+    # the cases of the village's children (issue 13 "Access", ledger.access.case_scope).
+    for user in ("pzx", "ht31", "inspector", "dpf", "tzx", "vsjt"):
         html(town, user, f"/instances/{case.id}/home-teaching/plan")
         html(town, user, f"/instances/{case.id}/home-teaching/visits")
-    child_page = html(town, "vsjt", "/children/1")              # sees the child, not the case
-    assert "送教上门（一人一策）" in child_page and "/home-teaching/plan" not in child_page
-    for user in ("vsjt", "ht11", "pfg", "ht32"):                 # another school, another class
+    child_page = html(town, "vsjt", "/children/1")
+    assert "送教上门（一人一策）" in child_page and "/home-teaching/plan" in child_page
+    for user in ("vsfg", "ht11", "pfg", "ht32"):                 # another village, another school, another class
         html(town, user, f"/instances/{case.id}/home-teaching/plan", status=404)
         html(town, user, f"/instances/{case.id}/home-teaching/visits", status=404)
     html(town, "pzx", f"/instances/{case.id + 99}/home-teaching/plan", status=404)
