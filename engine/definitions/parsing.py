@@ -32,6 +32,16 @@ def file_kind(name: str) -> str | None:
     return None
 
 
+class _DocumentOrderParser(SpiffBpmnParser):
+    """SpiffWorkflow orders a node's outgoing flows by the y coordinate of their targets'
+    shapes (TaskParser.parse_node), so moving a shape in the drawing would change which
+    condition an exclusive gateway tries first and which parallel branch runs first. The
+    drawing says nothing about the process: flows keep their document order, as without DI."""
+
+    def get_document_positions(self, root):
+        return {}
+
+
 class ParseSession:
     """One SpiffBpmnParser plus what is needed to explain its errors.
 
@@ -43,7 +53,7 @@ class ParseSession:
 
     def __init__(self):
         self._validator = PrevalidatedValidator()
-        self.parser = SpiffBpmnParser(validator=self._validator)
+        self.parser = _DocumentOrderParser(validator=self._validator)
         self.roots: dict[str, etree._Element] = {}
         self.indexes: dict[str, dict[str, etree._Element]] = {}
         self.process_files: dict[str, str] = {}
