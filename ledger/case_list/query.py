@@ -106,14 +106,19 @@ def conditions(session, flt: CaseFilter, now, zone) -> dict[str, list]:
     return {"status": status, "step": step, "other": other}
 
 
-def _order(flt: CaseFilter):
-    due = select(func.min(HumanTask.due_at)).where(
-        HumanTask.instance_id == ProcessInstance.id, HumanTask.status == "open").scalar_subquery()
-    column = {"started": ProcessInstance.created_at, "closed": closed_at(), "due": due,
-              "id": ProcessInstance.id}[flt.sort]
+def _sorted(query, flt: CaseFilter):
+    """``query`` in ``flt``'s order. The nearest deadline is joined as one aggregate of the open
+    tasks, not a subquery per case: SQLite answers a per-case MIN by walking the deadline index
+    (ix_human_task_due) for each case, a cost that grows with the square of the cases."""
+    if flt.sort == "due":
+        due = select(HumanTask.instance_id, func.min(HumanTask.due_at).label("due_at")).where(
+            HumanTask.status == "open").group_by(HumanTask.instance_id).subquery()
+        query, column = query.outerjoin(due, due.c.instance_id == ProcessInstance.id), due.c.due_at
+    else:
+        column = {"started": ProcessInstance.created_at, "closed": closed_at(), "id": ProcessInstance.id}[flt.sort]
     last = ProcessInstance.id.desc() if flt.order == "desc" else ProcessInstance.id.asc()
     # Cases without the value (open ones by closure, ones with no deadline) come last either way.
-    return [column.is_(None), column.desc() if flt.order == "desc" else column.asc(), last]
+    return query.order_by(column.is_(None), column.desc() if flt.order == "desc" else column.asc(), last)
 
 
 def case_list(engine, principal, flt: CaseFilter, *, max_lines: int | None = None) -> dict:
@@ -140,7 +145,7 @@ def case_list(engine, principal, flt: CaseFilter, *, max_lines: int | None = Non
             .where(HumanTask.status == "open", HumanTask.instance_id.in_(
                 select(ProcessInstance.id).where(*base, *where["status"])))
             .group_by(HumanTask.element_id)).all()
-        query = select(ProcessInstance).where(*every).order_by(*_order(flt))
+        query = _sorted(select(ProcessInstance).where(*every), flt)
         if flt.page is not None:
             query = query.offset((flt.page - 1) * flt.per_page).limit(flt.per_page)
         too_many = flt.page is None and max_lines is not None and total > max_lines
