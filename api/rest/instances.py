@@ -147,7 +147,8 @@ def traced(principal, instance_id: int):
 
 @blp.get("/<int:instance_id>")
 def get_instance(instance_id):
-    """Status, version, active tasks, completed element ids, open incidents, and the messages
+    """Status, version, active tasks, completed element ids, the sequence flows taken
+    (``flows_taken``), open incidents, and the messages
     it waits for (``waiting_messages``: {element_id, message_name, correlation, status,
     missing}; status ``uncorrelatable``: a correlation property has no value in the case, so
     no message can reach it until an administrator sets ``missing``)."""
@@ -172,7 +173,15 @@ def get_instance(instance_id):
                 "status": w.status, "missing": w.missing.split(",") if w.missing else []}
                for w in eng.messages.subscriptions(instance_id)]
     return {**_summary(instance), "version": definition.version, "active": active,
-            "completed_elements": completed, "incidents": incidents, "waiting_messages": waiting}
+            "completed_elements": completed, "flows_taken": flows_taken(eng, instance_id),
+            "incidents": incidents, "waiting_messages": waiting}
+
+
+def flows_taken(eng, instance_id: int) -> list[str]:
+    """The sequence flows of the case's own process the engine recorded as taken, in the
+    order first taken (``engine.tracing``; a called process's: ``/diagram-state``)."""
+    state = eng.tracing.diagram_state(instance_id)
+    return state["processes"][state["process_id"]]["flows"]
 
 
 @blp.get("/<int:instance_id>/events")

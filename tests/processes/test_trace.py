@@ -122,3 +122,11 @@ def test_a_called_process_the_case_entered_is_drawn_with_its_own_state(scenario)
     runs = get(town, f"/api/v1/process-instances/{case.id}/element-runs?process=registry_restoration"
                      f"&element=restore_registry").json["runs"]
     assert len(runs) == 1 and runs[0]["completed_at"] is None and runs[0]["role_name"] == "学籍管理员"
+
+
+def test_the_instance_detail_lists_the_flows_taken(scenario):
+    town = scenario
+    case = looped(town)
+    detail = get(town, f"/api/v1/process-instances/{case.id}").json
+    assert {"pf_decide", "pf_decided", "pf_absent"} <= set(detail["flows_taken"])
+    assert "pf_excused" not in detail["flows_taken"] and "leader_decision" in detail["completed_elements"]
