@@ -45,21 +45,21 @@ class TraceService:
         """The elements completed and the flows taken, oldest first. ``recorded_since`` is
         None when the path was recorded from the instance's start, else the time recording
         began for it (an instance started before the engine recorded paths)."""
-        path, started_at, seen = CasePath(), None, set()
+        path, started_at, seen, first = CasePath(), None, set(), True
         for event in self.engine.history.events(instance_id):
             if event.kind == "instance_started":
                 started_at = event.at
             if event.kind != PATH_EVENT:
                 continue
-            if path.recorded_since is None and not path.runs and not path.pairs:
-                path.recorded_since = None if event.at == started_at else event.at
+            if first:   # the start command records the start event's path at the start's time
+                path.recorded_since, first = (None if event.at == started_at else event.at), False
             data = json.loads(event.data)
             path.runs += [ElementRun(p, e, t, event.at, event.actor) for p, e, t in data.get("steps", [])]
             for pair in map(tuple, data.get("flows", [])):
                 if pair not in seen:
                     seen.add(pair)
                     path.pairs.append(pair)
-        if not path.runs and not path.pairs and started_at is None:
+        if first:   # nothing recorded yet: a case from before paths were recorded
             path.recorded_since = self.engine.clock()
         return path
 

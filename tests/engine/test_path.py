@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from engine.errors import StepFailed
 from engine.persistence.models import AuditEvent
 
 from .helpers import deploy, task_named
@@ -60,10 +63,27 @@ def test_the_path_is_in_the_hash_chain(engine):
     assert not report.ok and report.first_bad == event.seq
 
 
-def test_overdue_and_error_states(engine, clock):
+def test_an_overdue_task_and_a_failed_step_are_marked(engine, clock):
     deploy(engine, "two_lanes.bpmn", "failing.bpmn")
     started = engine.runtime.start("two_lanes", {})
     fill = task_named(engine, started.instance_id, "fill")
-    assert fill.due_at is None or True
-    process = state(engine, started.instance_id)["processes"]["two_lanes"]
-    assert process["elements"]["fill"]["state"] == "active"
+    assert fill.due_at is not None
+    assert state(engine, started.instance_id)["processes"]["two_lanes"]["elements"]["fill"]["state"] == "active"
+    clock.set(fill.due_at + timedelta(minutes=1))
+    assert state(engine, started.instance_id)["processes"]["two_lanes"]["elements"]["fill"]["state"] == "overdue"
+    failing = engine.runtime.start("failing", {"total": 10})
+    with pytest.raises(StepFailed):
+        engine.runtime.complete_task(task_named(engine, failing.instance_id, "enter").id, {"divisor": 0}, actor="u")
+    elements = state(engine, failing.instance_id)["processes"]["failing"]["elements"]
+    assert elements["compute"]["state"] == "error" and elements["enter"]["state"] == "active"
+
+
+def test_a_case_from_before_paths_were_recorded_says_so(engine, clock):
+    deploy(engine, "gateway_loop.bpmn")
+    started = engine.runtime.start("gateway_loop", {"rounds": 0, "target": 2})
+    with engine.db.transaction() as session:   # as a case started before the engine recorded paths
+        session.query(AuditEvent).filter_by(instance_id=started.instance_id, kind="path").delete()
+    found = state(engine, started.instance_id)
+    assert found["recorded_since"] == clock().isoformat()
+    process = found["processes"]["gateway_loop"]
+    assert process["flows"] == [] and process["elements"]["count"]["runs"] == 1   # completed, seen in the tree
