@@ -141,8 +141,13 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None, 
             entry["detail"] = f"SHA-256 {data['sha256']}" if data.get("sha256") else None
         elif event.kind == "photo_stored":
             entry["title"], entry["detail"] = "照片", f"SHA-256 {data.get('sha256')}"
-        elif event.kind == "task_ready" and row is not None and row.due_at is not None:
-            entry["detail"] = f"期限 {row.due_at.astimezone(zone):%Y-%m-%d %H:%M}"
+        elif event.kind == "task_ready":
+            # Made ready by the engine, for the task's post: naming that post beside the person
+            # whose step caused it would say they acted in it.
+            where = " ".join(p for p in (entry["role_name"], entry["org_unit_name"]) if p)
+            due = f"期限 {row.due_at.astimezone(zone):%Y-%m-%d %H:%M}" if row is not None and row.due_at else None
+            entry["detail"] = "；".join(p for p in (f"交{where}办理" if where else None, due) if p) or None
+            entry.update(actor=None, actor_name="系统", system=True, role_name=None, org_unit_name=None)
         elif event.kind == "task_cancelled":
             entry["detail"] = _cancel_reason(cause, event.at)
         elif event.kind == "task_unclaimed" and data.get("reason"):

@@ -20,6 +20,7 @@ from ledger.directory import role_name, unit_names
 from ledger.document_models import DocumentVersion
 from ledger.document_versions import KIND as REPORT_KIND
 from ledger.documents import KINDS
+from ledger.roles import ROLES
 from ledger.form_choices import display_names
 
 from .casehistory import case_history, system_actor
@@ -27,7 +28,7 @@ from .taskview import masked_data
 
 # What a broken link means, for pages (engine.audit.chain.ChainReport.findings kinds)
 FINDING_WORDS = {
-    "missing": "记录缺失（被删除或重新编号）",
+    "missing": "缺失（被删除或重新编号）",
     "unlinked": "与前一条记录不衔接（其前有记录被删除、插入或改动）",
     "altered": "写入后被修改（校验值不符）",
     "downgraded": "被降级为无密钥记录（伪造）",
@@ -79,7 +80,7 @@ def element_runs(engine, instance_id: int, process_id: str, element_id: str) -> 
     rows = [r for r in rows if _in_process(workflow, r.id, process_id)]
     answers = {h["task_id"]: h["answers"] for h in case_history(engine, instance_id, definition_id=instance.definition_id)
                if h["kind"] == "task_completed" and h["task_id"]}
-    actors = {r.completed_by for r in rows} | {r.actor for r in path_runs}
+    actors = {r.completed_by for r in rows}
     with engine.db.read() as session:
         names = display_names(session, [a for a in actors if a])
     runs = [{"task_id": r.id, "status": r.status, "ready_at": _iso(r.created_at), "completed_at": _iso(r.completed_at),
@@ -88,8 +89,8 @@ def element_runs(engine, instance_id: int, process_id: str, element_id: str) -> 
              "due_at": _iso(r.due_at), "met": None if r.status == "cancelled" else _met(r.due_at, r.completed_at, now),
              "fields": answers.get(r.id, [])} for r in rows]
     if not rows:   # not a user task: each recorded completion is a run
-        runs = [{"task_id": r.task_id, "status": "completed", "ready_at": None, "completed_at": _iso(r.at), "actor": r.actor,
-                 "actor_name": _who(r.actor, names), "role_name": None, "org_unit_name": None,
+        runs = [{"task_id": r.task_id, "status": "completed", "ready_at": None, "completed_at": _iso(r.at), "actor": None,
+                 "actor_name": "系统（自动）", "role_name": None, "org_unit_name": None,
                  "due_at": None, "met": None, "fields": []} for r in path_runs]
     return {"element_id": element_id, "name": diagram.names.get(element_id), "runs": runs}
 
@@ -123,9 +124,11 @@ def _iso(value) -> str | None:
 
 def with_bpmn_urls(state: dict, base: str) -> dict:
     """``state`` (``TraceService.diagram_state``) with each process's ``bpmn_url``: ``base``
-    (``/instances/5`` for pages, ``/api/v1/process-instances/5`` for the API) + ``/bpmn?process=``."""
+    (``/instances/5`` for pages, ``/api/v1/process-instances/5`` for the API) + ``/bpmn?process=``,
+    and ``lane_names`` ({role code: Chinese name}: lanes are named by role codes)."""
     for process_id, entry in state["processes"].items():
         entry["bpmn_url"] = f"{base}/bpmn?process={process_id}"
+    state["lane_names"] = {role.code: role.name_zh for role in ROLES}
     return state
 
 
@@ -178,3 +181,18 @@ def trace_timeline(eng, instance_id: int, definition_id: int) -> list[dict]:
                         "org_unit_name": None, "task_id": None, "answers": []})
     entries.sort(key=lambda e: datetime.fromisoformat(e["at"]))   # stable: equal times keep their order
     return entries
+
+
+def path_steps(eng, instance_id: int) -> list[dict]:
+    """The elements the case completed, in order, for paper (the printed diagram shows only
+    the top plane): ``[{at, process, name}]``; unnamed elements (plain gateways, the engine's
+    own steps) are left out. Names come from the case's version."""
+    instance = eng.runtime.get(instance_id)
+    diagrams = eng.repository.diagrams(instance.definition_id)
+    steps = []
+    for run in eng.tracing.path(instance_id).runs:
+        diagram = diagrams.get(run.process_id)
+        name = diagram.names.get(run.element_id) if diagram else None
+        if name:
+            steps.append({"at": run.at, "process": diagram.name or run.process_id, "name": name})
+    return steps

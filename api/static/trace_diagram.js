@@ -66,6 +66,12 @@ function buildLegend(section) {
   legend.append(badge);
 }
 
+/** Lanes are named by role codes (the engine routes by them); people read the role's name. */
+function withLaneNames(xml, names) {
+  return xml.replace(/(<(?:bpmn:)?lane\b[^>]*?\bname=")([^"]*)"/g,
+    (whole, head, code) => (names[code] ? `${head}${names[code].replace(/[&<>"]/g, "")}"` : whole));
+}
+
 class TraceDiagram {
   constructor(section, state) {
     this.section = section;
@@ -81,12 +87,14 @@ class TraceDiagram {
     this.viewer.get("eventBus").on("element.click", (event) => this.clicked(event.element));
     section.addEventListener("click", (event) => this.tool(event));
     window.addEventListener("beforeprint", () => this.fit());
+    // Drilling into a sub-process shows its plane at 1:1 from the top left: fit it instead.
+    this.viewer.get("eventBus").on("root.set", () => window.setTimeout(() => this.fit()));
   }
 
   async open(pid, name) {
     const process = this.state.processes[pid];
     if (!process) throw new Error(`no state for process ${pid}`);
-    const xml = await getText(process.bpmn_url);
+    const xml = withLaneNames(await getText(process.bpmn_url), this.state.lane_names || {});
     const { warnings } = await this.viewer.importXML(xml);
     if (warnings.length) console.warn("trace diagram", pid, warnings.map((w) => w.message));
     const definitions = this.viewer.getDefinitions();

@@ -10,9 +10,10 @@ import json
 from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ledger.access_log import verify_access_log
+from ledger.case_list.filters import EARLIEST, LATEST
 from ledger.form_choices import display_names
 from ledger.models import AccessLog
 
@@ -24,8 +25,12 @@ bp.before_request(admins_only("访问日志仅限系统管理员查看。"))
 PER_PAGE = 50
 ACTIONS = {"view": "查看", "reveal": "显示完整信息", "change": "修改", "export": "导出", "print": "打印"}
 VIEWS = {"case": "案件页", "case_events": "案件审计记录", "task": "待办任务", "element_runs": "流程图环节记录",
-         "trace_export": "案件追溯数据", "trace_print": "案件追溯单", "photo": "照片", "inbox": "待办列表"}
-FILTERS = ("username", "subject", "action", "from", "to")
+         "trace_export": "案件追溯数据", "trace_print": "案件追溯单", "photo": "照片", "inbox": "待办列表",
+         "case_list": "案件列表"}
+SUBJECTS = {"child": "儿童", "instance": "案件", "attendance": "考勤", "calendar": "校历", "user": "账号"}
+FIELD_WORDS = {"name": "姓名", "gender": "性别", "id_number": "身份证号", "phone": "电话", "address": "住址",
+               "birth_date": "出生日期", "guardian": "监护人", "guardian_phone": "监护人电话"}
+FILTERS = ("username", "subject", "case", "action", "from", "to")
 
 
 def _filters() -> tuple[dict, dict, dict]:
@@ -38,6 +43,11 @@ def _filters() -> tuple[dict, dict, dict]:
                 parsed[key] = date.fromisoformat(typed[key])
             except ValueError:
                 errors[key] = "日期格式应为 年-月-日（如 2026-12-01）"
+            else:
+                if not EARLIEST <= parsed[key] <= LATEST:
+                    errors[key] = f"日期应在 {EARLIEST.year} 年至 {LATEST.year} 年之间"
+    if typed["case"] and not typed["case"].lstrip("#").isdigit():
+        errors["case"] = "案件号应为数字"
     if typed["action"] and typed["action"] not in ACTIONS:
         errors["action"] = "未知的操作类型"
     if not errors and typed["from"] and typed["to"] and parsed["from"] > parsed["to"]:
@@ -48,7 +58,8 @@ def _filters() -> tuple[dict, dict, dict]:
 @bp.get("/access-log")
 def access_log():
     """Newest first, 50 a page; filters: ``username``, ``subject`` (``child:12``,
-    ``instance:5``, or a prefix such as ``child:``), ``action``, ``from``/``to`` (local dates,
+    ``instance:5``, or a prefix such as ``child:``), ``case`` (a case number: the looks at that
+    case, which are filed under its child), ``action``, ``from``/``to`` (local dates,
     inclusive). A bad filter: the page again with the reason beside it (422)."""
     typed, parsed, errors = _filters()
     eng = engine()
@@ -63,6 +74,11 @@ def access_log():
                 query = query.where(AccessLog.subject.startswith(typed["subject"], autoescape=True))
             if typed["action"]:
                 query = query.where(AccessLog.action == typed["action"])
+            if typed["case"]:   # a look at a case is filed under its child: find it by the case in the detail
+                number = int(typed["case"].lstrip("#"))
+                query = query.where(or_(AccessLog.subject == f"instance:{number}",
+                                        AccessLog.detail.like(f'%"instance_id": {number},%'),
+                                        AccessLog.detail.like(f'%"instance_id": {number}}}%')))
             if typed["from"]:
                 query = query.where(AccessLog.at >= _local_start(parsed["from"], eng.zone))
             if typed["to"]:
@@ -93,8 +109,11 @@ def _entry(row: AccessLog, names: dict) -> dict:
     kind, _, number = row.subject.partition(":")
     link = {"child": f"/children/{number}", "instance": f"/instances/{number}"}.get(kind) if number.isdigit() else None
     instance_id = detail.get("instance_id")
+    shown = SUBJECTS.get(kind, "") + (f" #{number}" if number else "") if kind in SUBJECTS else \
+        ("案件列表" if row.subject == "cases" else row.subject)
     return {"at": row.at, "username": row.username, "name": names.get(row.username),
-            "action": ACTIONS.get(row.action, row.action), "subject": row.subject, "subject_link": link,
-            "what": VIEWS.get(detail.get("view"), detail.get("view") or ""),
+            "action": ACTIONS.get(row.action, row.action), "subject": shown, "subject_link": link,
+            "what": VIEWS.get(detail.get("view"), "" if row.subject == "cases" else detail.get("view") or ""),
             "instance_id": instance_id if isinstance(instance_id, int) else None,
-            "fields": "、".join(map(str, detail.get("fields") or [])), "reason": detail.get("reason")}
+            "fields": "、".join(FIELD_WORDS.get(str(f), str(f)) for f in detail.get("fields") or []),
+            "reason": detail.get("reason")}

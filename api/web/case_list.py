@@ -25,7 +25,7 @@ from ledger.case_list.filters import CASE_NUMBER, FIELDS
 from ledger.case_outcomes import OUTCOMES
 
 from ..auth import current_principal, login_required
-from .common import display_names, engine, error_page
+from .common import engine, error_page
 
 bp = Blueprint("case_list", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -93,8 +93,7 @@ def _page(args: dict, posted: bool):
         return [(key, str(merged[key])) for key in FIELDS if merged.get(key) not in (None, "")]
     return render_template(
         "instances.html", data=data, flt=flt, errors=errors, target=target, posted=posted and bool(flt.child_name),
-        processes=processes, statuses=STATUSES, outcomes=OUTCOMES, sorts=SORTS, units=units,
-        started_by=display_names(item["started_by"] for item in data["items"])), 422 if errors else 200
+        processes=processes, statuses=STATUSES, outcomes=OUTCOMES, sorts=SORTS, units=units), 422 if errors else 200
 
 
 @bp.route("/instances/export.xlsx", methods=["GET", "POST"])

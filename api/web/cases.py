@@ -53,13 +53,20 @@ def show(instance_id: int):
     full = request.args.get("timeline") == "full"
     history = trace_timeline(eng, instance_id, instance.definition_id) if full else \
         case_history(eng, instance_id, definition_id=instance.definition_id)
+    chain = eng.history.verify_chain(instance_id)   # a changed record is never shown as if sound
     return render_template(
-        "case.html", instance=instance, status_name=STATUS_NAMES.get(instance.status, instance.status),
+        "case.html", chain_ok=chain.ok, back=("/instances", "← 返回案件查询") if principal_traces_all(principal)
+        else ("/inbox", "← 返回待办"), instance=instance, status_name=STATUS_NAMES.get(instance.status, instance.status),
         process_name=definition.name or definition.process_key, subject=subject,
         child_link=subject is not None and child_visible(principal, subject["child_id"]),
         open_tasks=open_tasks, waits=waiting_for(eng, instance_id) if instance.status == "active" and not open_tasks
         else [], history=history, full_timeline=full,
         documents=documents.available(eng, instance_id, principal), linked=linked_cases(principal, instance_id))
+
+
+def principal_traces_all(principal) -> bool:
+    """Those who read every case come to a case from the case list, not from an inbox."""
+    return any(principal.holds(role) for role in access.CASE_READERS)
 
 
 def linked_cases(principal, instance_id: int) -> list[dict]:

@@ -18,7 +18,8 @@ from ledger import access
 from ..auth import current_principal, login_required
 from ..errors import error_body
 from ..taskview import log_case_view
-from ..tracing import case_bpmn, element_runs, trace_document, trace_timeline, verification, with_bpmn_urls
+from ..tracing import (case_bpmn, element_runs, path_steps, trace_document, trace_timeline, verification,
+                       with_bpmn_urls)
 from .common import engine, error_page
 
 bp = Blueprint("trace", __name__)
@@ -120,4 +121,5 @@ def printable(instance_id: int):
     return render_template("trace_print.html", instance=instance, definition=definition,
                            process_name=definition.name or definition.process_key,
                            timeline=trace_timeline(eng, instance_id, instance.definition_id),
+                           steps=path_steps(eng, instance_id),
                            result=verification(eng, instance_id), printed_at=eng.clock())

@@ -12,7 +12,7 @@ EXPORT_MAX = 20_000      # lines in one export; more: narrow the filters (the wo
 COLUMNS = (("案件编号", "id"), ("流程", "process_name"), ("版本", "version"), ("状态", "status_name"),
            ("结案结果", "outcome_label"), ("学生", None), ("学校", None), ("村（社区）", None),
            ("当前环节", None), ("最近期限", "due_at"), ("逾期", None), ("发起时间", "started_at"), ("结案时间", "closed_at"),
-           ("发起人", "started_by"))
+           ("发起人", "started_by_name"))
 TIMES = frozenset({"started_at", "closed_at", "due_at"})
 
 

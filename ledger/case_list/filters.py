@@ -89,7 +89,7 @@ class CaseFilter:
         if text["status"] == "suspended":
             errors["status"] = NO_SUSPENSION
         elif text["status"] and text["status"] not in STATUSES and text["status"] not in LEGACY_STATUSES:
-            errors["status"] = "状态应为以下之一：" + "、".join(f"{k}（{v}）" for k, v in STATUSES.items())
+            errors["status"] = "没有这种状态，可选：" + "、".join(STATUSES.values()) + f"（{'/'.join(STATUSES)}）"
         else:
             flt.status = text["status"] or None
         if text["outcome"] and text["outcome"] not in OUTCOMES:
@@ -98,7 +98,8 @@ class CaseFilter:
             flt.outcome = text["outcome"] or None
         for key, allowed in (("sort", SORTS), ("order", ORDERS)):
             if text[key] and text[key] not in allowed:
-                errors[key] = "应为以下之一：" + "、".join(allowed)
+                errors[key] = ("没有这种排序，可选：" + "、".join(SORTS.values()) + f"（{'/'.join(SORTS)}）"
+                               if key == "sort" else "排序方向应为升序（asc）或降序（desc）")
             elif text[key]:
                 setattr(flt, key, text[key])
         if text["overdue"].lower() not in _TRUE | _FALSE:
@@ -170,6 +171,10 @@ def _read_child(flt: CaseFilter, raw: str, errors: dict) -> None:
         flt.child_name = raw
 
 
+# Dates a filter may name: a local day at the ends of ``date``'s range overflows in UTC.
+EARLIEST, LATEST = date(1990, 1, 1), date(2199, 12, 31)
+
+
 def _read_dates(flt: CaseFilter, text: dict, errors: dict) -> None:
     for key, name in DATE_FIELDS:
         if not text[key]:
@@ -180,6 +185,9 @@ def _read_dates(flt: CaseFilter, text: dict, errors: dict) -> None:
             pass
         if getattr(flt, key) is None:
             errors[key] = f"{name}应为有效日期（YYYY-MM-DD）"
+        elif not EARLIEST <= getattr(flt, key) <= LATEST:   # beyond what a local day converts to
+            setattr(flt, key, None)
+            errors[key] = f"{name}应在 {EARLIEST.year} 年至 {LATEST.year} 年之间"
     for low, high, name in (("started_from", "started_to", "发起"), ("closed_from", "closed_to", "结案")):
         if getattr(flt, low) and getattr(flt, high) and getattr(flt, low) > getattr(flt, high):
             errors[high] = f"{name}日期的止日早于起日"

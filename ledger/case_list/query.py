@@ -19,6 +19,7 @@ from .. import access
 from ..case_children import cases_of_children, children_of_cases
 from ..case_outcomes import outcome_label
 from ..directory import subtree, unit_names
+from ..form_choices import display_names
 from ..models import Child, OrgUnit
 from ..privacy import mask_name
 from ..status_models import CaseEventRecord
@@ -180,6 +181,7 @@ def describe(session, rows: list[ProcessInstance], now) -> list[dict]:
     child_of = children_of_cases(session, rows)
     children = {c.id: c for c in session.scalars(select(Child).where(Child.id.in_(set(child_of.values()))))}
     names = unit_names(session, {code for c in children.values() for code in (c.school_code, c.village_code)})
+    starters = display_names(session, {r.started_by for r in rows if r.started_by})
     items = []
     for row in rows:
         tasks = open_tasks.get(row.id, [])
@@ -203,8 +205,19 @@ def describe(session, rows: list[ProcessInstance], now) -> list[dict]:
             "due_at": due.isoformat() if due else None,
             "overdue": any(t.due_at is not None and t.due_at < now for t in tasks),
             "started_at": row.created_at.isoformat(), "closed_at": closed.isoformat() if closed else None,
-            "started_by": row.started_by, "business_key": row.business_key})
+            "started_by": row.started_by, "started_by_name": starter_name(row.started_by, starters),
+            "business_key": row.business_key})
     return items
+
+
+def starter_name(username: str | None, people: dict) -> str:
+    """Who started a case, in words for pages: a person's display name, or what started it
+    (an attendance report, another case's message, the system)."""
+    if username and username in people:
+        return people[username]
+    if username and username.startswith("instance:"):
+        return f"系统（由关联案件 {username.removeprefix('instance:')} 发起）"
+    return {"ledger": "系统（考勤登记）", "timer": "系统（定时）", "cli": "系统管理员（命令行）"}.get(username or "", "系统")
 
 
 def log_list(engine, username: str, flt: CaseFilter, data: dict, action: str = "view") -> None:

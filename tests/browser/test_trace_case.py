@@ -66,6 +66,8 @@ def test_an_inspector_traces_a_closed_case_on_its_diagram_and_verifies_it(chromi
         taken = page.locator(".td-canvas g.djs-element.td-taken")
         assert taken.count() >= 3
         expect(page.locator(".td-note")).to_be_hidden()          # recorded from the start
+        expect(page.locator(".td-canvas")).to_contain_text("班主任")          # lanes by the role's name
+        expect(page.locator(".td-canvas")).not_to_contain_text("head_teacher")
         # Into the three tiers: the leader decided twice.
         page.locator('.djs-overlays[data-container-id="persuade"] .bjs-drilldown').click()
         page.get_by_role("button", name="适应窗口").click()

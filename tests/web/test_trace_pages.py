@@ -35,8 +35,10 @@ def test_the_full_timeline_and_the_trace_actions(town, home_visit, browser):
     inspector = browser("inspector")
     page = html_of(inspector.get(f"/instances/{instance_id}"))
     assert "办理经过" in page and "核验记录" in page and "打印追溯单" in page and "生成待办" not in page
+    assert "返回案件查询" in page and "核验未通过" not in page
     full = html_of(inspector.get(f"/instances/{instance_id}?timeline=full"))
     assert "完整时间线" in full and "生成待办" in full and "班主任家访" in full
+    assert "交班主任 三年级1班办理" in full      # the post it went to, not beside the person who caused it
 
 
 def test_verification_passes_then_names_the_edited_row(town, home_visit, browser):
@@ -50,6 +52,7 @@ def test_verification_passes_then_names_the_edited_row(town, home_visit, browser
                         .values(data=json.dumps({"submitted": {"summary": "改过的"}})))
     page = html_of(inspector.get(f"/instances/{instance_id}/verify"))
     assert "核验未通过" in page and f"第 {seq} 条记录：写入后被修改" in page
+    assert "本案审计记录核验未通过" in html_of(inspector.get(f"/instances/{instance_id}"))   # the case page warns
 
 
 def test_print_export_and_diagram_data_are_logged(town, home_visit, browser):
@@ -57,6 +60,7 @@ def test_print_export_and_diagram_data_are_logged(town, home_visit, browser):
     leader = browser("leader")
     page = leader.get(f"/instances/{instance_id}/print")
     assert page.status_code == 200 and "案件追溯单" in html_of(page) and "通过" in html_of(page)
+    assert "办理路径" in html_of(page) and "班主任家访" in html_of(page)
     assert logged(town, "leader", "trace_print")
     exported = leader.get(f"/instances/{instance_id}/trace.json")
     assert exported.status_code == 200 and exported.json["process_key"] == "home_visit"
@@ -88,6 +92,10 @@ def test_the_administrator_reads_who_traced_the_case(town, home_visit, browser):
     page = html_of(admin.get("/admin/access-log?username=inspector"))
     assert "日志完整" in page and "案件追溯单" in page and "打印" in page and f"案件 #{instance_id}" in page
     assert "INSPECTOR（inspector）" in page
+    by_case = html_of(admin.get(f"/admin/access-log?case={instance_id}"))
+    assert "案件追溯单" in by_case and "儿童 #1" in by_case
+    assert "没有符合条件的记录" in html_of(admin.get(f"/admin/access-log?case={instance_id + 1000}"))
+    assert admin.get("/admin/access-log?from=0001-01-01").status_code == 422
     bad = admin.get("/admin/access-log?from=2026-13-01&action=delete")
     assert bad.status_code == 422 and "日期格式" in html_of(bad) and "未知的操作类型" in html_of(bad)
     assert browser("inspector").get("/admin/access-log").status_code == 403
