@@ -138,7 +138,15 @@ def notice(engine, instance_id: int, unit_code: str) -> dict:
 def _notice(case: Case, head: dict, unit_code: str, record: dict) -> dict:
     return {**head, "kind": NOTICE, "title": f"关于对{record['name']}控辍保学工作的通报批评",
             "instance_id": case.instance_id, "unit": unit_code, "draft": not record["notice_issued"],
-            "notice_no": f"督查〔{head['round_ref']}〕{unit_code}", "record": record, "version": None, "sha256": None}
+            "notice_no": notice_number(head, unit_code), "record": record, "version": None, "sha256": None}
+
+
+def notice_number(head: dict, unit_code: str) -> str:
+    """The notice's document number in the usual form, 督查〔2026〕4-3号: year, quarter and the
+    unit's place in the round (its code is an internal word, never printed)."""
+    year, _, quarter = head["round_ref"].partition("Q")
+    place = next((i for i, u in enumerate(head["units"], 1) if u.get("code") == unit_code), 0)
+    return f"督查〔{year}〕{quarter}-{place}号"
 
 
 def _kept(engine, instance_id: int) -> dict[str, DocumentVersion]:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from engine.errors import Conflict, InvalidInput
 from engine.persistence.models import ProcessInstance
 from ledger import document_docx, inspection_documents
-from ledger.inspection import PROCESS_KEY, STARTERS, quarter_of, start_round
+from ledger.inspection import PROCESS_KEY, STARTERS, quarter_label, quarter_of, start_round
 
 from ..auth import current_principal, login_required
 from .common import engine, error_page
@@ -38,7 +38,7 @@ def index():
         return error_page(403, "季度督查仅供专班、督查组和镇有关部门查看。")
     eng = engine()
     with eng.db.read() as session:
-        rounds = [{"instance_id": i, "round_ref": (key or "").partition(":")[2], "status": status, "created_at": at}
+        rounds = [{"instance_id": i, "round_ref": _label((key or "").partition(":")[2]), "status": status, "created_at": at}
                   for i, key, status, at in session.execute(
                       select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.status,
                              ProcessInstance.created_at).where(ProcessInstance.process_key == PROCESS_KEY)
@@ -98,3 +98,9 @@ def summary(instance_id: int):
     doc = inspection_documents.summary(eng, instance_id)
     inspection_documents.record_view(eng, principal.username, doc)
     return render_template("doc_inspection_summary.html", doc=doc, print_view=request.args.get("view") == "print")
+
+
+def _label(ref: str) -> str:
+    """``2026Q2`` as people write it (2026年第二季度); anything else as it is."""
+    year, _, quarter = ref.partition("Q")
+    return quarter_label(int(year), int(quarter)) if year.isdigit() and quarter in ("1", "2", "3", "4") else ref

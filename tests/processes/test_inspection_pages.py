@@ -44,6 +44,7 @@ def test_the_inspectors_task_shows_figures_and_samples(scenario):
     assert notice_url in page
     notice = _page(town, "leader", notice_url).get_data(as_text=True)
     assert "关于对蛟潭中心学校控辍保学工作的通报批评" in notice and "家访记录缺监护人签字" in notice and "草稿" in notice
+    assert "督查〔2025〕3-" in notice and "〕zx" not in notice          # a document number, no internal code
     word = _page(town, "leader", notice_url + ".docx")
     assert word.status_code == 200 and word.data[:2] == b"PK"
     complete_for(town, "leader", "approve_notice", "蛟潭中心学校", {"notice_decision": "approve"})
