@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,23 @@ def page(chromium):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@contextmanager
+def served_town(tmp_path, name: str):
+    """A scenario town (``tests.processes.harness.Town``, its clock fixed) with processes/
+    deployed, served live on a free port: yields ``(town, base URL)``; the server stops and
+    the engine closes when the block ends."""
+    from api.wiring import build_engine
+    from tests.processes.harness import Town
+    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path / name}", var_dir=tmp_path,
+                                 secret_key="browser-test")
+    town = Town.build(settings, build_engine, create_app)
+    town.engine.repository.deploy_paths([ROOT / "processes"], actor="admin")
+    server = make_server("127.0.0.1", 0, town.app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield town, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        town.engine.close()

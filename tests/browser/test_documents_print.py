@@ -5,36 +5,21 @@ printed to PDF on A4 the report is one page (its receipt block included) and the
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from api.app import create_app
-from api.settings import ROOT, Settings
-from api.wiring import build_engine
 from tests.processes.documents_case import NOTICE_URL, REPORT_URL, served
-from tests.processes.harness import Town
 
+from .conftest import served_town
 from .signin import signed_in
 
 
 @pytest.fixture
 def case_server(tmp_path):
     """A town driven to a served notice (tests.processes.documents_case), served live."""
-    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path / 'docs.db'}", var_dir=tmp_path,
-                                 secret_key="browser-test")
-    town = Town.build(settings, build_engine, create_app)
-    town.engine.repository.deploy_paths([ROOT / "processes"], actor="admin")
-    case_id = served(town)
-    server = make_server("127.0.0.1", 0, town.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", case_id
-    server.shutdown()
-    town.engine.close()
-
+    with served_town(tmp_path, "docs.db") as (town, base):
+        yield base, served(town)
 
 
 def overflow(page) -> int:

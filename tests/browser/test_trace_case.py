@@ -6,47 +6,36 @@ timeline, and "核验记录" verifies the record. Debian's Chromium on a desk sc
 layout of the diagram is tested in test_trace_diagram.py)."""
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from api.app import create_app
-from api.settings import ROOT, Settings
-from api.wiring import build_engine
 from tests.processes.forms_data import JOINT, REGISTRY, STRIKE, WEEK
-from tests.processes.harness import P, Town
+from tests.processes.harness import P
 from tests.processes.test_trace import looped
 
+from .conftest import served_town
 from .signin import signed_in
 
 
 @pytest.fixture
 def closed_case(tmp_path):
     """(base URL, id) of a closed persuasion case that looped through the leader's decision."""
-    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path / 'trace.db'}", var_dir=tmp_path,
-                                 secret_key="browser-test")
-    town = Town.build(settings, build_engine, create_app)
-    town.engine.repository.deploy_paths([ROOT / "processes"], actor="admin")
-    case = looped(town)
-    town.complete("vsjt", "joint_persuasion", {**JOINT, "joint_on": "2025-11-01"})
-    town.report("2025-11-03", {1: P})
-    town.complete("regzx", "restore_registry", {**REGISTRY, "done_on": "2025-11-03"})
-    town.complete("livelihood", "strike_off", {**STRIKE, "struck_off_on": "2025-11-03"})
-    day = date(2025, 11, 10)
-    while town.case(1).status != "completed" and day < date(2026, 3, 1):   # the weekly checks of the follow-up
-        town.pass_until(day.isoformat(), 18)
-        if "weekly_check" in town.names("ht31"):
-            town.complete("ht31", "weekly_check", {**WEEK, "week_checked_on": day.isoformat()})
-        day += timedelta(days=7)
-    assert town.case(1).status == "completed"
-    server = make_server("127.0.0.1", 0, town.app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", case.id
-    server.shutdown()
-    town.engine.close()
+    with served_town(tmp_path, "trace.db") as (town, base):
+        case = looped(town)
+        town.complete("vsjt", "joint_persuasion", {**JOINT, "joint_on": "2025-11-01"})
+        town.report("2025-11-03", {1: P})
+        town.complete("regzx", "restore_registry", {**REGISTRY, "done_on": "2025-11-03"})
+        town.complete("livelihood", "strike_off", {**STRIKE, "struck_off_on": "2025-11-03"})
+        day = date(2025, 11, 10)
+        while town.case(1).status != "completed" and day < date(2026, 3, 1):   # the follow-up's weekly checks
+            town.pass_until(day.isoformat(), 18)
+            if "weekly_check" in town.names("ht31"):
+                town.complete("ht31", "weekly_check", {**WEEK, "week_checked_on": day.isoformat()})
+            day += timedelta(days=7)
+        assert town.case(1).status == "completed"
+        yield base, case.id
 
 
 def has(name):

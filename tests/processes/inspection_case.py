@@ -2,7 +2,7 @@
 and the findings forms' data."""
 from __future__ import annotations
 
-ITEMS = ("census", "monitoring", "persuasion", "duties", "records")
+from ledger.demo_inspection import findings as demo_findings
 
 
 def start(town, year=2025, quarter=3, user="leader", status=201) -> dict:
@@ -14,13 +14,7 @@ def start(town, year=2025, quarter=3, user="leader", status=201) -> dict:
 
 def findings(day: str, failing: dict | None = None) -> dict:
     """Every item 合格, except ``failing`` {item: note} 不合格 with its note."""
-    failing = failing or {}
-    data = {"inspected_on": day}
-    for item in ITEMS:
-        data[f"check_{item}"] = "fail" if item in failing else "pass"
-        if item in failing:
-            data[f"note_{item}"] = failing[item]
-    return data
+    return demo_findings(day, failing or {})
 
 
 def unit_task(town, username: str, element_id: str, unit_name: str) -> dict:
