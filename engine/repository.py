@@ -25,6 +25,7 @@ from .audit import DEFINITIONS_STREAM, append_event
 from .clock import frozen_at
 from .definitions import DeployValidationError, build_parser, load_specs, validate_bundle
 from .definitions.diagram import process_diagrams
+from .definitions.parsing import files_digest
 from .errors import InvalidInput, NotFound
 from .persistence.models import (
     Deployment, DeploymentFile, MessageStart, ProcessDefinition, TimerJob,
@@ -114,7 +115,8 @@ class Repository:
                                errors=[{"file": None, "element_id": None, "line": None,
                                         "message": "no executable process found"}])
         now = self.clock()
-        hashes = {pid: self._process_hash(bundle.files, pid) for pid in bundle.processes}
+        parser = build_parser(bundle.files)   # one parse for every process's hash
+        hashes = {pid: self._process_hash(parser, bundle.files, pid) for pid in bundle.processes}
         results = DeployResult(warnings=[w.to_dict() for w in bundle.warnings])
         with self.db.transaction() as session:
             deployment = self._store_files(session, bundle.files, actor, now)
@@ -141,7 +143,7 @@ class Repository:
         return self.deploy(files, actor, search_path=[*folders, *self.search_path])
 
     def _store_files(self, session, files, actor, now) -> Deployment:
-        digest = _hash_files(files)
+        digest = files_digest(files)
         deployment = session.scalars(select(Deployment).where(Deployment.content_hash == digest)).first()
         if deployment is None:
             deployment = Deployment(content_hash=digest, deployed_at=now, deployed_by=actor)
@@ -259,8 +261,7 @@ class Repository:
     def forms(self, definition_id: int, session=None) -> FormSource:
         return FormSource(lambda: self.files(definition_id, session))
 
-    def _process_hash(self, files: Mapping[str, bytes], process_id: str) -> str:
-        parser = build_parser(files)
+    def _process_hash(self, parser, files: Mapping[str, bytes], process_id: str) -> str:
         spec = parser.get_spec(process_id)
         subs = parser.get_subprocess_specs(process_id, require_call_activity_specs=False)
         used = {spec.file, *(s.file for s in subs.values() if s is not None)}
@@ -270,14 +271,7 @@ class Repository:
                 props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
                 names.update(v for k, v in props.items() if k.startswith("form") and v in files)
         names.update(name for name in files if name.lower().endswith(".dmn"))
-        return _hash_files({name: files[name] for name in names})
-
-
-def _hash_files(files: Mapping[str, bytes]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
-    return digest.hexdigest()
+        return files_digest({name: files[name] for name in names})
 
 
 def first_start_time(expression: str, now: datetime) -> tuple[datetime, dict | None]:

@@ -26,10 +26,15 @@ TOKEN_LIFETIME = timedelta(hours=12)
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
 
+# werkzeug's default scrypt cost (N=2**15). The hash records its own cost, so checking a
+# password reads it from there; the test suite lowers this for its seeded users only.
+PASSWORD_METHOD = "scrypt"
+
+
 def hash_password(password: str) -> str:
     """The stored hash of ``password`` (NFKC-normalised). Checks nothing: callers setting a
     person's password check it first (``ledger.passwords.problem``)."""
-    return generate_password_hash(normalise(password), method="scrypt")
+    return generate_password_hash(normalise(password), method=PASSWORD_METHOD)
 
 
 def _digest(secret: str) -> str:

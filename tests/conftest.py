@@ -61,3 +61,17 @@ def _pg_schema():
 def db_url(request) -> str:
     """Run the test once on SQLite and once on PostgreSQL."""
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_scrypt():
+    """Hash test passwords with scrypt at N=2**10 instead of 2**15. Every test town seeds a
+    dozen users and signs several in; at 0.1 s a hash and a check, a third of a scenario
+    test's time went to scrypt. Still werkzeug's scrypt, hashed and checked as in production
+    (the cost is written in each hash); only the work factor is smaller."""
+    from ledger import accounts
+    production = accounts.PASSWORD_METHOD
+    accounts.PASSWORD_METHOD = "scrypt:1024:8:1"
+    yield
+    accounts.PASSWORD_METHOD = production

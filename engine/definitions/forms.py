@@ -9,6 +9,7 @@ the form it was started with.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -52,6 +53,21 @@ def schema_problem(schema: object) -> str | None:
     (``engine.formschema``): local references only, regexes RE2 can run."""
     if not isinstance(schema, dict):
         return f'must be a JSON object (a JSON Schema), not a JSON {type(schema).__name__}'
+    try:
+        key = json.dumps(schema, sort_keys=True, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        return _schema_problem(schema)
+    return _schema_problem_of(key) if len(key) <= 200_000 else _schema_problem(schema)
+
+
+@lru_cache(maxsize=512)
+def _schema_problem_of(key: str) -> str | None:
+    # Checking a schema against its metaschema is most of a deploy's time, and every deploy
+    # of an unchanged folder checks the same forms again: the answer depends on the text only.
+    return _schema_problem(json.loads(key))
+
+
+def _schema_problem(schema: dict) -> str | None:
     if '$schema' in schema:
         cls = validator_for(schema, default=None)
         if cls is None:

@@ -8,7 +8,10 @@ exceptions. ``ParseSession`` wraps one ``SpiffBpmnParser`` and turns all of thes
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from typing import Mapping
 
 from lxml import etree
@@ -313,10 +316,49 @@ def load_specs(files: Mapping[str, bytes], process_id: str):
     ``BpmnWorkflow(spec, subprocess_specs)`` expects. Raises DeployValidationError when
     the files do not parse, the process is missing or not executable, or a called process
     is missing.
+
+    Specs are shared: stored versions never change, so the same files parse once per
+    process (a test suite builds hundreds of engines on one folder; a server, one).
     """
+    digest = files_digest(files)
+    cached = _SPECS.get((digest, process_id))
+    if cached is None:
+        cached = _load_specs(_SESSIONS.get(digest) or _parsed(files, digest), process_id)
+        _remember(_SPECS, (digest, process_id), cached, 64)
+    return cached
+
+
+_SPECS: OrderedDict = OrderedDict()     # (files digest, process id) -> (spec, subprocess specs)
+_SESSIONS: OrderedDict = OrderedDict()  # files digest -> ParseSession, for the other processes
+
+
+def files_digest(files: Mapping[str, bytes]) -> str:
+    """SHA-256 over the names and contents of ``files``, whatever their order."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+_CACHE_LOCK = threading.Lock()
+
+
+def _remember(cache: OrderedDict, key, value, size: int) -> None:
+    with _CACHE_LOCK:
+        cache[key] = value
+        while len(cache) > size:
+            cache.popitem(last=False)
+
+
+def _parsed(files: Mapping[str, bytes], digest: str) -> ParseSession:
     session, errors = _session_for(files)
     if errors:
         raise DeployValidationError(errors)
+    _remember(_SESSIONS, digest, session, 4)
+    return session
+
+
+def _load_specs(session: ParseSession, process_id: str):
     if session.parser.get_process_parser(process_id) is None:
         raise DeployValidationError([DeployError(None, None, None,
                                                  f'process "{process_id}" is not defined in these files')])
