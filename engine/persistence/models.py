@@ -82,10 +82,35 @@ class ProcessDefinition(Base):
     timer_start: Mapped[str | None] = mapped_column(Text)
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deployed_by: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(Text)   # why it was deployed (the editor requires one)
     __table_args__ = (
         UniqueConstraint("process_key", "version"),
         UniqueConstraint("process_key", "content_hash"),
     )
+
+
+class DefinitionDraft(Base):
+    """Diagram and forms an administrator is editing: stored, never run, until deployed.
+
+    ``files`` is a JSON object {file name: text} (the BPMN and any form JSON it brings);
+    ``base_definition_id`` the version it started from (None for a new process);
+    ``deployed_definition_id`` the version it became. ``row_version`` refuses a save made
+    on a stale copy (two administrators, one draft).
+    """
+
+    __tablename__ = "definition_draft"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(255), index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    base_definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))
+    files: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deployed_definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    __mapper_args__ = {"version_id_col": row_version}
 
 
 OPEN_BUSINESS_KEY = "status IN ('active', 'error') AND business_key IS NOT NULL"
