@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# bpmn-js (served to browsers by api/vendor.py) and bpmn-auto-layout (make layout), as locked.
-$(NODE_STAMP): package-lock.json
+# bpmn-js (served to browsers by api/vendor.py) and bpmn-auto-layout (make layout), as locked;
+# then the process editor's lint bundle (web/editor-lint.mjs -> api/static/editor/build/, git-ignored).
+$(NODE_STAMP): package-lock.json web/editor-lint.mjs
 	@command -v npm >/dev/null 2>&1 || { echo "需要 Node.js 20 与 npm (Node.js 20 and npm are required)"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent build:editor
 	touch $(NODE_STAMP)
 
 install: $(STAMP) $(NODE_STAMP)
