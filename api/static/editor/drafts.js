@@ -1,0 +1,91 @@
+// Drafts and deploy: the draft list of this process (several may exist, each kept on the server),
+// open one, save (a new draft, or the open one with its row_version: 409 when someone saved it
+// meanwhile), and deploy the open draft as a new version with a required note.
+import { call, reason } from "./http.js";
+
+export class Drafts {
+  constructor(node, { boot, state, problems, files, load }) {
+    Object.assign(this, { node, boot, state, problems, files, load });
+    this.draft = null;
+    this.picker = node.querySelector("[data-draft-list]");
+    this.title = node.querySelector("[data-draft-title]");
+    this.status = document.querySelector("[data-status]");
+    this.saveButton = node.querySelector("[data-save]");
+    this.deployButton = node.querySelector("[data-deploy]");
+    this.note = node.querySelector("[data-deploy-note]");
+    node.querySelector("[data-draft-open]").addEventListener("click", () => this.open());
+    this.saveButton.addEventListener("click", () => this.save().catch((err) => this.say(`保存失败：${reason(err)}`, true)));
+    this.deployButton.addEventListener("click", () => this.deploy().catch((err) => this.say(`发布失败：${reason(err)}`, true)));
+    this.note.addEventListener("input", () => this.refreshButtons());
+  }
+
+  base() {
+    return `/processes/${encodeURIComponent(this.boot.process_key)}`;
+  }
+
+  say(text, error) {
+    this.status.textContent = text;
+    this.status.className = error ? "pe-status error" : "pe-status";
+  }
+
+  async list() {
+    try {
+      this.drafts = await call("GET", `${this.base()}/drafts`);
+    } catch (err) {
+      this.drafts = [];
+      this.say(`无法读取草稿：${reason(err)}`, true);
+    }
+    const open = this.drafts.filter((d) => !d.deployed_version);
+    const options = open.map((d) => new Option(`${d.title}（${d.updated_by || ""} ${d.updated_at?.slice(0, 16).replace("T", " ") || ""}）`, d.id));
+    this.picker.replaceChildren(new Option(open.length ? "选择草稿" : "暂无草稿", ""), ...options);
+    if (this.draft) this.picker.value = String(this.draft.id);
+  }
+
+  async open() {
+    const id = this.picker.value;
+    if (!id) return;
+    if (this.state.dirty && !window.confirm("当前修改尚未保存，打开草稿将丢弃这些修改。继续吗？")) return;
+    this.draft = await call("GET", `/processes/drafts/${id}`);
+    this.title.value = this.draft.title;
+    await this.load(this.draft);
+    this.say(`已打开草稿“${this.draft.title}”（基于版本 ${this.draft.base_version ?? "—"}）。`);
+  }
+
+  async save() {
+    const title = this.title.value.trim();
+    if (!title) {
+      this.title.focus();
+      throw new Error("请先填写草稿名称");
+    }
+    const files = await this.files();
+    this.draft = this.draft
+      ? await call("PUT", `/processes/drafts/${this.draft.id}`, { title, files, row_version: this.draft.row_version })
+      : await call("POST", `${this.base()}/drafts`, { title, files, base_version: this.boot.version });
+    this.state.dirty = false;
+    await this.list();
+    this.refreshButtons();
+    this.say(`草稿“${this.draft.title}”已保存。`);
+  }
+
+  async deploy() {
+    const note = this.note.value.trim();
+    if (!note) throw new Error("请填写发布说明");
+    if (!this.draft || this.state.dirty) await this.save();
+    const result = await call("POST", `/processes/drafts/${this.draft.id}/deploy`, { note });
+    const mine = (result.processes || []).find((p) => p.process_key === this.boot.process_key) || result.processes?.[0];
+    this.say(mine ? `已发布为“${mine.name || mine.process_key}”第 ${mine.version} 版。新案件将按新版本办理，已在办的案件仍按原版本。`
+      : "已发布。");
+    this.draft = null;
+    this.note.value = "";
+    await this.list();
+    this.refreshButtons();
+  }
+
+  refreshButtons() {
+    const errors = this.problems.serverErrors();
+    this.deployButton.disabled = errors === null || errors > 0 || !this.note.value.trim();
+    this.deployButton.title = errors === null ? "正在等待部署校验结果" : errors > 0
+      ? `部署校验发现 ${errors} 个错误，须先改正` : !this.note.value.trim() ? "请填写发布说明" : "";
+    this.node.querySelector("[data-dirty]").hidden = !this.state.dirty;
+  }
+}
