@@ -182,7 +182,7 @@ class Repository:
         parser = build_parser(bundle.files)   # one parse for every process's hash
         return {pid: self._process_hash(parser, bundle.files, pid) for pid in bundle.processes}
 
-    def deploy_paths(self, paths: Sequence[Path], actor: str | None = None) -> DeployResult:
+    def deploy_paths(self, paths: Sequence[Path], actor: str | None = None, *, note: str | None = None) -> DeployResult:
         """Deploy files and folders (each folder: its BPMN/DMN files, also the call search path)."""
         files, folders = {}, []
         for path in map(Path, paths):
@@ -198,7 +198,7 @@ class Repository:
                 raise InvalidInput(f"{path} does not exist",
                                    errors=[{"file": str(path), "element_id": None, "line": None,
                                             "message": "no such file or folder"}])
-        return self.deploy(files, actor, search_path=[*folders, *self.search_path])
+        return self.deploy(files, actor, search_path=[*folders, *self.search_path], note=note)
 
     def _store_files(self, session, files, actor, now) -> Deployment:
         digest = files_digest(files)
