@@ -5,7 +5,6 @@ the request's draft fields and runs the deploy's validation without storing anyt
 """
 from __future__ import annotations
 
-from engine.definitions import validate_bundle
 from engine.errors import EngineError, InvalidInput
 
 MAX_TITLE = 255
@@ -16,7 +15,7 @@ class Unavailable(EngineError):
 
 
 def service(engine):
-    """The engine's draft service; 503 (nothing done) on an engine without one."""
+    """The engine's draft service (engine.drafts.DraftService); 503 on an engine without one."""
     drafts = getattr(engine, "drafts", None)
     if drafts is None:
         raise Unavailable("drafts are not available in this engine", errors={"drafts": "草稿服务未启用"})
@@ -42,20 +41,22 @@ def title_of(body: dict) -> str:
 
 
 def dry_run(engine, files: dict[str, str]) -> dict:
-    """The deploy's validation of ``files`` with the repository's settings (roles, forms/,
-    processes/ as search path, the sandbox's compile check), nothing stored:
-    ``{valid, errors, warnings: [{file, element_id, line, message}], processes: [{process_key,
-    name, next_version}]}``."""
-    repo = engine.repository
-    bundle = validate_bundle({name: text.encode("utf-8") for name, text in files.items()},
-                             known_roles=repo.known_roles, search_path=repo.search_path,
-                             form_dirs=repo.form_dirs, check_compiles=repo.check_compiles,
-                             protected_variables=repo.protected_variables)
-    latest: dict[str, int] = {}
-    for definition in repo.list():
-        latest[definition.process_key] = max(latest.get(definition.process_key, 0), definition.version)
-    return {"valid": not bundle.errors and bool(bundle.processes),
-            "errors": [e.to_dict() for e in bundle.errors],
-            "warnings": [w.to_dict() for w in bundle.warnings],
-            "processes": [{"process_key": pid, "name": info.name, "next_version": latest.get(pid, 0) + 1}
-                          for pid, info in sorted(bundle.processes.items())]}
+    """The deploy's validation of ``files``, nothing stored, with called processes and forms
+    resolved as a draft's deploy resolves them (the newest deployed versions first, then
+    processes/ and forms/): ``{valid, errors, warnings: [{file, element_id, line, message}],
+    processes: [{process_key, name, current_version, next_version}]}`` (Repository.check)."""
+    sources = service(engine)._sources()   # the draft deploy's own resolution, so the dry run agrees with it
+    return engine.repository.check({name: text.encode("utf-8") for name, text in files.items()}, **sources)
+
+
+def view(draft) -> dict:
+    """A DraftView as JSON: times in ISO 8601 (UTC)."""
+    data = draft.to_dict()
+    for key in ("created_at", "updated_at"):
+        data[key] = data[key].isoformat() if data[key] else None
+    return data
+
+
+def deployed(results) -> dict:
+    """A DeployResult as the REST deploy answers it: {processes, warnings}."""
+    return {"processes": [r.to_dict() for r in results], "warnings": results.warnings}

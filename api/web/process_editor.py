@@ -10,15 +10,17 @@ every POST/PUT/DELETE outside /api/). They call the same engine services as the 
 ``GET  /processes/<key>/edit/forms/<name>`` one form file's text: the latest version's, else forms/
 ``GET  /processes/<key>/drafts``          [draft] of that key, newest first
 ``POST /processes/<key>/drafts``          {title, files, base_version} -> 201 draft
-``GET|PUT|DELETE /processes/drafts/<id>`` a draft; PUT {title, files, row_version} (409 when stale)
-``POST /processes/drafts/<id>/deploy``    {note} (required) -> {processes, warnings}; 422 {errors}
+``GET|PUT|DELETE /processes/drafts/<id>`` a draft; PUT {title, files, row_version}, DELETE {row_version}
+                                          (409 when stale)
+``POST /processes/drafts/<id>/deploy``    {note (required), row_version} -> {processes, warnings}; 422 {errors}
 ``POST /processes/validate``              {files: {name: text}} -> the dry run (deploy validation,
-                                          nothing stored): {valid, errors, warnings, processes}
+                                          nothing stored, resolved as a draft's deploy): {valid, errors,
+                                          warnings, processes}
 ``POST /processes/forms/preview``         {schema, uischema} -> {html}: the task page's fields
 ``POST /processes/instructions/preview``  {text} -> {html}: the task page's instructions renderer
 
 A draft is ``{id, process_key, title, base_version, files: {name: text}, created_by, created_at,
-updated_by, updated_at, row_version, deployed_version}`` (engine.drafts). JSON errors are
+updated_by, updated_at, row_version, deployed_version}`` (engine.drafts, times ISO 8601 UTC). JSON errors are
 ``{message, errors}`` with a Chinese message; 403 for anyone but an administrator.
 """
 from __future__ import annotations
@@ -147,47 +149,55 @@ def validate():
 
 @api.get("/processes/<process_key>/drafts")
 def list_drafts(process_key: str):
-    return jsonify(process_drafts.service(engine()).list(process_key))
+    """The drafts of this process not deployed yet, newest change first."""
+    return jsonify([process_drafts.view(d) for d in process_drafts.service(engine()).list(process_key)])
 
 
 @api.post("/processes/<process_key>/drafts")
 def create_draft(process_key: str):
     body = _body()
     draft = process_drafts.service(engine()).create(
-        process_key, title=process_drafts.title_of(body), files=process_drafts.files_of(body),
+        process_key, process_drafts.files_of(body), title=process_drafts.title_of(body),
         base_version=body.get("base_version"), actor=current_principal().username)
-    return jsonify(draft), 201
+    return jsonify(process_drafts.view(draft)), 201
 
 
 @api.get("/processes/drafts/<int:draft_id>")
 def get_draft(draft_id: int):
-    return jsonify(process_drafts.service(engine()).get(draft_id))
+    return jsonify(process_drafts.view(process_drafts.service(engine()).get(draft_id)))
 
 
 @api.put("/processes/drafts/<int:draft_id>")
 def update_draft(draft_id: int):
     body = _body()
-    row_version = body.get("row_version")
-    if not isinstance(row_version, int):
-        raise InvalidInput("row_version is required", errors={"row_version": "缺少版本号，请刷新页面"})
     draft = process_drafts.service(engine()).update(
-        draft_id, title=process_drafts.title_of(body), files=process_drafts.files_of(body),
-        row_version=row_version, actor=current_principal().username)
-    return jsonify(draft)
+        draft_id, row_version=_row_version(body), title=process_drafts.title_of(body),
+        files=process_drafts.files_of(body), actor=current_principal().username)
+    return jsonify(process_drafts.view(draft))
 
 
 @api.delete("/processes/drafts/<int:draft_id>")
 def delete_draft(draft_id: int):
-    process_drafts.service(engine()).delete(draft_id, actor=current_principal().username)
+    process_drafts.service(engine()).delete(draft_id, row_version=_row_version(_body()),
+                                            actor=current_principal().username)
     return "", 204
 
 
 @api.post("/processes/drafts/<int:draft_id>/deploy")
 def deploy_draft(draft_id: int):
-    note = _body().get("note")
+    """{note, row_version} -> 201 {processes, warnings}; 422 without a note or for invalid
+    files (``errors``: [{file, element_id, line, message}]); 409 stale or superseded."""
+    body = _body()
+    note = body.get("note")
     if not isinstance(note, str) or not note.strip():
         raise InvalidInput("a deploy note is required", errors={"note": "请填写发布说明"})
-    result = process_drafts.service(engine()).deploy(draft_id, note=note.strip(),
-                                                     actor=current_principal().username)
-    return jsonify(result), 201
+    results = process_drafts.service(engine()).deploy(draft_id, note=note.strip(), row_version=_row_version(body),
+                                                      actor=current_principal().username)
+    return jsonify(process_drafts.deployed(results)), 201
 
+
+def _row_version(body: dict) -> int:
+    row_version = body.get("row_version")
+    if not isinstance(row_version, int) or isinstance(row_version, bool):
+        raise InvalidInput("row_version is required", errors={"row_version": "缺少版本号，请刷新页面"})
+    return row_version

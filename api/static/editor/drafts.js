@@ -71,7 +71,7 @@ export class Drafts {
     const note = this.note.value.trim();
     if (!note) throw new Error("请填写发布说明");
     if (!this.draft || this.state.dirty) await this.save();
-    const result = await call("POST", `/processes/drafts/${this.draft.id}/deploy`, { note });
+    const result = await call("POST", `/processes/drafts/${this.draft.id}/deploy`, { note, row_version: this.draft.row_version });
     const mine = (result.processes || []).find((p) => p.process_key === this.boot.process_key) || result.processes?.[0];
     this.say(mine ? `已发布为“${mine.name || mine.process_key}”第 ${mine.version} 版。新案件将按新版本办理，已在办的案件仍按原版本。`
       : "已发布。");

@@ -7,7 +7,6 @@ export async function createModeler(container) {
   const lint = window.BaoxueLint;
   return new window.BpmnJS({
     container,
-    keyboard: { bindTo: document },
     moddleExtensions: { spiffworkflow: descriptor },
     linting: lint ? { active: true, bpmnlint: lint.config } : undefined,
     additionalModules: [translateModule, ...(lint ? [lint.module] : [])],
