@@ -45,7 +45,7 @@ def dry_run(engine, files: dict[str, str]) -> dict:
     resolved as a draft's deploy resolves them (the newest deployed versions first, then
     processes/ and forms/): ``{valid, errors, warnings: [{file, element_id, line, message}],
     processes: [{process_key, name, current_version, next_version}]}`` (Repository.check)."""
-    sources = service(engine)._sources()   # the draft deploy's own resolution, so the dry run agrees with it
+    sources = service(engine).sources()   # the draft deploy's own resolution, so the dry run agrees with it
     return engine.repository.check({name: text.encode("utf-8") for name, text in files.items()}, **sources)
 
 
