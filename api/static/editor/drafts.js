@@ -1,6 +1,7 @@
 // Drafts and deploy: the draft list of this process (several may exist, each kept on the server),
 // open one, save (a new draft, or the open one with its row_version: 409 when someone saved it
-// meanwhile), and deploy the open draft as a new version with a required note.
+// meanwhile), delete one (after a confirm), and deploy the open draft as a new version with a
+// required note.
 import { call, reason } from "./http.js";
 
 export class Drafts {
@@ -13,7 +14,8 @@ export class Drafts {
     this.saveButton = node.querySelector("[data-save]");
     this.deployButton = node.querySelector("[data-deploy]");
     this.note = node.querySelector("[data-deploy-note]");
-    node.querySelector("[data-draft-open]").addEventListener("click", () => this.open());
+    node.querySelector("[data-draft-open]").addEventListener("click", () => this.open().catch((err) => this.say(`无法打开草稿：${reason(err)}`, true)));
+    node.querySelector("[data-draft-delete]").addEventListener("click", () => this.remove().catch((err) => this.say(`删除失败：${reason(err)}`, true)));
     this.saveButton.addEventListener("click", () => this.save().catch((err) => this.say(`保存失败：${reason(err)}`, true)));
     this.deployButton.addEventListener("click", () => this.deploy().catch((err) => this.say(`发布失败：${reason(err)}`, true)));
     this.note.addEventListener("input", () => this.refreshButtons());
@@ -51,6 +53,22 @@ export class Drafts {
     this.say(`已打开草稿“${this.draft.title}”（基于版本 ${this.draft.base_version ?? "—"}）。`);
   }
 
+  /** Delete the draft chosen in the list. The diagram on screen stays, unsaved, if it was that draft. */
+  async remove() {
+    const chosen = this.drafts?.find((d) => String(d.id) === this.picker.value);
+    if (!chosen) return this.say("请先在列表中选择要删除的草稿。", true);
+    if (!window.confirm(`删除草稿“${chosen.title}”？删除后不能恢复。`)) return undefined;
+    const current = this.draft?.id === chosen.id;
+    await call("DELETE", `/processes/drafts/${chosen.id}`, { row_version: current ? this.draft.row_version : chosen.row_version });
+    if (current) {
+      this.draft = null;
+      this.state.dirty = true;
+    }
+    await this.list();
+    this.refreshButtons();
+    return this.say(`草稿“${chosen.title}”已删除。`);
+  }
+
   async save() {
     const title = this.title.value.trim();
     if (!title) {
@@ -75,8 +93,9 @@ export class Drafts {
     const mine = (result.processes || []).find((p) => p.process_key === this.boot.process_key) || result.processes?.[0];
     this.say(mine ? `已发布为“${mine.name || mine.process_key}”第 ${mine.version} 版。新案件将按新版本办理，已在办的案件仍按原版本。`
       : "已发布。");
+    if (mine) this.boot.version = mine.version;   // the next draft is based on the version just made
     this.draft = null;
-    this.note.value = "";
+    this.note.value = this.title.value = "";
     await this.list();
     this.refreshButtons();
   }

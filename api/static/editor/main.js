@@ -23,7 +23,7 @@ async function start() {
   const problems = new Problems(page.querySelector("[data-problems]"), {
     modeler, files, onServer: () => drafts.refreshButtons(),
   });
-  const changed = () => { state.dirty = true; drafts.refreshButtons(); problems.schedule(); };
+  const changed = () => { state.dirty = true; problems.schedule(); drafts.refreshButtons(); };
   const formEditor = new FormEditor(page.querySelector("#pe-forms"), {
     files: forms, serverNames: () => source.forms, changed,
   });
@@ -56,8 +56,8 @@ async function start() {
     if (warnings.length) console.warn("import", warnings.map((w) => w.message));
     modeler.get("canvas").zoom("fit-viewport", "auto");
     state.dirty = false;
-    drafts.refreshButtons();
     problems.schedule();
+    drafts.refreshButtons();
   }
 
   modeler.get("eventBus").on("commandStack.changed", changed);

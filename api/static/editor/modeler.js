@@ -1,6 +1,7 @@
 // bpmn-js's Modeler (the package's UMD build, window.BpmnJS) with our spiffworkflow moddle
 // descriptor, Chinese labels and the lint bundle (window.BaoxueLint, web/editor-lint.mjs).
 import { translateModule } from "./translate.js";
+import { paletteModule } from "./palette.js";
 
 export async function createModeler(container) {
   const descriptor = await (await fetch("/static/editor/spiffworkflow.json")).json();
@@ -9,7 +10,7 @@ export async function createModeler(container) {
     container,
     moddleExtensions: { spiffworkflow: descriptor },
     linting: lint ? { active: true, bpmnlint: lint.config } : undefined,
-    additionalModules: [translateModule, ...(lint ? [lint.module] : [])],
+    additionalModules: [translateModule, paletteModule, ...(lint ? [lint.module] : [])],
   });
 }
 

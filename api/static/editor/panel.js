@@ -232,7 +232,7 @@ function isThrow(bo) {
 function needsCondition(flow) {
   const source = flow.sourceRef;
   return source && (source.$instanceOf("bpmn:ExclusiveGateway") || source.$instanceOf("bpmn:InclusiveGateway")
-    || source.$instanceOf("bpmn:Activity")) && source.default !== flow;
+    || (source.$instanceOf("bpmn:Activity") && (source.outgoing || []).length > 1)) && source.default !== flow;
 }
 
 const TYPES = {

@@ -30,6 +30,8 @@ export class Problems {
 
   /** Ask the server again in a moment (typing goes on meanwhile). */
   schedule() {
+    this.pending = true;   // the last answer is about files that changed since: no deploy on it
+    this.seq = (this.seq || 0) + 1;   // and an answer still on its way is about them too: dropped
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.check(), SERVER_DELAY_MS);
   }
@@ -46,13 +48,13 @@ export class Problems {
       if (seq !== this.seq) return;
       this.server = { valid: false, errors: [{ message: `无法校验：${reason(err)}` }], warnings: [] };
     }
-    this.checking = false;
+    this.checking = this.pending = false;
     this.render();
     this.onServer(this.server);
   }
 
   serverErrors() {
-    return this.server ? this.server.errors.length : null;
+    return this.server && !this.pending ? this.server.errors.length : null;
   }
 
   render() {

@@ -16,6 +16,7 @@ const ZH = {
   "Create end event": "新建结束事件",
   "Create gateway": "新建网关",
   "Create task": "新建任务",
+  "Create user task": "新建用户任务",
   "Create expanded sub-process": "新建子流程（展开）",
   "Create data object reference": "新建数据对象",
   "Create data store reference": "新建数据存储",
