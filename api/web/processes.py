@@ -14,8 +14,9 @@ so nothing is written to the access log.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request
 from urllib.parse import quote
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request
 
 from engine.errors import NotFound
 from ledger.roles import ROLES, SYSTEM_ADMIN
