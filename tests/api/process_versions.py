@@ -89,12 +89,13 @@ def moved(content: bytes) -> bytes:
 
 
 def deploy_versions(engine, tmp_path) -> None:
-    """persuasion versions 1 (the repository's), 2 (``persuasion_v2``), 3 (2 with the drawing moved)."""
+    """persuasion versions 1 (the repository's), 2 (``persuasion_v2``, note 增加核对通话记录),
+    3 (2 with the drawing moved, note 调整布局)."""
     engine.repository.deploy_paths([PERSUASION], actor="admin")
     v2 = persuasion_v2()
-    for version, content in ((2, v2), (3, moved(v2))):
+    for version, content, note in ((2, v2, "增加核对通话记录"), (3, moved(v2), "调整布局")):
         path = tmp_path / f"v{version}" / "persuasion.bpmn"
         path.parent.mkdir()
         path.write_bytes(content)
-        deployed = engine.repository.deploy_paths([path], actor="admin")
+        deployed = engine.repository.deploy_paths([path], actor="admin", note=note)
         assert [(d.process_key, d.version, d.created) for d in deployed] == [("persuasion", version, True)]

@@ -116,6 +116,8 @@ def test_rest_diff_and_its_refusals(app, client, as_user, tmp_path):
     assert {"id": "confirm_call", "type": "userTask", "name": "核对通话记录"} in body["added"]
     assert {"field": "dueDays", "before": "school", "after": "working"} in by_id(body["changed"])["home_visit"]["changes"]
     assert set(body) == {"process_key", "from", "to", "added", "removed", "changed", "forms"}
+    summary = client.get("/api/v1/process-definitions/summary", headers=headers).json
+    assert [(r["process_key"], r["latest_version"], r["note"]) for r in summary] == [("persuasion", 3, "调整布局")]
 
     assert client.get(f"{url}?from=1&to=9", headers=headers).status_code == 404
     assert client.get("/api/v1/process-definitions/nope/diff?from=1&to=2", headers=headers).status_code == 404

@@ -77,6 +77,11 @@ def test_the_diff_page_names_the_changed_elements_in_words(town, browser, tmp_pa
     unchanged = text_of(page.get("/processes/persuasion?from=2&to=3"))
     assert "两个版本的流程内容相同" in unchanged and "改动环节" not in unchanged
 
+    history = re.search(r'<tr data-version="2"(.*?)</tr>', html_of(response), re.S).group(1)
+    assert "增加核对通话记录" in history and "ADMIN" in history
+    listed = re.search(r'<tr data-process="persuasion">(.*?)</tr>', html_of(page.get("/processes")), re.S).group(1)
+    assert "第 3 版" in listed and "调整布局" in listed
+
     refused = page.get("/processes/persuasion?from=1&to=9")
     assert refused.status_code == 422 and "没有第 9 版" in html_of(refused)
     assert page.get("/processes/nope").status_code == 404
