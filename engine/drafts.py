@@ -130,7 +130,7 @@ class DraftService:
     def check(self, draft_id: int) -> dict:
         """The deploy's validation of the draft, storing nothing (``Repository.check``)."""
         draft = self.get(draft_id)
-        return self.repository.check(_as_bytes(draft.files), **self._sources())
+        return self.repository.check(_as_bytes(draft.files), **self.sources())
 
     def deploy(self, draft_id: int, *, note: str, row_version: int, actor: str | None):
         """Deploy the draft as new version(s) with ``note`` (required: why the work changed).
@@ -150,7 +150,7 @@ class DraftService:
         if draft.deployed_version is not None:
             raise Conflict(f"草稿已部署为版本 {draft.deployed_version} (draft {draft_id} was deployed)")
         self._require_base_is_latest(draft)
-        results = self.repository.deploy(_as_bytes(draft.files), actor, note=note, **self._sources())
+        results = self.repository.deploy(_as_bytes(draft.files), actor, note=note, **self.sources())
         mine = next((r for r in results if r.process_key == draft.process_key), None)
         try:
             with self.db.transaction() as session:
@@ -165,7 +165,9 @@ class DraftService:
         return results
 
     # -- helpers --------------------------------------------------------------------------
-    def _sources(self) -> dict:
+    def sources(self) -> dict:
+        """Where a draft's deploy looks for called processes and forms: the newest deployed
+        versions first, then the configured folders (``Repository.latest_sources``)."""
         latest = self.repository.latest_sources()
         return {"search_path": [latest, *self.repository.search_path],
                 "form_dirs": [latest, *self.repository.form_dirs]}
