@@ -12,6 +12,7 @@ from engine.incidents import public_message
 from engine.persistence.models import ProcessInstance
 from ledger import access
 from ledger.case_list import CaseFilter, case_list, log_list
+from ledger.case_handoff import OPEN_STATUSES
 from ledger.case_list.filters import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from ledger.models import Child
 
@@ -85,7 +86,7 @@ def start(args):
         if business_key and session.scalar(select(ProcessInstance.id).where(
                 ProcessInstance.process_key == definition.process_key,
                 ProcessInstance.business_key == business_key,
-                ProcessInstance.status.in_(("active", "error")))):
+                ProcessInstance.status.in_(OPEN_STATUSES))):
             raise Conflict(f"已有进行中的同类案件 (an open {definition.process_key} case exists for {business_key})")
     result = eng.runtime.start(args["process_key"], variables, business_key=business_key,
                                actor=principal.username)
