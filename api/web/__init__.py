@@ -21,7 +21,9 @@
   case's printable plan and term record of visits), ``trace`` (/instances/<id>/verify, /print,
   /trace.json and the diagram's data: the trace of a case for those who check it),
   ``inspections`` (/inspections: quarterly inspection rounds, their notices and summary reports),
-  ``case_list`` (/instances: the cases one may trace, filtered and counted, and their Excel export).
+  ``case_list`` (/instances: the cases one may trace, filtered and counted, and their Excel export),
+  ``migration`` (/instances/<id>/suspend|resume|terminate|migrate, /processes/<key>/migrate: running
+  cases across versions, administrators only).
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ csrf = CSRFProtect()
 
 def register(app: Flask) -> None:
     from . import (access_log, admin, agreements, attendance, calendar, case_list, cases, children, common,
-                   documents, ht_documents, inbox, incidents, inspections, login, photos, tasks, trace)
+                   documents, ht_documents, inbox, incidents, inspections, login, migration, photos, tasks, trace)
 
     app.config.update(
         # Checked by _protect_pages below (pages only), not by Flask-WTF's default hook.
@@ -58,7 +60,7 @@ def register(app: Flask) -> None:
 
     pages = Blueprint("web", __name__)
     for module in (login, inbox, tasks, case_list, cases, trace, admin, access_log, incidents, attendance, children,
-                   calendar, documents, agreements, photos, ht_documents, inspections):
+                   calendar, documents, agreements, photos, ht_documents, inspections, migration):
         pages.register_blueprint(module.bp)
     common.page_error_handlers(pages)
     app.register_blueprint(pages)
