@@ -186,3 +186,32 @@ def test_a_failure_mid_way_leaves_the_case_unmoved(engine, db_url):
     assert result["instances"][0]["outcome"] == "failed"
     assert _state(engine, case.instance_id) == before
     assert "instance_migrated" not in kinds(engine, case.instance_id)
+
+
+TIMER = ('<bpmn:intermediateCatchEvent id="wait_hour" name="等一小时"><bpmn:timerEventDefinition>'
+         '<bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>')
+
+
+def test_a_waiting_timer_keeps_its_due_time_and_a_suspended_case_stays_suspended(engine, clock):
+    """``migrate_workflow`` resets waiting tasks (their due time would restart at the
+    migration); the engine puts an unchanged timer's back."""
+    from datetime import timedelta
+
+    from engine.persistence.models import TimerJob
+    deploy_diagram(engine, linear_process("timed", TIMER, user_task("after", name="之后")))
+    case = engine.runtime.start("timed", {}).instance_id
+    due = clock() + timedelta(hours=1)
+    deploy_diagram(engine, linear_process("timed", TIMER, user_task("after", name="之后"),
+                                          user_task("extra", name="新增")))
+    clock.advance(timedelta(minutes=40))
+    engine.lifecycle.suspend(case, "暂停", actor="admin")
+    engine.versions.migrate(case, 2, actor="admin")
+    assert engine.runtime.get(case).status == "suspended"
+    with engine.db.read() as session:
+        jobs = [(j.status, j.due_at) for j in session.scalars(select(TimerJob).where(TimerJob.instance_id == case))]
+    assert jobs == [("waiting", due)]
+    engine.lifecycle.resume(case, "继续", actor="admin")
+    assert engine.timers.fire_due(due + timedelta(seconds=1)) == 1
+    _complete(engine, case, "after")
+    _complete(engine, case, "extra")
+    assert engine.runtime.get(case).status == "completed"
