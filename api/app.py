@@ -37,10 +37,10 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
     # Before any hook reads the body (CSRF, the text checks): completions may carry photos.
     app.before_request(allow_photo_uploads)
     api = Api(app)
-    from .rest import (agreements, attendance, check, children, definitions, incidents, inspections, instances,
+    from .rest import (agreements, attendance, check, children, definitions, drafts, incidents, inspections, instances,
                        lifecycle, messages, session, tasks, trace, users)
-    for module in (session, tasks, instances, trace, messages, definitions, users, attendance, incidents, check,
-                   children, agreements, inspections, lifecycle):
+    for module in (session, tasks, instances, trace, messages, definitions, drafts, users, attendance, incidents,
+                   check, children, agreements, inspections, lifecycle):
         api.register_blueprint(module.blp)
     register_pages(app)  # staff pages; CSRFProtect for all but /api (api/web/__init__.py)
     from .vendor import bp as vendor

@@ -40,9 +40,9 @@ def _print_deploy_errors(err: InvalidInput) -> None:
             click.echo(f"  {_located(item)}", err=True)
 
 
-def _deploy(engine, paths, actor) -> None:
+def _deploy(engine, paths, actor, note=None) -> None:
     try:
-        results = engine.repository.deploy_paths([Path(p) for p in paths], actor=actor)
+        results = engine.repository.deploy_paths([Path(p) for p in paths], actor=actor, note=note)
     except InvalidInput as err:
         _print_deploy_errors(err)
         sys.exit(1)
@@ -143,9 +143,12 @@ def _print_table(rows) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-def deploy(paths):
+@click.option("--note", default=None, help="why this deploy (kept on each new version, shown on /processes)")
+def deploy(paths, note):
     """Validate and deploy BPMN/DMN files or folders (exit 1 with element-level errors)."""
-    _deploy(_engine(), paths, actor="cli")
+    if note is not None and len(note.strip()) > 2000:
+        raise click.BadParameter("at most 2000 characters", param_hint="--note")
+    _deploy(_engine(), paths, actor="cli", note=(note or "").strip() or None)
 
 
 @main.command()

@@ -2,6 +2,7 @@
 
     engine = ProcessEngine(EngineConfig(database_url="sqlite:///var/baoxue.db", audit_key=secret))
     engine.repository.deploy_paths(["processes"])          # definitions
+    engine.drafts.deploy(draft_id, note="…", row_version=1)  # the editor's drafts
     engine.runtime.start("persuasion", {"child_id": 7})    # instances
     engine.tasks.list(TaskQuery(role="head_teacher"))      # the human-task index
     engine.messages.deliver("returned", {"child_id": 7})   # messages
@@ -28,6 +29,7 @@ from typing import Callable, Collection, Mapping, Sequence
 from . import clock as clock_module
 from .audit import KEYS_INFO, AuditKeyring, as_keyring
 from .consistency import Check, ConsistencyService
+from .drafts import DraftService
 from .history import HistoryService
 from .tracing import TraceService
 from .incidents import IncidentService
@@ -99,6 +101,7 @@ class ProcessEngine:
         hooks = Hooks(config.router, config.due_policy, config.form_message, frozenset(config.protected_variables),
                       config.business_key, config.form_choices, config.form_variables)
         self.executor = CommandExecutor(self.db, self.store, hooks, self.clock, self.repository.forms, config.steps)
+        self.drafts = DraftService(self)
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
         self.messages = MessageService(self)

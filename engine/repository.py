@@ -96,17 +96,17 @@ class Repository:
 
     # -- deploy ---------------------------------------------------------------------------
     def deploy(self, files: Mapping[str, bytes], actor: str | None = None, *,
-               search_path: Sequence[Path] | None = None) -> DeployResult:
+               search_path: Sequence[Path | Mapping[str, bytes]] | None = None,
+               form_dirs: Sequence[Path | Mapping[str, bytes]] | None = None,
+               note: str | None = None) -> DeployResult:
         """Validate and store ``files`` ({filename: bytes}); returns one entry per process,
-        with the deploy's warnings (``DeployResult.warnings``).
+        with the deploy's warnings (``DeployResult.warnings``). ``note`` (why) is kept on
+        every version this deploy creates and in its ``version_deployed`` audit event.
 
         Raises InvalidInput (422) whose ``errors`` is a list of ``{file, element_id, line,
         message}``; nothing is stored then. Warnings (same shape) do not stop a deploy.
         """
-        bundle = validate_bundle(files, known_roles=self.known_roles,
-                                 search_path=self.search_path if search_path is None else search_path,
-                                 form_dirs=self.form_dirs, check_compiles=self.check_compiles,
-                                 protected_variables=self.protected_variables)
+        bundle = self._validated(files, search_path, form_dirs)
         if bundle.errors:
             raise InvalidInput(f"{len(bundle.errors)} problem(s) in the deployed files",
                                errors=[e.to_dict() for e in bundle.errors])
@@ -115,16 +115,74 @@ class Repository:
                                errors=[{"file": None, "element_id": None, "line": None,
                                         "message": "no executable process found"}])
         now = self.clock()
-        parser = build_parser(bundle.files)   # one parse for every process's hash
-        hashes = {pid: self._process_hash(parser, bundle.files, pid) for pid in bundle.processes}
+        hashes = self._hashes(bundle)
         results = DeployResult(warnings=[w.to_dict() for w in bundle.warnings])
         with self.db.transaction() as session:
             deployment = self._store_files(session, bundle.files, actor, now)
             for pid, info in sorted(bundle.processes.items()):
-                results.append(self._store_version(session, deployment, info, hashes[pid], actor, now))
+                results.append(self._store_version(session, deployment, info, hashes[pid], actor, now, note))
         return results
 
-    def deploy_paths(self, paths: Sequence[Path], actor: str | None = None) -> DeployResult:
+    def check(self, files: Mapping[str, bytes], *,
+              search_path: Sequence[Path | Mapping[str, bytes]] | None = None,
+              form_dirs: Sequence[Path | Mapping[str, bytes]] | None = None) -> dict:
+        """A dry-run deploy: what ``deploy`` would say, storing nothing.
+
+        Returns ``{valid, errors, warnings, processes: [{process_key, name, current_version,
+        next_version}]}``; problems in the shape of ``deploy``'s 422 (``{file, element_id,
+        line, message}``); ``next_version`` is None where the content is unchanged (the
+        deploy would reuse ``current_version``). Never raises for bad files.
+        """
+        bundle = self._validated(files, search_path, form_dirs)
+        report = {"valid": not bundle.errors and bool(bundle.processes),
+                  "errors": [e.to_dict() for e in bundle.errors],
+                  "warnings": [w.to_dict() for w in bundle.warnings], "processes": []}
+        if bundle.errors:
+            return report
+        if not bundle.processes:
+            report["errors"].append({"file": None, "element_id": None, "line": None,
+                                     "message": "no executable process found"})
+            return report
+        hashes = self._hashes(bundle)
+        with self.db.read() as session:
+            for pid, info in sorted(bundle.processes.items()):
+                rows = session.execute(select(ProcessDefinition.version, ProcessDefinition.content_hash).where(
+                    ProcessDefinition.process_key == pid)).all()
+                current = max((v for v, _ in rows), default=None)
+                same = next((v for v, h in rows if h == hashes[pid]), None)
+                report["processes"].append({
+                    "process_key": pid, "name": info.name, "current_version": current,
+                    "next_version": None if same is not None else (current or 0) + 1})
+        return report
+
+    def latest_sources(self) -> dict[str, bytes]:
+        """``{file name: bytes}``: each process key's newest version's own file, and the
+        DMN and form files of the newest deploys. An editor's deploy resolves called
+        processes and forms here first, so it builds on what runs now rather than on the
+        files on disk (which the editor does not change)."""
+        with self.db.read() as session:
+            newest = session.scalars(select(ProcessDefinition).where(
+                ProcessDefinition.id.in_(select(func.max(ProcessDefinition.id)).group_by(
+                    ProcessDefinition.process_key))).order_by(ProcessDefinition.id)).all()
+        sources: dict[str, bytes] = {}
+        for definition in newest:   # oldest deploy first, so the newest wins a shared name
+            for name, content in self.files(definition.id).items():
+                if name == definition.file_name or name.lower().endswith((".dmn", ".json")):
+                    sources[name] = content
+        return sources
+
+    def _validated(self, files, search_path, form_dirs):
+        return validate_bundle(files, known_roles=self.known_roles,
+                               search_path=self.search_path if search_path is None else search_path,
+                               form_dirs=self.form_dirs if form_dirs is None else form_dirs,
+                               check_compiles=self.check_compiles,
+                               protected_variables=self.protected_variables)
+
+    def _hashes(self, bundle) -> dict[str, str]:
+        parser = build_parser(bundle.files)   # one parse for every process's hash
+        return {pid: self._process_hash(parser, bundle.files, pid) for pid in bundle.processes}
+
+    def deploy_paths(self, paths: Sequence[Path], actor: str | None = None, *, note: str | None = None) -> DeployResult:
         """Deploy files and folders (each folder: its BPMN/DMN files, also the call search path)."""
         files, folders = {}, []
         for path in map(Path, paths):
@@ -140,7 +198,7 @@ class Repository:
                 raise InvalidInput(f"{path} does not exist",
                                    errors=[{"file": str(path), "element_id": None, "line": None,
                                             "message": "no such file or folder"}])
-        return self.deploy(files, actor, search_path=[*folders, *self.search_path])
+        return self.deploy(files, actor, search_path=[*folders, *self.search_path], note=note)
 
     def _store_files(self, session, files, actor, now) -> Deployment:
         digest = files_digest(files)
@@ -153,7 +211,7 @@ class Repository:
                 session.add(DeploymentFile(deployment_id=deployment.id, name=name, content=content))
         return deployment
 
-    def _store_version(self, session, deployment, info, digest, actor, now) -> DeployedProcess:
+    def _store_version(self, session, deployment, info, digest, actor, now, note) -> DeployedProcess:
         existing = session.scalars(select(ProcessDefinition).where(
             ProcessDefinition.process_key == info.process_id,
             ProcessDefinition.content_hash == digest)).first()
@@ -166,14 +224,14 @@ class Repository:
             deployment_id=deployment.id, file_name=info.file,
             start_kinds=",".join(sorted(info.start_kinds)),
             message_start_names="\n".join(info.message_start_names),
-            timer_start=info.timer_start, deployed_at=now, deployed_by=actor)
+            timer_start=info.timer_start, deployed_at=now, deployed_by=actor, note=note)
         session.add(definition)
         session.flush()
         self._replace_start_subscriptions(session, definition, info, now)
         append_event(session, DEFINITIONS_STREAM, "version_deployed", at=now, actor=actor,
                      data={"process_key": definition.process_key, "version": definition.version,
                            "definition_id": definition.id, "content_hash": digest,
-                           "deployment_id": deployment.id})
+                           "deployment_id": deployment.id, **({"note": note} if note else {})})
         return DeployedProcess(info.process_id, definition.version, definition.id, definition.name, True)
 
     def _replace_start_subscriptions(self, session, definition, info, now):

@@ -112,3 +112,18 @@ def test_a_postgresql_database_that_does_not_exist_is_named_not_called_uninitial
     result = baoxue("init", env=env, cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "无法连接数据库" in result.stderr and "createdb" in result.stderr and "baoxue init" not in result.stderr
+
+
+def test_deploy_keeps_its_note_on_the_new_version(sqlite_url, tmp_path):
+    env = {**os.environ, "BAOXUE_DATABASE_URL": sqlite_url, "PYTHONPATH": str(ROOT)}
+    assert baoxue("init", env=env, cwd=tmp_path).returncode == 0
+    changed = tmp_path / "registry_restoration.bpmn"
+    changed.write_text((ROOT / "processes" / "registry_restoration.bpmn").read_text().replace(
+        "恢复或重建学籍", "恢复学籍"))
+    result = baoxue("deploy", str(changed), "--note", "县教育局通知：改任务名", env=env, cwd=tmp_path)
+    assert result.returncode == 0 and "registry_restoration v2 (new version)" in result.stdout, result.stderr
+    from sqlalchemy import create_engine, text
+    with create_engine(sqlite_url).connect() as conn:
+        notes = conn.execute(text("SELECT version, note FROM process_definition "
+                                  "WHERE process_key = 'registry_restoration' ORDER BY version")).all()
+    assert [tuple(n) for n in notes] == [(1, None), (2, "县教育局通知：改任务名")]

@@ -23,6 +23,7 @@ class DefinitionSchema(Schema):
     definition_id = fields.Integer()
     deployed_at = fields.DateTime()
     deployed_by = fields.String(allow_none=True)
+    note = fields.String(allow_none=True, metadata={"description": "why this version was deployed"})
 
 
 class DeployedSchema(Schema):
@@ -46,6 +47,21 @@ class DeployResultSchema(Schema):
         "description": "notes that did not refuse the deploy (e.g. how a called process's tasks are routed)"})
 
 
+class CheckedProcessSchema(Schema):
+    process_key = fields.String()
+    name = fields.String(allow_none=True)
+    current_version = fields.Integer(allow_none=True)
+    next_version = fields.Integer(allow_none=True, metadata={
+        "description": "the version a deploy would create; null when the content is unchanged"})
+
+
+class CheckResultSchema(Schema):
+    valid = fields.Boolean()
+    errors = fields.List(fields.Nested(DeployNoteSchema))
+    warnings = fields.List(fields.Nested(DeployNoteSchema))
+    processes = fields.List(fields.Nested(CheckedProcessSchema))
+
+
 class VersionQuery(Schema):
     version = fields.Integer(load_default=None)
 
@@ -56,7 +72,7 @@ def list_definitions():
     """All versions of all process keys, oldest first (any signed-in user)."""
     api_user()
     return [dict(process_key=d.process_key, name=d.name, version=d.version, definition_id=d.id,
-                 deployed_at=d.deployed_at, deployed_by=d.deployed_by)
+                 deployed_at=d.deployed_at, deployed_by=d.deployed_by, note=d.note)
             for d in engine().repository.list()]
 
 
@@ -93,14 +109,40 @@ def deploy():
     BPMN document as the request body (``Content-Type: application/xml``; ``?filename=``
     names it). Nothing is stored unless every file is valid (422 lists each problem with
     file, element id and line). 413 above the upload limit. ``warnings`` lists what the
-    modeller should read but did not refuse the deploy, in the same shape.
+    modeller should read but did not refuse the deploy, in the same shape. ``note`` (form
+    field or query parameter, at most 2000 characters) says why; it is kept on each new
+    version and in the definitions' audit chain.
     """
     principal = api_user()
     require_admin(principal)
     files = _uploaded_files()
-    results = engine().repository.deploy(files, actor=principal.username)
+    results = engine().repository.deploy(files, actor=principal.username, note=_note())
     status = 201 if any(r.created for r in results) else 200
     return {"processes": [r.to_dict() for r in results], "warnings": results.warnings}, status
+
+
+@blp.post("/validate")
+@blp.doc(requestBody={"content": {
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+    "application/xml": {"schema": {"type": "string"}}}})
+@blp.response(200, CheckResultSchema)
+def validate():
+    """A dry-run deploy (admin): the same body and checks as ``POST /process-definitions``,
+    storing nothing. 200 whether valid or not: ``valid``, ``errors`` and ``warnings`` as
+    {file, element_id, line, message}, and per process the version a deploy would create
+    (``next_version`` null: unchanged). 400/413 for a body that is not a deploy at all."""
+    principal = api_user()
+    require_admin(principal)
+    return engine().repository.check(_uploaded_files())
+
+
+def _note() -> str | None:
+    note = request.form.get("note") if request.mimetype == "multipart/form-data" else None
+    note = (note if note is not None else request.args.get("note", "")).strip()
+    if len(note) > 2000:
+        raise InvalidInput("部署说明过长 (note too long)", errors={"note": "最多 2000 字"})
+    return note or None
 
 
 def _uploaded_files() -> dict[str, bytes]:

@@ -89,9 +89,10 @@ def _schema_problem(schema: dict) -> str | None:
 class FormChecker:
     """Finds and checks referenced form files; ``found`` collects {name: bytes} to store."""
 
-    def __init__(self, files: Mapping[str, bytes], form_dirs: Sequence[Path]):
+    def __init__(self, files: Mapping[str, bytes], form_dirs: Sequence[Path | Mapping[str, bytes]]):
         self.files = files
-        self.form_dirs = [Path(d) for d in form_dirs]
+        # A mapping is a folder in memory: the files the newest versions were deployed with.
+        self.form_dirs = [d if isinstance(d, Mapping) else Path(d) for d in form_dirs]
         self.found: dict[str, bytes] = {}
         self._problems: dict[tuple[str, str], str | None] = {}
 
@@ -99,6 +100,10 @@ class FormChecker:
         if name in self.files:
             return self.files[name], None
         for folder in self.form_dirs:
+            if isinstance(folder, Mapping):
+                if name in folder:
+                    return folder[name], None
+                continue
             path = folder / name
             try:
                 if path.is_file() and path.resolve().parent == folder.resolve():

@@ -62,14 +62,19 @@ class Bundle:
 class _SearchPath:
     """Lazy index of the *.bpmn / *.dmn files in the search folders (first folder wins)."""
 
-    def __init__(self, folders: Sequence[Path]):
-        self.folders = [Path(f) for f in folders]
+    def __init__(self, folders: Sequence[Path | Mapping[str, bytes]]):
+        # A mapping is a folder in memory ({file name: bytes}): the newest deployed versions.
+        self.folders = [f if isinstance(f, Mapping) else Path(f) for f in folders]
         self._index: dict[tuple[str, str], tuple[str, bytes]] | None = None
 
     def find(self, kind: str, ident: str) -> tuple[str, bytes] | None:
         if self._index is None:
             self._index = {}
             for folder in self.folders:
+                if isinstance(folder, Mapping):
+                    for name in sorted(folder):
+                        self._add_file(name, folder[name])
+                    continue
                 try:
                     paths = sorted(folder.iterdir())
                 except OSError:
@@ -79,14 +84,19 @@ class _SearchPath:
         return self._index.get((kind, ident))
 
     def _add(self, path: Path):
-        kind = file_kind(path.name)
-        if kind not in ('bpmn', 'dmn') or not path.is_file():
+        if file_kind(path.name) not in ('bpmn', 'dmn') or not path.is_file():
             return
         try:
             data = path.read_bytes()
         except OSError:
             return
-        root, problems = parse_xml(path.name, data)
+        self._add_file(path.name, data)
+
+    def _add_file(self, name: str, data: bytes):
+        kind = file_kind(name)
+        if kind not in ('bpmn', 'dmn'):
+            return
+        root, problems = parse_xml(name, data)
         if problems:
             return   # an unreadable neighbour is not part of this deploy: ignore it
         if kind == 'bpmn':
@@ -95,7 +105,7 @@ class _SearchPath:
             ids = [d.get('id') for d in root if isinstance(d.tag, str) and local_name(d) == 'decision']
         for ident in ids:
             if ident:
-                self._index.setdefault((kind, ident), (path.name, data))
+                self._index.setdefault((kind, ident), (name, data))
 
 
 def _process_info(file: str, process: etree._Element, root: etree._Element) -> ProcessInfo:
@@ -147,15 +157,17 @@ def _as_bytes(data) -> bytes | None:
 
 
 def validate_bundle(files: Mapping[str, bytes], *, known_roles: Collection[str] | None = None,
-                    search_path: Sequence[Path] = (), form_dirs: Sequence[Path] = (),
+                    search_path: Sequence[Path | Mapping[str, bytes]] = (),
+                    form_dirs: Sequence[Path | Mapping[str, bytes]] = (),
                     check_compiles: Callable[[str, str], list[str]] | None = None,
                     protected_variables: Collection[str] = ()) -> Bundle:
     """Validate a deploy: ``files`` maps file name -> bytes (.bpmn, .dmn, .json forms).
 
     known_roles: role codes lane names must match (None: lanes are not checked)
     search_path: folders whose *.bpmn / *.dmn provide processes and decisions the given files
-                 call but do not define (pulled in transitively, stored with the deploy)
-    form_dirs:   folders to find referenced form files that are not in ``files``
+                 call but do not define (pulled in transitively, stored with the deploy);
+                 a mapping {file name: bytes} is a folder in memory
+    form_dirs:   folders (or mappings) to find referenced form files that are not in ``files``
     check_compiles: ``(source, 'exec'|'eval') -> [messages]`` (the sandbox's compile check);
                  None falls back to a plain Python syntax check
     protected_variables: variables no form may declare (the caller's; the diagram's own
