@@ -22,7 +22,9 @@
   /trace.json and the diagram's data: the trace of a case for those who check it),
   ``inspections`` (/inspections: quarterly inspection rounds, their notices and summary reports),
   ``case_list`` (/instances: the cases one may trace, filtered and counted, and their Excel export),
-  ``processes`` (/processes: the deployed processes, their versions, diagrams and diffs).
+  ``processes`` (/processes: the deployed processes, their versions, diagrams and diffs),
+  ``migration`` (/instances/<id>/suspend|resume|terminate|migrate, /processes/<key>/migrate: running
+  cases across versions, administrators only).
 """
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ csrf = CSRFProtect()
 
 def register(app: Flask) -> None:
     from . import (access_log, admin, agreements, attendance, calendar, case_list, cases, children, common,
-                   documents, ht_documents, inbox, incidents, inspections, login, photos, processes, tasks, trace)
+                   documents, ht_documents, inbox, incidents, inspections, login, migration, photos, processes,
+                   tasks, trace)
 
     app.config.update(
         # Checked by _protect_pages below (pages only), not by Flask-WTF's default hook.
@@ -59,7 +62,7 @@ def register(app: Flask) -> None:
 
     pages = Blueprint("web", __name__)
     for module in (login, inbox, tasks, case_list, cases, trace, admin, access_log, incidents, attendance, children,
-                   calendar, documents, agreements, photos, ht_documents, inspections, processes):
+                   calendar, documents, agreements, photos, ht_documents, inspections, processes, migration):
         pages.register_blueprint(module.bp)
     common.page_error_handlers(pages)
     app.register_blueprint(pages)
