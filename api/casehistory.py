@@ -25,19 +25,22 @@ from .web.forms import build_fields
 
 HISTORY_KINDS = {"task_completed", "task_cancelled", "instance_started", "timer_fired", "message_received",
                  "message_uncorrelatable", "task_claimed", "task_unclaimed", "task_assigned", "error", "retried",
-                 "incident_resolved", "variables_set", "message_sent"}
+                 "incident_resolved", "variables_set", "message_sent", "instance_suspended", "instance_resumed",
+                 "instance_terminated", "instance_migrated"}
 LABELS = {"instance_started": "流程启动", "task_completed": "办结", "task_cancelled": "已取消",
           "task_claimed": "认领", "task_unclaimed": "退回待认领", "task_assigned": "改派",
           "timer_fired": "到期", "message_received": "收到消息", "message_sent": "发出消息",
           "message_uncorrelatable": "无法接收消息，等待系统管理员补全案件数据",
           "error": "流程出错，等待系统管理员处理", "retried": "系统管理员重试成功",
-          "incident_resolved": "系统管理员已处理故障", "variables_set": "案件数据更新"}
+          "incident_resolved": "系统管理员已处理故障", "variables_set": "案件数据更新",
+          "instance_suspended": "系统管理员暂停了案件", "instance_resumed": "系统管理员恢复了案件",
+          "instance_terminated": "案件终止", "instance_migrated": "案件迁移到新版本流程"}
 # The full audit timeline (``full=True``: the trace of a case for those who check it) adds
 # the engine's bookkeeping a file does not need: tasks made ready, documents sealed with
 # their hash, the case's end. The path records (``path``) are drawn on the diagram instead.
-FULL_KINDS = {"task_ready", "instance_completed", "instance_terminated", "document_sealed",
+FULL_KINDS = {"task_ready", "instance_completed", "document_sealed",
               "agreement_document_stored", "photo_stored"}
-LABELS.update({"task_ready": "生成待办", "instance_completed": "案件结束", "instance_terminated": "案件终止",
+LABELS.update({"task_ready": "生成待办", "instance_completed": "案件结束",
                "document_sealed": "文书定稿", "agreement_document_stored": "责任书存档",
                "photo_stored": "照片存档"})
 DOCUMENT_NAMES = {"ht-plan": "个别化教育计划"}
@@ -122,6 +125,11 @@ def case_history(engine, instance_id: int, *, definition_id: int | None = None, 
                                                 photos=photos().get(event.task_id, []))
         elif event.kind == "incident_resolved" and data.get("note"):
             entry["answers"] = [{"label": "处理说明", "value": str(data["note"])}]   # the administrator's words
+        elif event.kind in ("instance_suspended", "instance_resumed", "instance_terminated") and data.get("reason"):
+            # A failed start abandoned says why in the administrator's note (engine: ResolveIncident).
+            entry["answers"] = [{"label": "原因", "value": str(data.get("note") or data["reason"])}]
+        elif event.kind == "instance_migrated":
+            entry["detail"] = f"第 {data.get('from_version')} 版 → 第 {data.get('to_version')} 版"
         elif event.kind == "instance_started":
             entry["title"] = elements.process_name
         elif event.kind == "timer_fired":

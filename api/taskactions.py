@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.errors import Forbidden, InstanceInError, NotFound, StepFailed
+from engine.errors import Forbidden, InstanceInError, InstanceSuspended, NotFound, StepFailed
 from engine.persistence.models import HumanTask
 from ledger import access, signatures, task_photos
 from ledger.step_effects import after_completion
 
 NOT_FOUND = "任务不存在 (task not found)"
 IN_ERROR = "该案件运行出错，须由管理员处理故障（重试或标记已处理）后才能认领或办理此任务"
+SUSPENDED = "案件已暂停，恢复后才能认领或办理此任务"
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,14 @@ def visible_task(engine, principal, task_id: str) -> HumanTask:
 
 def rights(engine, principal, row: HumanTask) -> TaskRights:
     """The buttons to offer; each action re-checks, so this is only a hint for the page."""
-    is_open = row.status == "open"
+    # A suspended case's tasks stay open but cannot be worked on (engine.lifecycle).
+    is_open = row.status == "open" and engine.runtime.get(row.instance_id).status != "suspended"
     with engine.db.transaction() as session:
         supervisor = access.can_supervise(session, principal, row)
         candidate = access.can_work(principal, row) and access.reserved_for(session, row) in (None, principal.username)
     return TaskRights(
         claim=is_open and candidate and row.assignee is None
-        and engine.runtime.get(row.instance_id).status != "error",
+        and engine.runtime.get(row.instance_id).status not in ("error", "suspended"),
         unclaim=is_open and row.assignee is not None and (row.assignee == principal.username or supervisor),
         complete=is_open and candidate and row.assignee in (None, principal.username))
 
@@ -69,6 +71,8 @@ def claim(engine, principal, task_id: str) -> HumanTask:
     _only_the_named_person(engine, principal, row)
     try:
         return engine.tasks.claim(task_id, principal.username)
+    except InstanceSuspended as exc:
+        raise InstanceSuspended(f"{SUSPENDED} ({exc.message})") from None
     except InstanceInError as exc:
         raise InstanceInError(f"{IN_ERROR} ({exc.message})") from None
 
@@ -110,6 +114,8 @@ def complete(engine, principal, task_id: str, data: dict, files: dict | None = N
     try:
         result = engine.runtime.complete_task(task_id, data, actor=principal.username,
                                               also=task_photos.keeper(photos, row.instance_id, task_id))
+    except InstanceSuspended as exc:
+        raise InstanceSuspended(f"{SUSPENDED} ({exc.message})") from None
     except StepFailed:
         # The incident keeps the data with the photos' hashes for its retry: keep the photos too.
         task_photos.keep_for_retry(engine, photos, row.instance_id, task_id, principal.username)

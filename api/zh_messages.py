@@ -38,7 +38,15 @@ _PATTERNS = [(re.compile(p), t) for p, t in (
     (r"^task \S+ is not open.*$", "该任务当前不能办理（已办结或尚未就绪）"),
     (r"^task \S+ is (\w+)$", "该任务当前状态为 {0}，不能办理"),
     (r"^incident \S+ is already (\w+)$", "该故障已处理（{0}）"),
+    (r"^instance \S+ is suspended: .*$", "案件已暂停，恢复后才能办理"),
+    (r"^instance \S+ is in error: .*$", "案件出错待处理，须先由系统管理员重试或处理其故障"),
+    (r"^instance \S+ is (\w+): cannot (\w+)$", "案件当前状态为 {0}，不能执行此操作（{1}）"),
+    (r"^instance \S+ is (\w+): only running instances move$", "案件状态为 {0}，只有未办结的案件可以迁移"),
     (r"^instance \S+ is (\w+)$", "该案件当前状态为 {0}，不能执行此操作"),
+    (r"^a reason is required$", "请填写原因"),
+    (r"^required$", "此项为必填项"),
+    (r"^(\S+) has no version (\d+)$", "流程 {0} 没有第 {1} 版"),
+    (r"^the instance is on version (\d+) already$", "案件已在第 {0} 版，请选择另一个版本"),
     (r"^an open instance of (\S+) with business key (\S+).*$", "已有一个进行中的案件（{0}，{1}）"),
 )]
 _CJK = re.compile(r"[\u4e00-\u9fff]")

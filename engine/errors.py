@@ -28,6 +28,13 @@ class InstanceInError(Conflict):
     fix may change it. What the system sends it meanwhile waits (it is not dropped)."""
 
 
+class InstanceSuspended(InstanceInError):
+    """The instance is suspended (``engine.lifecycle``): only an administrator's resume,
+    terminate, data fix or migration may change it. Like an instance in error, what the
+    system sends it meanwhile waits (a message stays pending in the outbox, a due timer's
+    job stays waiting) and is applied after resume."""
+
+
 class Forbidden(EngineError):
     status = 403
 

@@ -216,6 +216,11 @@ class RuntimeService:
             raise Conflict(f"incident {incident_id} is already {incident.status}")
         return incident
 
+    def run_command(self, instance_id: int, command, actor: str | None, **kwargs) -> CommandResult:
+        """Run another service's command on an instance (``engine.lifecycle``,
+        ``engine.versions``) through the executor, then deliver what it sent."""
+        return self._run(instance_id, command, actor, **kwargs)
+
     def _run(self, target, command, actor, **kwargs) -> CommandResult:
         instance_id, result, created, status = self.engine.executor.execute(target, command, actor, **kwargs)
         if kwargs.get("session") is None:

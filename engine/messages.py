@@ -379,7 +379,7 @@ class MessageService:
 
     def undelivered(self, older_than: timedelta = timedelta(minutes=1)) -> list[Message]:
         """Messages still pending after ``older_than`` (wall time): a dispatcher is down, or
-        a target has been busy or in error that long (``baoxue check`` reports them)."""
+        a target has been busy, in error or suspended that long (``baoxue check`` reports them)."""
         cutoff = wall_clock() - older_than
         with self.engine.db.read() as session:
             return list(session.scalars(select(Message).where(

@@ -9,6 +9,8 @@
     engine.timers.fire_due()                               # timers
     engine.history.verify_chain(instance_id)               # audit
     engine.incidents.list(IncidentQuery(status="open"))    # failed steps: retry, resolve
+    engine.lifecycle.suspend(instance_id, "reason", actor=a)  # suspend, resume, terminate
+    engine.versions.migrate(instance_id, to_version=3, actor=a)   # running instances, new version
     engine.consistency.run()                               # the consistency check
 
 The caller plugs in a role directory (``known_roles``), a ``router``, a ``due_policy``, the
@@ -31,6 +33,7 @@ from .drafts import DraftService
 from .history import HistoryService
 from .tracing import TraceService
 from .incidents import IncidentService
+from .lifecycle import LifecycleService
 from .instances import RuntimeService
 from .messages import MessageService
 from .migrate import SchemaBehind, schema_behind, upgrade
@@ -47,6 +50,7 @@ from .sandbox import SandboxConfig, check_compiles, make_script_engine
 from .store import WorkflowStore
 from .tasks import TaskService
 from .timers import TimerService
+from .versions import VersionService
 
 
 @dataclass
@@ -105,6 +109,8 @@ class ProcessEngine:
         self.history = HistoryService(self)
         self.tracing = TraceService(self)
         self.incidents = IncidentService(self)
+        self.lifecycle = LifecycleService(self)      # suspend, resume, terminate
+        self.versions = VersionService(self)         # move running instances to another version
         self.consistency = ConsistencyService(self, config.checks)
 
     def migrate(self) -> None:

@@ -26,12 +26,14 @@ from .clock import frozen_at
 from .definitions import DeployValidationError, build_parser, load_specs, validate_bundle
 from .definitions.diagram import process_diagrams
 from .definitions.parsing import files_digest
+from .definitions.versiondiff import version_diff
 from .errors import InvalidInput, NotFound
 from .persistence.models import (
-    Deployment, DeploymentFile, MessageStart, ProcessDefinition, TimerJob,
+    Deployment, DeploymentFile, MessageStart, ProcessDefinition, ProcessInstance, TimerJob,
 )
 
 DEPLOYABLE_SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn")
+ENDED_STATUSES = ("completed", "terminated")   # an instance in any other status still runs
 
 
 @dataclass(frozen=True)
@@ -330,6 +332,57 @@ class Repository:
                 names.update(v for k, v in props.items() if k.startswith("form") and v in files)
         names.update(name for name in files if name.lower().endswith(".dmn"))
         return files_digest({name: files[name] for name in names})
+
+    # -- versions side by side (issue 14: the process list, its history, the diff) --------
+    def version(self, process_key: str, version: int, session=None) -> ProcessDefinition:
+        """The row of ``process_key`` version ``version``; NotFound (404) naming which is unknown."""
+        with self._reading(session) as session:
+            definition = session.scalars(select(ProcessDefinition).where(
+                ProcessDefinition.process_key == process_key, ProcessDefinition.version == version)).first()
+            if definition is None:
+                known = session.scalar(select(func.count()).where(ProcessDefinition.process_key == process_key))
+                raise NotFound(f"process {process_key!r} has no version {version}" if known
+                               else f"no process definition with key {process_key!r}")
+        return definition
+
+    def diff(self, process_key: str, from_version: int, to_version: int) -> dict:
+        """What changed in ``process_key`` from one version to another (either order):
+        ``{process_key, from, to, added, removed, changed, forms}`` as in
+        ``definitions.versiondiff.version_diff``. NotFound for an unknown key or version."""
+        before, after = self.version(process_key, from_version), self.version(process_key, to_version)
+        result = version_diff(process_key, self.files(before.id), self.files(after.id))
+        return {"process_key": process_key, "from": from_version, "to": to_version, **result}
+
+    def history(self, process_key: str | None = None) -> list[dict]:
+        """Every version (of ``process_key``, or of all keys), oldest first, as ``{process_key,
+        name, version, definition_id, deployed_at, deployed_by, note, running}``; ``running``
+        counts its instances not completed or terminated (running, waiting, error)."""
+        with self.db.read() as session:
+            query = select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version)
+            if process_key is not None:
+                query = query.where(ProcessDefinition.process_key == process_key)
+            rows = list(session.scalars(query))
+            running = dict(session.execute(
+                select(ProcessInstance.definition_id, func.count())
+                .where(ProcessInstance.status.not_in(ENDED_STATUSES)).group_by(ProcessInstance.definition_id)).all())
+        return [dict(process_key=d.process_key, name=d.name, version=d.version, definition_id=d.id,
+                     deployed_at=d.deployed_at, deployed_by=d.deployed_by, note=d.note,
+                     running=running.get(d.id, 0)) for d in rows]
+
+    def summary(self) -> list[dict]:
+        """One row per process key, by key: its latest version's ``{process_key, name,
+        latest_version, definition_id, deployed_at, deployed_by, note}``, ``running`` (the
+        versions with running instances, newest first: ``[{version, count}]``) and
+        ``running_total``."""
+        rows: dict[str, dict] = {}
+        for entry in self.history():
+            row = rows.setdefault(entry["process_key"], {"running": [], "running_total": 0})
+            row.update({key: entry[key] for key in ("process_key", "name", "definition_id", "deployed_at",
+                                                    "deployed_by", "note")}, latest_version=entry["version"])
+            if entry["running"]:
+                row["running"].insert(0, {"version": entry["version"], "count": entry["running"]})
+                row["running_total"] += entry["running"]
+        return list(rows.values())
 
 
 def first_start_time(expression: str, now: datetime) -> tuple[datetime, dict | None]:

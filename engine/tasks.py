@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, false, func, or_, select, update
 
 from .audit import append_event, instance_stream
-from .errors import Conflict, InstanceInError, NotFound
+from .errors import Conflict, InstanceInError, InstanceSuspended, NotFound
 from .formschema import choice_fields
 from .persistence.models import HumanTask, ProcessInstance
 from .runtime.hooks import choice_context
@@ -33,6 +33,9 @@ class TaskQuery:
     # Whose inbox: a task reserved for another person (HumanTask.reserved_for) is left out,
     # unless it is now claimed by the viewer (a supervisor reassigned it).
     viewer: str | None = None
+    # Tasks of suspended instances cannot be worked on (engine.lifecycle): an inbox leaves
+    # them out; a case page or an administrator's view asks for them.
+    include_suspended: bool = False
     page: int = 1
     per_page: int = 50
 
@@ -68,6 +71,9 @@ class TaskService:
         if query.viewer is not None:
             conditions.append(or_(HumanTask.reserved_for.is_(None), HumanTask.assignee == query.viewer,
                                   and_(HumanTask.assignee.is_(None), HumanTask.reserved_for == query.viewer)))
+        if not query.include_suspended:
+            conditions.append(~select(ProcessInstance.id).where(
+                ProcessInstance.id == HumanTask.instance_id, ProcessInstance.status == "suspended").exists())
         if query.candidates is not None:
             conditions.append(or_(false(), *(and_(HumanTask.candidate_role == role, HumanTask.org_unit == org)
                                              for role, org in query.candidates)))
@@ -101,7 +107,8 @@ class TaskService:
     def claim(self, task_id: str, user: str, *, actor: str | None = None) -> HumanTask:
         """Make ``user`` the assignee; Conflict if the task is closed or claimed by someone else,
         InstanceInError (a Conflict, 409) if its instance has an open incident: nobody can
-        complete the task until an administrator retries or resolves it, so nobody takes it."""
+        complete the task until an administrator retries or resolves it, so nobody takes it;
+        InstanceSuspended (a subclass) while its instance is suspended."""
         return self._set_assignee(task_id, user, actor or user, expect_free=True, kind="task_claimed")
 
     def unclaim(self, task_id: str, *, actor: str) -> HumanTask:
@@ -124,6 +131,9 @@ class TaskService:
             if expect_free and instance is not None and instance.status == "error":
                 raise InstanceInError(f"instance {row.instance_id} is in error: its incident must be "
                                       "retried or resolved before the task can be claimed")
+            if expect_free and instance is not None and instance.status == "suspended":
+                raise InstanceSuspended(f"instance {row.instance_id} is suspended: resume it before "
+                                        "the task can be claimed")
             condition = [HumanTask.id == task_id, HumanTask.status == "open"]
             if expect_free:
                 if row.assignee == user:

@@ -61,7 +61,7 @@ from .status_models import CaseEventRecord
 
 log = logging.getLogger(__name__)
 PROCESS_KEY = "persuasion"
-OPEN_STATUSES = ("active", "error")
+OPEN_STATUSES = ("active", "error", "suspended")  # not closed
 ABSENCE, RETURNED, EXCUSED_DAY = "absence", "returned", "excused"
 # What the ledger alone says to a case (sent here, from the school's attendance), and what a
 # case alone says to the ledger (case_event: the child's status, read by ledger.child_status).

@@ -5,7 +5,7 @@ dropout control, read-only.
   and whom no persuasion case knows (no open case, no hand-off pending, no case closed after
   the report): a lost absence (DOMAIN.md: a day-1 absence starts the school's persuasion).
 * ``undelivered_outbox``: a thrown or sent message, or an attendance event, still pending a
-  minute after it was written: a dispatcher is down, or a case is busy or in error that long.
+  minute after it was written: a dispatcher is down, or a case is busy, in error or suspended (it waits for resume) that long.
 * ``case_event_unapplied``: what a case told the ledger (``case_event``: the child's status,
   the outcome) not applied a minute later (``ledger.child_status``): the worker is down, or the
   message names no known child.

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 
 from engine.errors import Conflict
 
+from .case_handoff import OPEN_STATUSES
 from .case_outcomes import STATUSES, status_label
 from .local_rules import _number
 
@@ -131,7 +132,7 @@ def child_section(engine, child_id: int) -> dict | None:
             return None
         this_month = month_counts(session, case.id, engine.clock().astimezone(engine.zone).strftime("%Y-%m"),
                                   engine.zone)
-        case_id, is_open = case.id, case.status in ("active", "error")
+        case_id, is_open = case.id, case.status in OPEN_STATUSES
         recent = recent_visits(session, case_id)
 
     def at(element):

@@ -1,9 +1,10 @@
-"""Process definitions: list, read the BPMN of a version, deploy."""
+"""Process definitions: list, summary per key, the diff of two versions, read the BPMN of a
+version, deploy."""
 from __future__ import annotations
 
 from flask import Response, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from engine.errors import EngineError, InvalidInput, NotFound
 
@@ -24,6 +25,61 @@ class DefinitionSchema(Schema):
     deployed_at = fields.DateTime()
     deployed_by = fields.String(allow_none=True)
     note = fields.String(allow_none=True, metadata={"description": "why this version was deployed"})
+
+
+class RunningSchema(Schema):
+    version = fields.Integer()
+    count = fields.Integer(metadata={"description": "instances of that version not completed or terminated"})
+
+
+class SummarySchema(Schema):
+    process_key = fields.String()
+    name = fields.String(allow_none=True)
+    latest_version = fields.Integer()
+    definition_id = fields.Integer(metadata={"description": "the latest version's"})
+    deployed_at = fields.DateTime()
+    deployed_by = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    running = fields.List(fields.Nested(RunningSchema), metadata={
+        "description": "versions with running instances, newest first"})
+    running_total = fields.Integer()
+
+
+class DiffQuery(Schema):
+    from_version = fields.Integer(required=True, data_key="from", validate=validate.Range(min=1))
+    to_version = fields.Integer(required=True, data_key="to", validate=validate.Range(min=1))
+
+
+class ElementSchema(Schema):
+    id = fields.String()
+    type = fields.String(allow_none=True, metadata={"description": "the BPMN tag, e.g. userTask; process for the process"})
+    name = fields.String(allow_none=True)
+
+
+class ChangeSchema(Schema):
+    field = fields.String(metadata={"description": "name, type, lane, incoming, outgoing, condition, timer, script, "
+                                                   "instructions, a spiffworkflow property (dueIn, dueDays, ...)..."})
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
+class ChangedSchema(ElementSchema):
+    changes = fields.List(fields.Nested(ChangeSchema))
+
+
+class FormChangeSchema(Schema):
+    file = fields.String()
+    change = fields.String(metadata={"description": "added | removed | changed"})
+
+
+class DiffSchema(Schema):
+    process_key = fields.String()
+    from_version = fields.Integer(data_key="from")
+    to_version = fields.Integer(data_key="to")
+    added = fields.List(fields.Nested(ElementSchema))
+    removed = fields.List(fields.Nested(ElementSchema))
+    changed = fields.List(fields.Nested(ChangedSchema))
+    forms = fields.List(fields.Nested(FormChangeSchema))
 
 
 class DeployedSchema(Schema):
@@ -74,6 +130,30 @@ def list_definitions():
     return [dict(process_key=d.process_key, name=d.name, version=d.version, definition_id=d.id,
                  deployed_at=d.deployed_at, deployed_by=d.deployed_by, note=d.note)
             for d in engine().repository.list()]
+
+
+@blp.get("/summary")
+@blp.response(200, SummarySchema(many=True))
+def summary():
+    """One row per process key (its latest version, who deployed it, when, the note) with the
+    running instances per version (any signed-in user; ``Repository.summary``)."""
+    api_user()
+    return engine().repository.summary()
+
+
+@blp.get("/<process_key>/diff")
+@blp.arguments(DiffQuery, location="query")
+@blp.response(200, DiffSchema)
+@blp.alt_response(404, description="unknown process key or version")
+@blp.alt_response(422, description="`from` or `to` missing or not a version number")
+def diff(query, process_key):
+    """What changed from version ``from`` to version ``to`` of a process (issue 14): elements
+    added, removed and changed (each change ``{field, before, after}``), form files added,
+    removed or changed; drawing-only changes are none (``engine.definitions.versiondiff``)."""
+    api_user()
+    result = dict(engine().repository.diff(process_key, query["from_version"], query["to_version"]))
+    result["from_version"], result["to_version"] = result.pop("from"), result.pop("to")
+    return result
 
 
 @blp.get("/<process_key>/bpmn")

@@ -12,6 +12,7 @@ from engine.incidents import public_message
 from engine.persistence.models import ProcessInstance
 from ledger import access
 from ledger.case_list import CaseFilter, case_list, log_list
+from ledger.case_handoff import OPEN_STATUSES
 from ledger.case_list.filters import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from ledger.models import Child
 
@@ -37,8 +38,7 @@ def _text(description: str):
 class ListArgs(Schema):
     process_key = _text("a process key")
     version = _text("a version number of process_key (needs process_key)")
-    status = _text("running | waiting | completed | error | terminated; active = running or waiting. "
-                   "suspended: 422 (the engine has no suspension)")
+    status = _text("running | waiting | suspended | completed | error | terminated; active = running or waiting")
     outcome = _text("a case outcome code (ledger.case_outcomes.OUTCOMES) of a closed case")
     org_unit = _text("an org unit code one of the case's tasks was routed to")
     school = _text("a school's code: its tasks (and its classes') or its children's cases")
@@ -85,7 +85,7 @@ def start(args):
         if business_key and session.scalar(select(ProcessInstance.id).where(
                 ProcessInstance.process_key == definition.process_key,
                 ProcessInstance.business_key == business_key,
-                ProcessInstance.status.in_(("active", "error")))):
+                ProcessInstance.status.in_(OPEN_STATUSES))):
             raise Conflict(f"已有进行中的同类案件 (an open {definition.process_key} case exists for {business_key})")
     result = eng.runtime.start(args["process_key"], variables, business_key=business_key,
                                actor=principal.username)
@@ -109,16 +109,16 @@ def _checked_variables(variables: dict) -> dict:
 
 @blp.get("")
 @blp.arguments(ListArgs, location="query")
-@blp.alt_response(422, description="`errors` {field: 中文} for every bad filter (status suspended: no suspension)")
+@blp.alt_response(422, description="`errors` {field: 中文} for every bad filter ")
 def list_instances(args):
     """The cases the caller may trace (``ledger.access.case_scope``: the inspector, the task
     force and the county bureau every case; a principal their school's, a village secretary
     their village's; others their own tasks' cases), filtered, sorted and paged:
     ``{items, total, page, per_page, pages, counts: {status: {running, waiting, completed,
-    error, terminated}, step: [{element_id, name, count}]}}`` (``ledger.case_list.case_list``;
+    suspended, error, terminated}, step: [{element_id, name, count}]}}`` (``ledger.case_list.case_list``;
     items ``query.describe``: the child's name masked). Each call is written to the access
     log (subject ``cases``). 422 naming the field for a bad or unknown value, a reversed
-    date range, ``version`` without ``process_key``, or ``status=suspended``."""
+    date range or ``version`` without ``process_key``."""
     principal = api_user()
     flt = CaseFilter.from_query(args)
     data = case_list(engine(), principal, flt)

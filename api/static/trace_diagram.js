@@ -11,6 +11,10 @@
 // with state one of completed | active | overdue | error. A test page may pass the state
 // directly: mountTraceDiagram(section, {state}).
 //
+// Plain mode (a section with data-plain, or a state with plain: true): a process version's
+// diagram with no case (/processes/<key>, api/web/processes.py). The state then has no
+// elements, flows or calls; clicking an element names it instead of loading its runs.
+//
 // Colours go into the elements' DI (color:border-color / background-color, which bpmn-js
 // renders itself), so saveSVG() exports them: coloredSvg() is what an A4 export embeds.
 // No inline styles or handlers: the pages' CSP allows none (api/web/__init__.py).
@@ -21,6 +25,15 @@ const STATES = {
   active: { stroke: "#ef6c00", fill: "#fff3e0", label: "待办" },
   overdue: { stroke: "#c62828", fill: "#ffebee", label: "已逾期" },
   error: { stroke: "#6a1b9a", fill: "#f3e5f5", label: "出错" },
+};
+
+// Element kinds in words, for the plain mode's panel (as api/web/processes.py TYPE_LABELS).
+const TYPE_NAMES = {
+  UserTask: "人工任务", ScriptTask: "脚本任务", ServiceTask: "服务任务", ManualTask: "手工任务",
+  BusinessRuleTask: "决策任务", CallActivity: "调用流程", SubProcess: "子流程", StartEvent: "开始事件",
+  EndEvent: "结束事件", IntermediateCatchEvent: "中间事件（等待）", IntermediateThrowEvent: "中间事件（抛出）",
+  BoundaryEvent: "边界事件", ExclusiveGateway: "排他网关", ParallelGateway: "并行网关",
+  InclusiveGateway: "包容网关", EventBasedGateway: "事件网关",
 };
 
 function el(tag, className, text) {
@@ -76,6 +89,7 @@ class TraceDiagram {
   constructor(section, state) {
     this.section = section;
     this.state = state;
+    this.plain = "plain" in section.dataset || Boolean(state.plain);
     this.zone = section.dataset.timezone || "Asia/Shanghai";
     this.runsUrl = section.dataset.runsUrl || `/api/v1/process-instances/${state.instance_id}/element-runs`;
     this.canvasNode = section.querySelector(".td-canvas");
@@ -178,7 +192,20 @@ class TraceDiagram {
       this.open(called).catch((err) => this.failed(err));
       return;
     }
-    this.showRuns(bo).catch((err) => this.failed(err));
+    if (this.plain) this.describe(bo);
+    else this.showRuns(bo).catch((err) => this.failed(err));
+  }
+
+  /** Plain mode: what the element is (no case, so no runs). */
+  describe(bo) {
+    const facts = el("dl", "td-facts");
+    const kind = bo.$type.replace(/^bpmn:/, "");
+    for (const [label, value] of [["类型", TYPE_NAMES[kind] || kind], ["编号", bo.id]]) {
+      const row = el("div");
+      row.append(el("dt", "", label), el("dd", "", value));
+      facts.append(row);
+    }
+    this.panel.replaceChildren(el("h3", "td-title", bo.name || bo.id), facts);
   }
 
   async showRuns(bo) {

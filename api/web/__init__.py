@@ -22,6 +22,9 @@
   /trace.json and the diagram's data: the trace of a case for those who check it),
   ``inspections`` (/inspections: quarterly inspection rounds, their notices and summary reports),
   ``case_list`` (/instances: the cases one may trace, filtered and counted, and their Excel export),
+  ``processes`` (/processes: the deployed processes, their versions, diagrams and diffs),
+  ``migration`` (/instances/<id>/suspend|resume|terminate|migrate, /processes/<key>/migrate: running
+  cases across versions, administrators only),
   ``process_editor`` (/processes/<key>/edit: the BPMN and form editor, drafts and deploy, administrators only).
 """
 from __future__ import annotations
@@ -36,8 +39,8 @@ csrf = CSRFProtect()
 
 def register(app: Flask) -> None:
     from . import (access_log, admin, agreements, attendance, calendar, case_list, cases, children, common,
-                   documents, ht_documents, inbox, incidents, inspections, login, photos, process_editor, tasks,
-                   trace)
+                   documents, ht_documents, inbox, incidents, inspections, login, migration, photos,
+                   process_editor, processes, tasks, trace)
 
     app.config.update(
         # Checked by _protect_pages below (pages only), not by Flask-WTF's default hook.
@@ -60,7 +63,7 @@ def register(app: Flask) -> None:
 
     pages = Blueprint("web", __name__)
     for module in (login, inbox, tasks, case_list, cases, trace, admin, access_log, incidents, attendance, children,
-                   calendar, documents, agreements, photos, ht_documents, inspections):
+                   calendar, documents, agreements, photos, ht_documents, inspections, processes, migration):
         pages.register_blueprint(module.bp)
     pages.register_blueprint(process_editor.bp)
     pages.register_blueprint(process_editor.api)

@@ -21,12 +21,13 @@ from ..casehistory import case_history, waiting_for
 from ..taskview import log_case_view
 from ..tracing import trace_timeline
 from .common import engine, error_page
+from .migration import admin_panel
 
 bp = Blueprint("cases", __name__)
 
 NOT_VISIBLE = "案件不存在，或您无权查看此案件。"
-STATUS_NAMES = {"active": "办理中", "completed": "已办结", "error": "出错，等待系统管理员处理",
-                "terminated": "已终止"}
+STATUS_NAMES = {"active": "办理中", "suspended": "已暂停（系统管理员暂停，待办暂不能办理）", "completed": "已办结",
+                "error": "出错，等待系统管理员处理", "terminated": "已终止"}
 
 
 @bp.get("/instances/<int:instance_id>")
@@ -61,7 +62,8 @@ def show(instance_id: int):
         child_link=subject is not None and child_visible(principal, subject["child_id"]),
         open_tasks=open_tasks, waits=waiting_for(eng, instance_id) if instance.status == "active" and not open_tasks
         else [], history=history, full_timeline=full,
-        documents=documents.available(eng, instance_id, principal), linked=linked_cases(principal, instance_id))
+        documents=documents.available(eng, instance_id, principal), linked=linked_cases(principal, instance_id),
+        admin=admin_panel(eng, principal, instance))
 
 
 def principal_traces_all(principal) -> bool:

@@ -39,7 +39,7 @@ from ..runtime.steps import engine_work_left
 from . import Check, Finding
 
 BATCH = 100
-OPEN_STATUSES = ("active", "error")
+OPEN_STATUSES = ("active", "error", "suspended")
 CLOSED_STATUSES = ("completed", "terminated")
 
 

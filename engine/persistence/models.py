@@ -113,7 +113,8 @@ class DefinitionDraft(Base):
     __mapper_args__ = {"version_id_col": row_version}
 
 
-OPEN_BUSINESS_KEY = "status IN ('active', 'error') AND business_key IS NOT NULL"
+# Open: not completed, not terminated (a suspended case is still the child's open case): 0012.
+OPEN_BUSINESS_KEY = "status IN ('active', 'error', 'suspended') AND business_key IS NOT NULL"
 
 
 class ProcessInstance(Base):
@@ -124,7 +125,7 @@ class ProcessInstance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(255), index=True)
     business_key: Mapped[str | None] = mapped_column(String(255), index=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # running|waiting|completed|error|terminated
+    status: Mapped[str] = mapped_column(String(16), index=True)  # active|suspended|error|completed|terminated
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
     started_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -33,6 +33,7 @@ from .steps import run_bounded
 class Command:
     type = "command"
     allowed_in_error = False
+    allowed_when_suspended = False   # engine.lifecycle: what may change a suspended instance
 
     def to_json(self) -> dict:
         return {"type": self.type}
@@ -317,6 +318,7 @@ class SetVariables(Command):
 
     type = "set_variables"
     allowed_in_error = True
+    allowed_when_suspended = True
 
     def __init__(self, variables: dict):
         self.variables = variables

@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..audit import append_event, instance_stream
 from ..clock import frozen_at
-from ..errors import Conflict, EngineError, InstanceInError, NotFound, StepFailed
+from ..errors import Conflict, EngineError, InstanceInError, InstanceSuspended, NotFound, StepFailed
 from ..persistence.models import Incident, ProcessInstance, WorkflowState
 from .commands import Command
 from .context import CommandContext
@@ -97,6 +97,8 @@ class CommandExecutor:
         instance, state, workflow = self._open(session, target, actor, now)
         if instance.status == "error" and not (command.allowed_in_error or allow_error):
             raise InstanceInError(f"instance {instance.id} is in error: resolve its incident first")
+        if instance.status == "suspended" and not command.allowed_when_suspended:
+            raise InstanceSuspended(f"instance {instance.id} is suspended: resume it first")
         ctx = CommandContext(session=session, instance=instance, workflow=workflow,
                              store=self.store, hooks=self.hooks, actor=actor, now=now,
                              forms=self.forms_for(instance.definition_id, session), state_row=state,
@@ -162,10 +164,12 @@ class CommandExecutor:
         state = ctx.state_row  # held by the context: re-getting it would re-read the whole text
         state.state = self.store.dumps(wf)
         state.serializer_version = self.store.version
-        if wf.is_completed() and instance.status != "completed":
+        # A terminated instance's workflow is cancelled (complete to SpiffWorkflow): it stays
+        # terminated; a suspended one stays suspended whatever an allowed command did.
+        if wf.is_completed() and instance.status not in ("completed", "terminated"):
             instance.status, instance.completed_at = "completed", ctx.now
             ctx.audit("instance_completed")
-        elif not wf.is_completed() and instance.status not in ("error", "terminated"):
+        elif not wf.is_completed() and instance.status not in ("error", "terminated", "suspended"):
             instance.status = "active"
         instance.updated_at = ctx.now
         flag_modified(instance, "updated_at")  # always UPDATE: bumps row_version, the optimistic check

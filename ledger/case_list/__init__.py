@@ -9,8 +9,8 @@ case's own pages follow too.
 * ``export``: the Excel workbook of the filtered list.
 """
 from .export import EXPORT_MAX, export_xlsx
-from .filters import NO_SUSPENSION, SORTS, STATUSES, CaseFilter
+from .filters import SORTS, STATUSES, CaseFilter
 from .query import case_list, log_list, process_choices, unit_choices
 
-__all__ = ["EXPORT_MAX", "NO_SUSPENSION", "SORTS", "STATUSES", "CaseFilter", "case_list", "export_xlsx",
+__all__ = ["EXPORT_MAX", "SORTS", "STATUSES", "CaseFilter", "case_list", "export_xlsx",
            "log_list", "process_choices", "unit_choices"]

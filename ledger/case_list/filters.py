@@ -19,11 +19,10 @@ from ..case_outcomes import OUTCOMES
 from ..models import OrgUnit
 from ..privacy import mask_name
 
-STATUSES = {"running": "办理中", "waiting": "等待中（定时或消息）", "completed": "已办结", "error": "出错待处理",
-            "terminated": "已终止"}
+STATUSES = {"running": "办理中", "waiting": "等待中（定时或消息）", "suspended": "已暂停", "completed": "已办结",
+            "error": "出错待处理", "terminated": "已终止"}
 # The engine's stored status "active" is running or waiting; the older filter value stays valid.
 LEGACY_STATUSES = {"active": "进行中（办理中或等待中）"}
-NO_SUSPENSION = "本系统没有挂起（暂停）案件的功能，没有处于“挂起”状态的案件；请改选其他状态"
 SORTS = {"started": "发起时间", "closed": "结案时间", "due": "最近期限", "id": "案件编号"}
 ORDERS = ("asc", "desc")
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 200
@@ -86,9 +85,7 @@ class CaseFilter:
                 setattr(flt, key, int(raw))
         if flt.version is not None and not flt.process_key and "version" not in errors:
             errors["version"] = "按版本筛选时须同时选择流程"
-        if text["status"] == "suspended":
-            errors["status"] = NO_SUSPENSION
-        elif text["status"] and text["status"] not in STATUSES and text["status"] not in LEGACY_STATUSES:
+        if text["status"] and text["status"] not in STATUSES and text["status"] not in LEGACY_STATUSES:
             errors["status"] = "没有这种状态，可选：" + "、".join(STATUSES.values()) + f"（{'/'.join(STATUSES)}）"
         else:
             flt.status = text["status"] or None

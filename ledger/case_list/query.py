@@ -6,8 +6,8 @@ counts: a county's hundred thousand cases are filtered, counted and sorted in th
 
 A case's list status is derived from the engine's stored one: ``active`` is ``running``
 when a person has an open task of it or the worker has steps of it left, else ``waiting``
-(for a timer or a message); ``completed``, ``error`` and ``terminated`` as stored. The
-engine has no suspension, so no case is ever ``suspended`` (``filters.NO_SUSPENSION``).
+(for a timer or a message); ``suspended`` (an administrator paused it: engine.lifecycle),
+``completed``, ``error`` and ``terminated`` as stored.
 """
 from __future__ import annotations
 

@@ -75,10 +75,10 @@ def test_a_name_is_posted_never_put_in_an_address(browser, cases):
 
 def test_a_bad_filter_shows_beside_its_field_with_the_rest_applied(browser, cases):
     page = browser("inspector")
-    response = page.get("/instances?status=suspended&school=zx&started_from=2025-13-01")
+    response = page.get("/instances?status=paused&school=zx&started_from=2025-13-01")
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert 'id="e-status"' in body and "没有挂起" in body and 'id="e-started_from"' in body
+    assert 'id="e-status"' in body and "没有这种状态" in body and 'id="e-started_from"' in body
     assert listed(body) == {cases.a, cases.c, cases.d}                        # school=zx still applies
     assert page.get("/instances?per_page=500").status_code == 422
 
@@ -120,4 +120,4 @@ def test_the_export_is_the_filtered_list_masked_and_logged(browser, cases, town)
     rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
     assert [r[0] for r in rows[1:]] == [cases.c]
     assert json.loads(last_log(town).detail)["filters"] == {"child": "李*"}
-    assert page.get("/instances/export.xlsx?status=suspended").status_code == 422
+    assert page.get("/instances/export.xlsx?status=paused").status_code == 422
