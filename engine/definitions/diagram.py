@@ -8,7 +8,9 @@ diagram is drawn in that file, on the sub-process's own plane).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterator, Mapping
+
+from lxml import etree
 
 from .parsing import file_kind
 from .xmlsafety import local_name, parse_xml
@@ -32,11 +34,11 @@ class ProcessDiagram:
         return self.flows.get((source, target), [])
 
 
-def process_diagrams(files: Mapping[str, bytes]) -> dict[str, ProcessDiagram]:
-    """``{process id: ProcessDiagram}`` for every executable process in ``files`` (the stored
-    files of one deployment, validated when deployed). Unreadable files are skipped."""
-    found: dict[str, ProcessDiagram] = {}
-    for file_name, data in files.items():
+def bpmn_processes(files: Mapping[str, bytes]) -> Iterator[tuple[str, etree._Element]]:
+    """``(file name, <process> element)`` of every process with an id in the BPMN files of
+    ``files`` (a version's stored files), in file-name order. Unreadable files are skipped:
+    stored files were validated when deployed."""
+    for file_name, data in sorted(files.items()):
         if file_kind(file_name) != "bpmn":
             continue
         root, errors = parse_xml(file_name, data)
@@ -44,7 +46,15 @@ def process_diagrams(files: Mapping[str, bytes]) -> dict[str, ProcessDiagram]:
             continue
         for process in root:
             if local_name(process) == "process" and process.get("id"):
-                found[process.get("id")] = _read(process, file_name)
+                yield file_name, process
+
+
+def process_diagrams(files: Mapping[str, bytes]) -> dict[str, ProcessDiagram]:
+    """``{process id: ProcessDiagram}`` for every executable process in ``files`` (the stored
+    files of one deployment, validated when deployed). Unreadable files are skipped."""
+    found: dict[str, ProcessDiagram] = {}
+    for file_name, process in bpmn_processes(files):
+        found.setdefault(process.get("id"), _read(process, file_name))
     return found
 
 

@@ -25,8 +25,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .parsing import file_kind
-from .xmlsafety import local_name, parse_xml
+from .diagram import bpmn_processes
+from .xmlsafety import local_name
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 CONTAINERS = {"subProcess", "transaction", "adHocSubProcess"}
@@ -56,15 +56,9 @@ class ProcessModel:
 
 def read_model(files: Mapping[str, bytes], process_id: str) -> ProcessModel | None:
     """The model of ``process_id`` from a version's files, or None if no BPMN file holds it."""
-    for file_name, data in sorted(files.items()):
-        if file_kind(file_name) != "bpmn":
-            continue
-        root, errors = parse_xml(file_name, data)
-        if root is None or errors:
-            continue
-        for process in root:
-            if local_name(process) == "process" and process.get("id") == process_id:
-                return _model(process)
+    for _, process in bpmn_processes(files):
+        if process.get("id") == process_id:
+            return _model(process)
     return None
 
 
