@@ -128,8 +128,7 @@ class VersionService:
                 .order_by(ProcessInstance.id)))
 
     def _command(self, source, target) -> MigrateInstance:
-        return MigrateInstance(target, self.engine.repository.specs(target), self.engine.store.registry,
-                               source.version)
+        return MigrateInstance(target, self.engine.repository.specs(target), self.engine.store, source.version)
 
     def _verdict(self, instance, source, target) -> dict:
         verdict = Verdict()
@@ -139,8 +138,7 @@ class VersionService:
         else:
             spec, subprocess_specs = self.engine.repository.specs(target)
             # A fresh copy of the workflow, moved and thrown away: the dry run is the migration.
-            verdict = plan(self.engine.store.registry, self.engine.runtime.workflow(instance.id),
-                           spec, subprocess_specs)
+            verdict = plan(self.engine.store, self.engine.runtime.workflow(instance.id), spec, subprocess_specs)
         return {**self._describe(instance, source, target, verdict), "migrated": False}
 
     @staticmethod

@@ -7,9 +7,12 @@ because ``migrate_workflow`` cannot move them safely:
 
 * a subprocess or called process the new version no longer has (SpiffWorkflow's diff is
   ``None`` for it);
-* an *active* subprocess or call activity whose process changed at all: its tasks live in
-  their own workflow under a STARTED parent, and a change there (a new boundary, a new end)
-  is not something a reset of its ready tasks can follow;
+* a running subprocess or called process is judged like the top process (its own
+  finished and running tasks against its new spec): the three-tier persuasion runs inside
+  one embedded subprocess, so refusing every running subprocess that changed at all would
+  refuse almost every case. What the reset cannot follow is caught after the move on the
+  throwaway copy: a task left on a spec the new version lacks, or a workflow that no longer
+  serialises and loads back, refuses the move;
 * a ready or waiting instance of a running multi-instance whose spec changed: a reset gives
   it its parent's data, losing the item it works on.
 
@@ -28,7 +31,7 @@ import copy
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
-from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
@@ -84,12 +87,12 @@ WHY = {
 JUDGED = FINISHED_OR_RUNNING | OPEN
 
 
-def plan(registry, workflow, spec, subprocess_specs) -> Verdict:
+def plan(store, workflow, spec, subprocess_specs) -> Verdict:
     """Judge, and if nothing forbids it, move ``workflow`` (mutated: pass a throwaway copy
     for a dry run, so that a dry run answers exactly as the migration will). A task left on
     a spec the new version lacks (on the predicted path below a running task, which
     ``migrate_workflow`` does not reset) or a failure inside SpiffWorkflow is a reason too."""
-    verdict = check(registry, workflow, spec, subprocess_specs)
+    verdict = check(store.registry, workflow, spec, subprocess_specs)
     if not verdict.can_migrate:
         return verdict
     try:
@@ -102,6 +105,11 @@ def plan(registry, workflow, spec, subprocess_specs) -> Verdict:
             if workflow_.spec.task_specs.get(task.task_spec.name) is not task.task_spec:
                 verdict.refuse("removed_predicted", task.task_spec,
                                "在新版本中被删除或替换的步骤{element}仍在案件的预期路径上，不能安全迁移")
+    if verdict.can_migrate:
+        try:   # what is saved must load again: the next command on the case reads it back
+            store.loads(store.dumps(workflow))
+        except Exception as exc:  # noqa: BLE001 - a reason, never a case that cannot be opened
+            verdict.refuse("engine", None, f"迁移后的案件无法保存并重新载入：{type(exc).__name__}: {exc}")
     return verdict
 
 
@@ -119,7 +127,7 @@ def _apply(verdict, wf, spec, subprocess_specs) -> None:
 def check(registry, workflow, spec, subprocess_specs) -> Verdict:
     """The verdict of the diff alone for moving ``workflow`` to (``spec``,
     ``subprocess_specs``); read-only."""
-    top, sp_diffs = diff_workflow(registry, workflow, spec, subprocess_specs)
+    top, sp_diffs = diff_workflow(ComparingRegistry(registry), workflow, spec, subprocess_specs)
     verdict = Verdict(top=top, subprocesses=sp_diffs)
     _judge(verdict, top)
     for sp_id, sp in workflow.subprocesses.items():
@@ -130,9 +138,6 @@ def check(registry, workflow, spec, subprocess_specs) -> Verdict:
             verdict.refuse("subprocess_removed", caller_spec, f"子流程{{element}}调用的流程 {sp.spec.name} 在新版本中不存在")
             continue
         _judge(verdict, diff)
-        if not sp.is_completed() and _spec_changed(registry, sp.spec, subprocess_specs[sp.spec.name]):
-            verdict.refuse("active_subprocess_changed", caller_spec,
-                           "正在进行的子流程或调用活动{element}在新版本中有改动，不能安全迁移")
     return verdict
 
 
@@ -152,9 +157,33 @@ def _inside_running_loop(task) -> bool:
     return parent is not None and isinstance(parent.task_spec, LoopTask) and parent.state == TaskState.STARTED
 
 
-def _spec_changed(registry, old, new) -> bool:
-    diff = SpecDiff(registry, old, new)
-    return bool(diff.added or diff.removed or diff.changed)
+class ComparingRegistry:
+    """The serializer's registry as ``SpecDiff`` uses it (``convert`` only), with each event
+    definition's correlation properties listed once. SpiffWorkflow's parser lists a property
+    once per file that declares it, so the same diagram deployed with the whole folder
+    (``baoxue init``) or with only the files it calls (an editor's draft) gave specs that
+    differ there alone, and every case that had thrown such a message could not move."""
+
+    def __init__(self, registry):
+        self.registry = registry
+
+    def convert(self, obj):
+        return _canonical(self.registry.convert(obj))
+
+
+def _canonical(value):
+    if isinstance(value, dict):
+        out = {key: _canonical(item) for key, item in value.items()}
+        if isinstance(out.get("correlation_properties"), list):
+            unique = []
+            for item in out["correlation_properties"]:
+                if item not in unique:
+                    unique.append(item)
+            out["correlation_properties"] = unique
+        return out
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    return value
 
 
 class MigrationRefused(Conflict):
@@ -170,8 +199,8 @@ class MigrateInstance(Command):
     type = "migrate"
     allowed_when_suspended = True
 
-    def __init__(self, target, specs, registry, source_version: int):
-        self.target, self.specs, self.registry = target, specs, registry
+    def __init__(self, target, specs, store, source_version: int):
+        self.target, self.specs, self.store = target, specs, store
         self.source_version = source_version
 
     def to_json(self):
@@ -179,7 +208,7 @@ class MigrateInstance(Command):
 
     def run(self, ctx):
         spec, subprocess_specs = self.specs
-        verdict = plan(self.registry, ctx.workflow, spec, subprocess_specs)
+        verdict = plan(self.store, ctx.workflow, spec, subprocess_specs)
         if not verdict.can_migrate:
             raise MigrationRefused("; ".join(r["reason"] for r in verdict.reasons), errors=verdict.reasons)
         refreshed = refresh_task_rows(ctx)
