@@ -13,7 +13,7 @@ shorter (DOMAIN-REFERENCE §6 keeps school days for attendance triggers).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 
 from ..case_outcomes import STATUSES
@@ -131,19 +131,25 @@ def median_days_to_return(reg: Register, first: datetime, as_of: datetime, zone)
     """首次缺课至返校天数（中位数）: for each return of the month (``returns``), the calendar days
     from the first day of the absence run that started its case (the attendance hand-off's first
     day; a case started by hand, e.g. a dropout tendency, from the day the case began) to the
-    day of the return; the median of these (DOMAIN-REFERENCE §5.3 "median days from 疑似 to
-    return"). Calendar days: see the module doc."""
+    day of the return; a case the engine does not hold, from its first status change; the median
+    of these (DOMAIN-REFERENCE §5.3 "median days from 疑似 to return"). Calendar days: see the module doc."""
     days = []
     for row in returns(reg, first, as_of):
         case = reg.cases.get(row.instance_id)
         began = case.first_absence if case and case.first_absence else \
-            (case.created_at.astimezone(zone).date() if case else None)
-        if began is not None:
-            days.append((row.at.astimezone(zone).date() - began).days)
+            case.created_at if case else _first_event(reg, row)
+        if isinstance(began, datetime):    # a moment: its local day (a first absence is a day already)
+            began = began.astimezone(zone).date()
+        days.append((row.at.astimezone(zone).date() - began).days)
     value = float(median(days)) if days else None
     return Figure("median_days_to_return", "首次缺课至返校天数（中位数）", value, None, len(days),
                   "本月每名劝返复学儿童从首次缺课（引发案件的连续缺课的第一天；手动发起的案件从立案之日）到返校之日的日历天数，取中位数",
                   unit="天", extra={"days": sorted(days)})
+
+
+def _first_event(reg: Register, row) -> datetime:
+    """A case the engine does not hold (an imported or older record): its first event's time."""
+    return min(r.at for r in reg.events[row.child_id] if r.instance_id == row.instance_id)
 
 
 def redropout_rate(reg: Register, first: datetime, as_of: datetime, now: datetime) -> Figure:
