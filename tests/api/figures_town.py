@@ -50,7 +50,13 @@ from datetime import date, datetime, time
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
+
+from api.app import create_app
+from api.settings import Settings
+from api.wiring import build_engine
+from engine.clock import FixedClock
 
 from engine.persistence.models import HumanTask
 from ledger.accounts import create_user
@@ -185,3 +191,17 @@ def _open_task(engine, instance_id: int, element_id: str) -> HumanTask:
     with engine.db.read() as session:
         return session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == "open",
                                                        HumanTask.element_id == element_id)).one()
+
+
+@pytest.fixture
+def fig_app(db_url, tmp_path):
+    """The app on the town above (SQLite and PostgreSQL); ``extensions["figures.cases"]``: a, b, d."""
+    settings = Settings.from_env(database_url=db_url, var_dir=tmp_path, secret_key="test-secret",
+                                 timezone="Asia/Shanghai")
+    clock = FixedClock(datetime(2025, 9, 1, 8, 0, tzinfo=ZONE))
+    engine = build_engine(settings, clock=clock)
+    engine.migrate()
+    app = create_app(settings, engine=engine)
+    app.extensions["figures.cases"] = build(engine, clock)
+    yield app
+    engine.close()

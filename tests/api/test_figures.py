@@ -2,30 +2,10 @@
 issue 15 "Figures"): each figure, per unit, the month before, scope (403) and bad input (422)."""
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
-from api.app import create_app
-from api.settings import Settings
-from api.wiring import build_engine
-from engine.clock import FixedClock
-
-from . import figures_town
+from .figures_town import fig_app  # noqa: F401 - the hand-worked town's app
 from .town import token
-
-
-@pytest.fixture
-def fig_app(db_url, tmp_path):
-    settings = Settings.from_env(database_url=db_url, var_dir=tmp_path, secret_key="test-secret",
-                                 timezone="Asia/Shanghai")
-    clock = FixedClock(datetime(2025, 9, 1, 8, 0, tzinfo=figures_town.ZONE))
-    engine = build_engine(settings, clock=clock)
-    engine.migrate()
-    app = create_app(settings, engine=engine)
-    app.extensions["figures.cases"] = figures_town.build(engine, clock)
-    yield app
-    engine.close()
 
 
 @pytest.fixture
