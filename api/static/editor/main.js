@@ -61,6 +61,8 @@ async function start() {
   }
 
   modeler.get("eventBus").on("commandStack.changed", changed);
+  // Drilling into a sub-process shows its plane at 1:1 from the top left: fit it instead.
+  modeler.get("eventBus").on("root.set", () => window.setTimeout(() => modeler.get("canvas").zoom("fit-viewport", "auto")));
   await load(source.bpmn);
   await drafts.list();
   window.addEventListener("beforeunload", (event) => {

@@ -118,7 +118,9 @@ export class Panel {
       problem.textContent = error;
       problem.hidden = !error;
       input.setAttribute("aria-invalid", String(Boolean(error)));
-      if (!error && id !== bo.id) this.modeling.updateProperties(element, { id });
+      if (error || id === bo.id) return;
+      this.modeling.updateProperties(element, { id });
+      this.show(element);   // the heading names the id; refresh() spares a panel that has the focus
     });
     const row = field("标识", input, "英文字母或下划线开头，只含字母、数字、_ - .；在本流程中唯一。出现在版本对比和迁移说明中。");
     row.append(problem);
