@@ -48,6 +48,9 @@ def test_lanes_of_tasks_on_a_sub_process_plane_ids_and_deploy_without_a_name(chr
             # The lane shows the role's Chinese name (the XML keeps the code: checked below).
             expect(_shape(page, "lane_judicial_office").locator("text")).to_contain_text(roles["judicial_office"])
 
+            # The problem list says 警告 as the canvas's lint button does.
+            expect(page.locator("[data-problems] h2")).to_contain_text("个警告", timeout=20_000)
+
             page.click('.djs-overlays[data-container-id="persuade"] .bjs-drilldown')
             expect(_shape(page, "legal_education")).to_be_visible()
             _select(page, "legal_education")
