@@ -29,7 +29,7 @@ const STATES = {
 
 // Element kinds in words, for the plain mode's panel (as api/web/processes.py TYPE_LABELS).
 const TYPE_NAMES = {
-  UserTask: "人工任务", ScriptTask: "脚本任务", ServiceTask: "服务任务", ManualTask: "手工任务",
+  UserTask: "用户任务", ScriptTask: "脚本任务", ServiceTask: "服务任务", ManualTask: "手工任务",
   BusinessRuleTask: "决策任务", CallActivity: "调用流程", SubProcess: "子流程", StartEvent: "开始事件",
   EndEvent: "结束事件", IntermediateCatchEvent: "中间事件（等待）", IntermediateThrowEvent: "中间事件（抛出）",
   BoundaryEvent: "边界事件", ExclusiveGateway: "排他网关", ParallelGateway: "并行网关",

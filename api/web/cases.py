@@ -58,8 +58,8 @@ def show(instance_id: int):
     return render_template(
         "case.html", chain_ok=chain.ok, back=("/instances", "← 返回案件查询") if principal_traces_all(principal)
         else ("/inbox", "← 返回待办"), instance=instance, status_name=STATUS_NAMES.get(instance.status, instance.status),
-        process_name=definition.name or definition.process_key, subject=subject,
-        child_link=subject is not None and child_visible(principal, subject["child_id"]),
+        process_name=definition.name or definition.process_key, process_version=definition.version,
+        subject=subject, child_link=subject is not None and child_visible(principal, subject["child_id"]),
         open_tasks=open_tasks, waits=waiting_for(eng, instance_id) if instance.status == "active" and not open_tasks
         else [], history=history, full_timeline=full,
         documents=documents.available(eng, instance_id, principal), linked=linked_cases(principal, instance_id),

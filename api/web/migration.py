@@ -17,7 +17,7 @@ able to trace the case (``ledger.access``) to move it.
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request
+from flask import Blueprint, flash, make_response, redirect, render_template, request
 from sqlalchemy import func, select
 
 from engine.errors import Conflict, EngineError, InvalidInput
@@ -58,22 +58,29 @@ def admin_panel(eng, principal, instance) -> dict | None:
 @bp.post("/instances/<int:instance_id>/<any(suspend, resume, terminate):act>")
 def act_on_case(instance_id: int, act: str):
     label, done = ACTS[act]
+    refused = None
     if not request.form.get("confirm"):
-        flash(f"未{label}：请勾选确认框。", "error")
+        refused = (422, f"未{label}：请勾选确认框。")
     else:
         try:
             getattr(engine().lifecycle, act)(instance_id, request.form.get("reason", ""),
                                              actor=current_principal().username)
-            flash(done, "ok")
         except InvalidInput:
-            flash(f"未{label}：请填写原因（不超过 {REASON_MAX} 字）。", "error")
+            refused = (422, f"未{label}：请填写原因（不超过 {REASON_MAX} 字）。")
         except Conflict as exc:
-            flash(f"未{label}：{_zh(exc)}", "error")
+            refused = (409, f"未{label}：{_zh(exc)}")
     # Back where the form was: the case page, or the migration page (an administrator who
-    # does not trace cases manages them there).
-    if request.form.get("back") == "migrate":
-        return redirect(f"/instances/{instance_id}/migrate")
-    return redirect(f"/instances/{instance_id}")
+    # does not trace cases manages them there). A refusal shows that page again with a 4xx.
+    to_migrate = request.form.get("back") == "migrate"
+    if refused is None:
+        flash(done, "ok")
+        return redirect(f"/instances/{instance_id}/migrate" if to_migrate else f"/instances/{instance_id}")
+    flash(refused[1], "error")
+    from .cases import show as case_page   # cases imports admin_panel from here
+    page = migrate_case(instance_id)[0] if to_migrate else case_page(instance_id)
+    response = make_response(page)
+    response.status_code = refused[0]
+    return response
 
 
 # ------------------------------------------------------------------ one case
@@ -86,13 +93,15 @@ def migrate_case(instance_id: int):
     if not raw.isdigit():
         latest = eng.repository.latest(instance.process_key)
         raw = str(latest.version)
+    status = 200
     try:
-        if request.method == "POST" and request.form.get("confirm"):
+        if request.method == "POST" and request.path.endswith("/migrate") and request.form.get("confirm"):
             result = eng.versions.migrate(instance_id, int(raw), actor=current_principal().username)
             flash(f"案件 #{instance_id} 已迁移到第 {result['to']['version']} 版。", "ok")
             return redirect(f"/processes/{instance.process_key}/migrate")
-        if request.method == "POST":
+        if request.method == "POST" and request.path.endswith("/migrate"):
             flash("未迁移：请勾选确认框。", "error")
+            status = 422
         current = eng.repository.get(instance.definition_id).version
         # On that version already (the latest, by default): nothing to check, the panel stays.
         verdict = None if int(raw) == current else eng.versions.dry_run(instance_id, int(raw))
@@ -102,7 +111,7 @@ def migrate_case(instance_id: int):
     return render_template("migrate_case.html", instance=instance, verdict=verdict, back="migrate", current=current,
                            admin=admin_panel(eng, current_principal(), instance),
                            status_name=STATUS_NAMES.get(instance.status, instance.status),
-                           steps=_open_steps([instance_id]).get(instance_id, []))
+                           steps=_open_steps([instance_id]).get(instance_id, [])), status
 
 
 # ------------------------------------------------------------------ a process's versions
@@ -114,11 +123,12 @@ def migrate_process(process_key: str):
         latest = eng.repository.latest(process_key)
     except EngineError:
         return error_page(404, f"没有流程 {process_key}。", "版本迁移")
-    result = None
+    result, status = None, 200
     if request.method == "POST":
         version = request.form.get("version", "")
         if not version.isdigit() or not request.form.get("confirm"):
             flash("未迁移：请选择版本并勾选确认框。", "error")
+            status = 422
         else:
             try:
                 result = eng.versions.migrate_version(process_key, int(version), latest.version,
@@ -127,11 +137,12 @@ def migrate_process(process_key: str):
                       f"未迁移 {result['counts']['refused']} 件。", "ok")
             except EngineError as exc:
                 flash(f"未迁移：{_zh(exc)}", "error")
+                status = exc.status
     groups = [eng.versions.dry_run_version(process_key, version, latest.version)
               for version in _older_versions_running(process_key, latest.version)]
     steps = _open_steps([v["instance_id"] for g in groups for v in g["instances"]])
     return render_template("migrate.html", process_key=process_key, latest=latest, groups=groups,
-                           result=result, steps=steps, status_names=STATUS_NAMES)
+                           result=result, steps=steps, status_names=STATUS_NAMES), status
 
 
 def _older_versions_running(process_key: str, latest: int) -> list[int]:

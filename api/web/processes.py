@@ -29,7 +29,7 @@ READERS = {SYSTEM_ADMIN, "task_force_leader", "discipline_inspector"}
 ROLE_NAMES = {role.code: role.name_zh for role in ROLES}
 
 TYPE_LABELS = {
-    "process": "流程", "userTask": "人工任务", "scriptTask": "脚本任务", "serviceTask": "服务任务",
+    "process": "流程", "userTask": "用户任务", "scriptTask": "脚本任务", "serviceTask": "服务任务",
     "manualTask": "手工任务", "sendTask": "发送任务", "receiveTask": "接收任务", "businessRuleTask": "决策任务",
     "task": "任务", "callActivity": "调用流程", "subProcess": "子流程", "transaction": "事务子流程",
     "startEvent": "开始事件", "endEvent": "结束事件", "intermediateCatchEvent": "中间事件（等待）",

@@ -108,12 +108,17 @@ def _claim_or_release(task_id, action, done: str):
     return redirect(f"/tasks/{task_id}")
 
 
+SUSPENDED = "本案件已由系统管理员暂停：暂停期间不能认领或办理此任务，恢复后可继续办理。"
+
+
 def _refusal(row, principal) -> tuple[str, int]:
     """Why an action on this task was refused, in words for the person, and the status."""
     if row.status != "open":
         who = display_names([row.completed_by]).get(row.completed_by, row.completed_by)
         by = f"（由 {who} 提交）" if who else ""
         return f"此任务已办结{by}，无需再次提交。您的本次提交未被保存。", 409
+    if engine().runtime.get(row.instance_id).status == "suspended":
+        return SUSPENDED, 409
     if row.assignee and row.assignee != principal.username:
         who = display_names([row.assignee]).get(row.assignee, row.assignee)
         return f"该任务已由 {who} 认领，只有认领人可以办理或释放。", 409
@@ -169,6 +174,8 @@ def _documents(eng, row, principal, inspection) -> list[dict]:
 
 def _render(row, principal, *, fields=None, values=None, errors=None, notice=None, status=200):
     eng = engine()
+    if notice is None and row.status == "open" and eng.runtime.get(row.instance_id).status == "suspended":
+        notice = SUSPENDED
     detail = task_detail(eng, row, principal)
     log_case_view(eng, principal.username, row.instance_id, "task", row.id,   # the page shows the case
                   fields=(detail["subject"] or {}).get("shown"))

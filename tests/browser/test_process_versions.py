@@ -35,7 +35,7 @@ def test_the_admin_opens_an_older_version_and_the_diff(live_app, chromium, tmp_p
         expect(call).to_be_visible()
         expect(call).to_contain_text("电话联系监护人")
         call.click()
-        expect(section.locator(".td-panel")).to_contain_text("人工任务")
+        expect(section.locator(".td-panel")).to_contain_text("用户任务")
         expect(section.locator(".td-panel .td-title")).to_have_text("电话联系监护人")
 
         # The diff of versions 1 and 2.

@@ -2,6 +2,7 @@
 confirmation box required), and nobody else reaches those pages."""
 from __future__ import annotations
 
+from engine.tasks import TaskQuery
 from tests.diagrams import linear_process, user_task
 
 from .conftest import csrf_token
@@ -25,8 +26,10 @@ def test_the_administrator_suspends_resumes_and_terminates(browser, town):
     def act(action, **form):
         return admin.post(f"/instances/{case}/{action}", data={"csrf_token": token, "back": "migrate", **form})
 
-    assert act("suspend", reason="家长申请", confirm="").status_code == 302       # no confirmation
-    assert act("suspend", reason=" ", confirm="1").status_code == 302           # no reason
+    unconfirmed = act("suspend", reason="家长申请", confirm="")
+    assert unconfirmed.status_code == 422 and "请勾选确认框" in unconfirmed.get_data(as_text=True)
+    no_reason = act("suspend", reason=" ", confirm="1")
+    assert no_reason.status_code == 422 and "请填写原因" in no_reason.get_data(as_text=True)
     assert engine.runtime.get(case).status == "active"
     response = act("suspend", reason="家长申请暂缓", confirm="1")
     assert response.headers["Location"].endswith(f"/instances/{case}/migrate")
@@ -50,3 +53,21 @@ def test_others_are_refused(browser, town):
     assert leader.post(f"/instances/{case}/suspend", data={"csrf_token": token, "reason": "x",
                                                            "confirm": "1"}).status_code == 403
     assert engine.runtime.get(case).status == "active"
+
+
+def test_a_suspended_cases_task_page_says_so_and_refuses_the_form(browser, town):
+    """The task's own person reads why nothing can be done (tryout finding: the page said
+    they were not the task's person), and a forced submission is a 409 that changes nothing."""
+    engine = town.extensions["baoxue.engine"]
+    process = linear_process("one_step", user_task("only", name="唯一步骤"), lanes={"town_government": ["only"]})
+    engine.repository.deploy({"one.bpmn": process.encode()}, actor="admin")
+    case = engine.runtime.start("one_step", {}).instance_id
+    (task,) = engine.tasks.list(TaskQuery(instance_id=case))[0]
+    engine.lifecycle.suspend(case, "核实情况", actor="admin")
+    clerk = browser("town")
+    page = clerk.get(f"/tasks/{task.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "本案件已由系统管理员暂停" in text and "不是它的办理人" not in text
+    forced = clerk.post(f"/tasks/{task.id}", data={"csrf_token": csrf_token(clerk, f"/tasks/{task.id}")})
+    assert forced.status_code == 409 and "本案件已由系统管理员暂停" in forced.get_data(as_text=True)
+    assert engine.tasks.get(task.id).status == "open"

@@ -67,8 +67,8 @@ def test_the_diff_page_names_the_changed_elements_in_words(town, browser, tmp_pa
     response = page.get("/processes/persuasion?from=1&to=2")
     assert response.status_code == 200
     text = text_of(response)
-    assert "新增环节（2）" in text and "核对通话记录 人工任务 · confirm_call" in text
-    assert "督办：电话联系监护人逾期 人工任务 · phone_call_oversee" in text
+    assert "新增环节（2）" in text and "核对通话记录 用户任务 · confirm_call" in text
+    assert "督办：电话联系监护人逾期 用户任务 · phone_call_oversee" in text
     changed = re.search(r'<li data-element="phone_call">(.*?)</li>', html_of(response), re.S).group(1)
     assert "电话联系家长" in changed and "名称" in changed and "电话联系监护人" in changed
     visit = re.search(r'<li data-element="home_visit">(.*?)</li>', html_of(response), re.S).group(1)
