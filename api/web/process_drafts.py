@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from engine.errors import EngineError, InvalidInput
 
+from .common import local_time
+
 MAX_TITLE = 255
 
 
@@ -50,10 +52,12 @@ def dry_run(engine, files: dict[str, str]) -> dict:
 
 
 def view(draft) -> dict:
-    """A DraftView as JSON: times in ISO 8601 (UTC)."""
+    """A DraftView as JSON: times in ISO 8601 (UTC), and ``updated_at_local`` the last change as
+    pages show times ("YYYY-MM-DD HH:MM" in BAOXUE_TIMEZONE, common.local_time)."""
     data = draft.to_dict()
     for key in ("created_at", "updated_at"):
         data[key] = data[key].isoformat() if data[key] else None
+    data["updated_at_local"] = local_time(draft.updated_at)
     return data
 
 

@@ -26,6 +26,7 @@ updated_by, updated_at, row_version, deployed_version}`` (engine.drafts, times I
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -40,6 +41,8 @@ from .common import STATUS_MESSAGES, admins_only, engine, error_page, settings
 from .forms import build_fields
 
 FORBIDDEN = "流程编辑仅限系统管理员。"
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_ENGLISH_TAIL = re.compile(r"\s*\([\x20-\x7e]*\)\s*$")   # " (draft 2 changed since it was loaded)"
 MAX_PREVIEW_CHARS = 200_000   # a form or instructions text being typed; the deploy limit is the app's
 
 bp = Blueprint("process_editor", __name__)
@@ -54,7 +57,7 @@ def edit_page(process_key: str):
     return render_template("process_edit.html", definition=definition, roles=roles,
                            boot=json.dumps({"process_key": process_key, "version": definition.version,
                                             "name": definition.name, "file_name": definition.file_name,
-                                            "roles": roles}, ensure_ascii=False).replace("</", "<\\/"))
+                                            "roles": roles, "timezone": settings().timezone}, ensure_ascii=False).replace("</", "<\\/"))
 
 
 api = Blueprint("process_editor_api", __name__)
@@ -72,7 +75,12 @@ def _http_error(exc: HTTPException):
 
 
 def _chinese(status: int, text: str) -> str:
-    return f"{STATUS_MESSAGES.get(status, '出错了。')}（{text}）"
+    """One Chinese sentence: the engine writes "中文 (english)", people read the Chinese part;
+    a message with no Chinese gets the status's Chinese sentence in front."""
+    if not _CJK.search(text):
+        return f"{STATUS_MESSAGES.get(status, '出错了。')}（{text}）"
+    text = _ENGLISH_TAIL.sub("", text).rstrip("，。；： ")
+    return f"{text}。"
 
 
 def _body() -> dict:

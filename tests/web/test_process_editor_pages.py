@@ -70,3 +70,21 @@ def test_dry_run_of_the_deployed_file_is_valid(browser):
     result = admin.post("/processes/validate", json={"files": {source["file_name"]: broken}},
                         headers={"X-CSRFToken": token}).get_json()
     assert not result["valid"] and any(e["element_id"] == "lane_head_teacher" for e in result["errors"])
+
+
+def test_a_stale_save_says_one_chinese_sentence(browser):
+    admin = browser("admin")
+    token = _token(admin)
+    headers = {"X-CSRFToken": token}
+    files = {"persuasion.bpmn": admin.get("/processes/persuasion/edit/source").get_json()["bpmn"]}
+    draft = admin.post("/processes/persuasion/drafts", json={"title": "甲", "files": files, "base_version": 1},
+                       headers=headers).get_json()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", draft["updated_at_local"])
+    saved = admin.put(f"/processes/drafts/{draft['id']}", json={"title": "乙", "files": files,
+                                                                  "row_version": draft["row_version"]}, headers=headers)
+    assert saved.status_code == 200
+    stale = admin.put(f"/processes/drafts/{draft['id']}", json={"title": "丙", "files": files,
+                                                                  "row_version": draft["row_version"]}, headers=headers)
+    assert stale.status_code == 409
+    message = stale.get_json()["message"]
+    assert message == f"草稿 {draft['id']} 已被他人修改，请重新打开。", message

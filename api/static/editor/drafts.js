@@ -1,7 +1,7 @@
 // Drafts and deploy: the draft list of this process (several may exist, each kept on the server),
 // open one, save (a new draft, or the open one with its row_version: 409 when someone saved it
 // meanwhile), delete one (after a confirm), and deploy the open draft as a new version with a
-// required note.
+// required note (without a draft name the draft is named for the moment: "<流程名> 修改 <时间>").
 import { call, reason } from "./http.js";
 
 export class Drafts {
@@ -14,6 +14,7 @@ export class Drafts {
     this.saveButton = node.querySelector("[data-save]");
     this.deployButton = node.querySelector("[data-deploy]");
     this.note = node.querySelector("[data-deploy-note]");
+    this.version = document.querySelector("[data-current-version]");
     node.querySelector("[data-draft-open]").addEventListener("click", () => this.open().catch((err) => this.say(`无法打开草稿：${reason(err)}`, true)));
     node.querySelector("[data-draft-delete]").addEventListener("click", () => this.remove().catch((err) => this.say(`删除失败：${reason(err)}`, true)));
     this.saveButton.addEventListener("click", () => this.save().catch((err) => this.say(`保存失败：${reason(err)}`, true)));
@@ -38,7 +39,7 @@ export class Drafts {
       this.say(`无法读取草稿：${reason(err)}`, true);
     }
     const open = this.drafts.filter((d) => !d.deployed_version);
-    const options = open.map((d) => new Option(`${d.title}（${d.updated_by || ""} ${d.updated_at?.slice(0, 16).replace("T", " ") || ""}）`, d.id));
+    const options = open.map((d) => new Option(`${d.title}（${d.updated_by || ""} ${d.updated_at_local || ""}）`, d.id));
     this.picker.replaceChildren(new Option(open.length ? "选择草稿" : "暂无草稿", ""), ...options);
     if (this.draft) this.picker.value = String(this.draft.id);
   }
@@ -88,12 +89,16 @@ export class Drafts {
   async deploy() {
     const note = this.note.value.trim();
     if (!note) throw new Error("请填写发布说明");
+    if (!this.title.value.trim()) this.title.value = `${this.boot.name || this.boot.process_key} 修改 ${localNow(this.boot.timezone)}`;
     if (!this.draft || this.state.dirty) await this.save();
     const result = await call("POST", `/processes/drafts/${this.draft.id}/deploy`, { note, row_version: this.draft.row_version });
     const mine = (result.processes || []).find((p) => p.process_key === this.boot.process_key) || result.processes?.[0];
     this.say(mine ? `已发布为“${mine.name || mine.process_key}”第 ${mine.version} 版。新案件将按新版本办理，已在办的案件仍按原版本。`
       : "已发布。");
-    if (mine) this.boot.version = mine.version;   // the next draft is based on the version just made
+    if (mine) {
+      this.boot.version = mine.version;   // the next draft is based on the version just made
+      this.version.textContent = String(mine.version);
+    }
     this.draft = null;
     this.note.value = this.title.value = "";
     await this.list();
@@ -107,4 +112,12 @@ export class Drafts {
       ? `部署校验发现 ${errors} 个错误，须先改正` : !this.note.value.trim() ? "请填写发布说明" : "";
     this.node.querySelector("[data-dirty]").hidden = !this.state.dirty;
   }
+}
+
+/** Now as "YYYY-MM-DD HH:MM" in the town's time zone (the server's BAOXUE_TIMEZONE), as pages show times. */
+export function localNow(timeZone) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", {
+    timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  }).formatToParts(new Date()).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }

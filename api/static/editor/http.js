@@ -23,9 +23,11 @@ export async function call(method, url, body) {
   return data;
 }
 
-/** The Chinese reason of a failed call, with the fields it names. */
+/** The Chinese reason of a failed call, with the fields it names (only what is said in Chinese
+ * and not already in the message: codes such as "stale" are for programs). */
 export function reason(err) {
   const errors = err.body?.errors;
-  const details = errors && !Array.isArray(errors) && typeof errors === "object" ? Object.values(errors).join("；") : "";
-  return details ? `${err.message}：${details}` : err.message;
+  const values = errors && !Array.isArray(errors) && typeof errors === "object" ? Object.values(errors) : [];
+  const details = values.filter((v) => typeof v === "string" && /[\u4e00-\u9fff]/.test(v) && !err.message.includes(v)).join("；");
+  return details ? `${err.message.replace(/[。.]$/, "")}：${details}` : err.message;
 }

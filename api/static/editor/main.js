@@ -14,7 +14,7 @@ const page = document.querySelector("[data-process-editor]");
 const boot = JSON.parse(document.getElementById("pe-boot").textContent);
 
 async function start() {
-  const modeler = await createModeler(page.querySelector(".pe-canvas"));
+  const modeler = await createModeler(page.querySelector(".pe-canvas"), boot.roles);
   const source = await call("GET", `/processes/${encodeURIComponent(boot.process_key)}/edit/source`);
   const forms = {};
   const state = { dirty: false };
@@ -37,7 +37,7 @@ async function start() {
     if (tab) showTab(tab.dataset.tab);
   });
   new Panel(page.querySelector("[data-panel]"), {
-    modeler, spiff: new Spiff(modeler), roles: boot.roles, formNames: () => formEditor.names(),
+    modeler, spiff: new Spiff(modeler), roles: boot.roles, baseIds: idsOf(source.bpmn), formNames: () => formEditor.names(),
     newForm: (base) => formEditor.create(base),
     openForm: (name) => { showTab("forms"); formEditor.open(name); },
   });
@@ -61,6 +61,8 @@ async function start() {
   }
 
   modeler.get("eventBus").on("commandStack.changed", changed);
+  // Drilling into a sub-process shows its plane at 1:1 from the top left: fit it instead.
+  modeler.get("eventBus").on("root.set", () => window.setTimeout(() => modeler.get("canvas").zoom("fit-viewport", "auto")));
   await load(source.bpmn);
   await drafts.list();
   window.addEventListener("beforeunload", (event) => {
@@ -69,6 +71,12 @@ async function start() {
     event.returnValue = "";   // the browser asks whether to leave: unsaved changes would be lost
   });
   page.dataset.ready = "true";
+}
+
+/** The ids in the latest deployed version's XML: their elements keep their 标识 (panel.js). */
+function idsOf(xml) {
+  const doc = new DOMParser().parseFromString(xml, "application/xml");
+  return new Set([...doc.querySelectorAll("[id]")].map((node) => node.getAttribute("id")));
 }
 
 start().catch((err) => {

@@ -2,15 +2,18 @@
 // descriptor, Chinese labels and the lint bundle (window.BaoxueLint, web/editor-lint.mjs).
 import { translateModule } from "./translate.js";
 import { paletteModule } from "./palette.js";
+import { laneLabelsModule } from "./lanes.js";
 
-export async function createModeler(container) {
+/** `roles`: [{code, name}] (the page's boot), shown on lane labels (lanes.js). */
+export async function createModeler(container, roles) {
   const descriptor = await (await fetch("/static/editor/spiffworkflow.json")).json();
   const lint = window.BaoxueLint;
   return new window.BpmnJS({
     container,
     moddleExtensions: { spiffworkflow: descriptor },
     linting: lint ? { active: true, bpmnlint: lint.config } : undefined,
-    additionalModules: [translateModule, paletteModule, ...(lint ? [lint.module] : [])],
+    additionalModules: [translateModule, paletteModule,
+      laneLabelsModule(Object.fromEntries(roles.map((r) => [r.code, r.name]))), ...(lint ? [lint.module] : [])],
   });
 }
 

@@ -11,10 +11,13 @@ const NEW_FORM = "__new__";
 export class Panel {
   constructor(node, editor) {
     this.node = node;
-    this.editor = editor;   // {modeler, spiff, roles, formNames(), newForm(base) -> [schema, ui], openForm(name)}
+    this.editor = editor;   // {modeler, spiff, roles, baseIds, formNames(), newForm(base) -> [schema, ui], openForm(name)}
     const modeler = editor.modeler;
     this.modeling = modeler.get("modeling");
     this.registry = modeler.get("elementRegistry");
+    this.canvas = modeler.get("canvas");
+    this.commandStack = modeler.get("commandStack");
+    this.commandStack.register(ASSIGN_LANE, new AssignLaneHandler(this.modeling));
     modeler.get("eventBus").on("selection.changed", ({ newSelection }) => this.show(newSelection[0]));
     modeler.get("eventBus").on("commandStack.changed", () => this.refresh());
     this.show(null);
@@ -35,6 +38,7 @@ export class Panel {
     }
     const bo = element.businessObject;
     this.node.append(el("h2", "pe-title", bo.name || bo.id), el("p", "muted pe-id", `${typeLabel(bo)} · ${bo.id}`));
+    this.identifier(element);
     if (bo.$instanceOf("bpmn:Lane")) this.laneRole(element);
     else if (!bo.$instanceOf("bpmn:Process")) this.name(element);
     if (bo.$instanceOf("bpmn:FlowNode")) this.lane(element);
@@ -64,22 +68,63 @@ export class Panel {
     this.node.append(field("岗位（泳道名称即岗位代码，任务按它派给该岗位的人）", choice));
   }
 
+  /** The element's lane is its lane's flowNodeRef membership: that is what SpiffWorkflow reads
+   * to route the task to a role, not where the shape sits. On a plane with lane shapes a change
+   * moves the shape into the band (bpmn-js then updates flowNodeRef); on a drilled-down
+   * sub-process's plane (no lane shapes there) it updates the flowNodeRef lists, shape untouched. */
   lane(element) {
-    const lanes = this.registry.filter((e) => e.type === "bpmn:Lane" && !e.children.some((c) => c.type === "bpmn:Lane"));
+    const bo = element.businessObject;
+    const root = this.canvas.findRoot(element);
+    const shapes = this.registry.filter((e) => e.type === "bpmn:Lane" && !e.children.some((c) => c.type === "bpmn:Lane")
+      && this.canvas.findRoot(e) === root);
+    const lanes = shapes.length ? shapes.map((s) => s.businessObject) : leafLanes(bo);
     if (!lanes.length) return;
-    const here = lanes.find((lane) => inside(element, lane));
+    const here = lanes.find((lane) => (lane.flowNodeRef || []).includes(bo));
     const names = Object.fromEntries(this.editor.roles.map((r) => [r.code, r.name]));
-    const options = lanes.map((lane) => [lane.id, `${names[lane.businessObject.name] || lane.businessObject.name || lane.id}`
-      + (names[lane.businessObject.name] ? `（${lane.businessObject.name}）` : "")]);
+    const options = lanes.map((lane) => [lane.id, `${names[lane.name] || lane.name || lane.id}`
+      + (names[lane.name] ? `（${lane.name}）` : "")]);
     const choice = select(here ? options : [["", "（不在任何泳道内）"], ...options], here?.id || "");
     choice.addEventListener("change", () => {
-      const lane = this.registry.get(choice.value);
-      if (!lane) return;
-      // Move the shape vertically into the lane's band; bpmn-js updates the lane's flowNodeRefs.
-      const dy = lane.y + lane.height / 2 - (element.y + element.height / 2);
-      this.modeling.moveShape(element, { x: 0, y: dy });
+      const lane = lanes.find((l) => l.id === choice.value);
+      if (!lane || lane === here) return;
+      const shape = shapes.length && this.registry.get(lane.id);
+      if (shape) {
+        const dy = shape.y + shape.height / 2 - (element.y + element.height / 2);
+        this.modeling.moveShape(element, { x: 0, y: dy });
+      } else {
+        this.commandStack.execute(ASSIGN_LANE, { element, lanes: leafLanes(bo, true), lane });
+      }
     });
     this.node.append(field("泳道（办理岗位）", choice));
+  }
+
+  /** 标识 (the BPMN id): editable only for elements the deployed version does not have, since
+   * running cases and migration find their tasks by id. Checked: an XML NCName, unique. */
+  identifier(element) {
+    const bo = element.businessObject;
+    const fixed = bo.$instanceOf("bpmn:Process") || this.editor.baseIds.has(bo.id);
+    const input = textInput(bo.id);
+    if (fixed) {
+      input.readOnly = true;
+      this.node.append(field("标识", input, bo.$instanceOf("bpmn:Process") ? "流程的标识即流程代码，不能在此修改。"
+        : "已部署的元素不能改标识（在办案件按标识找到它们）。"));
+      return;
+    }
+    const problem = el("p", "help pe-error-text");
+    problem.hidden = true;
+    input.addEventListener("change", () => {
+      const id = input.value.trim();
+      const error = id === bo.id ? "" : idProblem(id, this.editor.modeler.get("moddle"), this.registry);
+      problem.textContent = error;
+      problem.hidden = !error;
+      input.setAttribute("aria-invalid", String(Boolean(error)));
+      if (error || id === bo.id) return;
+      this.modeling.updateProperties(element, { id });
+      this.show(element);   // the heading names the id; refresh() spares a panel that has the focus
+    });
+    const row = field("标识", input, "英文字母或下划线开头，只含字母、数字、_ - .；在本流程中唯一。出现在版本对比和迁移说明中。");
+    row.append(problem);
+    this.node.append(row);
   }
 
   userTask(element) {
@@ -219,10 +264,52 @@ export class Panel {
   }
 }
 
-function inside(element, lane) {
-  const cy = element.y + element.height / 2;
-  const cx = element.x + element.width / 2;
-  return cy >= lane.y && cy <= lane.y + lane.height && cx >= lane.x && cx <= lane.x + lane.width;
+const ASSIGN_LANE = "baoxue.lane.assign";
+const NCNAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** The lanes (leaves, or all with `all`) of the laneSets of the processes/sub-processes that
+ * contain `bo`, child lane sets included. */
+function leafLanes(bo, all) {
+  const found = [];
+  const walk = (lane) => {
+    const children = lane.childLaneSet?.lanes || [];
+    if (all || !children.length) found.push(lane);
+    children.forEach(walk);
+  };
+  for (let parent = bo.$parent; parent; parent = parent.$parent) {
+    for (const set of parent.laneSets || []) (set.lanes || []).forEach(walk);
+  }
+  return found;
+}
+
+/** Registered on the command stack (Panel's constructor): one undoable step that takes the
+ * element out of every lane holding it and into `lane`, flowNodeRef and bpmn-js's inverse
+ * `lanes` kept in step (as bpmn-js's UpdateFlowNodeRefsHandler keeps them). */
+class AssignLaneHandler {
+  constructor(modeling) {
+    this.modeling = modeling;
+  }
+
+  preExecute({ element, lanes, lane }) {
+    const bo = element.businessObject;
+    for (const old of lanes) {
+      if (old !== lane && (old.flowNodeRef || []).includes(bo)) {
+        this.modeling.updateModdleProperties(element, old, { flowNodeRef: old.flowNodeRef.filter((n) => n !== bo) });
+      }
+    }
+    this.modeling.updateModdleProperties(element, lane, { flowNodeRef: [...(lane.flowNodeRef || []), bo] });
+    this.modeling.updateModdleProperties(element, bo, { lanes: [lane] });
+  }
+
+  execute() { return []; }
+
+  revert() { return []; }
+}
+
+function idProblem(id, moddle, registry) {
+  if (!NCNAME.test(id)) return "标识须以英文字母或下划线开头，只含英文字母、数字、_ - .（不能有空格或中文）。";
+  if (moddle.ids.assigned(id) || registry.get(id)) return `标识 ${id} 已被本流程中的其他元素使用。`;
+  return "";
 }
 
 function isThrow(bo) {

@@ -65,7 +65,7 @@ export class Problems {
       ...this.lint.filter((p) => p.level !== "error"),
     ];
     const heading = el("h2", "pe-problems-title",
-      `问题（${rows.filter((r) => r.level === "error").length} 个错误，${rows.filter((r) => r.level !== "error").length} 个提示）`
+      `问题（${rows.filter((r) => r.level === "error").length} 个错误，${rows.filter((r) => r.level !== "error").length} 个警告）`
       + (this.checking ? " · 正在校验…" : ""));
     const list = el("ul", "pe-problem-list");
     for (const row of rows) list.append(this.item(row));
@@ -76,7 +76,7 @@ export class Problems {
   item(row) {
     const item = el("li", `pe-problem pe-${row.level}`);
     const where = [row.file && !row.id ? row.file : "", row.id || "", row.line ? `第 ${row.line} 行` : ""].filter(Boolean).join(" · ");
-    item.append(el("span", "pe-level", row.level === "error" ? "错误" : "提示"), el("span", "pe-source", row.source),
+    item.append(el("span", "pe-level", row.level === "error" ? "错误" : "警告"), el("span", "pe-source", row.source),
       el("span", "pe-where", where), el("span", "pe-message", row.message));
     if (row.id && this.modeler.get("elementRegistry").get(row.id)) {
       item.dataset.element = row.id;
