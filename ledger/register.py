@@ -19,8 +19,9 @@ from engine.errors import Forbidden, InvalidInput, NotFound
 
 from . import idnumber
 from .case_outcomes import STATUSES
+from .directory import unit_names
 from .models import Child, ChildChange, OrgUnit
-from .register_fields import FIELDS, shown
+from .register_fields import FIELDS, GROUPS, shown
 
 SYSTEM = "system"
 MIN_REASON, MAX_REASON = 2, 200
@@ -28,7 +29,7 @@ _PHONE = re.compile(r"^[0-9+\-]{7,20}$")
 _REGISTRY = re.compile(r"^[GLgl]?[0-9A-Za-z]{6,31}$")
 OLDEST_AGE = 25   # a birth date further back is a typing error (the register is for 6–15)
 
-__all__ = ["SYSTEM", "change_child", "history", "record", "record_system_change", "stored"]
+__all__ = ["SYSTEM", "change_child", "display_groups", "history", "history_view", "record", "record_system_change", "stored"]
 
 
 def stored(name: str, value) -> str | None:
@@ -113,6 +114,24 @@ def history(session: Session, child_id: int) -> list[ChildChange]:
                                 .order_by(ChildChange.id.desc())))
 
 
+def history_view(session: Session, child_id: int) -> list[dict]:
+    """The child's history as pages and REST answers show it, newest first: ``{at (aware
+    UTC), actor, field, field_label, old, new, reason, instance_id}``, old and new masked
+    like the record (``register_fields.shown``) and org units by name."""
+    rows = history(session, child_id)
+    orgs = {v for r in rows if FIELDS.get(r.field) and FIELDS[r.field].kind == "org" for v in (r.old_value, r.new_value) if v}
+    names = unit_names(session, orgs)
+
+    def show(name, value):
+        if value and FIELDS.get(name) and FIELDS[name].kind == "org":
+            return names.get(value, value)
+        return shown(name, value)
+    return [{"at": r.at, "actor": r.actor, "field": r.field,
+             "field_label": FIELDS[r.field].label if r.field in FIELDS else r.field,
+             "old": show(r.field, r.old_value), "new": show(r.field, r.new_value),
+             "reason": r.reason, "instance_id": r.instance_id} for r in rows]
+
+
 def record(child: Child, names: dict[str, str], today: date) -> dict:
     """The child as every page and REST answer shows it: each register field masked
     (``register_fields.shown``), org units by name, the age instead of the birth date, the
@@ -134,6 +153,21 @@ def record(child: Child, names: dict[str, str], today: date) -> dict:
                      "group": status.group if status else None,
                      "out_of_school": bool(status and status.out_of_school)}
     out["updated_at"] = child.updated_at.isoformat() if child.updated_at else None
+    return out
+
+
+def display_groups(child: Child, names: dict[str, str]) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """The register's fields for a page, by group: ``[(group label, [(field, label, shown
+    text)])]``, masked as ``record`` and with codes as their Chinese labels."""
+    out = []
+    for group, group_label in GROUPS.items():
+        rows = []
+        for name, spec in FIELDS.items():
+            if spec.group != group:
+                continue
+            value = stored(name, getattr(child, name))
+            rows.append((name, spec.label, names.get(value, value) if spec.kind == "org" and value else shown(name, value)))
+        out.append((group_label, rows))
     return out
 
 
