@@ -52,7 +52,9 @@ def change_child(session: Session, child_id: int, changes, reason, actor: str, n
     (no such child), Forbidden (403, ``errors`` naming each field the actor may not change),
     InvalidInput (422, ``errors`` {field: Chinese reason}). On any refusal nothing is changed
     (the checks run before the first assignment)."""
-    child = session.get(Child, child_id) if isinstance(child_id, int) and 0 < child_id <= 2**31 - 1 else None
+    # Locked (PostgreSQL) so two people's changes of one child are kept one after the other.
+    child = session.get(Child, child_id, with_for_update=True, populate_existing=True) \
+        if isinstance(child_id, int) and 0 < child_id <= 2**31 - 1 else None
     if child is None:
         raise NotFound(f"child {child_id} not found")
     errors: dict[str, str] = {}

@@ -187,7 +187,9 @@ def change_register(child_id):
             access.log_access(session, principal.username, "change", f"child:{child_id}",
                               {"fields": [r.field for r in rows], "reason": reason.strip(), "via": "page"}, eng.clock())
     except InvalidInput as exc:
-        return _render(child_id, errors=exc.errors or {}, change_form=submitted, status=422)
+        # "reason" is the tendency form's field on the same page: this form's is change_reason.
+        errors = {("change_reason" if k == "reason" else k): v for k, v in (exc.errors or {}).items()}
+        return _render(child_id, errors=errors, change_form=submitted, status=422)
     flash(f"已修改 {len(rows)} 项登记信息，变更已记入历史。" if rows else "所填内容与登记信息相同，未作修改。", "success")
     return redirect(f"/children/{child_id}#register")
 

@@ -61,3 +61,11 @@ def test_a_change_is_saved_and_shown_masked_in_the_history(town, browser):
     assert "入户核查" in html and "VSJT" in html                      # why, and who (display name)
     assert ("vsjt", "change", {"fields": ["hukou_type", "guardian2_name", "guardian2_phone", "special_groups"],
                                "reason": "入户核查", "via": "page"}) in access_log(town, "child:1")
+
+
+def test_a_missing_reason_is_shown_on_the_edit_form_only(town, browser):
+    response = edit(browser("pzx"), {"risk_level": "high", "change_reason": ""})
+    html = html_of(response)
+    assert response.status_code == 422 and html.count("请填写修改原因") == 1
+    assert '<details id="register-edit" open>' in html and 'value="high" selected' in html
+    assert history(town) == []
