@@ -38,9 +38,9 @@ def create_app(settings: Settings | None = None, engine=None) -> Flask:
     app.before_request(allow_photo_uploads)
     api = Api(app)
     from .rest import (agreements, attendance, check, children, definitions, drafts, incidents, inspections, instances,
-                       lifecycle, messages, session, tasks, trace, users)
+                       lifecycle, messages, metrics, session, tasks, trace, users)
     for module in (session, tasks, instances, trace, messages, definitions, drafts, users, attendance, incidents,
-                   check, children, agreements, inspections, lifecycle):
+                   check, children, agreements, inspections, lifecycle, metrics):
         api.register_blueprint(module.blp)
     register_pages(app)  # staff pages; CSRFProtect for all but /api (api/web/__init__.py)
     from .vendor import bp as vendor

@@ -17,7 +17,7 @@ from ledger.home_teaching import norm_environment
 from ledger.message_privacy import PRIVATE_MESSAGE_FIELDS
 from ledger.migrate import VERSIONS as LEDGER_MIGRATIONS
 from ledger.roles import LANE_ROLES
-from ledger.routing import ROUTING_VARIABLES, route_task
+from ledger.routing import ROUTING_PROPERTIES, ROUTING_VARIABLES, route_task
 
 from .settings import Settings
 
@@ -46,7 +46,7 @@ def build_engine(settings: Settings, **overrides) -> ProcessEngine:
         form_dirs=[settings.forms_dir], search_path=[settings.processes_dir],
         migration_locations=[LEDGER_MIGRATIONS], router=route_task, due_policy=make_due_policy(calendar),
         form_message=form_message, form_choices=form_choices, form_variables=case_dates,
-        protected_variables=ROUTING_VARIABLES,
+        protected_variables=ROUTING_VARIABLES, routing_properties=ROUTING_PROPERTIES,
         business_key=start_business_key,
         audit_key=settings.audit_key, private_message_fields=PRIVATE_MESSAGE_FIELDS,
         reserved_messages=DOMAIN_MESSAGES, **overrides)

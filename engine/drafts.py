@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from .audit import DEFINITIONS_STREAM, append_event
+from .definitions.diagram import bpmn_processes
 from .errors import Conflict, InvalidInput, NotFound
 from .persistence.models import DefinitionDraft, ProcessDefinition
 
@@ -128,9 +129,36 @@ class DraftService:
             raise _stale(draft_id) from exc
 
     def check(self, draft_id: int) -> dict:
-        """The deploy's validation of the draft, storing nothing (``Repository.check``)."""
+        """The deploy's validation of the draft, storing nothing (``Repository.check``), and
+        ``ownership_problems``: a draft deploys its own process, no other."""
         draft = self.get(draft_id)
-        return self.repository.check(_as_bytes(draft.files), **self.sources())
+        report = self.repository.check(_as_bytes(draft.files), **self.sources())
+        problems = self.ownership_problems(draft)
+        if problems:
+            report.update(valid=False, errors=[*problems, *report["errors"]])
+        return report
+
+    def ownership_problems(self, draft: DraftView) -> list[dict]:
+        """Problems as the deploy's (``{file, element_id, line, message}``) when the draft's
+        BPMN does not define its process key, or defines another key already deployed: a
+        persuasion draft must not replace the process persuasion calls."""
+        defined = {process.get("id"): (name, process) for name, process in bpmn_processes(_as_bytes(draft.files))
+                   if process.get("isExecutable", "true") == "true"}
+        problems = []
+        if draft.process_key not in defined:
+            name = next((n for n in draft.files if n.endswith(".bpmn")), None)
+            problems.append({"file": name, "element_id": None, "line": None, "message": (
+                f"草稿的流程文件没有定义流程 {draft.process_key}（流程标识不能修改）"
+                f" (the draft must define process {draft.process_key})")})
+        with self.db.read() as session:
+            deployed = set(session.scalars(select(ProcessDefinition.process_key).where(
+                ProcessDefinition.process_key.in_([k for k in defined if k != draft.process_key]))))
+        for key in sorted(deployed):
+            name, process = defined[key]
+            problems.append({"file": name, "element_id": key, "line": process.sourceline, "message": (
+                f"草稿定义了另一个已部署的流程 {key}：请在该流程自己的编辑页修改"
+                f" (a draft of {draft.process_key} cannot deploy process {key})")})
+        return problems
 
     def deploy(self, draft_id: int, *, note: str, row_version: int, actor: str | None):
         """Deploy the draft as new version(s) with ``note`` (required: why the work changed).
@@ -150,6 +178,9 @@ class DraftService:
         if draft.deployed_version is not None:
             raise Conflict(f"草稿已部署为版本 {draft.deployed_version} (draft {draft_id} was deployed)")
         self._require_base_is_latest(draft)
+        problems = self.ownership_problems(draft)
+        if problems:
+            raise InvalidInput(f"草稿 {draft_id} 不能部署", errors=problems)
         results = self.repository.deploy(_as_bytes(draft.files), actor, note=note, **self.sources())
         mine = next((r for r in results if r.process_key == draft.process_key), None)
         try:

@@ -66,6 +66,8 @@ class EngineConfig:
     form_variables: Callable | None = None
     # Variables no form may set or declare (e.g. the router's): runtime.forminput.
     protected_variables: Collection[str] = ()
+    # Task properties by which the router sends a human task without its lane (deploy check).
+    routing_properties: Collection[str] = ()
     business_key: BusinessKeyRule = correlation_business_key   # of instances message start events start
     clock: Callable = clock_module.system_clock
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
@@ -97,7 +99,8 @@ class ProcessEngine:
         self.repository = Repository(self.db, self.clock, known_roles=config.known_roles,
                                      form_dirs=config.form_dirs, search_path=config.search_path,
                                      check_compiles=check_compiles,
-                                     protected_variables=config.protected_variables)
+                                     protected_variables=config.protected_variables,
+                                     routing_properties=config.routing_properties)
         hooks = Hooks(config.router, config.due_policy, config.form_message, frozenset(config.protected_variables),
                       config.business_key, config.form_choices, config.form_variables)
         self.executor = CommandExecutor(self.db, self.store, hooks, self.clock, self.repository.forms, config.steps)

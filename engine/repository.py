@@ -87,9 +87,11 @@ def _json(raw: bytes):
 class Repository:
     def __init__(self, db, clock: Callable[[], datetime], *, known_roles: Collection[str] | None,
                  form_dirs: Sequence[Path] = (), search_path: Sequence[Path] = (),
-                 check_compiles=None, protected_variables: Collection[str] = ()):
+                 check_compiles=None, protected_variables: Collection[str] = (),
+                 routing_properties: Collection[str] = ()):
         self.db, self.clock = db, clock
         self.protected_variables = frozenset(protected_variables)
+        self.routing_properties = frozenset(routing_properties)
         self.known_roles, self.form_dirs, self.search_path = known_roles, form_dirs, search_path
         self.check_compiles = check_compiles
         self._files_cache: dict[int, dict[str, bytes]] = {}
@@ -178,7 +180,8 @@ class Repository:
                                search_path=self.search_path if search_path is None else search_path,
                                form_dirs=self.form_dirs if form_dirs is None else form_dirs,
                                check_compiles=self.check_compiles,
-                               protected_variables=self.protected_variables)
+                               protected_variables=self.protected_variables,
+                               routing_properties=self.routing_properties)
 
     def _hashes(self, bundle) -> dict[str, str]:
         parser = build_parser(bundle.files)   # one parse for every process's hash

@@ -39,6 +39,8 @@ FALLBACK_ROLE = "task_force_deputy"
 # (EngineConfig.protected_variables), or a completion could move the case to another child
 # and its next task to another village.
 ROUTING_VARIABLES = frozenset({"child_id"})
+# A human task with one of these routes without its lane (the deploy's lane check knows it).
+ROUTING_PROPERTIES = frozenset({"partyRole"})
 _SCOPE_FIELD = {"class": "class_code", "school": "school_code", "village": "village_code"}
 
 

@@ -25,7 +25,8 @@
   ``processes`` (/processes: the deployed processes, their versions, diagrams and diffs),
   ``migration`` (/instances/<id>/suspend|resume|terminate|migrate, /processes/<key>/migrate: running
   cases across versions, administrators only),
-  ``process_editor`` (/processes/<key>/edit: the BPMN and form editor, drafts and deploy, administrators only).
+  ``process_editor`` (/processes/<key>/edit: the BPMN and form editor, drafts and deploy, administrators only),
+  ``dashboard`` (/dashboard: the month's figures per town, school and village, with charts and tables).
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ csrf = CSRFProtect()
 
 def register(app: Flask) -> None:
     from . import (access_log, admin, agreements, attendance, calendar, case_list, cases, children, common,
-                   documents, ht_documents, inbox, incidents, inspections, login, migration, photos,
+                   dashboard, documents, ht_documents, inbox, incidents, inspections, login, migration, photos,
                    process_editor, processes, tasks, trace)
 
     app.config.update(
@@ -63,7 +64,8 @@ def register(app: Flask) -> None:
 
     pages = Blueprint("web", __name__)
     for module in (login, inbox, tasks, case_list, cases, trace, admin, access_log, incidents, attendance, children,
-                   calendar, documents, agreements, photos, ht_documents, inspections, processes, migration):
+                   calendar, documents, agreements, photos, ht_documents, inspections, processes, migration,
+                   dashboard):
         pages.register_blueprint(module.bp)
     pages.register_blueprint(process_editor.bp)
     pages.register_blueprint(process_editor.api)

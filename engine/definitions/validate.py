@@ -11,7 +11,8 @@ from typing import Callable, Collection, Mapping, Sequence
 from lxml import etree
 
 from .checks import (check_dmn_expressions, check_expressions, check_lanes, check_lengths, check_references,
-                     check_subprocess_lanes, guarded, note_called_lanes, syntax_only)
+                     check_laneless_tasks, check_subprocess_lanes, guarded, note_called_lanes,
+                     syntax_only)
 from .correlations import check_correlations, check_required_payload
 from .errors import DeployError
 from .formfields import check_form_fields
@@ -160,7 +161,8 @@ def validate_bundle(files: Mapping[str, bytes], *, known_roles: Collection[str] 
                     search_path: Sequence[Path | Mapping[str, bytes]] = (),
                     form_dirs: Sequence[Path | Mapping[str, bytes]] = (),
                     check_compiles: Callable[[str, str], list[str]] | None = None,
-                    protected_variables: Collection[str] = ()) -> Bundle:
+                    protected_variables: Collection[str] = (),
+                    routing_properties: Collection[str] = ()) -> Bundle:
     """Validate a deploy: ``files`` maps file name -> bytes (.bpmn, .dmn, .json forms).
 
     known_roles: role codes lane names must match (None: lanes are not checked)
@@ -172,20 +174,25 @@ def validate_bundle(files: Mapping[str, bytes], *, known_roles: Collection[str] 
                  None falls back to a plain Python syntax check
     protected_variables: variables no form may declare (the caller's; the diagram's own
                  correlation and message variables are added, ``formfields``)
+    routing_properties: task properties by which the caller routes a human task without its
+                 lane; with ``known_roles``, any other human task in no lane of a process
+                 drawn with lanes is an error
 
     Returns a Bundle; ``errors`` lists every problem found (XML safety and syntax, XSD,
     SpiffWorkflow parse errors, missing called processes, duplicate ids, lanes, forms,
     timers, scripts and expressions, DMN). Never raises for bad input.
     """
     try:
-        return _validate(files, known_roles, search_path, form_dirs, check_compiles, protected_variables)
+        return _validate(files, known_roles, search_path, form_dirs, check_compiles, protected_variables,
+                         routing_properties)
     except Exception as exc:  # noqa: BLE001 - a bug here must refuse the deploy, not crash the caller
         kept = {name: data for name, data in files.items() if isinstance(data, bytes)}
         return Bundle(kept, {}, [DeployError(None, None, None, 'internal error while validating '
                                              f'(please report): {type(exc).__name__}: {exc}')])
 
 
-def _validate(files, known_roles, search_path, form_dirs, check_compiles, protected_variables) -> Bundle:
+def _validate(files, known_roles, search_path, form_dirs, check_compiles, protected_variables,
+              routing_properties=()) -> Bundle:
     check = guarded(check_compiles or syntax_only)
     errors: list[DeployError] = []
     warnings: list[DeployError] = []
@@ -256,6 +263,7 @@ def _validate(files, known_roles, search_path, form_dirs, check_compiles, protec
         root = _executable_view(root)
         if known_roles is not None:
             errors += check_lanes(name, root, known_roles)
+            errors += check_laneless_tasks(name, root, routing_properties)
         errors += check_subprocess_lanes(name, root)
         errors += check_references(name, root)
         errors += check_lengths(name, root)

@@ -190,3 +190,38 @@ def test_running_cases_stay_on_their_version_and_new_ones_start_on_the_latest(cl
     version = {i: deployed.repository.get(deployed.runtime.get(i).definition_id).version
                for i in (running.instance_id, later.instance_id)}
     assert version == {running.instance_id: 1, later.instance_id: 2}
+
+
+def test_a_draft_deploys_its_own_process_and_no_other(client, as_user, deployed):
+    """A persuasion draft renamed to lawful_exit would have replaced the process persuasion
+    calls (tryout finding): refused at check and at deploy, nothing stored."""
+    admin = as_user("admin")
+    hijack = PERSUASION.replace('<bpmn:process id="persuasion"', '<bpmn:process id="lawful_exit"', 1)
+    hijack = hijack.replace('processRef="persuasion"', 'processRef="lawful_exit"')
+    draft = client.post("/api/v1/process-drafts", headers=admin, json={
+        "process_key": "persuasion", "base_version": 1, "files": {"persuasion.bpmn": hijack}}).json
+    checked = client.post(f"/api/v1/process-drafts/{draft['id']}/validate", headers=admin).json
+    assert checked["valid"] is False
+    assert {e["element_id"] for e in checked["errors"]} >= {None, "lawful_exit"}
+    refused = client.post(f"/api/v1/process-drafts/{draft['id']}/deploy", headers=admin,
+                          json={"row_version": draft["row_version"], "note": "改名"})
+    assert refused.status_code == 422
+    assert deployed.repository.latest("lawful_exit").version == 1
+    assert deployed.repository.latest("persuasion").version == 1
+
+
+def test_a_user_task_in_no_lane_is_refused_naming_it(client, as_user, deployed):
+    """In a process drawn with lanes a task outside every lane has no role to go to."""
+    admin = as_user("admin")
+    laneless = PERSUASION.replace("<bpmn:flowNodeRef>legal_education</bpmn:flowNodeRef>", "", 1)
+    assert laneless != PERSUASION
+    report = client.post("/api/v1/process-definitions/validate?filename=persuasion.bpmn",
+                         data=laneless.encode(), content_type="application/xml", headers=admin).json
+    assert report["valid"] is False
+    assert [e["element_id"] for e in report["errors"]] == ["legal_education"]
+    assert "泳道" in report["errors"][0]["message"]
+
+
+def test_who_may_use_drafts_is_checked_before_the_body(client, as_user, deployed):
+    assert client.post("/api/v1/process-drafts/1/deploy", json={}).status_code == 401
+    assert client.post("/api/v1/process-drafts/1/deploy", json={}, headers=as_user("leader")).status_code == 403
