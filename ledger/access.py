@@ -21,7 +21,12 @@ claim is only ever held by a candidate (revoking the pair releases it, ledger.us
   discipline inspector the town's. Others (司法所, 残联, 民政) see only cases referred to them;
 * flag a dropout tendency: the child's head teacher, school principal, or the task force;
 * refer a disabled child to home teaching: the same, and the child's village secretary;
-* change a school's calendar: its principal, or an administrator.
+* change a school's calendar: its principal, or an administrator;
+* change a child's register fields (``register_fields_for``; groups: ``ledger.register_fields``):
+  the registrar or principal of the child's school its identity, schooling and census fields;
+  the secretary of the child's village its identity, residence (household, guardians) and
+  census fields. Nobody else: not the head teacher (who flags a tendency instead), not the
+  town (which compiles the ledgers the units keep, DOMAIN.md "Ledgers"), not an administrator.
 Administrators manage accounts; they do not read children's cases.
 """
 from __future__ import annotations
@@ -38,6 +43,7 @@ from .access_log import log_access  # noqa: F401 - the one writer of AccessLog, 
 from .case_children import cases_of_children
 from .directory import subtree
 from .models import Child, OrgUnit
+from .register_fields import FIELDS_OF_GROUP
 from .roles import ROLE_BY_CODE
 
 TOWN_SUPERVISORS = ("task_force_leader", "task_force_deputy")
@@ -275,3 +281,18 @@ def can_edit_calendar(principal, school_code: str) -> bool:
     """May this person set or clear ``school_code``'s own school days? Its principal, or an
     administrator (DOMAIN-REFERENCE §6: each school keeps its own 校历)."""
     return principal.is_admin or principal.holds("principal", school_code)
+
+
+SCHOOL_KEEPERS = ("registrar", "principal")
+VILLAGE_KEEPERS = ("village_secretary",)
+
+
+def register_fields_for(principal, child: Child) -> frozenset[str]:
+    """The fields of ``child``'s register record this person may change (module doc; DOMAIN.md
+    "Ledgers": the village keeps the census, the school its pupils' registry and risk)."""
+    groups: set[str] = set()
+    if child.school_code and any(principal.holds(role, child.school_code) for role in SCHOOL_KEEPERS):
+        groups |= {"identity", "school", "census"}
+    if child.village_code and any(principal.holds(role, child.village_code) for role in VILLAGE_KEEPERS):
+        groups |= {"identity", "residence", "census"}
+    return frozenset().union(*(FIELDS_OF_GROUP[g] for g in groups))

@@ -25,9 +25,10 @@ from sqlalchemy.exc import DBAPIError
 
 from engine.persistence.models import AuditEvent, Message
 
-from .case_outcomes import RuleError, next_status
+from .case_outcomes import CASE_EVENTS, RuleError, next_status, outcome_label
 from .message_apply import apply_pending, pending_older_than
 from .models import Child
+from .register import record_system_change
 from .status_models import CaseEventRecord
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,10 @@ def _apply(engine, session, message_id: int) -> int:
         log.warning("case_event message %s for child %s not applied to the status: %s", message_id, child_id, exc)
     child.enrolment_status = after
     instance_id = _instance_of(message)
+    # The register's one history (ledger.register) keeps the case's move too.
+    record_system_change(session, child, "enrolment_status", before, after,
+                         f"案件 {instance_id}：" + CASE_EVENTS.get(event, str(event))
+                         + (f"（{outcome_label(outcome)}）" if outcome else ""), message.received_at, instance_id)
     session.add(CaseEventRecord(message_id=message_id, instance_id=instance_id, child_id=child_id,
                                 event=str(event)[:32], outcome=(str(outcome)[:32] if outcome else None),
                                 status_before=before, status_after=after, at=message.received_at,

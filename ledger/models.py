@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from engine.persistence.models import UtcDateTime
@@ -70,6 +70,45 @@ class Child(LedgerBase):
     special_groups: Mapped[str] = mapped_column(Text, default="")   # comma list of flags
     enrolment_status: Mapped[str] = mapped_column(String(32), default="enrolled")   # ledger.case_outcomes.STATUSES
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The rest of the register's fields (DOMAIN-REFERENCE §3.1; migration 0120). Codes and
+    # labels: ledger.register_fields; every change through ledger.register.change_child.
+    ethnicity: Mapped[str | None] = mapped_column(String(16))                 # 民族
+    study_place: Mapped[str | None] = mapped_column(String(16))               # 就读地
+    village_group: Mapped[str | None] = mapped_column(String(64))             # 村民小组/网格
+    household_no: Mapped[str | None] = mapped_column(String(32))              # 户编号
+    hukou_type: Mapped[str | None] = mapped_column(String(16))                # 户口性质
+    guardian2_name: Mapped[str | None] = mapped_column(String(64))
+    guardian2_relation: Mapped[str | None] = mapped_column(String(16))
+    guardian2_phone: Mapped[str | None] = mapped_column(String(32))
+    parents_work: Mapped[str | None] = mapped_column(String(8))               # 父母务工情况 → 留守
+    carer: Mapped[str | None] = mapped_column(String(64))                     # 实际照护人
+    disability_type: Mapped[str | None] = mapped_column(String(16))
+    disability_grade: Mapped[str | None] = mapped_column(String(4))
+    disability_certificate: Mapped[str | None] = mapped_column(String(24))
+    risk_level: Mapped[str | None] = mapped_column(String(8), index=True)     # 辍学风险等级
+    risk_factors: Mapped[str] = mapped_column(Text, default="")               # comma list
+    verify_method: Mapped[str | None] = mapped_column(String(16))             # 核查方式
+    verified_by: Mapped[str | None] = mapped_column(String(64))               # 核查人
+    verified_on: Mapped[date | None] = mapped_column(Date)                    # 核查日期
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)          # 更新时间
+
+
+class ChildChange(LedgerBase):
+    """One field of one child changed: who, when, old → new (stored text, unmasked: shown
+    masked by ``ledger.register_fields.shown``), why, and the case that caused it if any.
+    Written by ``ledger.register`` only (a person's change, or a case's status event)."""
+
+    __tablename__ = "child_change"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(120))        # username, or "system"
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (Index("ix_child_change_child", "child_id", "id"),)
 
 
 class WebSession(LedgerBase):

@@ -9,6 +9,10 @@ minors, log who saw what).
 ``POST /children/<id>/tendency`` flags a dropout tendency (标记辍学倾向, DOMAIN.md
 "Three-tier persuasion": the school's first persuasion starts on a tendency as on a first
 unexcused day) through ``EngineCaseSink.tendency``; who may is ``access.can_flag_tendency``.
+
+``POST /children/<id>/register`` changes the child's register fields with a required reason
+(``ledger.register.change_child``; who may which fields: ``access.register_fields_for``); the
+page shows every field masked and the change history (who, when, field, old → new, why).
 """
 from __future__ import annotations
 
@@ -32,6 +36,8 @@ from ledger.child_status import history
 from ledger.directory import role_name, unit_names
 from ledger.models import Child
 from ledger.privacy import mask_id, mask_name
+from ledger.register import change_child, display_groups, history_view
+from ledger.register_fields import FIELDS
 from ledger.reveal import REVEALABLE, can_reveal, reveal_child
 from ledger.school_calendar import school_calendar
 
@@ -151,6 +157,43 @@ def refer_home_teaching(child_id):
     return redirect(f"/children/{child_id}")
 
 
+@bp.post("/children/<int:child_id>/register")
+@login_required
+def change_register(child_id):
+    """Change the child's register fields: a text or date left empty, or a choice left at
+    “不变”, is not changed; the special-group and risk-factor boxes are sent whole. 422 with
+    each field's reason (nothing stored), 403 for a person who may change none, 404 outside
+    the scope. Logged ``change`` with the fields and reason."""
+    principal = current_principal()
+    eng = engine()
+    child = _visible_child(eng, principal, child_id)
+    if child is None:
+        return error_page(404, NOT_VISIBLE, "学生不存在")
+    allowed = access.register_fields_for(principal, child)
+    if not allowed:
+        return error_page(403, "只有该生所在学校的学籍管理员、校长或所在村（社区）书记可以修改登记信息。", "无权修改")
+    changes = {}
+    for name in sorted(allowed, key=list(FIELDS).index):
+        if FIELDS[name].kind == "flags":
+            if name in request.form.getlist("flags_shown"):
+                changes[name] = request.form.getlist(name)
+        elif request.form.get(name, "").strip():
+            changes[name] = request.form[name]
+    reason = request.form.get("change_reason", "")
+    submitted = {"values": request.form.to_dict(), "reason": reason}
+    try:
+        with eng.db.transaction() as session:
+            rows = change_child(session, child_id, changes, reason, principal.username, eng.clock(), allowed=allowed)
+            access.log_access(session, principal.username, "change", f"child:{child_id}",
+                              {"fields": [r.field for r in rows], "reason": reason.strip(), "via": "page"}, eng.clock())
+    except InvalidInput as exc:
+        # "reason" is the tendency form's field on the same page: this form's is change_reason.
+        errors = {("change_reason" if k == "reason" else k): v for k, v in (exc.errors or {}).items()}
+        return _render(child_id, errors=errors, change_form=submitted, status=422)
+    flash(f"已修改 {len(rows)} 项登记信息，变更已记入历史。" if rows else "所填内容与登记信息相同，未作修改。", "success")
+    return redirect(f"/children/{child_id}#register")
+
+
 @bp.post("/children/<int:child_id>/reveal")
 @login_required
 def reveal(child_id):
@@ -186,7 +229,7 @@ def _visible_child(eng, principal, child_id: int) -> Child | None:
 
 
 def _render(child_id: int, *, reason: str = "", errors=None, notice=None, status=200, log=False,
-            revealed=None, reveal_form=None):
+            revealed=None, reveal_form=None, change_form=None):
     principal = current_principal()
     eng = engine()
     child = _visible_child(eng, principal, child_id)
@@ -206,12 +249,14 @@ def _render(child_id: int, *, reason: str = "", errors=None, notice=None, status
         tasks = _case_tasks(session, principal, case_id) if case_id else []
         changes = _status_history(session, child_id)
         closed = closed_cases(session, principal, child_id, eng.zone)
+        register = display_groups(child, names)
+        register_history = _register_history(session, child_id)
     home = home_teaching_section(eng, child_id)
     if home:   # the printable plan and term records: for who may see the case (ledger.ht_documents)
         home["documents"] = ht_documents.may_see(eng, principal, home["id"])
     if log:
-        _log(principal, f"child:{child_id}", {"fields": ["name", "id_number", "attendance", "case", "status_history"]
-                                              + (["home_teaching"] if home else [])})
+        _log(principal, f"child:{child_id}", {"fields": ["name", "id_number", "attendance", "case", "status_history",
+                                                         "register", "history"] + (["home_teaching"] if home else [])})
     return render_template(
         "child.html", child=summary, records=[{"date": r.date, "status": STATUS_NAMES.get(r.status, r.status),
                                                "unexcused": r.status == "absent_unexcused", "reason": r.reason or ""}
@@ -220,7 +265,11 @@ def _render(child_id: int, *, reason: str = "", errors=None, notice=None, status
         home=home, can_refer=access.can_refer_home_teaching(principal, child) and referable(child),
         reason=reason, errors=errors or {}, notice=notice, revealed=revealed,
         can_reveal=can_reveal(principal), revealable=REVEALABLE,
-        reveal_form=reveal_form or {"fields": ["id_number"], "reason": ""}), status
+        reveal_form=reveal_form or {"fields": ["id_number"], "reason": ""},
+        register=register, register_history=register_history, fields=FIELDS,
+        editable=[name for name in FIELDS if name in access.register_fields_for(principal, child)],
+        current_flags={name: (getattr(child, name) or "").split(",") for name in ("special_groups", "risk_factors")},
+        change_form=change_form or {"values": {}, "reason": ""}), status
 
 
 def _log(principal, subject: str, detail: dict, action: str = "view") -> None:
@@ -251,6 +300,15 @@ def _status_history(session, child_id: int) -> list[dict]:
              "change": f"{status_label(r.status_before)} → {status_label(r.status_after)}", "case_id": r.instance_id,
              "why": CASE_EVENTS.get(r.event, r.event) + (f"：{outcome_label(r.outcome)}" if r.outcome else "")}
             for r in reversed(rows)]
+
+
+def _register_history(session, child_id: int) -> list[dict]:
+    """The register's change history for the page (``ledger.register.history_view``): local
+    time, the person's name (系统 for a case's status event)."""
+    rows = history_view(session, child_id)
+    people = display_names([r["actor"] for r in rows if r["actor"] != "system"])
+    return [r | {"at": r["at"].astimezone(engine().zone).strftime("%Y-%m-%d %H:%M"),
+                 "who": "系统" if r["actor"] == "system" else people.get(r["actor"], r["actor"])} for r in rows]
 
 
 def _open_cases(session, child_ids) -> dict[int, int]:

@@ -9,6 +9,7 @@ import re
 from ledger.case_outcomes import OUTCOMES, STATUSES
 from ledger.child_status import history, outcomes
 from ledger.models import Child
+from ledger.register import history as register_history
 from tests.web.conftest import sign_in
 
 from .forms_data import CALL, REGISTRY, STRIKE, VISIT, WEEK
@@ -89,6 +90,12 @@ def test_the_status_follows_the_case_through_report_deadline_and_return(scenario
     assert [c[:2] for c in changes(town)] == [
         ("enrolled", "suspected_dropout"), ("suspected_dropout", "dropped_out"), ("dropped_out", "enrolled")]
     assert town.history_verified(case.id)
+    with town.engine.db.read() as session:   # the register's one history keeps the case's moves too
+        register = [(r.actor, r.field, r.old_value, r.new_value, r.instance_id, r.reason)
+                    for r in reversed(register_history(session, 1))]
+    assert register == [("system", "enrolment_status", "enrolled", "suspected_dropout", case.id, f"案件 {case.id}：报告单已报送"),
+                        ("system", "enrolment_status", "suspected_dropout", "dropped_out", case.id, f"案件 {case.id}：返校期限届满"),
+                        ("system", "enrolment_status", "dropped_out", "enrolled", case.id, f"案件 {case.id}：学生返校")]
 
 
 def test_a_return_after_the_report_restores_the_registry(scenario):

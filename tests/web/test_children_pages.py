@@ -75,7 +75,7 @@ def test_the_child_page_is_masked_logged_and_counts_unexcused_school_days(town, 
     assert "张*明" in html and "张小明" not in html and "440101************" in html
     assert "连续无故缺课 3 个上课日" in html and "自 2025-03-06 起" in html and "没有进行中的劝返案件" in html
     assert "标记辍学倾向" in html
-    assert access_log(town, "child:1") == [("ht31", "view", {"fields": ["name", "id_number", "attendance", "case", "status_history"]})]
+    assert access_log(town, "child:1") == [("ht31", "view", {"fields": ["name", "id_number", "attendance", "case", "status_history", "register", "history"]})]
     village = html_of(browser("vsjt").get("/children/1"))
     assert "张*明" in village and 'action="/children/1/tendency"' not in village   # may see, may not flag
 
