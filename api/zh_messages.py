@@ -69,3 +69,47 @@ def zh_errors(errors):
         return errors
     return {name: "；".join(zh(str(t)) for t in value) if isinstance(value, list) else zh(value)
             for name, value in errors.items()}
+
+
+# The deploy's checks (engine.definitions) speak English around the diagram's own (often
+# Chinese) names, so these are matched whatever the text holds. The English stays after.
+_DEPLOY = [(re.compile(p, re.S), t) for p, t in (
+    (r'^lane "(.*)" \((.+)\): "(.*)" is not a known role code.*$', "泳道「{0}」({1}) 不是已知的角色代码"),
+    (r'^lane (\S+) has no name.*$', "泳道 {0} 没有名称（应为角色代码）"),
+    (r'^(.+): form file "(.+)" \((\w+)\) was not found.*$', "{0}：找不到表单文件「{1}」"),
+    (r'^(.+): form file "(.+)" \((\w+)\) is not valid JSON.*$', "{0}：表单文件「{1}」不是有效的 JSON"),
+    (r'^(.+): form file "(.+)" \((\w+)\) is not a valid JSON Schema: (.+)$', "{0}：表单文件「{1}」不是有效的 JSON Schema：{3}"),
+    (r'^(.+): form file "(.+)" \((\w+)\) (.+)$', "{0}：表单文件「{1}」有误"),
+    (r'^the file is not valid JSON: (.+)$', "文件不是有效的 JSON：{0}"),
+    (r'^the file is not a valid JSON Schema: (.+)$', "文件不是有效的 JSON Schema：{0}"),
+    (r'^malformed XML: (.+)$', "XML 格式错误：{0}"),
+    (r'^XML Schema: (.+)$', "不符合 BPMN 规范（XML Schema）：{0}"),
+    (r'^sequence flow (\S+) from (\S+) points to targetRef "(.*)", but no element has that id$',
+     "连线 {0}（从 {1} 出发）指向不存在的元素「{2}」"),
+    (r'^(.+): (\w+): timer expression (.+) is evaluated as Python: write "(.+)" \(quoted\)$',
+     "{0}：{1} 的表达式按 Python 求值，时长须加引号写成 \"{3}\""),
+    (r'^(.+): (\w*[sS]cript) does not compile: (.+)$', "{0}：脚本（{1}）有语法错误：{2}"),
+    (r'^(.+): (.+) does not compile: (.+)$', "{0}：{1} 有语法错误：{2}"),
+    (r'^SpiffWorkflow could not parse this element: (.+)$', "SpiffWorkflow 无法解析此元素：{0}"),
+    (r'^call activity (\S+) calls process "(.+)", which is not in these files$', "调用活动 {0} 调用的流程「{1}」不存在"),
+    (r'^no executable process.*$', "没有可执行的流程"),
+)]
+
+
+def zh_deploy(text) -> str:
+    """``"中文 (english)"`` for a deploy check's message (``{file, element_id, line,
+    message}``); a message already in Chinese alone, or unknown here, unchanged."""
+    if not isinstance(text, str) or _CJK.match(text):
+        return text
+    for pattern, template in _DEPLOY:
+        match = pattern.match(text)
+        if match:
+            return f"{template.format(*match.groups())} ({text})"
+    return text
+
+
+def zh_deploy_report(report: dict) -> dict:
+    """``zh_deploy`` over the messages of a dry run's ``errors`` and ``warnings``."""
+    for key in ("errors", "warnings"):
+        report[key] = [{**item, "message": zh_deploy(item.get("message"))} for item in report.get(key) or []]
+    return report

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from engine.errors import EngineError, InvalidInput
 
+from ..zh_messages import zh_deploy_report
+
 from .common import local_time
 
 MAX_TITLE = 255
@@ -48,7 +50,8 @@ def dry_run(engine, files: dict[str, str]) -> dict:
     processes/ and forms/): ``{valid, errors, warnings: [{file, element_id, line, message}],
     processes: [{process_key, name, current_version, next_version}]}`` (Repository.check)."""
     sources = service(engine).sources()   # the draft deploy's own resolution, so the dry run agrees with it
-    return engine.repository.check({name: text.encode("utf-8") for name, text in files.items()}, **sources)
+    report = engine.repository.check({name: text.encode("utf-8") for name, text in files.items()}, **sources)
+    return zh_deploy_report(report)
 
 
 def view(draft) -> dict:

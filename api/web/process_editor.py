@@ -36,6 +36,7 @@ from ledger.roles import ROLES
 
 from ..auth import current_principal
 from ..taskview import render_instructions
+from ..zh_messages import zh_deploy
 from . import process_drafts
 from .common import STATUS_MESSAGES, admins_only, engine, error_page, settings
 from .forms import build_fields
@@ -66,7 +67,10 @@ api.before_request(admins_only(FORBIDDEN))
 
 @api.errorhandler(EngineError)
 def _engine_error(exc: EngineError):
-    return jsonify(message=_chinese(exc.status, str(exc)), errors=exc.errors), exc.status
+    errors = exc.errors
+    if isinstance(errors, list):   # a refused deploy: the checks' messages, in Chinese first
+        errors = [{**e, "message": zh_deploy(e.get("message"))} if isinstance(e, dict) else e for e in errors]
+    return jsonify(message=_chinese(exc.status, str(exc)), errors=errors), exc.status
 
 
 @api.errorhandler(HTTPException)

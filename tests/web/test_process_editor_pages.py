@@ -88,3 +88,22 @@ def test_a_stale_save_says_one_chinese_sentence(browser):
     assert stale.status_code == 409
     message = stale.get_json()["message"]
     assert message == f"草稿 {draft['id']} 已被他人修改，请重新打开。", message
+
+
+def test_the_dry_run_speaks_chinese_first(browser, town):
+    """The editor's problem list shows the deploy's checks: each message Chinese first, the
+    English after (tryout finding: the staff read English only)."""
+    from api.zh_messages import zh_deploy
+    samples = {
+        'lane "janitor" (lane_x): "janitor" is not a known role code (known role codes: a, b)': "泳道「janitor」",
+        'userTask "家访" (home_visit): form file "nope.schema.json" (formJsonSchemaFilename) was not found in '
+        'this deploy nor in the form folders': "找不到表单文件「nope.schema.json」",
+        'sequence flow f1 from a points to targetRef "b", but no element has that id': "指向不存在的元素「b」",
+        'userTask "电话" (phone_call): dueIn: timer expression P0D is evaluated as Python: write "P0D" (quoted)':
+            '须加引号写成 "P0D"',
+        'malformed XML: Premature end of data': "XML 格式错误",
+    }
+    for english, chinese in samples.items():
+        assert zh_deploy(english).startswith(zh_deploy(english).split(" (")[0]) and chinese in zh_deploy(english)
+        assert zh_deploy(english).endswith(f"({english})")
+    assert zh_deploy("草稿的流程文件没有定义流程 x") == "草稿的流程文件没有定义流程 x"
