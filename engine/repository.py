@@ -27,7 +27,7 @@ from .definitions import DeployValidationError, build_parser, load_specs, valida
 from .definitions.diagram import process_diagrams
 from .definitions.parsing import files_digest
 from .definitions.versiondiff import version_diff
-from .errors import InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .persistence.models import (
     Deployment, DeploymentFile, MessageStart, ProcessDefinition, ProcessInstance, TimerJob,
 )
@@ -127,6 +127,39 @@ class Repository:
                 results.append(self._store_version(session, deployment, info, hashes[pid], actor, now, note))
         return results
 
+    def redeploy(self, process_key: str, version: int, *, note: str, actor: str | None) -> DeployedProcess:
+        """Put version ``version`` of ``process_key`` back as the newest version (N+1, same
+        files and content hash; its ``version_deployed`` event names ``redeployed_from``):
+        the way back from a version that should not have been deployed. New cases start on
+        it; running cases stay where they are (migrate them like any other version).
+
+        Raises NotFound (404: no such key or version), InvalidInput (422: note missing or over
+        2000 characters; the stored files no longer validate, e.g. a role was removed since),
+        Conflict (409: it is the newest version already).
+        """
+        note = (note or "").strip()
+        if not note or len(note) > 2000:
+            raise InvalidInput("部署说明必填，且不超过 2000 字", errors={"note": "请填写重新发布的原因（不超过 2000 字）"})
+        with self.db.read() as session:
+            rows = {d.version: d for d in session.scalars(select(ProcessDefinition).where(
+                ProcessDefinition.process_key == process_key))}
+        if version not in rows:
+            raise NotFound(f"{process_key} has no version {version}")
+        if version == max(rows):
+            raise Conflict(f"第 {version} 版已是最新版本 (version {version} is the newest)",
+                           errors={"version": "已是最新版本"})
+        source = rows[version]
+        files = self.files(source.id)
+        bundle = self._validated(files, [], [])
+        if bundle.errors or process_key not in bundle.processes:
+            raise InvalidInput(f"第 {version} 版的文件已不能通过部署校验",
+                               errors=[e.to_dict() for e in bundle.errors])
+        now = self.clock()
+        with self.db.transaction() as session:
+            deployment = session.get(Deployment, source.deployment_id)
+            return self._store_version(session, deployment, bundle.processes[process_key], source.content_hash,
+                                       actor, now, note, again=True, extra={"redeployed_from": version})
+
     def check(self, files: Mapping[str, bytes], *,
               search_path: Sequence[Path | Mapping[str, bytes]] | None = None,
               form_dirs: Sequence[Path | Mapping[str, bytes]] | None = None) -> dict:
@@ -216,11 +249,15 @@ class Repository:
                 session.add(DeploymentFile(deployment_id=deployment.id, name=name, content=content))
         return deployment
 
-    def _store_version(self, session, deployment, info, digest, actor, now, note) -> DeployedProcess:
+    def _store_version(self, session, deployment, info, digest, actor, now, note, *,
+                       again: bool = False, extra: dict | None = None) -> DeployedProcess:
+        # A deploy of content some version already has reuses it (the newest such), so that
+        # ``baoxue init`` redeploying processes/ never puts back what an editor replaced;
+        # ``again`` (``redeploy``) makes it the newest version on purpose.
         existing = session.scalars(select(ProcessDefinition).where(
             ProcessDefinition.process_key == info.process_id,
-            ProcessDefinition.content_hash == digest)).first()
-        if existing is not None:
+            ProcessDefinition.content_hash == digest).order_by(ProcessDefinition.version.desc())).first()
+        if existing is not None and not again:
             return DeployedProcess(info.process_id, existing.version, existing.id, existing.name, False)
         latest = session.scalar(select(func.max(ProcessDefinition.version)).where(
             ProcessDefinition.process_key == info.process_id)) or 0
@@ -236,7 +273,7 @@ class Repository:
         append_event(session, DEFINITIONS_STREAM, "version_deployed", at=now, actor=actor,
                      data={"process_key": definition.process_key, "version": definition.version,
                            "definition_id": definition.id, "content_hash": digest,
-                           "deployment_id": deployment.id, **({"note": note} if note else {})})
+                           "deployment_id": deployment.id, **({"note": note} if note else {}), **(extra or {})})
         return DeployedProcess(info.process_id, definition.version, definition.id, definition.name, True)
 
     def _replace_start_subscriptions(self, session, definition, info, now):

@@ -217,6 +217,23 @@ def validate():
     return engine().repository.check(_uploaded_files())
 
 
+class RedeployArgs(Schema):
+    note = fields.String(required=True, metadata={"description": "why the older version comes back (required)"})
+
+
+@blp.post("/<process_key>/versions/<int:version>/redeploy")
+@blp.arguments(RedeployArgs)
+@blp.response(201, DeployedSchema)
+def redeploy(body, process_key, version):
+    """Put version ``version`` back as the newest version (admin): same files, a new
+    version number, the note required. New cases start on it; running ones stay on theirs.
+    404 unknown key or version; 409 it is the newest already; 422 no note, or its files no
+    longer pass the deploy's checks (``errors`` as a deploy's)."""
+    principal = api_user()
+    require_admin(principal)
+    return engine().repository.redeploy(process_key, version, note=body["note"], actor=principal.username).to_dict()
+
+
 def _note() -> str | None:
     note = request.form.get("note") if request.mimetype == "multipart/form-data" else None
     note = (note if note is not None else request.args.get("note", "")).strip()

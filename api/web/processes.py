@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request
 
-from engine.errors import NotFound
+from engine.errors import EngineError, InvalidInput, NotFound
 from ledger.roles import ROLES, SYSTEM_ADMIN
 
 from ..auth import current_principal
@@ -105,6 +105,29 @@ def process(process_key: str):
         base=base or max(latest - 1, 1), target=target or latest, diff=diff, is_admin=current_principal().is_admin,
         type_labels=TYPE_LABELS, field_labels=FIELD_LABELS, form_changes=FORM_CHANGES,
         shown_value=_shown_value), 422 if errors else 200
+
+
+@bp.post("/processes/<process_key>/redeploy")
+def redeploy(process_key: str):
+    """Put an older version back as the newest (administrators; ``version``, ``note`` and the
+    confirmation box required: ``Repository.redeploy``). A refusal shows the page again with
+    its 4xx and the reason."""
+    principal = current_principal()
+    if not principal.is_admin:
+        return error_page(403, "重新发布旧版本仅限系统管理员。", "无权操作")
+    raw = request.form.get("version", "")
+    try:
+        if not raw.isdigit() or not request.form.get("confirm"):
+            raise InvalidInput("version and confirm are required", errors={"version": "请选择版本并勾选确认框"})
+        done = engine().repository.redeploy(process_key, int(raw), note=request.form.get("note", ""),
+                                            actor=principal.username)
+    except EngineError as exc:
+        detail = exc.errors if isinstance(exc.errors, dict) else {}
+        flash("未重新发布：" + ("；".join(map(str, detail.values())) or exc.message), "error")
+        body, _ = process(process_key)
+        return body, exc.status
+    flash(f"第 {raw} 版已重新发布为第 {done.version} 版：新案件按此版本办理；运行中的案件仍在原版本，可在“迁移运行中案件”中迁移。", "ok")
+    return redirect(f"/processes/{quote(process_key)}")
 
 
 def _shown_value(field: str, value) -> str:

@@ -119,24 +119,28 @@ def _laneless_tasks(process: etree._Element, processes: Mapping[str, etree._Elem
     return found
 
 
-def check_laneless_tasks(file: str, root: etree._Element, routing_properties: Collection[str]) -> list[DeployError]:
-    """In a process drawn with lanes, a user or manual task in no lane (itself or the
-    embedded subprocess it sits in) has no role to go to: the router would send it to its
-    fallback, silently. An error, unless the task routes itself by one of the caller's
-    ``routing_properties`` (e.g. a party's role). Processes without lanes are not checked:
-    a called process's tasks take the lane of the activity that calls it."""
+def check_laneless_tasks(roots: Mapping[str, etree._Element], routing_properties: Collection[str]) -> list[DeployError]:
+    """In a process drawn with lanes that no call activity of the deploy calls, a user or
+    manual task in no lane (itself or the embedded subprocess it sits in) has no role to go
+    to: the router would send it to its fallback, silently. An error, unless the task routes
+    itself by one of the caller's ``routing_properties`` (e.g. a party's role). A called
+    process's tasks without a lane take the lane of the activity that calls it
+    (``note_called_lanes``), so called processes are not checked here."""
+    called = {call.get('calledElement') for root in roots.values()
+              for call in root.xpath('.//bpmn:callActivity[@calledElement]', namespaces=NSMAP)}
     errors = []
-    for process in root.xpath('./bpmn:process', namespaces=NSMAP):
-        if not process.xpath('.//bpmn:lane', namespaces=NSMAP):
-            continue
-        for task_id in _laneless_tasks(process, {}):
-            task = process.xpath('.//*[@id=$i]', namespaces=NSMAP, i=task_id)[0]
-            names = {p.get('name') for p in task.xpath('./bpmn:extensionElements/spiffworkflow:properties/'
-                                                       'spiffworkflow:property', namespaces=NSMAP)}
-            if not names & set(routing_properties):
-                errors.append(element_error(file, task, (
-                    f'{describe(task)} lies in no lane, so it has no role to go to: put it in a lane '
-                    '(用户任务不在任何泳道内，无法分派：请放入一个泳道)')))
+    for file, root in roots.items():
+        for process in root.xpath('./bpmn:process', namespaces=NSMAP):
+            if process.get('id') in called or not process.xpath('.//bpmn:lane', namespaces=NSMAP):
+                continue
+            for task_id in _laneless_tasks(process, {}):
+                task = process.xpath('.//*[@id=$i]', namespaces=NSMAP, i=task_id)[0]
+                names = {p.get('name') for p in task.xpath(
+                    './bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property', namespaces=NSMAP)}
+                if not names & set(routing_properties):
+                    errors.append(element_error(file, task, (
+                        f'{describe(task)} lies in no lane, so it has no role to go to: put it in a lane '
+                        '(用户任务不在任何泳道内，无法分派：请放入一个泳道)')))
     return errors
 
 

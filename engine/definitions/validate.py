@@ -263,7 +263,6 @@ def _validate(files, known_roles, search_path, form_dirs, check_compiles, protec
         root = _executable_view(root)
         if known_roles is not None:
             errors += check_lanes(name, root, known_roles)
-            errors += check_laneless_tasks(name, root, routing_properties)
         errors += check_subprocess_lanes(name, root)
         errors += check_references(name, root)
         errors += check_lengths(name, root)
@@ -277,7 +276,10 @@ def _validate(files, known_roles, search_path, form_dirs, check_compiles, protec
     for name, data in forms.found.items():
         out.setdefault(name, data)
 
-    warnings += note_called_lanes({n: _executable_view(r) for n, r in roots.items() if file_kind(n) == 'bpmn'})
+    bpmn_views = {n: _executable_view(r) for n, r in roots.items() if file_kind(n) == 'bpmn'}
+    warnings += note_called_lanes(bpmn_views)
+    if known_roles is not None:
+        errors += check_laneless_tasks(bpmn_views, routing_properties)
 
     order = {name: i for i, name in enumerate(out)}
 

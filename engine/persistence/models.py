@@ -83,9 +83,10 @@ class ProcessDefinition(Base):
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deployed_by: Mapped[str | None] = mapped_column(String(120))
     note: Mapped[str | None] = mapped_column(Text)   # why it was deployed (the editor requires one)
+    # A version may repeat an older one's content (put back by ``Repository.redeploy``).
     __table_args__ = (
         UniqueConstraint("process_key", "version"),
-        UniqueConstraint("process_key", "content_hash"),
+        Index("ix_process_definition_key_hash", "process_key", "content_hash"),
     )
 
 

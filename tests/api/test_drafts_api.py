@@ -225,3 +225,27 @@ def test_a_user_task_in_no_lane_is_refused_naming_it(client, as_user, deployed):
 def test_who_may_use_drafts_is_checked_before_the_body(client, as_user, deployed):
     assert client.post("/api/v1/process-drafts/1/deploy", json={}).status_code == 401
     assert client.post("/api/v1/process-drafts/1/deploy", json={}, headers=as_user("leader")).status_code == 403
+
+
+def test_an_older_version_is_put_back_as_the_newest(client, as_user, deployed):
+    """The way back from a bad version (tryout finding: deploying the old file again only
+    answered "unchanged, version 1"): version 1 redeployed is version 3, new cases start on
+    it, and redeploying the folder afterwards still creates nothing."""
+    admin = as_user("admin")
+    draft = new_draft(client, admin, files={"registry_restoration.bpmn": REGISTRY.replace("恢复或重建学籍", "恢复学籍")}).json
+    client.post(f"/api/v1/process-drafts/{draft['id']}/deploy", headers=admin,
+                json={"row_version": draft["row_version"], "note": "改名"})
+    url = "/api/v1/process-definitions/registry_restoration/versions/{}/redeploy"
+    assert client.post(url.format(1), json={"note": " "}, headers=admin).status_code == 422
+    assert client.post(url.format(2), json={"note": "x"}, headers=admin).status_code == 409
+    assert client.post(url.format(9), json={"note": "x"}, headers=admin).status_code == 404
+    assert client.post(url.format(1), json={"note": "x"}, headers=as_user("leader")).status_code == 403
+    back = client.post(url.format(1), json={"note": "第 2 版任务名有误，退回"}, headers=admin)
+    assert back.status_code == 201 and back.json["version"] == 3, back.json
+    v1, v3 = (deployed.repository.version("registry_restoration", n) for n in (1, 3))
+    assert (v3.content_hash, v3.deployment_id, v3.note) == (v1.content_hash, v1.deployment_id, "第 2 版任务名有误，退回")
+    case = deployed.runtime.start("registry_restoration", {"child_id": 1, "case_no": "T-3"}, actor="admin")
+    assert deployed.runtime.get(case.instance_id).definition_id == v3.id
+    again = deployed.repository.deploy_paths([PROCESSES], actor="init")
+    assert {r.process_key: (r.version, r.created) for r in again}["registry_restoration"] == (3, False)
+    assert deployed.repository.latest("registry_restoration").version == 3

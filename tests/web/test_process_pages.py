@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from api.settings import ROOT
 from tests.api.case_list_town import build_cases
 from tests.api.process_versions import deploy_versions
 from tests.api.test_process_versions_api import deploy_renamed_visit
@@ -100,3 +101,27 @@ def test_a_versions_diagram_data(town, browser, tmp_path):
     assert first.status_code == 200 and "电话联系监护人" in first.get_data(as_text=True)
     assert "电话联系家长" in page.get("/processes/persuasion/versions/2/bpmn").get_data(as_text=True)
     assert page.get("/processes/persuasion/versions/9/diagram-state").status_code == 404
+
+
+def test_the_administrator_puts_an_older_version_back(browser, town):
+    """On the process page: a refusal (no note) is a 422 saying why; then version 1 comes back
+    as the newest, with its note in the history."""
+    from .conftest import csrf_token
+    engine = town.extensions["baoxue.engine"]
+    engine.repository.deploy_paths([ROOT / "processes"], actor="admin")
+    changed = (ROOT / "processes" / "registry_restoration.bpmn").read_text().replace("恢复或重建学籍", "恢复学籍")
+    engine.repository.deploy({"registry_restoration.bpmn": changed.encode()}, actor="admin", note="改名")
+    admin = browser("admin")
+    token = csrf_token(admin, "/processes/registry_restoration")
+    refused = admin.post("/processes/registry_restoration/redeploy",
+                         data={"csrf_token": token, "version": "1", "note": "", "confirm": "1"})
+    assert refused.status_code == 422 and "未重新发布" in refused.get_data(as_text=True)
+    done = admin.post("/processes/registry_restoration/redeploy",
+                      data={"csrf_token": token, "version": "1", "note": "退回第 1 版", "confirm": "1"})
+    assert done.status_code == 302
+    page = admin.get("/processes/registry_restoration").get_data(as_text=True)
+    assert "第 1 版已重新发布为第 3 版" in page and "退回第 1 版" in page
+    leader = browser("leader")
+    assert leader.post("/processes/registry_restoration/redeploy", data={
+        "csrf_token": csrf_token(leader, "/processes"), "version": "1", "note": "x", "confirm": "1"}).status_code == 403
+    assert engine.repository.latest("registry_restoration").version == 3
