@@ -128,7 +128,7 @@ def test_add_a_task_with_a_form_save_reopen_and_deploy(chromium, tmp_path):
             broken = problems.locator(".pe-error:not([data-element])", has_text="deputy_review.schema.json")
             expect(broken).to_contain_text("部署校验", timeout=20_000)
             expect(deploy).to_be_disabled()
-            expect(deploy).to_have_attribute("title", re.compile(r"^部署校验发现 \d+ 个错误，须先改正$"))
+            expect(deploy).to_have_attribute("title", re.compile(r"^问题列表中有 \d+ 个错误，须先改正$"))
             page.fill("#pe-form-schema", REVIEW_SCHEMA)
             expect(deploy).to_be_enabled(timeout=20_000)
 

@@ -106,10 +106,10 @@ export class Drafts {
   }
 
   refreshButtons() {
-    const errors = this.problems.serverErrors();
+    const errors = this.problems.blockingErrors();
     this.deployButton.disabled = errors === null || errors > 0 || !this.note.value.trim();
     this.deployButton.title = errors === null ? "正在等待部署校验结果" : errors > 0
-      ? `部署校验发现 ${errors} 个错误，须先改正` : !this.note.value.trim() ? "请填写发布说明" : "";
+      ? `问题列表中有 ${errors} 个错误，须先改正` : !this.note.value.trim() ? "请填写发布说明" : "";
     this.node.querySelector("[data-dirty]").hidden = !this.state.dirty;
   }
 }

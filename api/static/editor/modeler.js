@@ -3,6 +3,7 @@
 import { translateModule } from "./translate.js";
 import { paletteModule } from "./palette.js";
 import { laneLabelsModule } from "./lanes.js";
+import { keepLanesModule } from "./lanerefs.js";
 
 /** `roles`: [{code, name}] (the page's boot), shown on lane labels (lanes.js). */
 export async function createModeler(container, roles) {
@@ -12,7 +13,7 @@ export async function createModeler(container, roles) {
     container,
     moddleExtensions: { spiffworkflow: descriptor },
     linting: lint ? { active: true, bpmnlint: lint.config } : undefined,
-    additionalModules: [translateModule, paletteModule,
+    additionalModules: [translateModule, paletteModule, keepLanesModule,
       laneLabelsModule(Object.fromEntries(roles.map((r) => [r.code, r.name]))), ...(lint ? [lint.module] : [])],
   });
 }

@@ -1,6 +1,7 @@
 // One Chinese problem list: bpmnlint in the browser (bpmn-js-bpmnlint's `linting.completed`) and
 // the server's deploy validation (POST /processes/validate, debounced after every change).
-// Clicking a problem selects its element and scrolls to it. `serverErrors` gates the deploy button.
+// Clicking a problem selects its element and scrolls to it. `blockingErrors` gates the deploy
+// button: the server's errors and bpmnlint's (an unconnected task deploys but never runs).
 import { call, reason } from "./http.js";
 import { el } from "./dom.js";
 import { zh } from "./translate.js";
@@ -21,6 +22,7 @@ export class Problems {
         source: "检查规则",
       })));
       this.render();
+      if (this.server) this.onServer(this.server);
     });
     node.addEventListener("click", (event) => {
       const item = event.target.closest("[data-element]");
@@ -55,6 +57,12 @@ export class Problems {
 
   serverErrors() {
     return this.server && !this.pending ? this.server.errors.length : null;
+  }
+
+  /** Errors that keep the deploy button off; null while the server's answer is awaited. */
+  blockingErrors() {
+    const server = this.serverErrors();
+    return server === null ? null : server + this.lint.filter((p) => p.level === "error").length;
   }
 
   render() {
