@@ -108,7 +108,9 @@ def migrate_case(instance_id: int):
     except EngineError as exc:
         return error_page(exc.status, f"不能迁移：{_zh(exc)}", "版本迁移")
     instance = eng.runtime.get(instance_id)
+    name = eng.repository.get(instance.definition_id).name or instance.process_key
     return render_template("migrate_case.html", instance=instance, verdict=verdict, back="migrate", current=current,
+                           process_name=name,
                            admin=admin_panel(eng, current_principal(), instance),
                            status_name=STATUS_NAMES.get(instance.status, instance.status),
                            steps=_open_steps([instance_id]).get(instance_id, [])), status

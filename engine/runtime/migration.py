@@ -72,7 +72,8 @@ def _ids(spec) -> tuple[str | None, str | None]:
 
 
 def _label(element_id, name) -> str:
-    return f"「{name}」({element_id})" if name else f"{element_id}"
+    # An unnamed element (a gateway, a hidden join) is named by its id, set off the same way.
+    return f"「{name}」({element_id})" if name else f"「{element_id}」"
 
 
 WHY = {
