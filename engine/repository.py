@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Collection, Mapping, Sequence
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 
@@ -120,12 +121,12 @@ class Repository:
                                         "message": "no executable process found"}])
         now = self.clock()
         hashes = self._hashes(bundle)
-        results = DeployResult(warnings=[w.to_dict() for w in bundle.warnings])
-        with self.db.transaction() as session:
+
+        def store(session):
             deployment = self._store_files(session, bundle.files, actor, now)
-            for pid, info in sorted(bundle.processes.items()):
-                results.append(self._store_version(session, deployment, info, hashes[pid], actor, now, note))
-        return results
+            return [self._store_version(session, deployment, info, hashes[pid], actor, now, note)
+                    for pid, info in sorted(bundle.processes.items())]
+        return DeployResult(self._storing(store), warnings=[w.to_dict() for w in bundle.warnings])
 
     def redeploy(self, process_key: str, version: int, *, note: str, actor: str | None) -> DeployedProcess:
         """Put version ``version`` of ``process_key`` back as the newest version (N+1, same
@@ -155,10 +156,25 @@ class Repository:
             raise InvalidInput(f"第 {version} 版的文件已不能通过部署校验",
                                errors=[e.to_dict() for e in bundle.errors])
         now = self.clock()
-        with self.db.transaction() as session:
-            deployment = session.get(Deployment, source.deployment_id)
-            return self._store_version(session, deployment, bundle.processes[process_key], source.content_hash,
-                                       actor, now, note, again=True, extra={"redeployed_from": version})
+
+        def store(session):
+            return self._store_version(session, session.get(Deployment, source.deployment_id),
+                                       bundle.processes[process_key], source.content_hash, actor, now, note,
+                                       again=True, extra={"redeployed_from": version})
+        return self._storing(store)
+
+    def _storing(self, store: Callable, attempts: int = 3):
+        """Run ``store(session)`` in a transaction, again when a concurrent deploy took the
+        same version number or stored the same files first (a unique key refused ours: the
+        next attempt reads theirs and numbers after it). Conflict (409) if it keeps losing."""
+        for _ in range(attempts):
+            try:
+                with self.db.transaction() as session:
+                    return store(session)
+            except IntegrityError:
+                continue
+        raise Conflict("同时有其他部署正在进行，请稍后重试 (concurrent deploys of this process)",
+                       errors={"version": "concurrent deploy"})
 
     def check(self, files: Mapping[str, bytes], *,
               search_path: Sequence[Path | Mapping[str, bytes]] | None = None,
